@@ -1,0 +1,140 @@
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { MvmError, messageOf } from '../errors'
+import { requireUserModule } from '../migrations/load-module'
+
+/** Everything mvmigrate can be told, after flags, environment and config file are merged. */
+export interface MvmigrateConfig {
+  /** Milvus address. When unset, mvmigrate starts the embedded Milvus Lite. */
+  uri?: string
+  token?: string
+  username?: string
+  password?: string
+  database?: string
+  /** Where migration files live (default "migrations"). */
+  migrationsDir: string
+  /** Where `make` finds migration.ts.stub / migration.js.stub (default: the package's templates/). */
+  templatesDir: string
+  /** Seconds `up`/`down` wait for another runner's lock (default 0: fail at once). */
+  lockTimeout: number
+  /** Seconds to wait for the server to answer before giving up (default 15). */
+  connectTimeout: number
+  lite: {
+    /** Embedded Milvus Lite data directory (default .mvmigrate/milvus). */
+    dataDir: string
+    /** Virtual environment Milvus Lite is installed into (default .mvmigrate/venv). */
+    venvDir: string
+    /** Python used to create the venv. */
+    python?: string
+    /** Fixed port for the embedded server (default: any free port). */
+    port?: number
+  }
+}
+
+/** What a config file may contain: every key optional. */
+export type ConfigFile = Partial<Omit<MvmigrateConfig, 'lite'>> & { lite?: Partial<MvmigrateConfig['lite']> }
+
+/** The same keys, from command-line flags. */
+export type ConfigOverrides = ConfigFile
+
+export const CONFIG_FILE_NAMES = ['mvmigrate.config.ts', 'mvmigrate.config.js', 'mvmigrate.config.json']
+export const PACKAGE_TEMPLATES_DIR = path.resolve(__dirname, '..', '..', 'templates')
+
+const TOP_KEYS: Record<string, 'string' | 'number' | 'object'> = {
+  uri: 'string', token: 'string', username: 'string', password: 'string', database: 'string',
+  migrationsDir: 'string', templatesDir: 'string', lockTimeout: 'number', connectTimeout: 'number', lite: 'object',
+}
+const LITE_KEYS: Record<string, 'string' | 'number'> = { dataDir: 'string', venvDir: 'string', python: 'string', port: 'number' }
+
+export function defaults(cwd: string): MvmigrateConfig {
+  return {
+    migrationsDir: path.resolve(cwd, 'migrations'),
+    templatesDir: PACKAGE_TEMPLATES_DIR,
+    lockTimeout: 0,
+    connectTimeout: 15,
+    lite: { dataDir: path.resolve(cwd, '.mvmigrate', 'milvus'), venvDir: path.resolve(cwd, '.mvmigrate', 'venv') },
+  }
+}
+
+/** Rejects unknown keys and wrong types, naming the file and the key. */
+export function validateConfigFile(raw: unknown, file: string): ConfigFile {
+  const bad = (msg: string) => new MvmError('CONFIG_INVALID', `${file}: ${msg}`, { hint: `Known keys: ${Object.keys(TOP_KEYS).join(', ')}; lite: { ${Object.keys(LITE_KEYS).join(', ')} }.` })
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw bad('the config must be an object')
+  for (const [k, v] of Object.entries(raw)) {
+    const want = TOP_KEYS[k]
+    if (!want) throw bad(`unknown key '${k}'`)
+    if (v === undefined) continue
+    if (want === 'object') {
+      if (!v || typeof v !== 'object' || Array.isArray(v)) throw bad(`'${k}' must be an object`)
+      for (const [lk, lv] of Object.entries(v)) {
+        if (!LITE_KEYS[lk]) throw bad(`unknown key 'lite.${lk}'`)
+        if (lv !== undefined && typeof lv !== LITE_KEYS[lk]) throw bad(`'lite.${lk}' must be a ${LITE_KEYS[lk]}, got ${JSON.stringify(lv)}`)
+      }
+    } else if (typeof v !== want) throw bad(`'${k}' must be a ${want}, got ${JSON.stringify(v)}`)
+    else if (want === 'number' && (!Number.isFinite(v) || (v as number) < 0)) throw bad(`'${k}' must be a non-negative number`)
+  }
+  return raw as ConfigFile
+}
+
+export function findConfigFile(cwd: string): string | undefined {
+  return CONFIG_FILE_NAMES.map((n) => path.join(cwd, n)).find((p) => fs.existsSync(p))
+}
+
+export function readConfigFile(file: string): ConfigFile {
+  if (!fs.existsSync(file)) {
+    throw new MvmError('CONFIG_INVALID', `Config file ${file} does not exist`, { hint: 'Check --config, or run `mvmigrate init` to write one.' })
+  }
+  let raw: unknown
+  try {
+    if (file.endsWith('.json')) raw = JSON.parse(fs.readFileSync(file, 'utf8'))
+    else {
+      const mod = requireUserModule(file) as { default?: unknown }
+      raw = mod && typeof mod === 'object' && 'default' in mod ? mod.default : mod
+    }
+  } catch (e) {
+    throw new MvmError('CONFIG_INVALID', `Could not read config file ${file}: ${messageOf(e).split('\n')[0]}`, { hint: 'Fix the file (it must export or contain one config object), or pass another with --config.', cause: e })
+  }
+  return validateConfigFile(raw, file)
+}
+
+/** Environment variables mvmigrate reads. */
+export function fromEnv(env: NodeJS.ProcessEnv): ConfigFile {
+  const out: ConfigFile = {}
+  if (env.MILVUS_URI) out.uri = env.MILVUS_URI
+  if (env.MILVUS_TOKEN) out.token = env.MILVUS_TOKEN
+  if (env.MILVUS_USERNAME) out.username = env.MILVUS_USERNAME
+  if (env.MILVUS_PASSWORD) out.password = env.MILVUS_PASSWORD
+  if (env.MILVUS_DATABASE) out.database = env.MILVUS_DATABASE
+  return out
+}
+
+function defined<T extends object>(o: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
+/** Precedence: flags beat environment beat config file beat defaults. Paths resolve against cwd. */
+export function mergeConfig(cwd: string, file: ConfigFile, env: ConfigFile, flags: ConfigOverrides): MvmigrateConfig {
+  const base = defaults(cwd)
+  const merged = { ...base, ...defined(file), ...defined(env), ...defined(flags) } as MvmigrateConfig
+  merged.lite = { ...base.lite, ...defined(file.lite), ...defined(env.lite), ...defined(flags.lite) }
+  merged.migrationsDir = path.resolve(cwd, merged.migrationsDir)
+  merged.templatesDir = path.resolve(cwd, merged.templatesDir)
+  merged.lite.dataDir = path.resolve(cwd, merged.lite.dataDir)
+  merged.lite.venvDir = path.resolve(cwd, merged.lite.venvDir)
+  return merged
+}
+
+export interface LoadConfigOptions {
+  cwd?: string
+  /** Explicit config file (--config); otherwise mvmigrate.config.{ts,js,json} in cwd, if any. */
+  configFile?: string
+  env?: NodeJS.ProcessEnv
+  flags?: ConfigOverrides
+}
+
+export function loadConfig(opts: LoadConfigOptions = {}): MvmigrateConfig {
+  const cwd = path.resolve(opts.cwd ?? process.cwd())
+  const file = opts.configFile ? path.resolve(cwd, opts.configFile) : findConfigFile(cwd)
+  const fileConfig = file ? readConfigFile(file) : {}
+  return mergeConfig(cwd, fileConfig, fromEnv(opts.env ?? process.env), opts.flags ?? {})
+}

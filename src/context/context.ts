@@ -1,0 +1,138 @@
+import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import { MvmError } from '../errors'
+import { milvusCall } from '../milvus/call'
+import { createCollectionFromSpec } from '../milvus/create'
+import { describeCollectionSpec } from '../milvus/describe'
+import { CollectionDefinition, IndexDefinition, specFromDefinition } from '../schema/definition'
+import { CollectionSpec } from '../schema/spec'
+import { Logger } from './logger'
+
+export interface MigrationInfo {
+  version: string
+  name: string
+  /** Path of the migration file; error messages name it. */
+  file: string
+}
+
+/**
+ * What a migration's up()/down() receives: typed helpers over the Milvus client that throw on
+ * failure (the SDK itself often returns an error status instead), a logger, and the raw client.
+ * Copy-and-swap schema changes (ctx.alter) hang off this class too.
+ */
+export class MigrationContext {
+  constructor(
+    /** The raw Milvus client: the escape hatch for anything the helpers do not cover. */
+    readonly client: MilvusClient,
+    readonly migration: MigrationInfo,
+    readonly log: Logger,
+  ) {}
+
+  private where(): string {
+    return `${this.migration.file}: `
+  }
+
+  /** Creates a collection with its fields, indexes, partitions, properties and functions; loads it when every vector field is indexed. */
+  async createCollection(def: CollectionDefinition): Promise<CollectionSpec> {
+    const { spec, problems } = specFromDefinition(def, this.where())
+    if (problems.length) {
+      throw new MvmError('MIGRATION_INVALID', `Invalid collection definition:\n  ${problems.join('\n  ')}`, {
+        hint: 'Fix the definition in the migration file. Nothing was created.',
+      })
+    }
+    if (await this.hasCollection(spec.name)) {
+      throw new MvmError('MILVUS_ERROR', `${this.where()}collection '${spec.name}' already exists`, {
+        hint: 'Drop or rename it first, or change the migration.',
+      })
+    }
+    await createCollectionFromSpec(this.client, spec)
+    this.log.info(`created collection ${spec.name}`)
+    return spec
+  }
+
+  async hasCollection(name: string): Promise<boolean> {
+    const res = await milvusCall(`check collection '${name}'`, () => this.client.hasCollection({ collection_name: name }))
+    return !!res.value
+  }
+
+  /** The live collection as a CollectionSpec: fields, indexes, partitions, properties, aliases, load state. */
+  async describeCollection(name: string): Promise<CollectionSpec> {
+    return describeCollectionSpec(this.client, name)
+  }
+
+  async dropCollection(name: string, opts: { ifExists?: boolean } = {}): Promise<void> {
+    if (!(await this.hasCollection(name))) {
+      if (opts.ifExists) return
+      throw new MvmError('MILVUS_ERROR', `${this.where()}cannot drop collection '${name}': it does not exist`, {
+        hint: 'Pass { ifExists: true } to ignore a missing collection.',
+      })
+    }
+    await milvusCall(`drop collection '${name}'`, () => this.client.dropCollection({ collection_name: name }))
+    this.log.info(`dropped collection ${name}`)
+  }
+
+  async renameCollection(from: string, to: string): Promise<void> {
+    await milvusCall(`rename collection '${from}' to '${to}'`, () => this.client.renameCollection({ collection_name: from, new_collection_name: to }))
+    // The SDK caches describe results by name (used by search); a renamed name must not hit them.
+    ;(this.client as unknown as { invalidateCollectionInfo?: (d: object) => void }).invalidateCollectionInfo?.({ collection_name: from })
+    this.log.info(`renamed collection ${from} -> ${to}`)
+  }
+
+  async createIndex(collection: string, index: IndexDefinition): Promise<void> {
+    await milvusCall(`create index on '${collection}.${index.field}'`, () =>
+      this.client.createIndex({
+        collection_name: collection,
+        field_name: index.field,
+        index_name: index.name ?? index.field,
+        index_type: index.type,
+        ...(index.metric ? { metric_type: index.metric } : {}),
+        ...(index.params ? { params: index.params } : {}),
+      } as never),
+    )
+  }
+
+  async dropIndex(collection: string, indexName: string): Promise<void> {
+    await milvusCall(`drop index '${indexName}' on '${collection}'`, () => this.client.dropIndex({ collection_name: collection, index_name: indexName }))
+  }
+
+  async createPartition(collection: string, partition: string): Promise<void> {
+    await milvusCall(`create partition '${partition}' in '${collection}'`, () => this.client.createPartition({ collection_name: collection, partition_name: partition }))
+  }
+
+  async dropPartition(collection: string, partition: string): Promise<void> {
+    await milvusCall(`drop partition '${partition}' of '${collection}'`, () => this.client.dropPartition({ collection_name: collection, partition_name: partition }))
+  }
+
+  /** Collection properties, e.g. { 'collection.ttl.seconds': 86400, 'mmap.enabled': true }. */
+  async setProperties(collection: string, properties: Record<string, string | number | boolean>): Promise<void> {
+    await milvusCall(`set properties of '${collection}'`, () => this.client.alterCollectionProperties({ collection_name: collection, properties }))
+  }
+
+  async createAlias(collection: string, alias: string): Promise<void> {
+    await milvusCall(`create alias '${alias}' -> '${collection}'`, () => this.client.createAlias({ collection_name: collection, alias }))
+  }
+
+  async alterAlias(collection: string, alias: string): Promise<void> {
+    await milvusCall(`point alias '${alias}' at '${collection}'`, () => this.client.alterAlias({ collection_name: collection, alias }))
+  }
+
+  async dropAlias(alias: string): Promise<void> {
+    await milvusCall(`drop alias '${alias}'`, () => this.client.dropAlias({ alias }))
+  }
+
+  async loadCollection(collection: string): Promise<void> {
+    await milvusCall(`load '${collection}'`, () => this.client.loadCollection({ collection_name: collection }))
+  }
+
+  async releaseCollection(collection: string): Promise<void> {
+    await milvusCall(`release '${collection}'`, () => this.client.releaseCollection({ collection_name: collection }))
+  }
+
+  /** Inserts rows (seed data, lookup tables). Int64 values may be given as strings to keep precision. */
+  async insert(collection: string, rows: Record<string, unknown>[], opts: { partition?: string } = {}): Promise<number> {
+    const res = await milvusCall(`insert into '${collection}'`, () =>
+      this.client.insert({ collection_name: collection, data: rows, ...(opts.partition ? { partition_name: opts.partition } : {}) } as never),
+    )
+    if (res.err_index?.length) throw new MvmError('MILVUS_ERROR', `insert into '${collection}': ${res.err_index.length} of ${rows.length} rows were rejected`)
+    return Number(res.insert_cnt)
+  }
+}

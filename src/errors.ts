@@ -1,0 +1,94 @@
+/**
+ * One error class for everything a user can hit. `code` is stable (scripts and tests match on it),
+ * `message` says what went wrong, `hint` says what to do. The CLI maps `code` to an exit code.
+ */
+export type ErrorCode =
+  | 'USAGE'
+  | 'BAD_NAME'
+  | 'UNKNOWN_VERSION'
+  | 'NOT_UP_TO_DATE'
+  | 'MISSING_FILE'
+  | 'CHANGED_FILE'
+  | 'OUT_OF_ORDER'
+  | 'IRREVERSIBLE'
+  | 'LOCKED'
+  | 'DATA_DIR_IN_USE'
+  | 'UNREACHABLE'
+  | 'AUTH_FAILED'
+  | 'DATABASE_NOT_FOUND'
+  | 'CONFIG_INVALID'
+  | 'MIGRATION_INVALID'
+  | 'NOTHING_TO_UNDO'
+  | 'FILE_EXISTS'
+  | 'PYTHON_MISSING'
+  | 'LITE_INSTALL_FAILED'
+  | 'LITE_START_FAILED'
+  | 'MIGRATION_FAILED'
+  | 'MILVUS_ERROR'
+  | 'INTERNAL'
+
+/** Exit codes, documented in README ("Exit codes"). Grouped by what a script would do about them. */
+export const EXIT_CODES: Record<ErrorCode, number> = {
+  MIGRATION_FAILED: 1,
+  MILVUS_ERROR: 1,
+  INTERNAL: 1,
+  USAGE: 2,
+  BAD_NAME: 2,
+  UNKNOWN_VERSION: 2,
+  NOT_UP_TO_DATE: 3,
+  MISSING_FILE: 4,
+  CHANGED_FILE: 4,
+  OUT_OF_ORDER: 4,
+  IRREVERSIBLE: 4,
+  LOCKED: 5,
+  DATA_DIR_IN_USE: 5,
+  UNREACHABLE: 6,
+  AUTH_FAILED: 6,
+  DATABASE_NOT_FOUND: 6,
+  CONFIG_INVALID: 7,
+  MIGRATION_INVALID: 8,
+  NOTHING_TO_UNDO: 9,
+  FILE_EXISTS: 9,
+  PYTHON_MISSING: 10,
+  LITE_INSTALL_FAILED: 10,
+  LITE_START_FAILED: 10,
+}
+
+export class MvmError extends Error {
+  readonly code: ErrorCode
+  readonly hint?: string
+  /** Structured detail for --json output and tests (e.g. the lock holder). */
+  readonly details?: Record<string, unknown>
+
+  constructor(code: ErrorCode, message: string, opts: { hint?: string; cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
+    this.name = 'MvmError'
+    this.code = code
+    this.hint = opts.hint
+    this.details = opts.details
+  }
+
+  get exitCode(): number {
+    return EXIT_CODES[this.code]
+  }
+}
+
+export function isMvmError(e: unknown): e is MvmError {
+  return e instanceof MvmError
+}
+
+/** The message of anything thrown: the SDK sometimes throws plain status objects, not Errors. */
+export function messageOf(e: unknown): string {
+  if (e instanceof Error) return e.message
+  if (e && typeof e === 'object') {
+    const o = e as Record<string, unknown>
+    if (typeof o.reason === 'string' && o.reason) return o.reason
+    if (typeof o.message === 'string') return o.message
+    try {
+      return JSON.stringify(e)
+    } catch {
+      return String(e)
+    }
+  }
+  return String(e)
+}

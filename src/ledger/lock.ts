@@ -1,0 +1,116 @@
+import { DataType, MilvusClient } from '@zilliz/milvus2-sdk-node'
+import { randomUUID } from 'node:crypto'
+import * as os from 'node:os'
+import { MvmError, messageOf } from '../errors'
+import { milvusCall } from '../milvus/call'
+
+export const LOCK_COLLECTION = '_migrations_lock'
+
+export interface LockHolder {
+  token: string
+  host: string
+  pid: number
+  /** ISO 8601 time the lock was taken. */
+  since: string
+  command: string
+}
+
+/**
+ * One runner per database, made with Milvus itself so it works across machines. Taking the lock is
+ * creating the collection `_migrations_lock`: Milvus creates a name at most once. Because some
+ * servers answer "success" to a create that repeats an existing identical one, each attempt puts a
+ * fresh random token in the collection description and then reads the description back: only the
+ * runner whose token is there holds the lock. Releasing is dropping the collection.
+ */
+export class MigrationLock {
+  private held?: LockHolder
+
+  constructor(
+    private readonly client: MilvusClient,
+    readonly collection: string = LOCK_COLLECTION,
+  ) {}
+
+  /** Who holds the lock now, or undefined. */
+  async holder(): Promise<LockHolder | undefined> {
+    const has = await milvusCall(`check ${this.collection}`, () => this.client.hasCollection({ collection_name: this.collection }))
+    if (!has.value) return undefined
+    let d
+    try {
+      d = await milvusCall(`describe ${this.collection}`, () => this.client.describeCollection({ collection_name: this.collection }))
+    } catch (e) {
+      if (/not exist|not found/i.test(messageOf(e))) return undefined // released meanwhile
+      throw e
+    }
+    try {
+      return JSON.parse(d.schema.description) as LockHolder
+    } catch {
+      return { token: '', host: 'unknown', pid: 0, since: 'unknown', command: `unreadable lock (${d.schema.description})` }
+    }
+  }
+
+  /** One attempt: true when this runner now holds the lock. */
+  async tryAcquire(command: string): Promise<boolean> {
+    const me: LockHolder = { token: randomUUID(), host: os.hostname(), pid: process.pid, since: new Date().toISOString(), command }
+    try {
+      await milvusCall(`create ${this.collection}`, () =>
+        this.client.createCollection({
+          collection_name: this.collection,
+          description: JSON.stringify(me),
+          fields: [
+            { name: 'id', data_type: DataType.Int64, is_primary_key: true, autoID: false },
+            { name: 'placeholder_vector', data_type: DataType.FloatVector, dim: 2 },
+          ],
+        }),
+      )
+    } catch (e) {
+      // "already exists" / "duplicate" (Milvus), "File exists" (Milvus Lite's losing racer): another
+      // runner won the create. Anything else (unreachable, auth, ...) is a real error.
+      if (e instanceof MvmError && e.code === 'MILVUS_ERROR' && /exist|duplicate/i.test(e.message)) return false
+      throw e
+    }
+    const now = await this.holder()
+    if (now?.token !== me.token) return false
+    this.held = me
+    return true
+  }
+
+  /** Takes the lock, waiting up to timeoutMs for the holder to release it. */
+  async acquire(command: string, timeoutMs = 0): Promise<LockHolder> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      if (await this.tryAcquire(command)) return this.held!
+      if (Date.now() >= deadline) {
+        const h = await this.holder()
+        if (!h) continue // released between our attempt and the read: try again
+        throw new MvmError('LOCKED', `Another mvmigrate holds the migration lock: ${describeHolder(h)}`, {
+          hint: timeoutMs
+            ? `Still held after waiting ${Math.round(timeoutMs / 1000)} s. If that runner is dead, run \`mvmigrate unlock\`.`
+            : 'Wait for it to finish, pass --lock-timeout <seconds> to wait, or if that runner is dead, run `mvmigrate unlock`.',
+          details: { holder: h },
+        })
+      }
+      await new Promise((r) => setTimeout(r, 250 + Math.random() * 250))
+    }
+  }
+
+  /** Releases the lock if this runner still holds it (an `unlock` may have taken it away). */
+  async release(): Promise<void> {
+    if (!this.held) return
+    const now = await this.holder()
+    if (now?.token === this.held.token) {
+      await milvusCall(`drop ${this.collection}`, () => this.client.dropCollection({ collection_name: this.collection }))
+    }
+    this.held = undefined
+  }
+
+  /** `mvmigrate unlock`: releases whoever holds it. Returns the holder it removed. */
+  async forceRelease(): Promise<LockHolder | undefined> {
+    const h = await this.holder()
+    if (h) await milvusCall(`drop ${this.collection}`, () => this.client.dropCollection({ collection_name: this.collection }))
+    return h
+  }
+}
+
+export function describeHolder(h: LockHolder): string {
+  return `${h.command} on ${h.host} (pid ${h.pid}) since ${h.since}`
+}

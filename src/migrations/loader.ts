@@ -1,0 +1,35 @@
+import * as path from 'node:path'
+import { MvmError, messageOf } from '../errors'
+import { Migration } from './define'
+import { MigrationFile } from './files'
+import { requireUserModule } from './load-module'
+
+export interface LoadedMigration extends MigrationFile {
+  migration: Migration
+}
+
+/** Loads one migration file and checks its shape; any problem names the file. */
+export function loadMigration(file: MigrationFile): LoadedMigration {
+  const rel = path.relative(process.cwd(), file.path) || file.path
+  let mod: unknown
+  try {
+    mod = requireUserModule(file.path)
+  } catch (e) {
+    const first = messageOf(e).split('\n').filter((l) => l.trim()).slice(0, 3).join(' | ')
+    throw new MvmError('MIGRATION_INVALID', `Migration ${rel} could not be loaded: ${first}`, {
+      hint: 'Fix the error in the file, then run the command again. Nothing was changed.',
+      cause: e,
+    })
+  }
+  const m = mod as Record<string, unknown> | undefined
+  const candidate = (m && typeof m === 'object' && 'default' in m ? m.default : m) as Record<string, unknown> | undefined
+  if (!candidate || typeof candidate.up !== 'function') {
+    throw new MvmError('MIGRATION_INVALID', `Migration ${rel} does not export an up() function`, {
+      hint: "Write `export default defineMigration({ async up(ctx) { ... }, async down(ctx) { ... } })` (import { defineMigration } from 'mvmigrate').",
+    })
+  }
+  if (candidate.down !== undefined && typeof candidate.down !== 'function') {
+    throw new MvmError('MIGRATION_INVALID', `Migration ${rel} exports a down that is not a function`, { hint: 'Make down an async function, or remove it.' })
+  }
+  return { ...file, migration: candidate as unknown as Migration }
+}

@@ -1,0 +1,81 @@
+import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import { MvmError } from '../errors'
+import { milvusCall, translateSdkError } from './call'
+
+export interface ConnectionOptions {
+  /** http://host:19530, https://... (Zilliz Cloud), or host:port. */
+  uri: string
+  /** API key, or "user:password". */
+  token?: string
+  username?: string
+  password?: string
+  database?: string
+  /** Give up connecting after this long (default 15 s). */
+  connectTimeoutMs?: number
+  /** Per-request deadline once connected (default 10 min: index builds and loads can be slow). */
+  requestTimeoutMs?: number
+}
+
+function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(onTimeout()), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * Connects and proves the connection works (server version, database exists) within a bounded
+ * time, so an unreachable server or a wrong database fails fast with the address in the message.
+ */
+export async function connectMilvus(opts: ConnectionOptions): Promise<MilvusClient> {
+  const connectTimeoutMs = opts.connectTimeoutMs ?? 15_000
+  const address = opts.uri
+  const client = new MilvusClient({
+    address,
+    ssl: /^https:/i.test(address),
+    token: opts.token,
+    username: opts.username,
+    password: opts.password,
+    database: opts.database,
+    timeout: opts.requestTimeoutMs ?? 600_000,
+    logLevel: 'error',
+  } as never)
+  const unreachable = () =>
+    new MvmError('UNREACHABLE', `Could not reach Milvus at ${address} within ${Math.round(connectTimeoutMs / 1000)} s`, {
+      hint: 'Check that the server is running and the address is right (--uri / MILVUS_URI), or leave --uri out to use the embedded Milvus Lite.',
+    })
+  try {
+    await withDeadline(
+      (async () => {
+        try {
+          await client.connectPromise
+        } catch (e) {
+          throw translateSdkError(`connect to ${address}`, e)
+        }
+        await milvusCall(`ask ${address} for its version`, () => client.getVersion())
+        if (opts.database) await ensureDatabase(client, opts.database, address)
+      })(),
+      connectTimeoutMs,
+      unreachable,
+    )
+  } catch (e) {
+    await client.closeConnection().catch(() => undefined)
+    if (e instanceof MvmError && e.code === 'UNREACHABLE') {
+      throw new MvmError('UNREACHABLE', `Could not reach Milvus at ${address}: ${e.message.replace(/^.*?: /, '')}`, { hint: unreachable().hint, cause: e })
+    }
+    throw e
+  }
+  return client
+}
+
+async function ensureDatabase(client: MilvusClient, database: string, address: string): Promise<void> {
+  const res = await milvusCall(`list databases on ${address}`, () => client.listDatabases())
+  if (!(res.db_names ?? []).includes(database)) {
+    throw new MvmError('DATABASE_NOT_FOUND', `Database '${database}' does not exist on ${address} (it has: ${(res.db_names ?? []).join(', ') || 'none'})`, {
+      hint: `Create it first (e.g. client.createDatabase({ db_name: '${database}' })), or pass the right --database / MILVUS_DATABASE.`,
+    })
+  }
+}
