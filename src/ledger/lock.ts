@@ -5,6 +5,7 @@ import { MvmError, messageOf } from '../errors'
 import { milvusCall } from '../milvus/call'
 
 export const LOCK_COLLECTION = '_migrations_lock'
+const HOLDER_PROPERTY = 'mvmigrate.lock.holder'
 
 export interface LockHolder {
   token: string
@@ -19,8 +20,8 @@ export interface LockHolder {
  * One runner per database, made with Milvus itself so it works across machines. Taking the lock is
  * creating the collection `_migrations_lock`: Milvus creates a name at most once. Because some
  * servers answer "success" to a create that repeats an existing identical one, each attempt puts a
- * fresh random token in the collection description and then reads the description back: only the
- * runner whose token is there holds the lock. Releasing is dropping the collection.
+ * fresh random token in the collection (property and description) and then reads it back: only
+ * the runner whose token is there holds the lock. Releasing is dropping the collection.
  */
 export class MigrationLock {
   private held?: LockHolder
@@ -41,10 +42,14 @@ export class MigrationLock {
       if (/not exist|not found/i.test(messageOf(e))) return undefined // released meanwhile
       throw e
     }
+    // The holder is stored twice: as a collection property (Milvus Lite keeps those but drops
+    // descriptions) and as the description (older servers without properties on create).
+    const fromProperty = (d.properties as unknown as { key: string; value: string }[] | undefined)?.find((p) => p.key === HOLDER_PROPERTY)?.value
+    const raw = fromProperty || d.schema.description
     try {
-      return JSON.parse(d.schema.description) as LockHolder
+      return JSON.parse(raw) as LockHolder
     } catch {
-      return { token: '', host: 'unknown', pid: 0, since: 'unknown', command: `unreadable lock (${d.schema.description})` }
+      return { token: '', host: 'unknown', pid: 0, since: 'unknown', command: `unreadable lock (${JSON.stringify(raw)})` }
     }
   }
 
@@ -56,6 +61,7 @@ export class MigrationLock {
         this.client.createCollection({
           collection_name: this.collection,
           description: JSON.stringify(me),
+          properties: { [HOLDER_PROPERTY]: JSON.stringify(me) },
           fields: [
             { name: 'id', data_type: DataType.Int64, is_primary_key: true, autoID: false },
             { name: 'placeholder_vector', data_type: DataType.FloatVector, dim: 2 },

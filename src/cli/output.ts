@@ -1,0 +1,76 @@
+import chalk from 'chalk'
+import { MvmError } from '../errors'
+import { describeHolder } from '../ledger/lock'
+import type { RunResult, StatusReport } from '../migrator'
+
+/** Colour only on a TTY, never with NO_COLOR or --no-color. */
+export function makeColors(enabled: boolean): chalk.Chalk {
+  const useColor = enabled && !!process.stdout.isTTY && process.env.NO_COLOR === undefined
+  return new chalk.Instance({ level: useColor ? 1 : 0 })
+}
+
+function table(rows: string[][], header: string[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => stripAnsi(r[i]).length)))
+  const line = (cells: string[]) => cells.map((c, i) => c + ' '.repeat(widths[i] - stripAnsi(c).length)).join('  ').trimEnd()
+  return [line(header), ...rows.map(line)].join('\n')
+}
+
+// eslint-disable-next-line no-control-regex
+const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '')
+
+export function formatStatus(report: StatusReport, c: chalk.Chalk): string {
+  const colour: Record<string, (s: string) => string> = {
+    applied: c.green,
+    pending: c.yellow,
+    failed: c.red,
+    missing: c.red,
+    changed: c.red,
+  }
+  const label: Record<string, string> = { missing: 'missing file', changed: 'changed since applied' }
+  const rows = report.migrations.map((m) => [
+    m.version,
+    m.name,
+    colour[m.state](label[m.state] ?? m.state),
+    m.batch !== undefined ? String(m.batch) : '',
+    m.appliedAt ?? '',
+    m.durationMs !== undefined ? `${m.durationMs} ms` : '',
+  ])
+  const out: string[] = []
+  out.push(rows.length ? table(rows, ['VERSION', 'NAME', 'STATE', 'BATCH', 'APPLIED AT', 'DURATION']) : 'No migrations found.')
+  for (const m of report.migrations.filter((x) => x.state === 'failed' && x.error)) {
+    out.push(c.red(`${m.version}_${m.name} failed: ${m.error}`))
+  }
+  if (report.lock) out.push(c.yellow(`Locked by ${describeHolder(report.lock)}`))
+  const counts = ['applied', 'pending', 'failed', 'missing', 'changed']
+    .map((s) => [s, report.migrations.filter((m) => m.state === s).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${n} ${s}`)
+  out.push(counts.length ? counts.join(', ') : '')
+  return out.filter((l) => l !== '').join('\n')
+}
+
+export function formatRun(result: RunResult): string {
+  const verb = result.direction === 'up' ? (result.dryRun ? 'Would apply' : 'Applied') : result.dryRun ? 'Would roll back' : 'Rolled back'
+  if (!result.migrations.length) return result.direction === 'up' ? 'Already up to date.' : 'Nothing to roll back.'
+  const list = result.migrations.map((m) => `  ${m.version}_${m.name}${m.durationMs !== undefined ? ` (${m.durationMs} ms)` : ''}`).join('\n')
+  const batch = result.batch !== undefined ? ` as batch ${result.batch}` : ''
+  return `${verb} ${result.migrations.length} migration(s)${batch}:\n${list}`
+}
+
+export function formatError(e: MvmError, c: chalk.Chalk, verbose: boolean): string {
+  const lines = [c.red(`error: ${e.message}`)]
+  if (e.hint) lines.push(`hint: ${e.hint}`)
+  if (verbose) {
+    if (e.stack) lines.push(e.stack)
+    let cause = e.cause
+    while (cause) {
+      lines.push(`caused by: ${cause instanceof Error ? cause.stack : JSON.stringify(cause)}`)
+      cause = cause instanceof Error ? cause.cause : undefined
+    }
+  }
+  return lines.join('\n')
+}
+
+export function errorJson(e: MvmError): Record<string, unknown> {
+  return { error: { code: e.code, exitCode: e.exitCode, message: e.message, ...(e.hint ? { hint: e.hint } : {}), ...(e.details ? { details: e.details } : {}) } }
+}

@@ -1,0 +1,201 @@
+import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import * as path from 'node:path'
+import { MigrationContext } from './context/context'
+import { Logger, silentLogger } from './context/logger'
+import { MvmError, messageOf } from './errors'
+import { Ledger, LedgerRow } from './ledger/ledger'
+import { LockHolder, MigrationLock } from './ledger/lock'
+import { discoverMigrations } from './migrations/files'
+import { LoadedMigration, loadMigration } from './migrations/loader'
+import { DownOptions, MigrationState, MigrationStatus, UpOptions, computeStatus, planDown, planUp } from './migrations/plan'
+import { TOOL_VERSION } from './version'
+
+export interface MigratorOptions {
+  client: MilvusClient
+  migrationsDir: string
+  logger?: Logger
+  /** How long up/down wait for another runner's lock (default 0: fail at once, naming the holder). */
+  lockTimeoutMs?: number
+  ledgerCollection?: string
+  lockCollection?: string
+}
+
+export interface MigrationStatusRow {
+  version: string
+  name: string
+  state: MigrationState
+  batch?: number
+  appliedAt?: string
+  durationMs?: number
+  error?: string
+  file?: string
+}
+
+export interface StatusReport {
+  migrations: MigrationStatusRow[]
+  /** Who holds the migration lock, if anyone. */
+  lock?: LockHolder
+  /** True when every migration is applied and unchanged: what `status --check` gates on. */
+  upToDate: boolean
+}
+
+export interface RunResult {
+  direction: 'up' | 'down'
+  dryRun: boolean
+  batch?: number
+  migrations: { version: string; name: string; durationMs?: number }[]
+}
+
+/**
+ * Decides what to run (from files and the ledger), holds the lock while running, runs each
+ * migration's up()/down() with a MigrationContext, and records the outcome in the ledger.
+ */
+export class Migrator {
+  readonly ledger: Ledger
+  readonly lock: MigrationLock
+  private readonly log: Logger
+
+  constructor(private readonly opts: MigratorOptions) {
+    this.ledger = new Ledger(opts.client, opts.ledgerCollection)
+    this.lock = new MigrationLock(opts.client, opts.lockCollection)
+    this.log = opts.logger ?? silentLogger
+  }
+
+  private async entries(): Promise<MigrationStatus[]> {
+    const files = discoverMigrations(this.opts.migrationsDir)
+    return computeStatus(files, await this.ledger.list())
+  }
+
+  /** Read-only: touches nothing in Milvus (the ledger is not created by looking at it). */
+  async status(): Promise<StatusReport> {
+    const entries = await this.entries()
+    const migrations = entries.map(
+      (e): MigrationStatusRow => ({
+        version: e.version,
+        name: e.name,
+        state: e.state,
+        ...(e.row && e.row.state === 'applied' ? { batch: e.row.batch, appliedAt: e.row.appliedAt, durationMs: e.row.durationMs } : {}),
+        ...(e.row?.error ? { error: e.row.error } : {}),
+        ...(e.file ? { file: e.file.path } : {}),
+      }),
+    )
+    return { migrations, lock: await this.lock.holder(), upToDate: migrations.every((m) => m.state === 'applied') }
+  }
+
+  /** Loads every file first, so a syntax error or a missing up() fails before anything runs. */
+  private loadAll(todo: MigrationStatus[]): LoadedMigration[] {
+    return todo.map((e) => loadMigration(e.file!))
+  }
+
+  async up(opts: UpOptions & { dryRun?: boolean } = {}): Promise<RunResult> {
+    if (opts.dryRun) {
+      const todo = planUp(await this.entries(), opts)
+      this.loadAll(todo)
+      return { direction: 'up', dryRun: true, migrations: todo.map((e) => ({ version: e.version, name: e.name })) }
+    }
+    return this.underLock('up', async () => {
+      await this.ledger.ensure()
+      const todo = planUp(await this.entries(), opts)
+      const loaded = this.loadAll(todo)
+      if (!loaded.length) return { direction: 'up', dryRun: false, migrations: [] }
+      const batch = await this.ledger.nextBatch()
+      const done: RunResult['migrations'] = []
+      for (const m of loaded) {
+        const started = Date.now()
+        this.log.info(`-> ${m.version}_${m.name}`)
+        try {
+          await m.migration.up(this.context(m))
+        } catch (e) {
+          const durationMs = Date.now() - started
+          await this.ledger.write(this.row(m, batch, 'failed', durationMs, messageOf(e)))
+          throw new MvmError('MIGRATION_FAILED', `Migration ${this.rel(m.path)} failed: ${messageOf(e)}`, {
+            hint: `${done.length ? `The ${done.length} migration(s) before it in this batch stay applied. ` : ''}It is recorded as failed; fix it and run \`mvmigrate up\` again to retry.`,
+            cause: e,
+            details: { applied: done, failed: m.version },
+          })
+        }
+        const durationMs = Date.now() - started
+        await this.ledger.write(this.row(m, batch, 'applied', durationMs))
+        done.push({ version: m.version, name: m.name, durationMs })
+        this.log.info(`   applied ${m.version}_${m.name} (${durationMs} ms)`)
+      }
+      return { direction: 'up', dryRun: false, batch, migrations: done }
+    })
+  }
+
+  async down(opts: DownOptions & { dryRun?: boolean } = {}): Promise<RunResult> {
+    const prepare = async () => {
+      const todo = planDown(await this.entries(), opts)
+      const loaded = this.loadAll(todo)
+      const irreversible = loaded.filter((m) => !m.migration.down)
+      if (irreversible.length) {
+        throw new MvmError('IRREVERSIBLE', `Cannot roll back: ${irreversible.map((m) => this.rel(m.path)).join(', ')} ${irreversible.length > 1 ? 'have' : 'has'} no down()`, {
+          hint: 'Nothing was undone. Add a down() to the migration, or undo fewer steps (--step / --to).',
+        })
+      }
+      return loaded
+    }
+    if (opts.dryRun) {
+      const loaded = await prepare()
+      return { direction: 'down', dryRun: true, migrations: loaded.map((m) => ({ version: m.version, name: m.name })) }
+    }
+    return this.underLock('down', async () => {
+      const loaded = await prepare()
+      const done: RunResult['migrations'] = []
+      for (const m of loaded) {
+        const started = Date.now()
+        this.log.info(`<- ${m.version}_${m.name}`)
+        try {
+          await m.migration.down!(this.context(m))
+        } catch (e) {
+          throw new MvmError('MIGRATION_FAILED', `Rolling back ${this.rel(m.path)} failed: ${messageOf(e)}`, {
+            hint: `It stays recorded as applied.${done.length ? ` Already undone: ${done.map((d) => d.version).join(', ')}.` : ''} Fix its down() and run \`mvmigrate down\` again.`,
+            cause: e,
+            details: { reverted: done, failed: m.version },
+          })
+        }
+        await this.ledger.remove(m.version)
+        const durationMs = Date.now() - started
+        done.push({ version: m.version, name: m.name, durationMs })
+        this.log.info(`   reverted ${m.version}_${m.name} (${durationMs} ms)`)
+      }
+      return { direction: 'down', dryRun: false, migrations: done }
+    })
+  }
+
+  /** Releases whoever holds the lock; returns the holder it removed. */
+  async unlock(): Promise<LockHolder | undefined> {
+    return this.lock.forceRelease()
+  }
+
+  private async underLock<T>(command: string, fn: () => Promise<T>): Promise<T> {
+    await this.lock.acquire(`mvmigrate ${command}`, this.opts.lockTimeoutMs ?? 0)
+    try {
+      return await fn()
+    } finally {
+      await this.lock.release().catch((e) => this.log.warn(`could not release the migration lock: ${messageOf(e)}; run \`mvmigrate unlock\``))
+    }
+  }
+
+  private context(m: LoadedMigration): MigrationContext {
+    return new MigrationContext(this.opts.client, { version: m.version, name: m.name, file: this.rel(m.path) }, this.log)
+  }
+
+  private row(m: LoadedMigration, batch: number, state: LedgerRow['state'], durationMs: number, error?: string): LedgerRow {
+    return {
+      version: m.version,
+      name: m.name,
+      checksum: m.checksum,
+      batch,
+      state,
+      appliedAt: new Date().toISOString(),
+      durationMs,
+      toolVersion: TOOL_VERSION,
+      ...(error ? { error } : {}),
+    }
+  }
+
+  private rel(p: string): string {
+    return path.relative(process.cwd(), p) || p
+  }
+}

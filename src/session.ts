@@ -1,0 +1,53 @@
+import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import { MvmigrateConfig } from './config/config'
+import { Logger, silentLogger } from './context/logger'
+import { ensureLiteInstalled } from './lite/install'
+import { LiteServer, startLiteServer } from './lite/server'
+import { connectMilvus } from './milvus/connect'
+
+/** A live connection, plus the embedded server behind it when mvmigrate started one. */
+export interface Session {
+  client: MilvusClient
+  uri: string
+  /** Set when this session started Milvus Lite; close() stops it. */
+  lite?: LiteServer
+  close(): Promise<void>
+}
+
+/**
+ * Connects to the configured Milvus, or, with no uri, installs (first time) and starts the embedded
+ * Milvus Lite on a free loopback port. close() always stops what open started.
+ */
+export async function openSession(config: MvmigrateConfig, log: Logger = silentLogger): Promise<Session> {
+  let lite: LiteServer | undefined
+  let uri = config.uri
+  if (!uri) {
+    const binary = await ensureLiteInstalled({ venvDir: config.lite.venvDir, python: config.lite.python, log: log.info })
+    lite = await startLiteServer({ binary, dataDir: config.lite.dataDir, port: config.lite.port })
+    uri = lite.uri
+    log.debug(`embedded Milvus Lite on ${uri} (data: ${config.lite.dataDir})`)
+  }
+  let client: MilvusClient
+  try {
+    client = await connectMilvus({
+      uri,
+      token: config.token,
+      username: config.username,
+      password: config.password,
+      database: config.database,
+      connectTimeoutMs: config.connectTimeout * 1000,
+    })
+  } catch (e) {
+    await lite?.stop()
+    throw e
+  }
+  return {
+    client,
+    uri,
+    lite,
+    async close() {
+      await client.closeConnection().catch(() => undefined)
+      await lite?.stop()
+    },
+  }
+}
