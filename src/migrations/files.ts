@@ -29,7 +29,8 @@ export function discoverMigrations(dir: string): MigrationFile[] {
   const problems: string[] = []
   const byVersion = new Map<string, MigrationFile>()
   for (const entry of fs.readdirSync(dir).sort()) {
-    if (entry.endsWith('.d.ts') || entry.endsWith('.map') || !/^\d/.test(entry)) continue
+    // Only script files that start with a digit are candidates; notes, backups and maps are not.
+    if (entry.endsWith('.d.ts') || !/\.(ts|js|cjs)$/.test(entry) || !/^\d/.test(entry)) continue
     const full = path.join(dir, entry)
     if (!fs.statSync(full).isFile()) continue
     const m = MIGRATION_FILE_RE.exec(entry)
