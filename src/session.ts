@@ -3,7 +3,7 @@ import { MvmigrateConfig } from './config/config'
 import { Logger, silentLogger } from './context/logger'
 import { ensureLiteInstalled } from './lite/install'
 import { LiteServer, startLiteServer } from './lite/server'
-import { connectMilvus } from './milvus/connect'
+import { closeClient, connectMilvus } from './milvus/connect'
 
 /** A live connection, plus the embedded server behind it when mvmigrate started one. */
 export interface Session {
@@ -46,7 +46,7 @@ export async function openSession(config: MvmigrateConfig, log: Logger = silentL
     uri,
     lite,
     async close() {
-      await client.closeConnection().catch(() => undefined)
+      await closeClient(client)
       await lite?.stop()
     },
   }

@@ -62,8 +62,8 @@ export async function connectMilvus(opts: ConnectionOptions): Promise<MilvusClie
       unreachable,
     )
   } catch (e) {
-    await client.closeConnection().catch(() => undefined)
-    if (e instanceof MvmError && e.code === 'UNREACHABLE') {
+    await closeClient(client)
+    if (e instanceof MvmError && e.code === 'UNREACHABLE' && !e.message.startsWith('Could not reach')) {
       throw new MvmError('UNREACHABLE', `Could not reach Milvus at ${address}: ${e.message.replace(/^.*?: /, '')}`, { hint: unreachable().hint, cause: e })
     }
     throw e
@@ -78,4 +78,17 @@ async function ensureDatabase(client: MilvusClient, database: string, address: s
       hint: `Create it first (e.g. client.createDatabase({ db_name: '${database}' })), or pass the right --database / MILVUS_DATABASE.`,
     })
   }
+}
+
+/** Closes a client without hanging: closing a channel to a server that never answered can block. */
+export async function closeClient(client: MilvusClient, waitMs = 2000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    client.closeConnection().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMs)
+      timer.unref()
+    }),
+  ])
+  clearTimeout(timer)
 }

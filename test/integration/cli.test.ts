@@ -1,0 +1,239 @@
+import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import * as fs from 'node:fs'
+import * as net from 'node:net'
+import * as path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { freshDatabase, snapshot } from '../helpers/milvus'
+import { cli, createCollectionMigration, tempProject, writeMigration } from '../helpers/project'
+
+/** The real CLI, as separate processes, against the test run's Milvus Lite (--uri) or embedded. */
+const clients: MilvusClient[] = []
+afterAll(async () => {
+  for (const c of clients) await c.closeConnection()
+})
+
+async function remoteProject(files: Record<string, string> = {}) {
+  const db = await freshDatabase('cli')
+  clients.push(db.client)
+  const dir = tempProject()
+  for (const [name, body] of Object.entries(files)) writeMigration(dir, name, body)
+  const args = (...a: string[]) => ['--uri', db.uri, '--database', db.database, ...a]
+  return { ...db, dir, args }
+}
+
+describe('mvmigrate CLI', () => {
+  it('make writes a timestamped migration from the template, rejects bad names and --js writes .js', async () => {
+    const dir = tempProject()
+    const r = await cli(dir, ['make', 'add_page_num'])
+    expect(r.code).toBe(0)
+    const file = r.stdout.trim()
+    expect(path.basename(file)).toMatch(/^\d{14}_add_page_num\.ts$/)
+    expect(fs.readFileSync(file, 'utf8')).toContain('defineMigration')
+    await new Promise((r) => setTimeout(r, 1100)) // versions are per second
+    const js = await cli(dir, ['make', 'seed-data', '--js'])
+    expect(js.code).toBe(0)
+    expect(js.stdout.trim()).toMatch(/_seed-data\.js$/)
+    const bad = await cli(dir, ['make', 'AddPage'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('Invalid migration name "AddPage"')
+    expect(bad.stderr).toContain('hint:')
+    expect(bad.stderr).not.toMatch(/\n\s+at /) // no stack without --verbose
+    expect(fs.readdirSync(path.join(dir, 'migrations'))).toHaveLength(2)
+  })
+
+  it('make refuses when a migration with the same version exists, and writes nothing', async () => {
+    const dir = tempProject()
+    // Occupy the versions of the next seconds so the make below must collide, whatever the clock does.
+    const { versionFor } = await import('../../src/scaffold/make')
+    const now = Date.now()
+    for (let s = 0; s < 20; s++) writeMigration(dir, `${versionFor(new Date(now + s * 1000))}_taken.ts`, '// mine\n')
+    const r = await cli(dir, ['make', 'taken'])
+    expect(r.code).toBe(9)
+    expect(r.stderr).toMatch(/A migration with version \d{14} already exists: .*_taken\.ts/)
+    expect(r.stderr).toContain('Nothing was written')
+    const files = fs.readdirSync(path.join(dir, 'migrations'))
+    expect(files).toHaveLength(20)
+    for (const f of files) expect(fs.readFileSync(path.join(dir, 'migrations', f), 'utf8')).toBe('// mine\n')
+  })
+
+  it('init writes a config and migrations/ and never overwrites', async () => {
+    const dir = tempProject()
+    fs.rmSync(path.join(dir, 'mvmigrate.config.json'))
+    fs.rmdirSync(path.join(dir, 'migrations'))
+    const r = await cli(dir, ['init'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('created')
+    const cfg = path.join(dir, 'mvmigrate.config.ts')
+    expect(fs.readFileSync(cfg, 'utf8')).toContain('migrationsDir')
+    fs.writeFileSync(cfg, 'export default { migrationsDir: "mine" }\n')
+    const again = await cli(dir, ['init'])
+    expect(again.code).toBe(0)
+    expect(again.stdout).toContain('kept')
+    expect(fs.readFileSync(cfg, 'utf8')).toBe('export default { migrationsDir: "mine" }\n')
+  })
+
+  it('up, status --check (3 while pending, 0 after), status --json, down and unlock against --uri', async () => {
+    const p = await remoteProject({ '20260101000001_docs.ts': createCollectionMigration('docs') })
+    const pending = await cli(p.dir, p.args('status', '--check'))
+    expect(pending.code).toBe(3)
+    expect(pending.stdout).toMatch(/20260101000001\s+docs\s+pending/)
+    expect(pending.stderr).toContain('not up to date')
+
+    const up = await cli(p.dir, p.args('up'))
+    expect(up.code).toBe(0)
+    expect(up.stdout).toContain('Applied 1 migration(s) as batch 1')
+
+    const ok = await cli(p.dir, p.args('status', '--check'))
+    expect(ok.code).toBe(0)
+    expect(ok.stdout).toMatch(/20260101000001\s+docs\s+applied\s+1\s+\d{4}-\d\d-\d\dT/)
+
+    const js = await cli(p.dir, p.args('status', '--json'))
+    const report = JSON.parse(js.stdout)
+    expect(report.upToDate).toBe(true)
+    expect(report.migrations[0]).toMatchObject({ version: '20260101000001', name: 'docs', state: 'applied', batch: 1 })
+
+    const down = await cli(p.dir, p.args('down'))
+    expect(down.code).toBe(0)
+    expect(down.stdout).toContain('Rolled back 1 migration(s)')
+    expect((await p.client.hasCollection({ collection_name: 'docs' })).value).toBe(false)
+
+    const nothing = await cli(p.dir, p.args('down'))
+    expect(nothing.code).toBe(9)
+    expect(nothing.stderr).toContain('Nothing to undo')
+
+    await p.client.createCollection({ collection_name: '_migrations_lock', fields: [{ name: 'id', data_type: 5, is_primary_key: true }, { name: 'v', data_type: 101, dim: 2 }], properties: { 'mvmigrate.lock.holder': JSON.stringify({ token: 't', host: 'build-7', pid: 4242, since: '2026-11-26T00:00:00Z', command: 'mvmigrate up' }) } })
+    const locked = await cli(p.dir, p.args('up'))
+    expect(locked.code).toBe(5)
+    expect(locked.stderr).toContain('mvmigrate up on build-7 (pid 4242) since 2026-11-26T00:00:00Z')
+    const st = await cli(p.dir, p.args('status'))
+    expect(st.stdout).toContain('Locked by mvmigrate up on build-7 (pid 4242)')
+    const unlock = await cli(p.dir, p.args('unlock'))
+    expect(unlock.code).toBe(0)
+    expect(unlock.stdout).toContain('Released the lock held by mvmigrate up on build-7 (pid 4242)')
+    expect((await cli(p.dir, p.args('up'))).code).toBe(0)
+  })
+
+  it('environment variables supply the connection; flags beat them', async () => {
+    const p = await remoteProject({ '20260101000001_docs.ts': createCollectionMigration('docs') })
+    const env = { MILVUS_URI: p.uri, MILVUS_DATABASE: p.database }
+    expect((await cli(p.dir, ['up'], { env })).code).toBe(0)
+    expect((await p.client.hasCollection({ collection_name: 'docs' })).value).toBe(true)
+    const wrong = await cli(p.dir, ['--database', 'no_such_db', 'status'], { env })
+    expect(wrong.code).toBe(6)
+    expect(wrong.stderr).toContain("Database 'no_such_db' does not exist")
+  })
+
+  it('embedded default: with no uri, up then status in two invocations share the data in .mvmigrate/milvus', async () => {
+    const dir = tempProject()
+    writeMigration(dir, '20260101000001_docs.ts', createCollectionMigration('docs'))
+    const up = await cli(dir, ['up'])
+    expect(up.code, up.stderr).toBe(0)
+    expect(fs.existsSync(path.join(dir, '.mvmigrate', 'milvus'))).toBe(true)
+    const st = await cli(dir, ['status', '--check'])
+    expect(st.code, st.stderr).toBe(0)
+    expect(st.stdout).toMatch(/docs\s+applied\s+1/)
+    // The embedded server was stopped after each command: nothing left running for this directory.
+    expect(fs.existsSync(path.join(dir, '.mvmigrate', 'milvus.server.json'))).toBe(false)
+  })
+
+  it('embedded default: a second mvmigrate on the same data directory says clearly that it is in use', async () => {
+    const dir = tempProject()
+    writeMigration(dir, '20260101000001_slow.ts', `export default { async up() { await new Promise((r) => setTimeout(r, 6000)) } }\n`)
+    const first = cli(dir, ['up'])
+    const record = path.join(dir, '.mvmigrate', 'milvus.server.json')
+    const t0 = Date.now()
+    while (!fs.existsSync(record) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100))
+    const second = await cli(dir, ['status'])
+    expect(second.code).toBe(5)
+    expect(second.stderr).toContain('is in use by another mvmigrate')
+    expect(second.stderr).toContain('mvmigrate lite serve')
+    const r = await first
+    expect(r.code, r.stderr).toBe(0)
+    const after = await cli(dir, ['status', '--check'])
+    expect(after.code, after.stderr).toBe(0)
+  })
+})
+
+describe('bad input: a clear message, a documented non-zero exit, and no change in Milvus', () => {
+  it('unknown command and unknown flag exit 2', async () => {
+    const dir = tempProject()
+    const cmd = await cli(dir, ['frobnicate'])
+    expect(cmd.code).toBe(2)
+    expect(cmd.stderr).toContain("unknown command 'frobnicate'")
+    const flag = await cli(dir, ['up', '--frob'])
+    expect(flag.code).toBe(2)
+    expect(flag.stderr).toContain("unknown option '--frob'")
+    const step = await cli(dir, ['up', '--step', 'many'])
+    expect(step.code).toBe(2)
+    expect(step.stderr).toContain("--step must be a positive whole number, got 'many'")
+  })
+
+  it('syntax error, missing up(), a throwing migration, --to unknown: named, exit code, nothing changed', async () => {
+    const p = await remoteProject({ '20260101000001_a.ts': createCollectionMigration('a') })
+    expect((await cli(p.dir, p.args('up'))).code).toBe(0)
+    const cases: { file: string; body: string; args: string[]; code: number; text: string }[] = [
+      { file: '20260101000002_syntax.ts', body: 'export default { async up( {', args: ['up'], code: 8, text: '20260101000002_syntax.ts could not be loaded' },
+      { file: '20260101000002_noup.ts', body: 'export default { async down() {} }\n', args: ['up'], code: 8, text: '20260101000002_noup.ts does not export an up() function' },
+      { file: '20260101000002_ok.ts', body: createCollectionMigration('b'), args: ['up', '--to', '20990101000000'], code: 2, text: '--to 20990101000000: no migration has that version' },
+      { file: '20260101000002_ok.ts', body: createCollectionMigration('b'), args: ['down', '--to', '20990101000000'], code: 2, text: 'no migration has that version' },
+      { file: '20260101000002_ok.ts', body: createCollectionMigration('b'), args: ['up', '--to', 'latest'], code: 2, text: '--to takes a 14-digit migration version' },
+    ]
+    for (const c of cases) {
+      const before = await snapshot(p.client)
+      const file = writeMigration(p.dir, c.file, c.body)
+      const r = await cli(p.dir, p.args(...c.args))
+      expect(r.code, `${c.file} ${c.args.join(' ')}: ${r.stderr}`).toBe(c.code)
+      expect(r.stderr).toContain(c.text)
+      expect(r.stderr).toContain('hint:')
+      expect(await snapshot(p.client)).toEqual(before)
+      fs.rmSync(file)
+    }
+    // A migration that throws: exit 1, recorded as failed, nothing else changed.
+    writeMigration(p.dir, '20260101000002_throws.ts', 'export default { async up() { throw new Error("kaboom") } }\n')
+    const r = await cli(p.dir, p.args('up'))
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('20260101000002_throws.ts failed: kaboom')
+    const st = JSON.parse((await cli(p.dir, p.args('status', '--json'))).stdout)
+    expect(st.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'failed'])
+    expect((await cli(p.dir, p.args('status', '--check'))).code).toBe(3)
+  })
+
+  it('a malformed config file exits 7 naming the file', async () => {
+    const dir = tempProject()
+    fs.writeFileSync(path.join(dir, 'mvmigrate.config.json'), '{ "uri": "http://x", ')
+    const r = await cli(dir, ['status'])
+    expect(r.code).toBe(7)
+    expect(r.stderr).toContain('mvmigrate.config.json')
+    fs.writeFileSync(path.join(dir, 'mvmigrate.config.json'), '{ "migrationDir": "x" }')
+    const r2 = await cli(dir, ['status'])
+    expect(r2.code).toBe(7)
+    expect(r2.stderr).toContain("unknown key 'migrationDir'")
+    const r3 = await cli(dir, ['--config', 'nope.ts', 'status'])
+    expect(r3.code).toBe(7)
+    expect(r3.stderr).toContain('nope.ts does not exist')
+  })
+
+  it('an unreachable server fails within a bounded time, naming the address', async () => {
+    const dir = tempProject()
+    // A port nobody listens on (refused at once) and a listener that never speaks gRPC (a hang).
+    const refused = await cli(dir, ['--uri', 'http://127.0.0.1:9', 'status'])
+    expect(refused.code).toBe(6)
+    expect(refused.stderr).toContain('Could not reach Milvus at http://127.0.0.1:9')
+    const silent = net.createServer(() => undefined)
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    const port = (silent.address() as net.AddressInfo).port
+    const t0 = Date.now()
+    const hung = await cli(dir, ['--uri', `http://127.0.0.1:${port}`, '--connect-timeout', '3', 'status'])
+    silent.close()
+    expect(hung.code).toBe(6)
+    expect(hung.stderr).toContain(`127.0.0.1:${port}`)
+    expect(Date.now() - t0).toBeLessThan(20_000)
+  })
+
+  it('--json errors are machine-readable on stdout', async () => {
+    const dir = tempProject()
+    const r = await cli(dir, ['--json', 'make', 'Bad Name'])
+    expect(r.code).toBe(2)
+    expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'BAD_NAME', exitCode: 2 })
+  })
+})
