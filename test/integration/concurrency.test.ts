@@ -1,0 +1,89 @@
+import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import { afterAll, describe, expect, it } from 'vitest'
+import { MigrationLock } from '../../src/ledger/lock'
+import { connectMilvus } from '../../src/milvus/connect'
+import { freshDatabase } from '../helpers/milvus'
+import { cli, tempProject, writeMigration } from '../helpers/project'
+
+const clients: MilvusClient[] = []
+afterAll(async () => {
+  for (const c of clients) await c.closeConnection()
+})
+
+/**
+ * Each migration inserts one row into `runs` when its up() runs, so "applied exactly once" is
+ * counted from side effects, not from the ledger (whose primary key would hide a double run).
+ */
+const countingMigration = (tag: string) => `import { defineMigration } from 'mvmigrate'
+export default defineMigration({
+  async up(ctx) {
+    if (!(await ctx.hasCollection('runs'))) {
+      await ctx.createCollection({ name: 'runs', fields: [
+        { name: 'id', type: 'Int64', primaryKey: true, autoId: true },
+        { name: 'tag', type: 'VarChar', maxLength: 64 },
+        { name: 'pid', type: 'Int64' },
+        { name: 'v', type: 'FloatVector', dim: 2 },
+      ], indexes: [{ field: 'v', type: 'FLAT', metric: 'L2' }] })
+    }
+    await ctx.insert('runs', [{ tag: '${tag}', pid: process.pid, v: [0, 1] }])
+    await new Promise((r) => setTimeout(r, 300))
+  },
+})
+`
+
+async function runsByTag(client: MilvusClient): Promise<Record<string, number>> {
+  const res = await client.query({ collection_name: 'runs', filter: 'id > 0', output_fields: ['tag'], limit: 1000, consistency_level: 'Strong' as never })
+  const out: Record<string, number> = {}
+  for (const r of res.data) out[String(r.tag)] = (out[String(r.tag)] ?? 0) + 1
+  return out
+}
+
+describe('one runner at a time', () => {
+  it('the lock is atomic: of 12 clients racing to take it, exactly one wins, five rounds in a row', async () => {
+    const db = await freshDatabase('race')
+    clients.push(db.client)
+    const racers = await Promise.all(Array.from({ length: 12 }, () => connectMilvus({ uri: db.uri, database: db.database })))
+    clients.push(...racers)
+    for (let round = 0; round < 5; round++) {
+      const locks = racers.map((c) => new MigrationLock(c))
+      const won = await Promise.all(locks.map((l, i) => l.tryAcquire(`racer ${i}`)))
+      expect(won.filter(Boolean), `round ${round}`).toHaveLength(1)
+      const winner = locks[won.indexOf(true)]
+      const holder = await new MigrationLock(db.client).holder()
+      expect(holder?.command).toBe(`racer ${won.indexOf(true)}`)
+      await winner.release()
+      expect(await new MigrationLock(db.client).holder()).toBeUndefined()
+    }
+  })
+
+  it('four `up` processes at once (no waiting): every migration runs exactly once, the others exit 5 naming the holder', async () => {
+    const db = await freshDatabase('four')
+    clients.push(db.client)
+    const dir = tempProject()
+    for (const [v, tag] of [['20260101000001', 'a'], ['20260101000002', 'b'], ['20260101000003', 'c']]) writeMigration(dir, `${v}_${tag}.ts`, countingMigration(tag))
+    const args = ['--uri', db.uri, '--database', db.database, 'up']
+    const results = await Promise.all([cli(dir, args), cli(dir, args), cli(dir, args), cli(dir, args)])
+    for (const r of results) {
+      expect([0, 5], r.stderr).toContain(r.code)
+      if (r.code === 5) expect(r.stderr).toMatch(/Another mvmigrate holds the migration lock: mvmigrate up on .* \(pid \d+\) since/)
+    }
+    expect(results.filter((r) => r.stdout.includes('Applied 3 migration(s) as batch 1'))).toHaveLength(1)
+    expect(await runsByTag(db.client)).toEqual({ a: 1, b: 1, c: 1 })
+    const st = JSON.parse((await cli(dir, ['--uri', db.uri, '--database', db.database, 'status', '--json'])).stdout)
+    expect(st.migrations.map((m: { state: string; batch: number }) => `${m.state}:${m.batch}`)).toEqual(['applied:1', 'applied:1', 'applied:1'])
+    expect(st.lock).toBeUndefined()
+  })
+
+  it('four `up` processes at once with --lock-timeout: all succeed, one applies, the rest find nothing to do', async () => {
+    const db = await freshDatabase('wait')
+    clients.push(db.client)
+    const dir = tempProject()
+    for (const [v, tag] of [['20260101000001', 'a'], ['20260101000002', 'b']]) writeMigration(dir, `${v}_${tag}.ts`, countingMigration(tag))
+    const args = ['--uri', db.uri, '--database', db.database, 'up', '--lock-timeout', '60']
+    const results = await Promise.all([cli(dir, args), cli(dir, args), cli(dir, args), cli(dir, args)])
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+    expect(results.filter((r) => r.stdout.includes('Applied 2 migration(s)'))).toHaveLength(1)
+    expect(results.filter((r) => r.stdout.includes('Already up to date.'))).toHaveLength(3)
+    expect(await runsByTag(db.client)).toEqual({ a: 1, b: 1 })
+  })
+})
