@@ -90,8 +90,21 @@ export class MigrationContext {
     )
   }
 
+  /**
+   * Drops an index. Milvus refuses to drop an index of a loaded collection, so a loaded collection
+   * is released for the drop and loaded again (it cannot serve searches in between).
+   */
   async dropIndex(collection: string, indexName: string): Promise<void> {
-    await milvusCall(`drop index '${indexName}' on '${collection}'`, () => this.client.dropIndex({ collection_name: collection, index_name: indexName }))
+    const drop = () => milvusCall(`drop index '${indexName}' on '${collection}'`, () => this.client.dropIndex({ collection_name: collection, index_name: indexName }))
+    try {
+      await drop()
+    } catch (e) {
+      if (!(e instanceof MvmError && /loaded|release/i.test(e.message))) throw e
+      this.log.warn(`releasing '${collection}' to drop index '${indexName}'; it is loaded again afterwards`)
+      await this.releaseCollection(collection)
+      await drop()
+      await this.loadCollection(collection)
+    }
   }
 
   async createPartition(collection: string, partition: string): Promise<void> {

@@ -1,0 +1,109 @@
+import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import * as path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { MigrationContext } from '../../src/context/context'
+import { silentLogger } from '../../src/context/logger'
+import { MvmError } from '../../src/errors'
+import { describeCollectionSpec } from '../../src/milvus/describe'
+import { Migrator } from '../../src/migrator'
+import { REPO_ROOT } from '../helpers/project'
+import { freshDatabase } from '../helpers/milvus'
+
+const clients: MilvusClient[] = []
+afterAll(async () => {
+  for (const c of clients) await c.closeConnection()
+})
+
+async function db() {
+  const d = await freshDatabase('ctx')
+  clients.push(d.client)
+  return d
+}
+
+describe('the shipped example migrations (migrations/)', () => {
+  it('apply, describe as declared, and roll back to an empty database', async () => {
+    const { client } = await db()
+    const migrator = new Migrator({ client, migrationsDir: path.join(REPO_ROOT, 'migrations') })
+    const res = await migrator.up()
+    expect(res.migrations.map((m) => m.name)).toEqual(['create_documents', 'index_and_alias_documents', 'create_feedback'])
+
+    const docs = await describeCollectionSpec(client, 'documents')
+    expect(docs.fields.map((f) => `${f.name}:${f.type}`)).toEqual([
+      'id:Int64', 'file_id:VarChar', 'vector:FloatVector', 'text:VarChar', 'metadata:JSON', 'name:VarChar', 'legacy_tag:VarChar',
+    ])
+    expect(docs.fields[0]).toMatchObject({ primaryKey: true, autoId: true })
+    expect(docs.fields[2].dim).toBe(1024)
+    expect(docs.fields[3].maxLength).toBe(65535)
+    expect(docs.fields[4].nullable).toBe(true)
+    expect(docs.enableDynamicField).toBe(true)
+    expect(docs.aliases).toEqual(['documents_live'])
+    expect(docs.properties['collection.ttl.seconds']).toBe(String(30 * 24 * 3600))
+    expect(docs.indexes.map((i) => `${i.name}:${i.field}:${i.type}`).sort()).toEqual(['file_id:file_id:INVERTED', 'vector:vector:HNSW'])
+    expect(docs.indexes.find((i) => i.field === 'vector')).toMatchObject({ metric: 'COSINE', params: { M: 16, efConstruction: 200 } })
+
+    const feedback = await describeCollectionSpec(client, 'feedback')
+    expect(feedback.fields.find((f) => f.name === 'tenant')?.partitionKey).toBe(true)
+    expect(feedback.fields.find((f) => f.name === 'score')?.defaultValue).toBe(0)
+    // Milvus Lite does not report max_length of VarChar array elements back, so it is not asserted.
+    expect(feedback.fields.find((f) => f.name === 'labels')).toMatchObject({ type: 'Array', elementType: 'VarChar', maxCapacity: 8 })
+
+    await migrator.down({ all: true })
+    const left = ((await client.listCollections()).data ?? []).map((c) => c.name)
+    expect(left).toEqual(['_migrations'])
+  })
+})
+
+describe('MigrationContext helpers', () => {
+  it('partitions, rename, aliases, properties, load state and insert do what they say', async () => {
+    const { client } = await db()
+    const ctx = new MigrationContext(client, { version: '20260101000000', name: 't', file: 'migrations/20260101000000_t.ts' }, silentLogger)
+    await ctx.createCollection({
+      name: 'items',
+      fields: [
+        { name: 'pk', type: 'Int64', primaryKey: true },
+        { name: 'v', type: 'FloatVector', dim: 2 },
+      ],
+      indexes: [{ field: 'v', type: 'FLAT', metric: 'L2' }],
+    })
+    await ctx.createPartition('items', 'p1')
+    expect(await ctx.insert('items', [{ pk: '9007199254740993', v: [1, 2] }], { partition: 'p1' })).toBe(1)
+    expect((await ctx.describeCollection('items')).loaded).toBe(true)
+    await ctx.renameCollection('items', 'things')
+    // Milvus keeps the load state across a rename; Milvus Lite releases the collection. Load explicitly.
+    await ctx.loadCollection('things')
+    await ctx.createAlias('things', 'current')
+    await ctx.createCollection({ name: 'other', fields: [{ name: 'pk', type: 'Int64', primaryKey: true }, { name: 'v', type: 'FloatVector', dim: 2 }] })
+    await ctx.alterAlias('other', 'current')
+    expect((await client.describeAlias({ alias: 'current', collection_name: 'other' } as never)).collection).toBe('other')
+    await ctx.dropAlias('current')
+    await ctx.setProperties('things', { 'mmap.enabled': true })
+    const spec = await ctx.describeCollection('things')
+    expect(spec.partitions).toEqual(['p1'])
+    expect(spec.properties['mmap.enabled']).toBe('true')
+    expect(spec.aliases).toEqual([])
+    expect(spec.loaded).toBe(true)
+    const rows = await client.query({ collection_name: 'things', filter: 'pk > 0', output_fields: ['pk'], partition_names: ['p1'], consistency_level: 'Strong' as never })
+    expect(rows.data.map((r) => r.pk)).toEqual(['9007199254740993'])
+    await ctx.dropPartition('things', 'p1').catch(() => undefined) // Milvus needs a released partition; either way p1 must not break the rest
+    await ctx.releaseCollection('things')
+    expect((await ctx.describeCollection('things')).loaded).toBe(false)
+  })
+
+  it('failures come back as thrown errors that name the collection, not as status objects', async () => {
+    const { client } = await db()
+    const ctx = new MigrationContext(client, { version: '20260101000000', name: 't', file: 'migrations/20260101000000_t.ts' }, silentLogger)
+    const err = (p: Promise<unknown>) => p.then(() => undefined, (e) => e as MvmError)
+    const e1 = await err(ctx.dropCollection('ghost'))
+    expect(e1?.message).toContain("cannot drop collection 'ghost': it does not exist")
+    await expect(ctx.dropCollection('ghost', { ifExists: true })).resolves.toBeUndefined()
+    const e2 = await err(ctx.renameCollection('ghost', 'spirit'))
+    expect(e2).toBeInstanceOf(MvmError)
+    expect(e2?.message).toContain("rename collection 'ghost' to 'spirit'")
+    const e3 = await err(ctx.createIndex('ghost', { field: 'v', type: 'FLAT', metric: 'L2' }))
+    expect(e3?.message).toContain("create index on 'ghost.v'")
+    await ctx.createCollection({ name: 'dup', fields: [{ name: 'pk', type: 'Int64', primaryKey: true }, { name: 'v', type: 'FloatVector', dim: 2 }] })
+    const e4 = await err(ctx.createCollection({ name: 'dup', fields: [{ name: 'pk', type: 'Int64', primaryKey: true }, { name: 'v', type: 'FloatVector', dim: 2 }] }))
+    expect(e4?.message).toContain("collection 'dup' already exists")
+    expect(e4?.message).toContain('migrations/20260101000000_t.ts')
+  })
+})
