@@ -38,6 +38,9 @@ describe('mvmigrate CLI', () => {
     expect(bad.stderr).toContain('Invalid migration name "AddPage"')
     expect(bad.stderr).toContain('hint:')
     expect(bad.stderr).not.toMatch(/\n\s+at /) // no stack without --verbose
+    const verbose = await cli(dir, ['make', 'AddPage', '--verbose'])
+    expect(verbose.code).toBe(2)
+    expect(verbose.stderr).toMatch(/\n\s+at /)
     expect(fs.readdirSync(path.join(dir, 'migrations'))).toHaveLength(2)
   })
 
@@ -78,6 +81,11 @@ describe('mvmigrate CLI', () => {
     expect(pending.code).toBe(3)
     expect(pending.stdout).toMatch(/20260101000001\s+docs\s+pending/)
     expect(pending.stderr).toContain('not up to date')
+
+    const dry = await cli(p.dir, p.args('up', '--dry-run'))
+    expect(dry.code).toBe(0)
+    expect(dry.stdout).toContain('Would apply 1 migration(s):\n  20260101000001_docs')
+    expect(((await p.client.listCollections()).data ?? []).map((x) => x.name)).toEqual([]) // touched nothing
 
     const up = await cli(p.dir, p.args('up'))
     expect(up.code).toBe(0)
@@ -151,6 +159,30 @@ describe('mvmigrate CLI', () => {
     expect(r.code, r.stderr).toBe(0)
     const after = await cli(dir, ['status', '--check'])
     expect(after.code, after.stderr).toBe(0)
+  })
+})
+
+describe('mvmigrate lite serve', () => {
+  it('serves a data directory on loopback for other commands to share with --uri, and stops on SIGINT', async () => {
+    const { spawn } = await import('node:child_process')
+    const { BIN } = await import('../helpers/project')
+    const dir = tempProject()
+    writeMigration(dir, '20260101000001_docs.ts', createCollectionMigration('docs'))
+    const server = spawn(process.execPath, [BIN, 'lite', 'serve'], { cwd: dir })
+    let out = ''
+    server.stdout.on('data', (d) => (out += d))
+    const t0 = Date.now()
+    while (!/on (http:\/\/127\.0\.0\.1:\d+)/.test(out) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100))
+    const uri = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]
+    const [a, b] = await Promise.all([cli(dir, ['--uri', uri, 'up', '--lock-timeout', '30']), cli(dir, ['--uri', uri, 'status'])])
+    expect(a.code, a.stderr).toBe(0)
+    expect(b.code, b.stderr).toBe(0)
+    server.kill('SIGINT')
+    const code = await new Promise((r) => server.on('exit', r))
+    expect(code).toBe(0)
+    // The data is in the project's data directory: the embedded default sees it.
+    const st = await cli(dir, ['status', '--check'])
+    expect(st.code, st.stderr).toBe(0)
   })
 })
 

@@ -89,6 +89,31 @@ describe('MigrationContext helpers', () => {
     expect((await ctx.describeCollection('things')).loaded).toBe(false)
   })
 
+  it('createCollection with a BM25 function: the output field is filled by the server and described back', async () => {
+    const { client } = await db()
+    const ctx = new MigrationContext(client, { version: '20260101000000', name: 't', file: 'migrations/20260101000000_t.ts' }, silentLogger)
+    await ctx.createCollection({
+      name: 'articles',
+      fields: [
+        { name: 'id', type: 'Int64', primaryKey: true, autoId: true },
+        { name: 'body', type: 'VarChar', maxLength: 2000, enableAnalyzer: true },
+        { name: 'sparse', type: 'SparseFloatVector' },
+        { name: 'dense', type: 'FloatVector', dim: 4 },
+      ],
+      functions: [{ name: 'body_bm25', type: 'BM25', inputFields: ['body'], outputFields: ['sparse'] }],
+      indexes: [
+        { field: 'sparse', type: 'SPARSE_INVERTED_INDEX', metric: 'BM25' },
+        { field: 'dense', type: 'FLAT', metric: 'L2' },
+      ],
+    })
+    const spec = await ctx.describeCollection('articles')
+    expect(spec.functions).toMatchObject([{ name: 'body_bm25', type: 'BM25', inputFields: ['body'], outputFields: ['sparse'] }])
+    expect(spec.fields.find((f) => f.name === 'sparse')).toMatchObject({ type: 'SparseFloatVector', functionOutput: true })
+    await ctx.insert('articles', [{ body: 'vector databases store embeddings', dense: [1, 0, 0, 0] }, { body: 'cooking pasta at home', dense: [0, 1, 0, 0] }])
+    const hits = await client.search({ collection_name: 'articles', anns_field: 'sparse', data: ['embeddings'], limit: 1, metric_type: 'BM25', output_fields: ['body'], consistency_level: 'Strong' } as never)
+    expect(hits.results[0]?.body).toBe('vector databases store embeddings')
+  })
+
   it('failures come back as thrown errors that name the collection, not as status objects', async () => {
     const { client } = await db()
     const ctx = new MigrationContext(client, { version: '20260101000000', name: 't', file: 'migrations/20260101000000_t.ts' }, silentLogger)
