@@ -11,22 +11,26 @@ const STAMP = '.mvmigrate-requirements.sha256'
 export interface LiteInstallOptions {
   /** Virtual environment to install into (default .mvmigrate/venv in the working directory). */
   venvDir: string
+  /** Pinned requirements to install (default lite/requirements.txt). */
+  requirementsFile?: string
+  /** Console script that proves the install (default milvus-lite). */
+  binary?: string
   /** Python interpreter to create the venv with (default: MVMIGRATE_PYTHON, python3, python). */
   python?: string
   log?: (line: string) => void
 }
 
-export function liteBinary(venvDir: string): string {
-  return path.join(venvDir, 'bin', 'milvus-lite')
+export function liteBinary(venvDir: string, binary = 'milvus-lite'): string {
+  return path.join(venvDir, 'bin', binary)
 }
 
-function requirementsDigest(): string {
-  return createHash('sha256').update(fs.readFileSync(REQUIREMENTS_FILE)).digest('hex')
+function requirementsDigest(file: string): string {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex')
 }
 
-export function isLiteInstalled(venvDir: string): boolean {
+export function isLiteInstalled(venvDir: string, requirementsFile = REQUIREMENTS_FILE, binary = 'milvus-lite'): boolean {
   try {
-    return fs.existsSync(liteBinary(venvDir)) && fs.readFileSync(path.join(venvDir, STAMP), 'utf8').trim() === requirementsDigest()
+    return fs.existsSync(liteBinary(venvDir, binary)) && fs.readFileSync(path.join(venvDir, STAMP), 'utf8').trim() === requirementsDigest(requirementsFile)
   } catch {
     return false
   }
@@ -56,13 +60,17 @@ function run(cmd: string, args: string[], what: string): void {
 }
 
 /**
- * Installs the pinned Milvus Lite into a project-local virtual environment, once. A stamp holding
+ * Installs the pinned Milvus Lite (or, for the standalone test suite, another pinned Python
+ * package) into a project-local virtual environment, once. A stamp holding
  * the digest of requirements.txt tells whether the venv is current; a lock directory keeps two
  * processes from installing into the same venv at once.
  */
 export async function ensureLiteInstalled(opts: LiteInstallOptions): Promise<string> {
   const venvDir = path.resolve(opts.venvDir)
-  if (isLiteInstalled(venvDir)) return liteBinary(venvDir)
+  const requirements = opts.requirementsFile ?? REQUIREMENTS_FILE
+  const binary = opts.binary ?? 'milvus-lite'
+  const installed = () => isLiteInstalled(venvDir, requirements, binary)
+  if (installed()) return liteBinary(venvDir, binary)
   fs.mkdirSync(path.dirname(venvDir), { recursive: true })
   const lockDir = `${venvDir}.installing`
   const deadline = Date.now() + 15 * 60_000
@@ -71,7 +79,7 @@ export async function ensureLiteInstalled(opts: LiteInstallOptions): Promise<str
       fs.mkdirSync(lockDir)
       break
     } catch {
-      if (isLiteInstalled(venvDir)) return liteBinary(venvDir)
+      if (installed()) return liteBinary(venvDir, binary)
       const age = Date.now() - (fs.statSync(lockDir, { throwIfNoEntry: false })?.mtimeMs ?? Date.now())
       if (age > 15 * 60_000) fs.rmSync(lockDir, { recursive: true, force: true }) // a killed installer's leftover
       if (Date.now() > deadline) throw new MvmError('LITE_INSTALL_FAILED', `Timed out waiting for another process installing Milvus Lite into ${venvDir}`, { hint: `Remove ${lockDir} if no install is running.` })
@@ -79,18 +87,18 @@ export async function ensureLiteInstalled(opts: LiteInstallOptions): Promise<str
     }
   }
   try {
-    if (isLiteInstalled(venvDir)) return liteBinary(venvDir)
+    if (installed()) return liteBinary(venvDir, binary)
     const python = findPython(opts.python)
-    opts.log?.(`Installing Milvus Lite into ${path.relative(process.cwd(), venvDir) || venvDir} (first run only)...`)
+    opts.log?.(`Installing ${requirements === REQUIREMENTS_FILE ? 'Milvus Lite' : binary} into ${path.relative(process.cwd(), venvDir) || venvDir} (first run only)...`)
     if (!fs.existsSync(path.join(venvDir, 'bin', 'pip'))) run(python, ['-m', 'venv', venvDir], `${python} -m venv ${venvDir}`)
     const pip = path.join(venvDir, 'bin', 'pip')
-    run(pip, ['install', '--disable-pip-version-check', '--quiet', '-r', REQUIREMENTS_FILE], 'pip install of Milvus Lite')
-    if (!fs.existsSync(liteBinary(venvDir))) {
-      throw new MvmError('LITE_INSTALL_FAILED', `pip finished but ${liteBinary(venvDir)} is missing`, { hint: `Remove ${venvDir} and run \`mvmigrate lite install\` again.` })
+    run(pip, ['install', '--disable-pip-version-check', '--quiet', '-r', requirements], `pip install -r ${requirements}`)
+    if (!fs.existsSync(liteBinary(venvDir, binary))) {
+      throw new MvmError('LITE_INSTALL_FAILED', `pip finished but ${liteBinary(venvDir, binary)} is missing`, { hint: `Remove ${venvDir} and run \`mvmigrate lite install\` again.` })
     }
-    fs.writeFileSync(path.join(venvDir, STAMP), requirementsDigest() + '\n')
-    opts.log?.('Milvus Lite installed.')
-    return liteBinary(venvDir)
+    fs.writeFileSync(path.join(venvDir, STAMP), requirementsDigest(requirements) + '\n')
+    opts.log?.('Installed.')
+    return liteBinary(venvDir, binary)
   } finally {
     fs.rmSync(lockDir, { recursive: true, force: true })
   }
