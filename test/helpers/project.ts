@@ -36,7 +36,7 @@ export interface CliResult {
 /** Runs the real CLI (bin/mvmigrate.js) as a separate process. */
 export function cli(cwd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, NO_COLOR: '1', ...opts.env }
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...opts.env }
     for (const k of ['MILVUS_URI', 'MILVUS_TOKEN', 'MILVUS_DATABASE']) if (!opts.env || !(k in opts.env)) delete env[k]
     const child = spawn(process.execPath, [BIN, ...args], { cwd, env })
     let stdout = ''
