@@ -1,0 +1,105 @@
+import type { FieldDefinition, IndexDefinition } from '../schema/definition'
+import type { ScalarValue } from '../schema/spec'
+
+/** A row as read from Milvus: field name -> value (Int64 as strings, dynamic keys at top level). */
+export type Row = Record<string, unknown>
+
+export interface FieldChanges {
+  /** New type; needs `convert` unless every value converts on its own (e.g. Int32 -> Int64). */
+  type?: string
+  convert?: (value: unknown, row: Row) => unknown
+  maxLength?: number
+  maxCapacity?: number
+  dim?: number
+  elementType?: string
+  nullable?: boolean
+  default?: ScalarValue
+  description?: string
+  partitionKey?: boolean
+}
+
+/** One declared change. The builder only records these; src/alter/plan.ts gives them meaning. */
+export type AlterOp =
+  | { kind: 'addField'; field: FieldDefinition }
+  | { kind: 'dropField'; name: string }
+  | { kind: 'renameField'; from: string; to: string }
+  | { kind: 'alterField'; name: string; changes: FieldChanges }
+  | { kind: 'backfill'; field: string; fn: (row: Row) => unknown }
+  | { kind: 'mapRows'; fn: (row: Row, source: Row) => Row | Promise<Row> }
+  | { kind: 'addIndex'; index: IndexDefinition }
+  | { kind: 'dropIndex'; name: string }
+  | { kind: 'setProperties'; properties: Record<string, string | number | boolean> }
+  | { kind: 'enableDynamicField'; enabled: boolean }
+
+/** What `ctx.alter(name, (t) => { ... })` hands to the callback. */
+export class AlterBuilder {
+  readonly ops: AlterOp[] = []
+
+  /** A new field. Its value: `default`, else the type's zero ('' / 0 / false), else null if nullable; or a backfill. */
+  addField(field: FieldDefinition): this {
+    this.ops.push({ kind: 'addField', field })
+    return this
+  }
+  dropField(name: string): this {
+    this.ops.push({ kind: 'dropField', name })
+    return this
+  }
+  /** Values move with the rename. */
+  renameField(from: string, to: string): this {
+    this.ops.push({ kind: 'renameField', from, to })
+    return this
+  }
+  /** Type params (maxLength, maxCapacity, dim), nullable, default, description, partition key, or type with a converter. */
+  alterField(name: string, changes: FieldChanges): this {
+    this.ops.push({ kind: 'alterField', name, changes })
+    return this
+  }
+  /** Computes a field's value from the source row (original field names). Async allowed. */
+  backfill(field: string, fn: (row: Row) => unknown): this {
+    this.ops.push({ kind: 'backfill', field, fn })
+    return this
+  }
+  /** A general transform of each target row, run last; gets (targetRow, sourceRow). Async allowed. */
+  mapRows(fn: (row: Row, source: Row) => Row | Promise<Row>): this {
+    this.ops.push({ kind: 'mapRows', fn })
+    return this
+  }
+  addIndex(index: IndexDefinition): this {
+    this.ops.push({ kind: 'addIndex', index })
+    return this
+  }
+  dropIndex(name: string): this {
+    this.ops.push({ kind: 'dropIndex', name })
+    return this
+  }
+  setProperties(properties: Record<string, string | number | boolean>): this {
+    this.ops.push({ kind: 'setProperties', properties })
+    return this
+  }
+  enableDynamicField(enabled = true): this {
+    this.ops.push({ kind: 'enableDynamicField', enabled })
+    return this
+  }
+}
+
+export interface AlterOptions {
+  /** Allow dropping, renaming or retyping the primary key. */
+  allowPrimaryKeyChange?: boolean
+  /** Accept newly generated primary keys when the server cannot keep them (auto_id collections). */
+  newIds?: boolean
+  /** Keep the old collection as a backup (default true). */
+  keepBackup?: boolean
+  /** Turn a plain collection name into an alias on this alter, so later alters swap with no downtime. */
+  convertToAlias?: boolean
+  /** 'count' (default): row count and primary-key set; 'full': also every value. */
+  verify?: 'count' | 'full'
+  /** Rows per page (default: chosen from the row size). */
+  batchSize?: number
+  /** Pages read ahead of the writer (default 2). */
+  pagesInFlight?: number
+}
+
+/** The declarative form: the whole field list, in the camelCase or the snake_case shape. */
+export interface DeclarativeAlter {
+  schema: FieldDefinition[]
+}

@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto'
+import { FieldSpec } from '../schema/spec'
+
+/**
+ * Primary keys as the copy engine handles them: Int64 keys are decimal strings (the SDK returns
+ * them so, and numbers would lose precision beyond 2^53), VarChar keys are strings.
+ */
+export type Key = string
+
+export const INT64_MIN = '-9223372036854775808'
+
+/** Orders keys the way the server does: numerically for Int64, by UTF-8 bytes for VarChar. */
+export function keyComparator(pk: FieldSpec): (a: Key, b: Key) => number {
+  if (pk.type === 'Int64') {
+    return (a, b) => {
+      const x = BigInt(a)
+      const y = BigInt(b)
+      return x < y ? -1 : x > y ? 1 : 0
+    }
+  }
+  return (a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+}
+
+/** A key as a literal in a Milvus filter expression. */
+export function keyLiteral(pk: FieldSpec, key: Key): string {
+  return pk.type === 'Int64' ? String(BigInt(key)) : JSON.stringify(key)
+}
+
+/** Filter for keys in (lower, upper), either bound optional (open range when undefined). */
+export function rangeFilter(pk: FieldSpec, lower: Key | undefined, upper: Key | undefined, upperInclusive = false): string {
+  const parts: string[] = []
+  // "pk >= minimum" matches every row and is a valid filter for both key types.
+  parts.push(lower === undefined ? (pk.type === 'Int64' ? `${pk.name} >= ${INT64_MIN}` : `${pk.name} >= ""`) : `${pk.name} > ${keyLiteral(pk, lower)}`)
+  if (upper !== undefined) parts.push(`${pk.name} ${upperInclusive ? '<=' : '<'} ${keyLiteral(pk, upper)}`)
+  return parts.join(' && ')
+}
+
+/**
+ * An order-independent digest of a set of keys: count, plus the sum and xor of a 64-bit hash of
+ * each key. Two collections with equal digests hold the same key set (with overwhelming probability).
+ */
+export class KeyDigest {
+  count = 0
+  private sum = 0n
+  private xor = 0n
+  private static readonly MASK = (1n << 64n) - 1n
+
+  add(key: Key): void {
+    const h = createHash('sha256').update(key).digest().readBigUInt64BE(0)
+    this.count++
+    this.sum = (this.sum + h) & KeyDigest.MASK
+    this.xor ^= h
+  }
+
+  toString(): string {
+    return `${this.count}:${this.sum.toString(16)}:${this.xor.toString(16)}`
+  }
+}
