@@ -3,6 +3,7 @@ import * as path from 'node:path'
 import { MigrationContext } from './context/context'
 import { Logger, silentLogger } from './context/logger'
 import { MvmError, messageOf } from './errors'
+import { Journal } from './ledger/journal'
 import { Ledger, LedgerRow } from './ledger/ledger'
 import { LockHolder, MigrationLock } from './ledger/lock'
 import { discoverMigrations } from './migrations/files'
@@ -53,11 +54,13 @@ export interface RunResult {
 export class Migrator {
   readonly ledger: Ledger
   readonly lock: MigrationLock
+  readonly journal: Journal
   private readonly log: Logger
 
   constructor(private readonly opts: MigratorOptions) {
     this.ledger = new Ledger(opts.client, opts.ledgerCollection)
     this.lock = new MigrationLock(opts.client, opts.lockCollection)
+    this.journal = new Journal(opts.client)
     this.log = opts.logger ?? silentLogger
   }
 
@@ -127,7 +130,10 @@ export class Migrator {
     const prepare = async () => {
       const todo = planDown(await this.entries(), opts)
       const loaded = this.loadAll(todo)
-      const irreversible = loaded.filter((m) => !m.migration.down)
+      // A migration without down() whose alters kept their backups is undone by swapping them back.
+      const alters = await this.journal.list()
+      const altered = (v: string) => alters.some((a) => a.version === v && a.state === 'done' && a.backup)
+      const irreversible = loaded.filter((m) => !m.migration.down && !altered(m.version))
       if (irreversible.length) {
         throw new MvmError('IRREVERSIBLE', `Cannot roll back: ${irreversible.map((m) => this.rel(m.path)).join(', ')} ${irreversible.length > 1 ? 'have' : 'has'} no down()`, {
           hint: 'Nothing was undone. Add a down() to the migration, or undo fewer steps (--step / --to).',
@@ -146,7 +152,12 @@ export class Migrator {
         const started = Date.now()
         this.log.info(`<- ${m.version}_${m.name}`)
         try {
-          await m.migration.down!(this.context(m))
+          const ctx = this.context(m)
+          if (m.migration.down) await m.migration.down(ctx)
+          else {
+            const mine = (await this.journal.list()).filter((a) => a.version === m.version && a.state === 'done').reverse()
+            for (const a of mine) await ctx.revertAlter(a.name)
+          }
         } catch (e) {
           throw new MvmError('MIGRATION_FAILED', `Rolling back ${this.rel(m.path)} failed: ${messageOf(e)}`, {
             hint: `It stays recorded as applied.${done.length ? ` Already undone: ${done.map((d) => d.version).join(', ')}.` : ''} Fix its down() and run \`mvmigrate down\` again.`,
@@ -178,7 +189,7 @@ export class Migrator {
   }
 
   private context(m: LoadedMigration): MigrationContext {
-    return new MigrationContext(this.opts.client, { version: m.version, name: m.name, file: this.rel(m.path) }, this.log)
+    return new MigrationContext(this.opts.client, { version: m.version, name: m.name, file: this.rel(m.path) }, this.log, this.journal)
   }
 
   private row(m: LoadedMigration, batch: number, state: LedgerRow['state'], durationMs: number, error?: string): LedgerRow {

@@ -1,5 +1,9 @@
 import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import { AlterBuilder, AlterOptions, DeclarativeAlter } from '../alter/builder'
+import { AlterSummary, resolveName, revertAlter, runAlter } from '../alter/engine'
+import { opsFromDeclarative } from '../alter/plan'
 import { MvmError } from '../errors'
+import { Journal } from '../ledger/journal'
 import { milvusCall } from '../milvus/call'
 import { createCollectionFromSpec } from '../milvus/create'
 import { describeCollectionSpec } from '../milvus/describe'
@@ -25,7 +29,35 @@ export class MigrationContext {
     readonly client: MilvusClient,
     readonly migration: MigrationInfo,
     readonly log: Logger,
+    private readonly journal: Journal = new Journal(client),
   ) {}
+
+  /**
+   * A schema change Milvus cannot make in place, as copy-and-swap: a new collection with the
+   * changed schema, every row copied and transformed, verified, then swapped in under the name
+   * (or behind the alias). The old collection is kept as a backup. Accepts a builder callback or
+   * the declarative form { schema: [...] }. Returns rows copied, time and the backup's name.
+   */
+  async alter(name: string, change: ((t: AlterBuilder) => void | Promise<void>) | DeclarativeAlter, options: AlterOptions = {}): Promise<AlterSummary> {
+    let ops
+    if (typeof change === 'function') {
+      const builder = new AlterBuilder()
+      await change(builder)
+      ops = builder.ops
+    } else {
+      const problems: string[] = []
+      const resolved = await resolveName(this.client, name)
+      if (!resolved) throw new MvmError('MIGRATION_INVALID', `${this.where()}cannot alter '${name}': no such collection or alias`, { hint: 'Nothing was changed.' })
+      ops = opsFromDeclarative(await describeCollectionSpec(this.client, resolved.collection), change, problems, `${this.where()}alter '${name}': `)
+      if (problems.length) throw new MvmError('MIGRATION_INVALID', `Cannot alter '${name}':\n  ${problems.join('\n  ')}`, { hint: 'Fix the schema list in the migration file. Nothing was changed.' })
+    }
+    return runAlter({ client: this.client, migration: this.migration, log: this.log, journal: this.journal }, name, ops, options)
+  }
+
+  /** Undoes this migration's alter of `name` by swapping its backup back in (no copy). */
+  async revertAlter(name: string): Promise<void> {
+    await revertAlter({ client: this.client, migration: this.migration, log: this.log, journal: this.journal }, name)
+  }
 
   private where(): string {
     return `${this.migration.file}: `

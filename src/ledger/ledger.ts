@@ -1,5 +1,6 @@
 import { DataType, MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { milvusCall } from '../milvus/call'
+import { HIDDEN_VECTOR, HIDDEN_VECTOR_VALUE, ensureLoaded, ensureMetaCollection } from './meta-collection'
 
 /** One row of the `_migrations` collection. */
 export interface LedgerRow {
@@ -18,9 +19,6 @@ export interface LedgerRow {
 
 export const LEDGER_COLLECTION = '_migrations'
 const MAX_ERROR_LENGTH = 4000
-// Milvus requires a vector field and an index before a collection can be queried. These exist only
-// for that; ledger code never shows them.
-const HIDDEN_VECTOR = '_placeholder_vector'
 const OUTPUT_FIELDS = ['version', 'name', 'checksum', 'batch', 'state', 'applied_at', 'duration_ms', 'tool_version', 'error']
 // Milvus caps offset + limit per query at 16384; one ledger holds far fewer migrations than that.
 const QUERY_LIMIT = 16384
@@ -42,40 +40,23 @@ export class Ledger {
 
   /** Creates the ledger on first use; loads it if the server released it. Call under the lock. */
   async ensure(): Promise<void> {
-    if (!(await this.exists())) {
-      await milvusCall(`create ${this.collection}`, () =>
-        this.client.createCollection({
-          collection_name: this.collection,
-          description: 'mvmigrate: applied schema migrations',
-          consistency_level: 'Strong',
-          fields: [
-            { name: 'version', data_type: DataType.VarChar, is_primary_key: true, autoID: false, max_length: 64 },
-            { name: 'name', data_type: DataType.VarChar, max_length: 512 },
-            { name: 'checksum', data_type: DataType.VarChar, max_length: 64 },
-            { name: 'batch', data_type: DataType.Int64 },
-            { name: 'state', data_type: DataType.VarChar, max_length: 16 },
-            { name: 'applied_at', data_type: DataType.VarChar, max_length: 40 },
-            { name: 'duration_ms', data_type: DataType.Int64 },
-            { name: 'tool_version', data_type: DataType.VarChar, max_length: 32 },
-            { name: 'error', data_type: DataType.VarChar, max_length: MAX_ERROR_LENGTH * 4 },
-            { name: HIDDEN_VECTOR, data_type: DataType.FloatVector, dim: 2 },
-          ],
-        }),
-      )
-      await milvusCall(`index ${this.collection}`, () =>
-        this.client.createIndex({ collection_name: this.collection, field_name: HIDDEN_VECTOR, index_type: 'FLAT', metric_type: 'L2' }),
-      )
-    }
-    const load = await milvusCall(`load state of ${this.collection}`, () => this.client.getLoadState({ collection_name: this.collection }))
-    if (String(load.state) !== 'LoadStateLoaded') {
-      await milvusCall(`load ${this.collection}`, () => this.client.loadCollection({ collection_name: this.collection }))
-    }
+    await ensureMetaCollection(this.client, this.collection, 'mvmigrate: applied schema migrations', [
+      { name: 'version', data_type: DataType.VarChar, is_primary_key: true, autoID: false, max_length: 64 },
+      { name: 'name', data_type: DataType.VarChar, max_length: 512 },
+      { name: 'checksum', data_type: DataType.VarChar, max_length: 64 },
+      { name: 'batch', data_type: DataType.Int64 },
+      { name: 'state', data_type: DataType.VarChar, max_length: 16 },
+      { name: 'applied_at', data_type: DataType.VarChar, max_length: 40 },
+      { name: 'duration_ms', data_type: DataType.Int64 },
+      { name: 'tool_version', data_type: DataType.VarChar, max_length: 32 },
+      { name: 'error', data_type: DataType.VarChar, max_length: MAX_ERROR_LENGTH * 4 },
+    ])
   }
 
   /** All rows, oldest version first. An absent ledger reads as empty (and is not created). */
   async list(): Promise<LedgerRow[]> {
     if (!(await this.exists())) return []
-    await this.ensureLoadedForRead()
+    await ensureLoaded(this.client, this.collection)
     const res = await milvusCall(`read ${this.collection}`, () =>
       this.client.query({
         collection_name: this.collection,
@@ -100,13 +81,6 @@ export class Ledger {
       .sort((a, b) => a.version.localeCompare(b.version))
   }
 
-  private async ensureLoadedForRead(): Promise<void> {
-    const load = await milvusCall(`load state of ${this.collection}`, () => this.client.getLoadState({ collection_name: this.collection }))
-    if (String(load.state) !== 'LoadStateLoaded') {
-      await milvusCall(`load ${this.collection}`, () => this.client.loadCollection({ collection_name: this.collection }))
-    }
-  }
-
   async nextBatch(): Promise<number> {
     const rows = await this.list()
     return rows.filter((r) => r.state === 'applied').reduce((max, r) => Math.max(max, r.batch), 0) + 1
@@ -128,7 +102,7 @@ export class Ledger {
             duration_ms: row.durationMs,
             tool_version: row.toolVersion,
             error: (row.error ?? '').slice(0, MAX_ERROR_LENGTH),
-            [HIDDEN_VECTOR]: [1, 0],
+            [HIDDEN_VECTOR]: HIDDEN_VECTOR_VALUE,
           },
         ],
       }),
