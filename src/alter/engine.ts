@@ -51,7 +51,10 @@ async function exists(client: MilvusClient, name: string): Promise<boolean> {
 
 async function rename(client: MilvusClient, from: string, to: string): Promise<void> {
   await milvusCall(`rename collection '${from}' to '${to}'`, () => client.renameCollection({ collection_name: from, new_collection_name: to }))
-  ;(client as unknown as { invalidateCollectionInfo?: (d: object) => void }).invalidateCollectionInfo?.({ collection_name: from })
+  // The SDK caches describe results by name (search uses them): both names now mean something else.
+  const sdk = client as unknown as { invalidateCollectionInfo?: (d: object) => void }
+  sdk.invalidateCollectionInfo?.({ collection_name: from })
+  sdk.invalidateCollectionInfo?.({ collection_name: to })
 }
 
 async function loadIf(client: MilvusClient, name: string, loaded: boolean): Promise<void> {

@@ -105,7 +105,9 @@ export class MigrationContext {
   async renameCollection(from: string, to: string): Promise<void> {
     await milvusCall(`rename collection '${from}' to '${to}'`, () => this.client.renameCollection({ collection_name: from, new_collection_name: to }))
     // The SDK caches describe results by name (used by search); a renamed name must not hit them.
-    ;(this.client as unknown as { invalidateCollectionInfo?: (d: object) => void }).invalidateCollectionInfo?.({ collection_name: from })
+    const sdk = this.client as unknown as { invalidateCollectionInfo?: (d: object) => void }
+    sdk.invalidateCollectionInfo?.({ collection_name: from })
+    sdk.invalidateCollectionInfo?.({ collection_name: to })
     this.log.info(`renamed collection ${from} -> ${to}`)
   }
 

@@ -88,4 +88,159 @@ describe('ctx.alter: copy-and-swap', () => {
     await ctx.loadCollection(summary.backup)
     expect((await allRows(client, summary.backup)).size).toBe(3000)
   })
+
+  it('rename, retype with a converter, grow a VarChar, partitions and aliases kept; search returns the same neighbours; revert swaps the backup back', async () => {
+    const { client, ctx } = await setup()
+    await ctx.createCollection({
+      name: 'items',
+      fields: [
+        { name: 'pk', type: 'Int64', primaryKey: true },
+        { name: 'title', type: 'VarChar', maxLength: 20 },
+        { name: 'year', type: 'VarChar', maxLength: 4 },
+        { name: 'score', type: 'Int32', nullable: true },
+        { name: 'tags', type: 'Array', elementType: 'Int64', maxCapacity: 4 },
+        { name: 'flag', type: 'Bool' },
+        { name: 'ratio', type: 'Double' },
+        { name: 'small', type: 'Int8' },
+        { name: 'emb', type: 'FloatVector', dim: 8 },
+      ],
+      partitions: ['p_old', 'p_new'],
+      indexes: [{ field: 'emb', type: 'FLAT', metric: 'L2' }],
+      properties: { 'collection.ttl.seconds': 0 },
+    })
+    const keys = ['-9223372036854775808', '9223372036854775807', '9007199254740993', '0', '-1']
+    for (let i = 0; i < 1200; i++) keys.push(String(BigInt(i) * 1000000007n - 600000000000n))
+    const rowsFor = (ks: string[], offset: number) => ks.map((k, j) => ({ i: offset + j, k })).map(({ k, i }) => ({ pk: k, title: `t${k.slice(-6)}`, year: String(1990 + (i % 30)), score: i % 7 === 0 ? null : i, tags: [k, '1'], flag: i % 2 === 0, ratio: i / 3, small: (i % 200) - 100, emb: Array.from({ length: 8 }, (_, d) => Math.fround(Math.cos(i * 0.37 + d * 1.3) + i * 0.0001)) }))
+    await ctx.insert('items', rowsFor(keys.slice(0, 400), 0), { partition: 'p_old' })
+    await ctx.insert('items', rowsFor(keys.slice(400, 800), 400), { partition: 'p_new' })
+    await ctx.insert('items', rowsFor(keys.slice(800), 800))
+    await ctx.createAlias('items', 'items_read')
+    const before = await allRows(client, 'items', 'pk')
+    const query = Array.from({ length: 8 }, (_, d) => Math.fround(Math.cos(42 * 0.37 + d * 1.3)))
+    const neighbours = async () => (await client.search({ collection_name: 'items', data: [query], anns_field: 'emb', limit: 10, output_fields: ['pk'], consistency_level: 'Strong' } as never)).results.map((r: { pk: unknown }) => String(r.pk))
+    const nearBefore = await neighbours()
+    const inP = async (p: string) => (await client.query({ collection_name: 'items', filter: '', output_fields: ['pk'], partition_names: [p], limit: 16384, consistency_level: 'Strong' } as never)).data.map((r) => String(r.pk)).sort()
+    const pOldBefore = await inP('p_old')
+
+    await ctx.alter('items', (t) => {
+      t.renameField('title', 'headline')
+      t.alterField('headline', { maxLength: 200 })
+      t.alterField('year', { type: 'Int64', convert: (v) => Number(v) })
+      t.alterField('score', { type: 'Int64' })
+      t.addField({ name: 'note', type: 'VarChar', maxLength: 10, nullable: true })
+    })
+    const after = await allRows(client, 'items', 'pk')
+    expect(after.size).toBe(before.size)
+    for (const [k, old] of before) {
+      const now = after.get(k)!
+      expect(now, k).toBeDefined()
+      expect(now.headline).toBe(old.title)
+      expect(now.title).toBeUndefined()
+      expect(now.year).toBe(String(Number(old.year)))
+      expect(now.score).toEqual(old.score === null ? null : String(old.score))
+      expect(now.note).toBeNull()
+      for (const f of ['tags', 'flag', 'ratio', 'small', 'emb']) expect(now[f], `${k}.${f}`).toEqual(old[f])
+    }
+    expect(after.has('-9223372036854775808') && after.has('9223372036854775807') && after.has('9007199254740993')).toBe(true)
+    const spec = await ctx.describeCollection('items')
+    expect(spec.partitions.sort()).toEqual(['p_new', 'p_old'])
+    expect(await inP('p_old')).toEqual(pOldBefore)
+    expect(spec.aliases).toEqual(['items_read'])
+    expect(spec.fields.find((f) => f.name === 'headline')?.maxLength).toBe(200)
+    expect(spec.fields.find((f) => f.name === 'year')?.type).toBe('Int64')
+    expect(spec.properties['collection.ttl.seconds']).toBe('0')
+    expect(await neighbours()).toEqual(nearBefore)
+
+    await ctx.revertAlter('items')
+    const reverted = await ctx.describeCollection('items')
+    expect(reverted.fields.map((f) => f.name)).toContain('title')
+    expect(reverted.aliases).toEqual(['items_read'])
+    expect((await allRows(client, 'items', 'pk')).size).toBe(before.size)
+    expect(await ctx.hasCollection('items__mvm_undone_20260201000000')).toBe(true) // kept, not dropped
+  })
+
+  it('through an alias: the alias is repointed (no rename), and the old collection is the backup', async () => {
+    const { client, ctx } = await setup()
+    await documents(ctx, client, 600)
+    await ctx.createAlias('documents', 'docs')
+    const summary = await ctx.alter('docs', (t) => t.dropField('legacy_tag'))
+    expect(summary.mode).toBe('alias')
+    expect(summary.collection).toBe('docs_v20260201000000')
+    expect(summary.backup).toBe('documents')
+    const d = await client.describeCollection({ collection_name: 'docs' })
+    expect(d.collection_name).toBe('docs_v20260201000000')
+    expect(d.schema.fields.map((f) => f.name)).not.toContain('legacy_tag')
+    expect((await allRows(client, 'docs')).size).toBe(600)
+    await ctx.revertAlter('docs')
+    expect((await client.describeCollection({ collection_name: 'docs' })).collection_name).toBe('documents')
+  })
+
+  it('convertToAlias turns the plain name into an alias on the first alter', async () => {
+    const { client, ctx } = await setup()
+    await documents(ctx, client, 300)
+    const s = await ctx.alter('documents', (t) => t.dropField('legacy_tag'), { convertToAlias: true })
+    expect(s.collection).toBe('documents_v20260201000000')
+    const d = await client.describeCollection({ collection_name: 'documents' })
+    expect(d.collection_name).toBe('documents_v20260201000000') // 'documents' is now an alias
+    expect((await allRows(client, 'documents')).size).toBe(300)
+  })
+
+  it('the declarative form: listed fields kept or changed, new ones added with defaults, unlisted dropped, primary key kept', async () => {
+    const { client, ctx } = await setup()
+    await documents(ctx, client, 500)
+    const before = await allRows(client, 'documents')
+    await ctx.alter('documents', { schema: [
+      { field_name: 'file_id', datatype: 'VARCHAR', max_length: 500 },
+      { field_name: 'vector', datatype: 'FLOAT_VECTOR', dim: 16 },
+      { field_name: 'text', datatype: 'VARCHAR', max_length: 65535 },
+      { field_name: 'metadata', datatype: 'JSON', nullable: true },
+      { field_name: 'page_num', datatype: 'VARCHAR', max_length: 500, default_value: '0' },
+      { name: 'views', type: 'Int32' },
+    ] })
+    const spec = await ctx.describeCollection('documents')
+    expect(spec.fields.map((f) => f.name)).toEqual(['id', 'file_id', 'vector', 'text', 'metadata', 'page_num', 'views'])
+    const after = await allRows(client, 'documents')
+    for (const [id, old] of before) {
+      const now = after.get(id)!
+      expect(now.page_num).toBe('0')
+      expect(now.views).toBe(0)
+      expect(now.text).toBe(old.text)
+      expect(now.name).toBeUndefined()
+    }
+  })
+
+  it('bad alters are all reported at once, naming the file, collection and field, and change nothing', async () => {
+    const { client, ctx } = await setup()
+    await documents(ctx, client, 50)
+    const before = await snapshot(client)
+    const e = await ctx.alter('documents', (t) => {
+      t.dropField('nope')
+      t.renameField('text', 'name')
+      t.dropField('id')
+      t.dropField('vector')
+      t.addField({ name: 'big', type: 'VarChar', maxLength: 70000 })
+      t.addField({ name: 'v2', type: 'FloatVector' })
+      t.addField({ name: 'arr', type: 'Array' })
+      t.addField({ name: 'emb2', type: 'FloatVector', dim: 4 })
+      t.alterField('file_id', { type: 'Int64' })
+    }).then(() => undefined, (x) => x as MvmError)
+    expect(e).toBeInstanceOf(MvmError)
+    expect(e!.code).toBe('MIGRATION_INVALID')
+    const m = e!.message
+    expect(m).toContain("migrations/20260201000000_alter_docs.ts: alter 'documents': cannot drop field 'nope': no such field")
+    expect(m).toContain("cannot rename 'text' to 'name': that name is already taken")
+    expect(m).toContain("field 'id' is the primary key; dropping it needs { allowPrimaryKeyChange: true }")
+    expect(m).toContain("field 'big': VarChar needs maxLength between 1 and 65535, got 70000")
+    expect(m).toContain("field 'v2': FloatVector needs a dim")
+    expect(m).toContain("field 'arr': Array needs elementType")
+    expect(m).toContain("new field 'emb2' (FloatVector, not nullable) has no default; give it a default, make it nullable, or backfill it")
+    expect(m).toContain("field 'file_id': VarChar -> Int64 does not convert on its own; pass convert")
+    expect(await snapshot(client)).toEqual(before)
+    const e2 = await ctx.alter('documents', (t) => t.dropField('vector')).then(() => undefined, (x) => x as MvmError)
+    expect(e2!.message).toContain('cannot drop the last vector field')
+    const e3 = await ctx.alter('ghost', (t) => t.dropField('x')).then(() => undefined, (x) => x as MvmError)
+    expect(e3!.message).toContain("cannot alter 'ghost': no such collection or alias")
+    expect(await snapshot(client)).toEqual(before)
+  })
 })
+
