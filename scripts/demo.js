@@ -2,10 +2,11 @@
 'use strict'
 /**
  * npm run demo: mvmigrate end to end on a fresh embedded Milvus Lite (installed on first use).
- * 1. `mvmigrate up` runs the example migrations in migrations/ (creates `documents` and `feedback`).
+ * 1. `mvmigrate up --to ...` creates `documents` and `feedback` (the first three examples).
  * 2. Sample rows go into `documents`, as an application would write them.
- * 3. `mvmigrate status`, `down` (the last batch), `status --check` (fails: pending), `up` again,
- *    and `status --check` (passes) show the whole workflow.
+ * 3. `plan` shows the pending copy-and-swap alter; `up` runs it (1,000 rows copied, backup kept);
+ *    `status` shows the backup; `down` swaps the backup back; `up` again; `prune --yes` drops the
+ *    backups; `status --check` passes.
  * Data lives in .mvmigrate/demo-milvus and is recreated on every run.
  */
 const { spawnSync } = require('node:child_process')
@@ -53,14 +54,17 @@ async function main() {
   fs.rmSync(dataDir, { recursive: true, force: true })
   fs.rmSync(`${dataDir}.server.json`, { force: true })
   mvmigrate(['lite', 'install'])
-  mvmigrate(['up'])
+  mvmigrate(['up', '--to', '20261126090200'])
   await seed(1000)
-  mvmigrate(['status'])
-  mvmigrate(['down', '--step', '1'])
   mvmigrate(['status', '--check'], { expect: 3 })
+  mvmigrate(['plan'])
   mvmigrate(['up'])
+  mvmigrate(['status'])
+  mvmigrate(['down'])
+  mvmigrate(['up'])
+  mvmigrate(['prune', '--yes'])
   mvmigrate(['status', '--check'])
-  console.log('\nDemo finished: migrations applied, rolled back and re-applied on the embedded Milvus Lite.')
+  console.log('\nDemo finished: migrations applied, an alter copied and swapped, rolled back and re-applied, backups pruned.')
 }
 
 main().then(

@@ -1,6 +1,10 @@
 /** mvmigrate as a library: everything the CLI does is callable from here. */
 export { Migrator } from './migrator'
-export type { MigratorOptions, StatusReport, MigrationStatusRow, RunResult } from './migrator'
+export type { MigratorOptions, StatusReport, MigrationStatusRow, RunResult, LeftoverCollection } from './migrator'
+export type { MigrationPlan, PlannedAlter } from './context/planning-context'
+export { AlterBuilder } from './alter/builder'
+export type { AlterOptions, DeclarativeAlter, FieldChanges, Row } from './alter/builder'
+export type { AlterSummary } from './alter/engine'
 export { defineMigration } from './migrations/define'
 export type { Migration } from './migrations/define'
 export { MigrationContext } from './context/context'

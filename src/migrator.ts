@@ -3,7 +3,9 @@ import * as path from 'node:path'
 import { MigrationContext } from './context/context'
 import { Logger, silentLogger } from './context/logger'
 import { MvmError, messageOf } from './errors'
+import { MigrationPlan, PlanningContext } from './context/planning-context'
 import { Journal } from './ledger/journal'
+import { milvusCall } from './milvus/call'
 import { Ledger, LedgerRow } from './ledger/ledger'
 import { LockHolder, MigrationLock } from './ledger/lock'
 import { discoverMigrations } from './migrations/files'
@@ -32,8 +34,21 @@ export interface MigrationStatusRow {
   file?: string
 }
 
+/** A collection an alter left behind: a kept backup, an undone alter's result, or a partial copy. */
+export interface LeftoverCollection {
+  collection: string
+  kind: 'backup' | 'undone' | 'partial copy'
+  /** The migration version and the altered name it belongs to. */
+  version: string
+  of: string
+}
+
 export interface StatusReport {
   migrations: MigrationStatusRow[]
+  /** Backups and other collections alters left; `mvmigrate prune` drops them. */
+  backups: LeftoverCollection[]
+  /** Alters a crash interrupted, and what the next `up` does about them. */
+  interrupted: { name: string; version: string; state: string; next: string }[]
   /** Who holds the migration lock, if anyone. */
   lock?: LockHolder
   /** True when every migration is applied and unchanged: what `status --check` gates on. */
@@ -82,7 +97,66 @@ export class Migrator {
         ...(e.file ? { file: e.file.path } : {}),
       }),
     )
-    return { migrations, lock: await this.lock.holder(), upToDate: migrations.every((m) => m.state === 'applied') }
+    const journal = await this.journal.list()
+    const interrupted = journal
+      .filter((j) => j.state !== 'done')
+      .map((j) => ({
+        name: j.name,
+        version: j.version,
+        state: j.state,
+        next: j.state === 'copying' ? `up drops the partial copy ${j.target} and copies again` : `up finishes the swap of ${j.name} (no copy)`,
+      }))
+    return { migrations, backups: await this.leftovers(), interrupted, lock: await this.lock.holder(), upToDate: migrations.every((m) => m.state === 'applied') }
+  }
+
+  /** Collections alters left behind, found by name and in the journal. */
+  async leftovers(): Promise<LeftoverCollection[]> {
+    const journal = await this.journal.list()
+    const res = await milvusCall('list collections', () => this.opts.client.listCollections())
+    const names = new Set((res.data ?? []).map((c) => c.name))
+    const out: LeftoverCollection[] = []
+    for (const j of journal) if (j.state === 'done' && j.backup && names.has(j.backup)) out.push({ collection: j.backup, kind: 'backup', version: j.version, of: j.name })
+    for (const n of names) {
+      const m = /^(.+)__mvm_(tmp|undone)_(\d{14})$/.exec(n)
+      if (m) out.push({ collection: n, kind: m[2] === 'tmp' ? 'partial copy' : 'undone', version: m[3], of: m[1] })
+    }
+    return out.sort((a, b) => a.collection.localeCompare(b.collection))
+  }
+
+  /** Drops backups and leftovers (not partial copies of an alter still in the journal). Under the lock. */
+  async prune(opts: { dryRun?: boolean } = {}): Promise<LeftoverCollection[]> {
+    const pick = async () => {
+      const journal = await this.journal.list()
+      const active = new Set(journal.filter((j) => j.state !== 'done').map((j) => j.target))
+      return (await this.leftovers()).filter((l) => !active.has(l.collection))
+    }
+    if (opts.dryRun) return pick()
+    return this.underLock('prune', async () => {
+      const todo = await pick()
+      for (const l of todo) {
+        await milvusCall(`drop '${l.collection}'`, () => this.opts.client.dropCollection({ collection_name: l.collection }))
+        if (l.kind === 'backup') {
+          const entry = (await this.journal.list()).find((j) => j.backup === l.collection)
+          if (entry) await this.journal.write({ ...entry, backup: '' })
+        }
+        this.log.info(`dropped ${l.kind} ${l.collection}`)
+      }
+      return todo
+    })
+  }
+
+  /** What `up` would do, without doing it: steps, schema diffs, rows to copy, backups. */
+  async plan(opts: UpOptions = {}): Promise<MigrationPlan[]> {
+    const todo = planUp(await this.entries(), opts)
+    const loaded = this.loadAll(todo)
+    const overlay = new Map()
+    const plans: MigrationPlan[] = []
+    for (const m of loaded) {
+      const ctx = new PlanningContext(this.opts.client, { version: m.version, name: m.name, file: this.rel(m.path) }, overlay)
+      await m.migration.up(ctx)
+      plans.push({ version: m.version, name: m.name, steps: ctx.steps, alters: ctx.alters })
+    }
+    return plans
   }
 
   /** Loads every file first, so a syntax error or a missing up() fails before anything runs. */

@@ -10,7 +10,18 @@ import { initProject } from '../scaffold/init'
 import { makeMigration } from '../scaffold/make'
 import { Session, openSession } from '../session'
 import { TOOL_VERSION } from '../version'
-import { errorJson, formatError, formatRun, formatStatus, makeColors } from './output'
+import { errorJson, formatError, formatLeftovers, formatPlan, formatRun, formatStatus, makeColors } from './output'
+
+function confirm(question: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const rl = require('node:readline').createInterface({ input: process.stdin, output: process.stdout })
+    rl.question(question, (answer: string) => {
+      rl.close()
+      resolve(/^y(es)?$/i.test(answer.trim()))
+    })
+  })
+}
 
 /**
  * The command line: a thin layer that parses flags, builds the config, calls the library and
@@ -148,9 +159,55 @@ export async function run(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
     .addOption(new Option('--lock-timeout <seconds>', 'wait this long for another runner (default: fail at once)').argParser(parseSeconds('--lock-timeout')))
     .action(async (opts: { to?: string; step?: number; dryRun?: boolean; allowChanged?: boolean; allowOutOfOrder?: boolean; lockTimeout?: number }) => {
       const cfg = config({ lockTimeout: opts.lockTimeout })
+      if (opts.dryRun) {
+        const plans = await withMigrator(cfg, (m) => m.plan(opts))
+        if (jsonMode) json({ direction: 'up', dryRun: true, migrations: plans })
+        else out(formatPlan(plans, c))
+        return
+      }
       const result = await withMigrator(cfg, (m) => m.up(opts))
       if (jsonMode) json(result)
       else out(formatRun(result))
+    })
+
+  program
+    .command('plan')
+    .description('show what up would do: steps, schema diffs, rows to copy, backups kept; changes nothing')
+    .addOption(new Option('--to <version>', 'plan up to and including this version').argParser(parseVersion('--to')))
+    .option('--allow-changed', 'plan even though applied migration files changed since')
+    .option('--allow-out-of-order', 'include pending migrations older than the newest applied one')
+    .action(async (opts: { to?: string; allowChanged?: boolean; allowOutOfOrder?: boolean }) => {
+      const plans = await withMigrator(config(), (m) => m.plan(opts))
+      if (jsonMode) json({ migrations: plans })
+      else out(formatPlan(plans, c))
+    })
+
+  program
+    .command('prune')
+    .description('drop the backups (and leftovers) that alters kept; asks first on a terminal')
+    .option('--yes', 'do not ask (for scripts)')
+    .option('--dry-run', 'list what would be dropped')
+    .action(async (opts: { yes?: boolean; dryRun?: boolean }) => {
+      const cfg = config()
+      await withMigrator(cfg, async (m) => {
+        const list = await m.prune({ dryRun: true })
+        if (opts.dryRun || !list.length) {
+          if (jsonMode) json({ dropped: [], wouldDrop: list })
+          else out(formatLeftovers(list, 'Would drop'))
+          return
+        }
+        if (!opts.yes) {
+          if (!process.stdin.isTTY) throw usage(`prune would drop ${list.length} collection(s) and needs --yes when not run on a terminal`)
+          out(formatLeftovers(list, 'Will drop'))
+          if (!(await confirm('Drop them? [y/N] '))) {
+            out('Nothing dropped.')
+            return
+          }
+        }
+        const dropped = await m.prune()
+        if (jsonMode) json({ dropped })
+        else out(formatLeftovers(dropped, 'Dropped'))
+      })
     })
 
   program

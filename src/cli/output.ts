@@ -1,7 +1,8 @@
 import chalk from 'chalk'
 import { MvmError } from '../errors'
 import { describeHolder } from '../ledger/lock'
-import type { RunResult, StatusReport } from '../migrator'
+import type { MigrationPlan } from '../context/planning-context'
+import type { LeftoverCollection, RunResult, StatusReport } from '../migrator'
 
 /** Colour only on a TTY, never with NO_COLOR or --no-color. */
 export function makeColors(enabled: boolean): chalk.Chalk {
@@ -40,6 +41,11 @@ export function formatStatus(report: StatusReport, c: chalk.Chalk): string {
   for (const m of report.migrations.filter((x) => x.state === 'failed' && x.error)) {
     out.push(c.red(`${m.version}_${m.name} failed: ${m.error}`))
   }
+  for (const i of report.interrupted) out.push(c.yellow(`Interrupted alter of ${i.name} (migration ${i.version}, ${i.state}): ${i.next}`))
+  if (report.backups.length) {
+    out.push('Backups and leftovers (mvmigrate prune drops them):')
+    for (const b of report.backups) out.push(`  ${b.collection}  ${b.kind} of ${b.of}, migration ${b.version}`)
+  }
   if (report.lock) out.push(c.yellow(`Locked by ${describeHolder(report.lock)}`))
   const counts = ['applied', 'pending', 'failed', 'missing', 'changed']
     .map((s) => [s, report.migrations.filter((m) => m.state === s).length] as const)
@@ -55,6 +61,28 @@ export function formatRun(result: RunResult): string {
   const list = result.migrations.map((m) => `  ${m.version}_${m.name}${m.durationMs !== undefined ? ` (${m.durationMs} ms)` : ''}`).join('\n')
   const batch = result.batch !== undefined ? ` as batch ${result.batch}` : ''
   return `${verb} ${result.migrations.length} migration(s)${batch}:\n${list}`
+}
+
+export function formatPlan(plans: MigrationPlan[], c: chalk.Chalk): string {
+  if (!plans.length) return 'Nothing to apply: already up to date.'
+  const out: string[] = []
+  for (const p of plans) {
+    out.push(c.bold(`${p.version}_${p.name}`))
+    for (const s of p.steps) out.push(`  - ${s}`)
+    for (const a of p.alters) {
+      out.push(`  alter ${a.name}: copy ${a.rowsToCopy} rows, then swap${a.backup ? `; backup kept as ${a.backup}` : '; no backup kept'}`)
+      for (const ch of a.changes) {
+        out.push(ch.startsWith('add') ? c.green(`    + ${ch}`) : ch.startsWith('drop') ? c.red(`    - ${ch}`) : c.yellow(`    ~ ${ch}`))
+      }
+      for (const w of a.warnings) out.push(c.yellow(`    ! ${w}`))
+    }
+  }
+  return out.join('\n')
+}
+
+export function formatLeftovers(list: LeftoverCollection[], verb: string): string {
+  if (!list.length) return 'No backups or leftovers to prune.'
+  return `${verb} ${list.length} collection(s):\n${list.map((l) => `  ${l.collection}  (${l.kind} of ${l.of}, migration ${l.version})`).join('\n')}`
 }
 
 export function formatError(e: MvmError, c: chalk.Chalk, verbose: boolean): string {

@@ -25,11 +25,11 @@ describe('the shipped example migrations (migrations/)', () => {
     const { client } = await db()
     const migrator = new Migrator({ client, migrationsDir: path.join(REPO_ROOT, 'migrations') })
     const res = await migrator.up()
-    expect(res.migrations.map((m) => m.name)).toEqual(['create_documents', 'index_and_alias_documents', 'create_feedback'])
+    expect(res.migrations.map((m) => m.name)).toEqual(['create_documents', 'index_and_alias_documents', 'create_feedback', 'add_page_num'])
 
     const docs = await describeCollectionSpec(client, 'documents')
     expect(docs.fields.map((f) => `${f.name}:${f.type}`)).toEqual([
-      'id:Int64', 'file_id:VarChar', 'vector:FloatVector', 'text:VarChar', 'metadata:JSON', 'name:VarChar', 'legacy_tag:VarChar',
+      'id:Int64', 'file_id:VarChar', 'vector:FloatVector', 'text:VarChar', 'metadata:JSON', 'name:VarChar', 'page_num:VarChar',
     ])
     expect(docs.fields[0]).toMatchObject({ primaryKey: true, autoId: true })
     expect(docs.fields[2].dim).toBe(1024)
@@ -47,9 +47,14 @@ describe('the shipped example migrations (migrations/)', () => {
     // Milvus Lite does not report max_length of VarChar array elements back, so it is not asserted.
     expect(feedback.fields.find((f) => f.name === 'labels')).toMatchObject({ type: 'Array', elementType: 'VarChar', maxCapacity: 8 })
 
+    expect((await migrator.status()).backups).toEqual([{ collection: 'documents__mvm_bak_20261126090300', kind: 'backup', version: '20261126090300', of: 'documents' }])
+
     await migrator.down({ all: true })
-    const left = ((await client.listCollections()).data ?? []).map((c) => c.name)
-    expect(left).toEqual(['_migrations'])
+    const left = ((await client.listCollections()).data ?? []).map((c) => c.name).sort()
+    // The alter's result is kept (never lose rows written after it) until pruned.
+    expect(left).toEqual(['_migrations', '_migrations_journal', 'documents__mvm_undone_20261126090300'])
+    expect((await migrator.prune()).map((l) => l.collection)).toEqual(['documents__mvm_undone_20261126090300'])
+    expect(((await client.listCollections()).data ?? []).map((c) => c.name).sort()).toEqual(['_migrations', '_migrations_journal'])
   })
 })
 

@@ -1,0 +1,159 @@
+import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import { AlterBuilder, AlterOptions, DeclarativeAlter } from '../alter/builder'
+import { AlterSummary, alterNames, resolveName } from '../alter/engine'
+import { countRows } from '../alter/pager'
+import { opsFromDeclarative, planAlter } from '../alter/plan'
+import { MvmError } from '../errors'
+import { describeCollectionSpec } from '../milvus/describe'
+import { CollectionDefinition, IndexDefinition, specFromDefinition } from '../schema/definition'
+import { CollectionSpec } from '../schema/spec'
+import { MigrationContext, MigrationInfo } from './context'
+import { silentLogger } from './logger'
+
+export interface PlannedAlter {
+  name: string
+  changes: string[]
+  warnings: string[]
+  rowsToCopy: number | 'unknown'
+  backup: string
+}
+
+export interface MigrationPlan {
+  version: string
+  name: string
+  steps: string[]
+  alters: PlannedAlter[]
+}
+
+const READ_ONLY = /^(describe|has|list|get|query|count|search|show|check)/
+
+/**
+ * Runs a migration's up() without changing anything: each helper records the step it would take,
+ * ctx.alter computes its plan (schema diff, rows to copy, backup) against the live collection or
+ * against what earlier planned migrations would have made. ctx.client allows reads only; other
+ * raw calls are recorded as "not planned".
+ */
+export class PlanningContext extends MigrationContext {
+  readonly steps: string[] = []
+  readonly alters: PlannedAlter[] = []
+
+  constructor(
+    private readonly realClient: MilvusClient,
+    migration: MigrationInfo,
+    /** Collections as earlier planned migrations leave them (undefined: dropped). */
+    private readonly overlay: Map<string, CollectionSpec | undefined>,
+  ) {
+    const steps: string[] = []
+    const guarded = new Proxy(realClient, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver)
+        if (typeof value !== 'function' || typeof prop !== 'string' || READ_ONLY.test(prop)) return value
+        return async () => {
+          steps.push(`ctx.client.${prop}(...) (raw client call: not run by plan)`)
+          return { error_code: 'Success', code: 0, reason: '' }
+        }
+      },
+    })
+    super(guarded, migration, silentLogger)
+    this.steps = steps
+  }
+
+  private async spec(name: string): Promise<CollectionSpec | undefined> {
+    if (this.overlay.has(name)) return this.overlay.get(name)
+    const resolved = await resolveName(this.realClient, name)
+    return resolved ? describeCollectionSpec(this.realClient, resolved.collection) : undefined
+  }
+
+  override async hasCollection(name: string): Promise<boolean> {
+    return !!(await this.spec(name))
+  }
+
+  override async describeCollection(name: string): Promise<CollectionSpec> {
+    const s = await this.spec(name)
+    if (!s) throw new MvmError('MIGRATION_INVALID', `${this.migration.file}: collection '${name}' does not exist (at this point of the plan)`)
+    return s
+  }
+
+  override async createCollection(def: CollectionDefinition): Promise<CollectionSpec> {
+    const { spec, problems } = specFromDefinition(def, `${this.migration.file}: `)
+    if (problems.length) throw new MvmError('MIGRATION_INVALID', `Invalid collection definition:\n  ${problems.join('\n  ')}`)
+    if (await this.spec(spec.name)) throw new MvmError('MIGRATION_INVALID', `${this.migration.file}: collection '${spec.name}' already exists`)
+    this.overlay.set(spec.name, spec)
+    this.steps.push(`create collection ${spec.name} (${spec.fields.map((f) => `${f.name} ${f.type}`).join(', ')})`)
+    return spec
+  }
+
+  override async dropCollection(name: string, opts: { ifExists?: boolean } = {}): Promise<void> {
+    if (!(await this.spec(name)) && !opts.ifExists) throw new MvmError('MIGRATION_INVALID', `${this.migration.file}: cannot drop collection '${name}': it does not exist`)
+    this.overlay.set(name, undefined)
+    this.steps.push(`drop collection ${name}`)
+  }
+
+  override async renameCollection(from: string, to: string): Promise<void> {
+    const s = await this.spec(from)
+    this.overlay.set(from, undefined)
+    if (s) this.overlay.set(to, { ...s, name: to })
+    this.steps.push(`rename collection ${from} -> ${to}`)
+  }
+
+  override async alter(name: string, change: ((t: AlterBuilder) => void | Promise<void>) | DeclarativeAlter, options: AlterOptions = {}): Promise<AlterSummary> {
+    const source = await this.describeCollection(name)
+    const problems: string[] = []
+    let ops
+    if (typeof change === 'function') {
+      const b = new AlterBuilder()
+      await change(b)
+      ops = b.ops
+    } else ops = opsFromDeclarative(source, change, problems, `${this.migration.file}: alter '${name}': `)
+    const plan = planAlter(source, ops, options, `${this.migration.file}: `)
+    problems.push(...plan.problems)
+    if (problems.length) throw new MvmError('MIGRATION_INVALID', `Cannot alter '${name}':\n  ${problems.join('\n  ')}`)
+    const live = !this.overlay.has(name) ? await resolveName(this.realClient, name) : undefined
+    const rowsToCopy = live ? await countRows(this.realClient, live.collection).catch(() => 'unknown' as const) : 'unknown'
+    const names = alterNames(name, this.migration.version)
+    const backup = options.keepBackup === false ? '' : live?.alias ? live.collection : names.backup
+    this.alters.push({ name, changes: plan.changes, warnings: plan.warnings, rowsToCopy, backup })
+    this.steps.push(`alter ${name} by copy-and-swap`)
+    this.overlay.set(name, { ...plan.target, name })
+    return { name, mode: live?.alias ? 'alias' : 'rename', collection: name, backup, rowsCopied: 0, durationMs: 0, changes: plan.changes }
+  }
+
+  override async revertAlter(name: string): Promise<void> {
+    this.steps.push(`swap the backup of ${name} back in`)
+  }
+
+  override async createIndex(collection: string, index: IndexDefinition): Promise<void> {
+    this.steps.push(`create ${index.type} index on ${collection}.${index.field}`)
+  }
+  override async dropIndex(collection: string, indexName: string): Promise<void> {
+    this.steps.push(`drop index ${indexName} on ${collection}`)
+  }
+  override async createPartition(collection: string, partition: string): Promise<void> {
+    this.steps.push(`create partition ${partition} in ${collection}`)
+  }
+  override async dropPartition(collection: string, partition: string): Promise<void> {
+    this.steps.push(`drop partition ${partition} of ${collection}`)
+  }
+  override async setProperties(collection: string, properties: Record<string, string | number | boolean>): Promise<void> {
+    this.steps.push(`set properties of ${collection}: ${Object.entries(properties).map(([k, v]) => `${k}=${v}`).join(', ')}`)
+  }
+  override async createAlias(collection: string, alias: string): Promise<void> {
+    this.steps.push(`create alias ${alias} -> ${collection}`)
+  }
+  override async alterAlias(collection: string, alias: string): Promise<void> {
+    this.steps.push(`point alias ${alias} at ${collection}`)
+  }
+  override async dropAlias(alias: string): Promise<void> {
+    this.steps.push(`drop alias ${alias}`)
+  }
+  override async loadCollection(collection: string): Promise<void> {
+    this.steps.push(`load ${collection}`)
+  }
+  override async releaseCollection(collection: string): Promise<void> {
+    this.steps.push(`release ${collection}`)
+  }
+  override async insert(collection: string, rows: Record<string, unknown>[]): Promise<number> {
+    this.steps.push(`insert ${rows.length} rows into ${collection}`)
+    return rows.length
+  }
+}
