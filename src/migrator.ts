@@ -11,6 +11,7 @@ import { LockHolder, MigrationLock } from './ledger/lock'
 import { discoverMigrations } from './migrations/files'
 import { LoadedMigration, loadMigration } from './migrations/loader'
 import { DownOptions, MigrationState, MigrationStatus, UpOptions, computeStatus, planDown, planUp } from './migrations/plan'
+import { failpoint } from './failpoints'
 import { TOOL_VERSION } from './version'
 
 export interface MigratorOptions {
@@ -192,6 +193,7 @@ export class Migrator {
           })
         }
         const durationMs = Date.now() - started
+        failpoint('migrator:before-ledger-write')
         await this.ledger.write(this.row(m, batch, 'applied', durationMs))
         done.push({ version: m.version, name: m.name, durationMs })
         this.log.info(`   applied ${m.version}_${m.name} (${durationMs} ms)`)

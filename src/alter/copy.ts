@@ -1,5 +1,6 @@
 import { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError } from '../errors'
+import { failpoint } from '../failpoints'
 import { milvusCall } from '../milvus/call'
 import { primaryKeyOf } from '../schema/spec'
 import { Row } from './builder'
@@ -96,6 +97,7 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
       }
       rowsCopied += rows.length
       opts.onProgress?.(rowsCopied)
+      failpoint('alter:after-page')
     }
   }
   return { rowsCopied, sourceKeys, batchSize }

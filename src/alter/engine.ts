@@ -7,6 +7,7 @@ import { milvusCall } from '../milvus/call'
 import { createCollectionFromSpec } from '../milvus/create'
 import { describeCollectionSpec } from '../milvus/describe'
 import { CollectionSpec } from '../schema/spec'
+import { failpoint } from '../failpoints'
 import { AlterOp, AlterOptions } from './builder'
 import { copyRows, keyDigest } from './copy'
 import { countRows } from './pager'
@@ -142,8 +143,10 @@ export async function runAlter(ctx: AlterContext, name: string, ops: AlterOp[], 
     throw e
   }
 
+  failpoint('alter:after-verify')
   const swapping = await journal.write({ ...entry, state: 'swapping', rowsCopied, durationMs: Date.now() - started })
   await finishSwap(ctx, swapping, names, options)
+  failpoint('alter:after-swap')
   const done = await journal.write({ ...swapping, state: 'done', durationMs: Date.now() - started })
   log.info(`alter ${name}: ${rowsCopied} rows copied in ${done.durationMs} ms; ${done.backup ? `backup kept as ${done.backup}` : 'no backup kept'}`)
   return { name, mode, collection: targetName === names.temp ? name : targetName, backup: done.backup, rowsCopied, durationMs: done.durationMs, changes: plan.changes }
@@ -157,11 +160,13 @@ async function buildTarget(ctx: AlterContext, plan: AlterPlan, sourceName: strin
   // Keep auto_id keys: the target accepts explicit keys while it is filled (Milvus >= 2.6.3, Milvus Lite).
   if (autoId && !options.newIds) target.properties = { ...target.properties, allow_insert_auto_id: 'true' }
   await createCollectionFromSpec(client, target, targetName)
+  failpoint('alter:after-create')
   await loadIf(client, sourceName, true) // the copy reads the source, so it must be loaded
 
   const before = await countRows(client, sourceName)
   const copy = await copyRows({ client, plan, sourceName, targetName, batchSize: options.batchSize, newIds: options.newIds, onProgress: (n) => log.debug(`  ${n} / ${before} rows`) })
 
+  failpoint('alter:after-copy')
   // Verify: the target holds exactly the source's rows, and the source did not change meanwhile.
   const targetCount = await countRows(client, targetName)
   const sourceAfter = await keyDigest(client, sourceName, plan, 'source')
@@ -197,11 +202,16 @@ async function finishSwap(ctx: AlterContext, entry: JournalEntry, names: ReturnT
   if (entry.mode === 'alias') {
     await milvusCall(`point alias '${entry.name}' at '${entry.target}'`, () => client.alterAlias({ alias: entry.name, collection_name: entry.target }))
   } else {
-    const aliases = (await exists(client, entry.source)) ? ((await client.listAliases({ collection_name: entry.source })).aliases ?? []) : []
+    // Aliases follow a renamed collection: after a crash they may already sit on the backup.
+    const aliases: string[] = []
+    for (const c of [entry.source, names.backup]) {
+      if (await exists(client, c)) aliases.push(...((await client.listAliases({ collection_name: c })).aliases ?? []))
+    }
     const converting = entry.target === names.versioned
     // 1. source -> backup (skipped if a crash came after it)
-    if (await exists(client, entry.source)) {
-      if (!(await exists(client, names.backup))) await rename(client, entry.source, names.backup)
+    if ((await exists(client, entry.source)) && !(await exists(client, names.backup))) {
+      await rename(client, entry.source, names.backup)
+      failpoint('alter:between-renames')
     }
     // 2. the name -> the new collection
     if (converting) {
@@ -213,7 +223,7 @@ async function finishSwap(ctx: AlterContext, entry: JournalEntry, names: ReturnT
     const final = converting ? entry.target : entry.name
     await loadIf(client, final, entry.loaded) // Milvus Lite releases collections on rename
     // 3. aliases that pointed at the old collection follow the name
-    for (const alias of aliases) await milvusCall(`move alias '${alias}'`, () => client.alterAlias({ alias, collection_name: final }))
+    for (const alias of aliases.filter((a) => a !== entry.name)) await milvusCall(`move alias '${alias}'`, () => client.alterAlias({ alias, collection_name: final }))
   }
   if (!entry.backup && (await exists(client, entry.mode === 'alias' ? entry.source : names.backup)) && options.keepBackup === false) {
     await milvusCall('drop the old collection', () => client.dropCollection({ collection_name: entry.mode === 'alias' ? entry.source : names.backup }))
@@ -230,28 +240,39 @@ export async function revertAlter(ctx: AlterContext, name: string): Promise<void
   if (!entry || entry.state !== 'done') {
     throw new MvmError('NOTHING_TO_UNDO', `${migration.file}: no completed alter of '${name}' by this migration is recorded`, { hint: 'Nothing was changed.' })
   }
-  if (!entry.backup || !(await exists(client, entry.backup))) {
+  const names = alterNames(name, migration.version)
+  const converted = entry.mode === 'rename' && entry.target === names.versioned
+  const hasBackup = !!entry.backup && (await exists(client, entry.backup))
+  // A crash between the two renames of an earlier revert: the name is free, the backup waits.
+  const interrupted = entry.mode === 'rename' && !converted && hasBackup && !(await exists(client, name)) && (await exists(client, names.undone))
+  const finished = entry.mode === 'rename' && !converted && !hasBackup && (await exists(client, names.undone)) && (await exists(client, name))
+  if (finished) {
+    await journal.remove(entry.id)
+    return
+  }
+  if (!hasBackup) {
     throw new MvmError('MISSING_FILE', `${migration.file}: cannot undo the alter of '${name}': its backup '${entry.backup || '(not kept)'}' is gone`, {
       hint: 'Write a down() that reverses the alter with ctx.alter instead. Nothing was changed.',
     })
   }
-  const names = alterNames(name, migration.version)
   if (entry.mode === 'alias') {
     await loadIf(client, entry.backup, entry.loaded)
     await milvusCall(`point alias '${name}' back at '${entry.backup}'`, () => client.alterAlias({ alias: name, collection_name: entry.backup }))
   } else {
-    const converted = entry.target === names.versioned
-    const current = converted ? entry.target : name
+    const current = converted ? entry.target : interrupted ? names.undone : name
     const aliases = ((await client.listAliases({ collection_name: current })).aliases ?? []).filter((a) => a !== name)
     if (converted) await milvusCall(`drop alias '${name}'`, () => client.dropAlias({ alias: name }))
-    if (await exists(client, names.undone)) {
-      throw new MvmError('MIGRATION_INVALID', `cannot undo the alter of '${name}': '${names.undone}' already exists`, { hint: `Prune it first (mvmigrate prune). Nothing was changed.` })
+    if (!converted && !interrupted) {
+      if (await exists(client, names.undone)) {
+        throw new MvmError('MIGRATION_INVALID', `cannot undo the alter of '${name}': '${names.undone}' already exists`, { hint: 'Prune it first (mvmigrate prune). Nothing was changed.' })
+      }
+      await rename(client, name, names.undone)
+      failpoint('revert:between-renames')
     }
-    if (!converted) await rename(client, name, names.undone)
     await rename(client, entry.backup, name)
     await loadIf(client, name, entry.loaded)
     for (const alias of aliases) await milvusCall(`move alias '${alias}'`, () => client.alterAlias({ alias, collection_name: name }))
   }
   await journal.remove(entry.id)
-  log.info(`reverted the alter of ${name}: '${entry.backup}' is back${entry.mode === 'alias' ? ` behind the alias` : ''}`)
+  log.info(`reverted the alter of ${name}: '${entry.backup}' is back${entry.mode === 'alias' ? ' behind the alias' : ''}`)
 }

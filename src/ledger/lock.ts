@@ -85,6 +85,12 @@ export class MigrationLock {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       if (await this.tryAcquire(command)) return this.held!
+      // A holder on this machine whose process is gone was killed: its lock is stale, take it over.
+      const h = await this.holder()
+      if (h && h.host === os.hostname() && h.pid !== process.pid && !processAlive(h.pid)) {
+        await this.forceRelease(h.token)
+        continue
+      }
       if (Date.now() >= deadline) {
         const h = await this.holder()
         if (!h) continue // released between our attempt and the read: try again
@@ -109,11 +115,21 @@ export class MigrationLock {
     this.held = undefined
   }
 
-  /** `mvmigrate unlock`: releases whoever holds it. Returns the holder it removed. */
-  async forceRelease(): Promise<LockHolder | undefined> {
+  /** `mvmigrate unlock`: releases whoever holds it (or only the holder with that token). Returns the holder it removed. */
+  async forceRelease(onlyToken?: string): Promise<LockHolder | undefined> {
     const h = await this.holder()
-    if (h) await milvusCall(`drop ${this.collection}`, () => this.client.dropCollection({ collection_name: this.collection }))
+    if (!h || (onlyToken !== undefined && h.token !== onlyToken)) return undefined
+    await milvusCall(`drop ${this.collection}`, () => this.client.dropCollection({ collection_name: this.collection }))
     return h
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 

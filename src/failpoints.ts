@@ -1,0 +1,27 @@
+/**
+ * Fault injection for the crash tests (off unless MVMIGRATE_FAILPOINTS is set). A failpoint kills
+ * this process on the spot with SIGKILL, as a power cut or an OOM kill would, so the tests can
+ * prove that the next run recovers from that exact point.
+ *
+ *   MVMIGRATE_FAILPOINTS=alter:after-create            kill at the first hit
+ *   MVMIGRATE_FAILPOINTS=alter:after-page=3            kill at the third hit
+ *
+ * Points: alter:after-create, alter:after-page, alter:after-copy, alter:after-verify,
+ * alter:between-renames, alter:after-swap, migrator:before-ledger-write, revert:between-renames.
+ */
+const hits = new Map<string, number>()
+
+export function failpoint(name: string): void {
+  const spec = process.env.MVMIGRATE_FAILPOINTS
+  if (!spec) return
+  for (const item of spec.split(',')) {
+    const [point, nth] = item.trim().split('=')
+    if (point !== name) continue
+    const count = (hits.get(name) ?? 0) + 1
+    hits.set(name, count)
+    if (count === Number(nth ?? 1)) {
+      process.stderr.write(`failpoint ${name} (hit ${count}): killing the process\n`)
+      process.kill(process.pid, 'SIGKILL')
+    }
+  }
+}

@@ -1,0 +1,134 @@
+import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import { afterAll, describe, expect, it } from 'vitest'
+import { freshDatabase } from '../helpers/milvus'
+import { cli, tempProject, writeMigration } from '../helpers/project'
+
+/**
+ * Promise 4: after a crash at any step of an alter (SIGKILL at a failpoint), `up` again converges:
+ * the collection holds exactly the expected rows and values, the name resolves to it, nothing is
+ * left behind unlisted, and the ledger has one row for the version.
+ */
+const clients: MilvusClient[] = []
+afterAll(async () => {
+  for (const c of clients) await c.closeConnection()
+})
+
+const CREATE = `import { defineMigration } from 'mvmigrate'
+export default defineMigration({
+  async up(ctx) {
+    await ctx.createCollection({ name: 'documents', enableDynamicField: true, partitions: ['archive'], fields: [
+      { name: 'id', type: 'Int64', primaryKey: true, autoId: true },
+      { name: 'vector', type: 'FloatVector', dim: 8 },
+      { name: 'metadata', type: 'JSON', nullable: true },
+      { name: 'legacy_tag', type: 'VarChar', maxLength: 16, nullable: true },
+    ], indexes: [{ field: 'vector', type: 'FLAT', metric: 'L2' }] })
+    await ctx.createAlias('documents', 'documents_live')
+  },
+  async down(ctx) { await ctx.dropAlias('documents_live'); await ctx.dropCollection('documents') },
+})
+`
+const ALTER = `import { defineMigration } from 'mvmigrate'
+export default defineMigration({
+  async up(ctx) {
+    await ctx.alter('documents', (t) => {
+      t.addField({ name: 'page_num', type: 'VarChar', maxLength: 50, default: '' })
+      t.dropField('legacy_tag')
+      t.backfill('page_num', (row) => String((row.metadata as any)?.page ?? ''))
+    }, { batchSize: 300 })
+  },
+  async down(ctx) { await ctx.revertAlter('documents') },
+})
+`
+
+async function seeded() {
+  const db = await freshDatabase('crash')
+  clients.push(db.client)
+  const dir = tempProject()
+  writeMigration(dir, '20260301000001_create.ts', CREATE)
+  writeMigration(dir, '20260301000002_page_num.ts', ALTER)
+  const args = (...a: string[]) => ['--uri', db.uri, '--database', db.database, ...a]
+  const first = await cli(dir, args('up', '--to', '20260301000001'))
+  expect(first.code, first.stderr).toBe(0)
+  const rows = (n: number, offset: number) => Array.from({ length: n }, (_, j) => {
+    const i = offset + j
+    return { vector: Array.from({ length: 8 }, (_, d) => Math.fround(Math.sin(i * 0.7 + d))), metadata: i % 4 ? { page: i % 11 } : null, legacy_tag: i % 2 ? 'x' : null, ...(i % 5 ? {} : { dyn: i }) }
+  })
+  await db.client.insert({ collection_name: 'documents', data: rows(1800, 0) })
+  await db.client.insert({ collection_name: 'documents', data: rows(700, 1800), partition_name: 'archive' })
+  const before = await readAll(db.client)
+  expect(before.size).toBe(2500)
+  return { ...db, dir, args, before }
+}
+
+async function readAll(client: MilvusClient, partition?: string) {
+  const res = await client.query({ collection_name: 'documents', filter: '', output_fields: ['*'], limit: 16384, consistency_level: 'Strong', ...(partition ? { partition_names: [partition] } : {}) } as never)
+  return new Map((res.data as Record<string, unknown>[]).map((r) => [String(r.id), r]))
+}
+
+async function expectConverged(s: Awaited<ReturnType<typeof seeded>>) {
+  const after = await readAll(s.client)
+  expect(after.size).toBe(s.before.size)
+  for (const [id, old] of s.before) {
+    const now = after.get(id)!
+    expect(now, id).toBeDefined()
+    expect(now.vector).toEqual(old.vector)
+    expect(now.metadata).toEqual(old.metadata)
+    expect(now.$meta).toEqual(old.$meta)
+    expect(now.legacy_tag).toBeUndefined()
+    expect(now.page_num).toBe(String((old.metadata as { page?: number } | null)?.page ?? ''))
+  }
+  expect((await readAll(s.client, 'archive')).size).toBe(700)
+  const alias = await s.client.describeCollection({ collection_name: 'documents_live' })
+  expect(alias.schema.fields.map((f) => f.name)).toContain('page_num')
+  const st = JSON.parse((await cli(s.dir, s.args('status', '--json'))).stdout)
+  expect(st.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'applied'])
+  expect(st.interrupted).toEqual([])
+  expect(st.backups).toEqual([{ collection: 'documents__mvm_bak_20260301000002', kind: 'backup', version: '20260301000002', of: 'documents' }])
+  expect(st.lock).toBeUndefined()
+  const ledger = await s.client.query({ collection_name: '_migrations', filter: 'version == "20260301000002"', output_fields: ['version'], consistency_level: 'Strong' } as never)
+  expect(ledger.data).toHaveLength(1)
+  return st
+}
+
+describe('crash at every step of an alter, then up again', () => {
+  const points: [string, RegExp][] = [
+    ['alter:after-create', /Interrupted alter of documents \(migration 20260301000002, copying\): up drops the partial copy/],
+    ['alter:after-page=1', /copying/],
+    ['alter:after-page=4', /copying/],
+    ['alter:after-page=9', /copying/],
+    ['alter:after-copy', /copying/],
+    ['alter:after-verify', /copying/],
+    ['alter:between-renames', /Interrupted alter of documents \(migration 20260301000002, swapping\): up finishes the swap/],
+    ['alter:after-swap', /swapping/],
+    ['migrator:before-ledger-write', /20260301000002\s+page_num\s+pending/],
+  ]
+  for (const [point, statusSays] of points) {
+    it(`${point}: status says what happened, up finishes, nothing lost`, async () => {
+      const s = await seeded()
+      const crashed = await cli(s.dir, s.args('up'), { env: { MVMIGRATE_FAILPOINTS: point } })
+      expect(crashed.code, crashed.stderr).toBe(-1) // killed by SIGKILL
+      expect(crashed.stderr).toContain(`failpoint ${point.split('=')[0]}`)
+      const st = await cli(s.dir, s.args('status'))
+      expect(st.code).toBe(0)
+      expect(st.stdout).toMatch(statusSays)
+      expect(st.stdout).toMatch(/Locked by mvmigrate up/) // the killed runner's lock, taken over by the next up on this host
+      const again = await cli(s.dir, s.args('up'))
+      expect(again.code, again.stderr).toBe(0)
+      await expectConverged(s)
+    })
+  }
+
+  it('revert:between-renames: a crash in the middle of down, then down again, restores the original', async () => {
+    const s = await seeded()
+    expect((await cli(s.dir, s.args('up'))).code).toBe(0)
+    const crashed = await cli(s.dir, s.args('down'), { env: { MVMIGRATE_FAILPOINTS: 'revert:between-renames' } })
+    expect(crashed.code).toBe(-1)
+    const again = await cli(s.dir, s.args('down'))
+    expect(again.code, again.stderr).toBe(0)
+    const rows = await readAll(s.client)
+    expect(rows.size).toBe(2500)
+    for (const [id, old] of s.before) expect(rows.get(id)).toEqual(old)
+    const alias = await s.client.describeCollection({ collection_name: 'documents_live' })
+    expect(alias.schema.fields.map((f) => f.name)).toContain('legacy_tag')
+  })
+})
