@@ -251,7 +251,7 @@ export async function revertAlter(ctx: AlterContext, name: string): Promise<void
     return
   }
   if (!hasBackup) {
-    throw new MvmError('MISSING_FILE', `${migration.file}: cannot undo the alter of '${name}': its backup '${entry.backup || '(not kept)'}' is gone`, {
+    throw new MvmError('MISSING_FILE', `${migration.file}: cannot undo the alter of '${name}': ${entry.backup ? `its backup '${entry.backup}' is gone` : 'its backup was pruned (or not kept)'}`, {
       hint: 'Write a down() that reverses the alter with ctx.alter instead. Nothing was changed.',
     })
   }

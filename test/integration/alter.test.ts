@@ -242,5 +242,48 @@ describe('ctx.alter: copy-and-swap', () => {
     expect(e3!.message).toContain("cannot alter 'ghost': no such collection or alias")
     expect(await snapshot(client)).toEqual(before)
   })
+
+  it('writes during the copy abort the swap: the copy is dropped, the source untouched, every acknowledged write kept', async () => {
+    const { client, ctx } = await setup()
+    await documents(ctx, client, 2000)
+    let stop = false
+    const acknowledged: string[] = []
+    const writer = (async () => {
+      for (let i = 0; !stop && i < 400; i++) {
+        const r = await client.insert({ collection_name: 'documents', data: [{ file_id: 'w', vector: Array(16).fill(0.5), text: `late ${i}`, metadata: null, name: 'w', legacy_tag: null }] })
+        if (Number(r.insert_cnt) === 1) acknowledged.push(String(((r.IDs as { int_id: { data: unknown[] } }).int_id.data[0])))
+        await new Promise((res) => setTimeout(res, 20))
+      }
+    })()
+    const e = await ctx.alter('documents', (t) => t.dropField('legacy_tag'), { batchSize: 100 }).then(() => undefined, (x) => x as MvmError)
+    stop = true
+    await writer
+    expect(e?.code).toBe('MIGRATION_FAILED')
+    expect(e?.message).toContain("Writes happened to 'documents' during the migration")
+    expect(e?.message).toContain('the swap was aborted, the copy dropped')
+    expect(acknowledged.length).toBeGreaterThan(0)
+    expect(await ctx.hasCollection('documents__mvm_tmp_20260201000000')).toBe(false)
+    const spec = await ctx.describeCollection('documents')
+    expect(spec.fields.map((f) => f.name)).toContain('legacy_tag') // the source is still the collection
+    const rows = await allRows(client, 'documents')
+    expect(rows.size).toBe(2000 + acknowledged.length)
+    for (const id of acknowledged) expect(rows.has(id), id).toBe(true)
+  })
+
+  it('a migration without down() whose alter kept its backup is rolled back by swapping the backup in', async () => {
+    const { client, ctx } = await setup()
+    await documents(ctx, client, 200)
+    const { Migrator } = await import('../../src/migrator')
+    const { tempProject, writeMigration } = await import('../helpers/project')
+    const dir = tempProject()
+    writeMigration(dir, '20260201000000_alter_docs.ts', `export default { async up(ctx: any) { await ctx.alter('documents', (t: any) => t.dropField('legacy_tag')) } }\n`)
+    const m = new Migrator({ client, migrationsDir: `${dir}/migrations` })
+    await m.up()
+    expect((await ctx.describeCollection('documents')).fields.map((f) => f.name)).not.toContain('legacy_tag')
+    const res = await m.down()
+    expect(res.migrations.map((x) => x.name)).toEqual(['alter_docs'])
+    expect((await ctx.describeCollection('documents')).fields.map((f) => f.name)).toContain('legacy_tag')
+    expect((await allRows(client, 'documents')).size).toBe(200)
+  })
 })
 

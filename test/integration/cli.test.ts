@@ -162,6 +162,57 @@ describe('mvmigrate CLI', () => {
   })
 })
 
+describe('plan, alter, backups and prune from the CLI', () => {
+  it('plan shows the diff and rows to copy and changes nothing; up runs it; status lists the backup; prune needs --yes off a terminal', async () => {
+    const p = await remoteProject({ '20260101000001_docs.ts': createCollectionMigration('docs') })
+    expect((await cli(p.dir, p.args('up'))).code).toBe(0)
+    await p.client.insert({ collection_name: 'docs', data: Array.from({ length: 250 }, (_, i) => ({ id: String(i + 1), vector: [i, 1, 2, 3], title: `t${i}` })) })
+    writeMigration(p.dir, '20260101000002_grow_title.ts', `import { defineMigration } from 'mvmigrate'
+export default defineMigration({
+  async up(ctx) {
+    await ctx.alter('docs', (t) => {
+      t.alterField('title', { maxLength: 1000 })
+      t.addField({ name: 'lang', type: 'VarChar', maxLength: 8, default: 'en' })
+    })
+  },
+  async down(ctx) { await ctx.revertAlter('docs') },
+})
+`)
+    const before = await snapshot(p.client)
+    const plan = await cli(p.dir, p.args('plan'))
+    expect(plan.code, plan.stderr).toBe(0)
+    expect(plan.stdout).toContain('20260101000002_grow_title')
+    expect(plan.stdout).toContain('alter docs: copy 250 rows, then swap; backup kept as docs__mvm_bak_20260101000002')
+    expect(plan.stdout).toContain('~ alter field title: VarChar(maxLength=200) -> VarChar(maxLength=1000)')
+    expect(plan.stdout).toContain('+ add field lang VarChar(maxLength=8, default="en")')
+    const dry = await cli(p.dir, p.args('up', '--dry-run'))
+    expect(dry.stdout).toContain('copy 250 rows')
+    expect(await snapshot(p.client)).toEqual(before)
+
+    const up = await cli(p.dir, p.args('up'))
+    expect(up.code, up.stderr).toBe(0)
+    const st = await cli(p.dir, p.args('status'))
+    expect(st.stdout).toContain('docs__mvm_bak_20260101000002  backup of docs, migration 20260101000002')
+
+    const noYes = await cli(p.dir, p.args('prune'))
+    expect(noYes.code).toBe(2)
+    expect(noYes.stderr).toContain('needs --yes when not run on a terminal')
+    const dryPrune = await cli(p.dir, p.args('prune', '--dry-run'))
+    expect(dryPrune.stdout).toContain('Would drop 1 collection(s)')
+    expect((await p.client.hasCollection({ collection_name: 'docs__mvm_bak_20260101000002' })).value).toBe(true)
+    const pruned = await cli(p.dir, p.args('prune', '--yes'))
+    expect(pruned.code, pruned.stderr).toBe(0)
+    expect(pruned.stdout).toContain('Dropped 1 collection(s)')
+    expect((await p.client.hasCollection({ collection_name: 'docs__mvm_bak_20260101000002' })).value).toBe(false)
+    // With the backup gone, down of the alter cannot swap back: it says so and changes nothing.
+    const snap = await snapshot(p.client)
+    const down = await cli(p.dir, p.args('down'))
+    expect(down.code).toBe(1)
+    expect(down.stderr).toContain('its backup was pruned (or not kept)')
+    expect(await snapshot(p.client)).toEqual(snap)
+  })
+})
+
 describe('mvmigrate lite serve', () => {
   it('serves a data directory on loopback for other commands to share with --uri, and stops on SIGINT', async () => {
     const { spawn } = await import('node:child_process')
