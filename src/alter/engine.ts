@@ -9,7 +9,7 @@ import { describeCollectionSpec } from '../milvus/describe'
 import { CollectionSpec } from '../schema/spec'
 import { failpoint } from '../failpoints'
 import { AlterOp, AlterOptions } from './builder'
-import { copyRows, keyDigest } from './copy'
+import { copyRows, keyDigest, verifyValues } from './copy'
 import { countRows } from './pager'
 import { AlterPlan, planAlter } from './plan'
 
@@ -144,10 +144,12 @@ export async function runAlter(ctx: AlterContext, name: string, ops: AlterOp[], 
   }
 
   failpoint('alter:after-verify')
+  log.progress?.({ name, phase: 'swap', rows: rowsCopied, total: rowsCopied, elapsedMs: Date.now() - started })
   const swapping = await journal.write({ ...entry, state: 'swapping', rowsCopied, durationMs: Date.now() - started })
   await finishSwap(ctx, swapping, names, options)
   failpoint('alter:after-swap')
   const done = await journal.write({ ...swapping, state: 'done', durationMs: Date.now() - started })
+  log.progress?.({ name, phase: 'done', rows: rowsCopied, total: rowsCopied, elapsedMs: done.durationMs })
   log.info(`alter ${name}: ${rowsCopied} rows copied in ${done.durationMs} ms; ${done.backup ? `backup kept as ${done.backup}` : 'no backup kept'}`)
   return { name, mode, collection: targetName === names.temp ? name : targetName, backup: done.backup, rowsCopied, durationMs: done.durationMs, changes: plan.changes }
 }
@@ -164,7 +166,11 @@ async function buildTarget(ctx: AlterContext, plan: AlterPlan, sourceName: strin
   await loadIf(client, sourceName, true) // the copy reads the source, so it must be loaded
 
   const before = await countRows(client, sourceName)
-  const copy = await copyRows({ client, plan, sourceName, targetName, batchSize: options.batchSize, newIds: options.newIds, onProgress: (n) => log.debug(`  ${n} / ${before} rows`) })
+  const started = Date.now()
+  const progress = (phase: 'copy' | 'verify' | 'swap', rows: number) => log.progress?.({ name: plan.source.name, phase, rows, total: before, elapsedMs: Date.now() - started })
+  progress('copy', 0)
+  const copy = await copyRows({ client, plan, sourceName, targetName, batchSize: options.batchSize, newIds: options.newIds, onProgress: (n) => progress('copy', n) })
+  progress('verify', copy.rowsCopied)
 
   failpoint('alter:after-copy')
   // Verify: the target holds exactly the source's rows, and the source did not change meanwhile.
@@ -184,6 +190,7 @@ async function buildTarget(ctx: AlterContext, plan: AlterPlan, sourceName: strin
       throw new MvmError('MIGRATION_FAILED', `Verification failed: the primary keys of '${targetName}' differ from the source's; the copy was dropped and the source is untouched`, { hint: 'Run `mvmigrate up` again; report this if it repeats.' })
     }
   }
+  if (options.verify === 'full') await verifyValues(client, plan, sourceName, targetName, copy.batchSize)
   if (autoId && !options.newIds) {
     await milvusCall(`reset allow_insert_auto_id on '${targetName}'`, () => client.dropCollectionProperties({ collection_name: targetName, properties: ['allow_insert_auto_id'] })).catch((e) =>
       ctx.log.warn(`could not remove allow_insert_auto_id from ${targetName}: ${messageOf(e)}`),

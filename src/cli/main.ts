@@ -10,6 +10,7 @@ import { initProject } from '../scaffold/init'
 import { makeMigration } from '../scaffold/make'
 import { Session, openSession } from '../session'
 import { TOOL_VERSION } from '../version'
+import { progressReporter } from './progress'
 import { errorJson, formatError, formatLeftovers, formatPlan, formatRun, formatStatus, makeColors } from './output'
 
 function confirm(question: string): Promise<boolean> {
@@ -91,7 +92,10 @@ export async function run(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
     })
 
   const globals = (): GlobalFlags => program.opts<GlobalFlags>()
-  const logger = (): Logger => (jsonMode ? silentLogger : consoleLogger(verbose))
+  const logger = (): Logger => {
+    const base = jsonMode ? silentLogger : consoleLogger(verbose)
+    return { ...base, progress: progressReporter(jsonMode ? 'json' : process.stderr.isTTY ? 'tty' : 'lines') }
+  }
   const config = (extra: ConfigOverrides = {}): MvmigrateConfig => {
     const g = globals()
     return loadConfig({

@@ -38,7 +38,7 @@ export class MigrationContext {
    * (or behind the alias). The old collection is kept as a backup. Accepts a builder callback or
    * the declarative form { schema: [...] }. Returns rows copied, time and the backup's name.
    */
-  async alter(name: string, change: ((t: AlterBuilder) => void | Promise<void>) | DeclarativeAlter, options: AlterOptions = {}): Promise<AlterSummary> {
+  async alter(name: string, change: ((t: AlterBuilder) => unknown) | DeclarativeAlter, options: AlterOptions = {}): Promise<AlterSummary> {
     let ops
     if (typeof change === 'function') {
       const builder = new AlterBuilder()

@@ -1,8 +1,20 @@
+/** Progress of one copy-and-swap alter, reported per page and at each phase. */
+export interface AlterProgress {
+  /** The name being altered. */
+  name: string
+  phase: 'copy' | 'verify' | 'swap' | 'done'
+  rows: number
+  total: number
+  elapsedMs: number
+}
+
 /** The logger handed to migrations and used by the runner; the CLI decides where lines go. */
 export interface Logger {
   info(message: string): void
   warn(message: string): void
   debug(message: string): void
+  /** Alter progress (the CLI draws a bar on a terminal, plain lines otherwise, JSON with --json). */
+  progress?(event: AlterProgress): void
 }
 
 export const silentLogger: Logger = { info() {}, warn() {}, debug() {} }

@@ -96,7 +96,7 @@ export class PlanningContext extends MigrationContext {
     this.steps.push(`rename collection ${from} -> ${to}`)
   }
 
-  override async alter(name: string, change: ((t: AlterBuilder) => void | Promise<void>) | DeclarativeAlter, options: AlterOptions = {}): Promise<AlterSummary> {
+  override async alter(name: string, change: ((t: AlterBuilder) => unknown) | DeclarativeAlter, options: AlterOptions = {}): Promise<AlterSummary> {
     const source = await this.describeCollection(name)
     const problems: string[] = []
     let ops

@@ -117,7 +117,7 @@ describe('ctx.alter: copy-and-swap', () => {
     await ctx.createAlias('items', 'items_read')
     const before = await allRows(client, 'items', 'pk')
     const query = Array.from({ length: 8 }, (_, d) => Math.fround(Math.cos(42 * 0.37 + d * 1.3)))
-    const neighbours = async () => (await client.search({ collection_name: 'items', data: [query], anns_field: 'emb', limit: 10, output_fields: ['pk'], consistency_level: 'Strong' } as never)).results.map((r: { pk: unknown }) => String(r.pk))
+    const neighbours = async () => (await client.search({ collection_name: 'items', data: [query], anns_field: 'emb', limit: 10, output_fields: ['pk'], consistency_level: 'Strong' } as never)).results.map((r) => String((r as Record<string, unknown>).pk))
     const nearBefore = await neighbours()
     const inP = async (p: string) => (await client.query({ collection_name: 'items', filter: '', output_fields: ['pk'], partition_names: [p], limit: 16384, consistency_level: 'Strong' } as never)).data.map((r) => String(r.pk)).sort()
     const pOldBefore = await inP('p_old')

@@ -84,7 +84,7 @@ describe('mvmigrate CLI', () => {
 
     const dry = await cli(p.dir, p.args('up', '--dry-run'))
     expect(dry.code).toBe(0)
-    expect(dry.stdout).toContain('Would apply 1 migration(s):\n  20260101000001_docs')
+    expect(dry.stdout).toContain('20260101000001_docs\n  - create collection docs (id Int64, vector FloatVector, title VarChar)')
     expect(((await p.client.listCollections()).data ?? []).map((x) => x.name)).toEqual([]) // touched nothing
 
     const up = await cli(p.dir, p.args('up'))

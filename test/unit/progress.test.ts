@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest'
+import { progressReporter } from '../../src/cli/progress'
+
+describe('alter progress output', () => {
+  const events = [
+    { name: 'docs', phase: 'copy' as const, rows: 0, total: 1000, elapsedMs: 0 },
+    { name: 'docs', phase: 'copy' as const, rows: 500, total: 1000, elapsedMs: 1000 },
+    { name: 'docs', phase: 'verify' as const, rows: 1000, total: 1000, elapsedMs: 2000 },
+    { name: 'docs', phase: 'done' as const, rows: 1000, total: 1000, elapsedMs: 2500 },
+  ]
+  it('--json: one object per event with rate and ETA', () => {
+    const out: string[] = []
+    const report = progressReporter('json', (s) => out.push(s))
+    events.forEach(report)
+    const parsed = out.map((l) => JSON.parse(l))
+    expect(parsed).toHaveLength(4)
+    expect(parsed[1]).toMatchObject({ event: 'alter-progress', name: 'docs', phase: 'copy', rows: 500, total: 1000, rowsPerSecond: 500, etaSeconds: 1 })
+  })
+  it('not a terminal: plain lines, throttled during the copy', () => {
+    const out: string[] = []
+    const report = progressReporter('lines', (s) => out.push(s), 60_000)
+    events.forEach(report)
+    expect(out).toEqual(['docs: copy 0/1000 rows (0%), 0 rows/s, ETA 0s\n', 'docs: verify 1000/1000 rows (100%)\n', 'docs: done 1000/1000 rows (100%)\n'])
+  })
+  it('a terminal: one redrawn bar with rows, rows/s and ETA', () => {
+    const out: string[] = []
+    const report = progressReporter('tty', (s) => out.push(s))
+    events.forEach(report)
+    expect(out[1]).toBe('\rdocs [############------------] 500/1000 rows 50% 500 rows/s, ETA 1s   ')
+    expect(out[out.length - 1]).toBe('\n')
+  })
+})
