@@ -22,6 +22,8 @@ export interface MigratorOptions {
   lockTimeoutMs?: number
   ledgerCollection?: string
   lockCollection?: string
+  /** Default verification for every alter of this run ('count' unless a migration says otherwise). */
+  verify?: 'count' | 'full'
 }
 
 export interface MigrationStatusRow {
@@ -265,7 +267,7 @@ export class Migrator {
   }
 
   private context(m: LoadedMigration): MigrationContext {
-    return new MigrationContext(this.opts.client, { version: m.version, name: m.name, file: this.rel(m.path) }, this.log, this.journal)
+    return new MigrationContext(this.opts.client, { version: m.version, name: m.name, file: this.rel(m.path) }, this.log, this.journal, { verify: this.opts.verify })
   }
 
   private row(m: LoadedMigration, batch: number, state: LedgerRow['state'], durationMs: number, error?: string): LedgerRow {

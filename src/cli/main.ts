@@ -92,6 +92,7 @@ export async function run(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
     })
 
   const globals = (): GlobalFlags => program.opts<GlobalFlags>()
+  let verifyMode: 'count' | 'full' | undefined
   const logger = (): Logger => {
     const base = jsonMode ? silentLogger : consoleLogger(verbose)
     return { ...base, progress: progressReporter(jsonMode ? 'json' : process.stderr.isTTY ? 'tty' : 'lines') }
@@ -122,7 +123,7 @@ export async function run(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
     try {
-      const migrator = new Migrator({ client: session.client, migrationsDir: cfg.migrationsDir, logger: logger(), lockTimeoutMs: cfg.lockTimeout * 1000 })
+      const migrator = new Migrator({ client: session.client, migrationsDir: cfg.migrationsDir, logger: logger(), lockTimeoutMs: cfg.lockTimeout * 1000, verify: verifyMode })
       return await fn(migrator, session)
     } finally {
       process.removeListener('SIGINT', stop)
@@ -160,9 +161,11 @@ export async function run(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
     .option('--dry-run', 'list what would run; change nothing')
     .option('--allow-changed', 'run even though applied migration files changed since')
     .option('--allow-out-of-order', 'apply pending migrations older than the newest applied one')
+    .addOption(new Option('--verify <mode>', 'alters verify row count and keys (count), or every value too (full)').choices(['count', 'full']))
     .addOption(new Option('--lock-timeout <seconds>', 'wait this long for another runner (default: fail at once)').argParser(parseSeconds('--lock-timeout')))
-    .action(async (opts: { to?: string; step?: number; dryRun?: boolean; allowChanged?: boolean; allowOutOfOrder?: boolean; lockTimeout?: number }) => {
+    .action(async (opts: { to?: string; step?: number; dryRun?: boolean; allowChanged?: boolean; allowOutOfOrder?: boolean; lockTimeout?: number; verify?: 'count' | 'full' }) => {
       const cfg = config({ lockTimeout: opts.lockTimeout })
+      verifyMode = opts.verify
       if (opts.dryRun) {
         const plans = await withMigrator(cfg, (m) => m.plan(opts))
         if (jsonMode) json({ direction: 'up', dryRun: true, migrations: plans })

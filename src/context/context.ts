@@ -30,6 +30,8 @@ export class MigrationContext {
     readonly migration: MigrationInfo,
     readonly log: Logger,
     private readonly journal: Journal = new Journal(client),
+    /** Defaults for every ctx.alter of this run (e.g. `up --verify full`); a migration's own options win. */
+    private readonly alterDefaults: AlterOptions = {},
   ) {}
 
   /**
@@ -51,7 +53,8 @@ export class MigrationContext {
       ops = opsFromDeclarative(await describeCollectionSpec(this.client, resolved.collection), change, problems, `${this.where()}alter '${name}': `)
       if (problems.length) throw new MvmError('MIGRATION_INVALID', `Cannot alter '${name}':\n  ${problems.join('\n  ')}`, { hint: 'Fix the schema list in the migration file. Nothing was changed.' })
     }
-    return runAlter({ client: this.client, migration: this.migration, log: this.log, journal: this.journal }, name, ops, options)
+    const merged = { ...Object.fromEntries(Object.entries(this.alterDefaults).filter(([, v]) => v !== undefined)), ...options }
+    return runAlter({ client: this.client, migration: this.migration, log: this.log, journal: this.journal }, name, ops, merged)
   }
 
   /** Undoes this migration's alter of `name` by swapping its backup back in (no copy). */

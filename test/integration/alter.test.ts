@@ -240,7 +240,28 @@ describe('ctx.alter: copy-and-swap', () => {
     expect(e2!.message).toContain('cannot drop the last vector field')
     const e3 = await ctx.alter('ghost', (t) => t.dropField('x')).then(() => undefined, (x) => x as MvmError)
     expect(e3!.message).toContain("cannot alter 'ghost': no such collection or alias")
+    const e4 = await ctx.alter('documents', (t) => {
+      t.renameField('id', 'doc_id')
+      for (let i = 0; i < 60; i++) t.addField({ name: `extra_${i}`, type: 'Int32' })
+    }).then(() => undefined, (x) => x as MvmError)
+    expect(e4!.message).toContain("field 'id' is the primary key; renaming it needs { allowPrimaryKeyChange: true }")
+    expect(e4!.message).toContain("collection 'documents': has 67 fields; Milvus allows at most 64")
     expect(await snapshot(client)).toEqual(before)
+
+    await ctx.createCollection({
+      name: 'articles',
+      fields: [
+        { name: 'id', type: 'Int64', primaryKey: true },
+        { name: 'body', type: 'VarChar', maxLength: 200, enableAnalyzer: true },
+        { name: 'sparse', type: 'SparseFloatVector' },
+      ],
+      functions: [{ name: 'bm25', type: 'BM25', inputFields: ['body'], outputFields: ['sparse'] }],
+      indexes: [{ field: 'sparse', type: 'SPARSE_INVERTED_INDEX', metric: 'BM25' }],
+    })
+    const withArticles = await snapshot(client)
+    const e5 = await ctx.alter('articles', (t) => t.dropField('body')).then(() => undefined, (x) => x as MvmError)
+    expect(e5!.message).toContain("field 'body' feeds function 'bm25'; drop or change the function first")
+    expect(await snapshot(client)).toEqual(withArticles)
   })
 
   it('writes during the copy abort the swap: the copy is dropped, the source untouched, every acknowledged write kept', async () => {

@@ -189,8 +189,14 @@ export default defineMigration({
     expect(dry.stdout).toContain('copy 250 rows')
     expect(await snapshot(p.client)).toEqual(before)
 
-    const up = await cli(p.dir, p.args('up'))
+    const badVerify = await cli(p.dir, p.args('up', '--verify', 'fast'))
+    expect(badVerify.code).toBe(2)
+    expect(badVerify.stderr).toContain("argument 'fast' is invalid")
+    const up = await cli(p.dir, p.args('up', '--verify', 'full'))
     expect(up.code, up.stderr).toBe(0)
+    // Not a terminal: plain progress lines on stderr.
+    expect(up.stderr).toMatch(/docs: copy 0\/250 rows \(0%\)/)
+    expect(up.stderr).toContain('docs: done 250/250 rows (100%)')
     const st = await cli(p.dir, p.args('status'))
     expect(st.stdout).toContain('docs__mvm_bak_20260101000002  backup of docs, migration 20260101000002')
 
