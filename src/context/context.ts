@@ -5,7 +5,7 @@ import { opsFromDeclarative } from '../alter/plan'
 import { MvmError } from '../errors'
 import { Journal } from '../ledger/journal'
 import { milvusCall } from '../milvus/call'
-import { createCollectionFromSpec } from '../milvus/create'
+import { createCollectionFromSpec, createIndex } from '../milvus/create'
 import { describeCollectionSpec } from '../milvus/describe'
 import { CollectionDefinition, IndexDefinition, specFromDefinition } from '../schema/definition'
 import { CollectionSpec } from '../schema/spec'
@@ -115,16 +115,7 @@ export class MigrationContext {
   }
 
   async createIndex(collection: string, index: IndexDefinition): Promise<void> {
-    await milvusCall(`create index on '${collection}.${index.field}'`, () =>
-      this.client.createIndex({
-        collection_name: collection,
-        field_name: index.field,
-        index_name: index.name ?? index.field,
-        index_type: index.type,
-        ...(index.metric ? { metric_type: index.metric } : {}),
-        ...(index.params ? { params: index.params } : {}),
-      } as never),
-    )
+    await createIndex(this.client, collection, index)
   }
 
   /**

@@ -1,5 +1,5 @@
 import { MilvusClient } from '@zilliz/milvus2-sdk-node'
-import { CollectionSpec, FieldSpec } from '../schema/spec'
+import { CollectionSpec, FieldSpec, IndexSpec } from '../schema/spec'
 import { milvusCall } from './call'
 import { toDataType } from './data-types'
 
@@ -48,6 +48,20 @@ export function toCreateCollectionParams(spec: CollectionSpec, name = spec.name)
   return params
 }
 
+/** One index; its name defaults to the field name, as in Milvus. */
+export async function createIndex(client: MilvusClient, collection: string, idx: IndexSpec): Promise<void> {
+  await milvusCall(`create index on '${collection}.${idx.field}'`, () =>
+    client.createIndex({
+      collection_name: collection,
+      field_name: idx.field,
+      index_name: idx.name ?? idx.field,
+      index_type: idx.type,
+      ...(idx.metric ? { metric_type: idx.metric } : {}),
+      ...(idx.params ? { params: idx.params } : {}),
+    } as never),
+  )
+}
+
 /**
  * Creates a collection exactly as the spec says: schema, then partitions, then indexes, then load.
  * Each step is a separate call so a failure names the step that failed.
@@ -58,18 +72,7 @@ export async function createCollectionFromSpec(client: MilvusClient, spec: Colle
   for (const p of spec.partitions) {
     await milvusCall(`create partition '${p}' in '${name}'`, () => client.createPartition({ collection_name: name, partition_name: p }))
   }
-  for (const idx of spec.indexes) {
-    await milvusCall(`create index on '${name}.${idx.field}'`, () =>
-      client.createIndex({
-        collection_name: name,
-        field_name: idx.field,
-        index_name: idx.name ?? idx.field,
-        index_type: idx.type,
-        ...(idx.metric ? { metric_type: idx.metric } : {}),
-        ...(idx.params ? { params: idx.params } : {}),
-      } as never),
-    )
-  }
+  for (const idx of spec.indexes) await createIndex(client, name, idx)
   if (spec.loaded) {
     await milvusCall(`load collection '${name}'`, () => client.loadCollection({ collection_name: name }))
   }
