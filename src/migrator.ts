@@ -150,8 +150,10 @@ export class Migrator {
 
   /** What `up` would do, without doing it: steps, schema diffs, rows to copy, backups. */
   async plan(opts: UpOptions = {}): Promise<MigrationPlan[]> {
-    const todo = planUp(await this.entries(), opts)
-    const loaded = this.loadAll(todo)
+    return this.planLoaded(this.loadAll(planUp(await this.entries(), opts)))
+  }
+
+  private async planLoaded(loaded: LoadedMigration[]): Promise<MigrationPlan[]> {
     const overlay = new Map()
     const plans: MigrationPlan[] = []
     for (const m of loaded) {
@@ -160,6 +162,23 @@ export class Migrator {
       plans.push({ version: m.version, name: m.name, steps: ctx.steps, alters: ctx.alters })
     }
     return plans
+  }
+
+  /**
+   * Before anything runs, plan the whole batch so that invalid definitions and alters (a field
+   * that does not exist, a VarChar without maxLength, ...) fail with nothing changed. Only those
+   * errors stop the run: other errors while planning (code that needs real results from
+   * ctx.client) are left for the real run to meet.
+   */
+  private async prevalidate(loaded: LoadedMigration[]): Promise<void> {
+    try {
+      await this.planLoaded(loaded)
+    } catch (e) {
+      if (e instanceof MvmError && e.code === 'MIGRATION_INVALID') {
+        throw new MvmError('MIGRATION_INVALID', e.message, { hint: 'Fix the migration file. Nothing was changed: the batch was checked before any migration ran.', cause: e })
+      }
+      this.log.debug(`planning before the run stopped early (${messageOf(e)}); the run itself goes ahead`)
+    }
   }
 
   /** Loads every file first, so a syntax error or a missing up() fails before anything runs. */
@@ -178,6 +197,7 @@ export class Migrator {
       const todo = planUp(await this.entries(), opts)
       const loaded = this.loadAll(todo)
       if (!loaded.length) return { direction: 'up', dryRun: false, migrations: [] }
+      await this.prevalidate(loaded)
       const batch = await this.ledger.nextBatch()
       const done: RunResult['migrations'] = []
       for (const m of loaded) {
@@ -187,6 +207,13 @@ export class Migrator {
           await m.migration.up(this.context(m))
         } catch (e) {
           const durationMs = Date.now() - started
+          if (e instanceof MvmError && (e.code === 'UNREACHABLE' || e.code === 'AUTH_FAILED')) {
+            // The server is gone: the failure cannot be recorded, and that is the news to report.
+            throw new MvmError(e.code, `Migration ${this.rel(m.path)} stopped: ${e.message}`, {
+              hint: 'Nothing is recorded as applied for it. When the server is back, run `mvmigrate status` (it shows an interrupted alter) and `mvmigrate up` to finish.',
+              cause: e,
+            })
+          }
           await this.ledger.write(this.row(m, batch, 'failed', durationMs, messageOf(e)))
           throw new MvmError('MIGRATION_FAILED', `Migration ${this.rel(m.path)} failed: ${messageOf(e)}`, {
             hint: `${done.length ? `The ${done.length} migration(s) before it in this batch stay applied. ` : ''}It is recorded as failed; fix it and run \`mvmigrate up\` again to retry.`,
@@ -262,7 +289,7 @@ export class Migrator {
     try {
       return await fn()
     } finally {
-      await this.lock.release().catch((e) => this.log.warn(`could not release the migration lock: ${messageOf(e)}; run \`mvmigrate unlock\``))
+      await this.lock.release().catch((e) => this.log.warn(`could not release the migration lock: ${messageOf(e)}; the next run on this machine takes it over, elsewhere run \`mvmigrate unlock\``))
     }
   }
 

@@ -97,7 +97,8 @@ export class PlanningContext extends MigrationContext {
   }
 
   override async alter(name: string, change: ((t: AlterBuilder) => unknown) | DeclarativeAlter, options: AlterOptions = {}): Promise<AlterSummary> {
-    const source = await this.describeCollection(name)
+    const source = await this.spec(name)
+    if (!source) throw new MvmError('MIGRATION_INVALID', `${this.migration.file}: cannot alter '${name}': no such collection or alias`, { hint: 'Check the name. Nothing was changed.' })
     const problems: string[] = []
     let ops
     if (typeof change === 'function') {

@@ -4,6 +4,7 @@ import { MigrationContext } from '../../src/context/context'
 import { silentLogger } from '../../src/context/logger'
 import { MvmError } from '../../src/errors'
 import { freshDatabase, snapshot } from '../helpers/milvus'
+import { record } from '../helpers/reliability'
 
 const clients: MilvusClient[] = []
 afterAll(async () => {
@@ -288,6 +289,8 @@ describe('ctx.alter: copy-and-swap', () => {
     expect(spec.fields.map((f) => f.name)).toContain('legacy_tag') // the source is still the collection
     const rows = await allRows(client, 'documents')
     expect(rows.size).toBe(2000 + acknowledged.length)
+    const lost = acknowledged.filter((id) => !rows.has(id)).length
+    record({ faultsInjected: 1, recovered: lost === 0 ? 1 : 0, rowsChecked: rows.size, rowsLost: lost })
     for (const id of acknowledged) expect(rows.has(id), id).toBe(true)
   })
 

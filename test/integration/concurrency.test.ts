@@ -3,7 +3,8 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { MigrationLock } from '../../src/ledger/lock'
 import { connectMilvus } from '../../src/milvus/connect'
 import { freshDatabase } from '../helpers/milvus'
-import { cli, tempProject, writeMigration } from '../helpers/project'
+import { cli, createCollectionMigration, tempProject, writeMigration } from '../helpers/project'
+import { record } from '../helpers/reliability'
 
 const clients: MilvusClient[] = []
 afterAll(async () => {
@@ -69,6 +70,7 @@ describe('one runner at a time', () => {
     }
     expect(results.filter((r) => r.stdout.includes('Applied 3 migration(s) as batch 1'))).toHaveLength(1)
     expect(await runsByTag(db.client)).toEqual({ a: 1, b: 1, c: 1 })
+    record({ faultsInjected: 3, recovered: results.filter((r) => r.code === 0 || r.code === 5).length - 1 })
     const st = JSON.parse((await cli(dir, ['--uri', db.uri, '--database', db.database, 'status', '--json'])).stdout)
     expect(st.migrations.map((m: { state: string; batch: number }) => `${m.state}:${m.batch}`)).toEqual(['applied:1', 'applied:1', 'applied:1'])
     expect(st.lock).toBeUndefined()
@@ -86,4 +88,29 @@ describe('one runner at a time', () => {
     expect(results.filter((r) => r.stdout.includes('Already up to date.'))).toHaveLength(3)
     expect(await runsByTag(db.client)).toEqual({ a: 1, b: 1 })
   })
+
+  it('four `up` processes at once with an alter pending: the alter runs once, every row kept', async () => {
+    const db = await freshDatabase('four_alter')
+    clients.push(db.client)
+    const dir = tempProject()
+    writeMigration(dir, '20260101000001_docs.ts', createCollectionMigration('docs'))
+    const args = ['--uri', db.uri, '--database', db.database]
+    expect((await cli(dir, [...args, 'up'])).code).toBe(0)
+    await db.client.insert({ collection_name: 'docs', data: Array.from({ length: 3000 }, (_, i) => ({ id: String(i + 1), vector: [i, 1, 1, 1], title: `t${i}` })) })
+    writeMigration(dir, '20260101000002_alter.ts', `import { defineMigration } from 'mvmigrate'
+export default defineMigration({ async up(ctx) { await ctx.alter('docs', (t) => t.addField({ name: 'n', type: 'Int32', default: 2 }), { batchSize: 500 }) } })
+`)
+    const results = await Promise.all([1, 2, 3, 4].map(() => cli(dir, [...args, 'up', '--lock-timeout', '120'])))
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+    expect(results.filter((r) => r.stdout.includes('Applied 1 migration(s) as batch 2'))).toHaveLength(1)
+    expect(results.filter((r) => r.stdout.includes('Already up to date.'))).toHaveLength(3)
+    expect(results.filter((r) => /alter docs: 3000 rows copied/.test(r.stderr))).toHaveLength(1)
+    const rows = await db.client.query({ collection_name: 'docs', filter: 'id > 0', output_fields: ['id', 'title', 'n'], limit: 16384, consistency_level: 'Strong' as never })
+    const lost = 3000 - rows.data.filter((r) => r.title === `t${Number(r.id) - 1}` && r.n === 2).length
+    record({ faultsInjected: 3, recovered: 3, rowsChecked: 3000, rowsLost: lost })
+    expect(lost).toBe(0)
+    const names = ((await db.client.listCollections()).data ?? []).map((c) => c.name).sort()
+    expect(names).toEqual(['_migrations', '_migrations_journal', 'docs', 'docs__mvm_bak_20260101000002'])
+  })
 })
+

@@ -2,6 +2,7 @@ import { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { afterAll, describe, expect, it } from 'vitest'
 import { freshDatabase } from '../helpers/milvus'
 import { cli, tempProject, writeMigration } from '../helpers/project'
+import { record } from '../helpers/reliability'
 
 /**
  * Promise 4: after a crash at any step of an alter (SIGKILL at a failpoint), `up` again converges:
@@ -67,6 +68,9 @@ async function readAll(client: MilvusClient, partition?: string) {
 
 async function expectConverged(s: Awaited<ReturnType<typeof seeded>>) {
   const after = await readAll(s.client)
+  const lost = [...s.before.keys()].filter((id) => !after.has(id)).length
+  record({ faultsInjected: 1, recovered: after.size === s.before.size && lost === 0 ? 1 : 0, rowsChecked: s.before.size, rowsLost: lost })
+  expect(lost).toBe(0)
   expect(after.size).toBe(s.before.size)
   for (const [id, old] of s.before) {
     const now = after.get(id)!
@@ -126,6 +130,8 @@ describe('crash at every step of an alter, then up again', () => {
     const again = await cli(s.dir, s.args('down'))
     expect(again.code, again.stderr).toBe(0)
     const rows = await readAll(s.client)
+    const lost = [...s.before.keys()].filter((id) => !rows.has(id)).length
+    record({ faultsInjected: 1, recovered: lost === 0 && rows.size === 2500 ? 1 : 0, rowsChecked: 2500, rowsLost: lost })
     expect(rows.size).toBe(2500)
     for (const [id, old] of s.before) expect(rows.get(id)).toEqual(old)
     const alias = await s.client.describeCollection({ collection_name: 'documents_live' })

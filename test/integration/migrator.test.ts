@@ -203,7 +203,7 @@ export default { async up() { if (!fs.existsSync(${JSON.stringify(flag)})) throw
   })
 
   it('.js migrations and named exports work; invalid definitions name the file and field and create nothing', async () => {
-    const { client, migrator } = await setup({
+    const { client, migrator, dir } = await setup({
       '20260101000001_js.js': `const { defineMigration } = require('mvmigrate')
 module.exports = defineMigration({ async up(ctx) { await ctx.createCollection({ name: 'js_made', fields: [
   { field_name: 'pk', datatype: 'VARCHAR', max_length: 64, is_primary: true },
@@ -216,11 +216,19 @@ module.exports = defineMigration({ async up(ctx) { await ctx.createCollection({ 
 }
 `,
     })
-    const e = await expectError(migrator.up(), 'MIGRATION_FAILED')
+    // The whole batch is planned first: the invalid definition fails before the first migration runs.
+    const e = await expectError(migrator.up(), 'MIGRATION_INVALID')
     expect(e.message).toContain('migrations/20260101000002_named.ts')
     expect(e.message).toContain("field 'v': FloatVector needs a dim")
     expect(e.message).toContain("field 's': VarChar needs maxLength")
-    expect(await collections(client)).toEqual(['_migrations', 'js_made'])
+    expect(await collections(client)).toEqual(['_migrations'])
+    expect(await migrator.ledger.list()).toEqual([])
+    writeMigration(dir, '20260101000002_named.ts', `export async function up(ctx: any) {
+  await ctx.createCollection({ name: 'named', fields: [{ name: 'id', type: 'Int64', primaryKey: true }, { name: 'v', type: 'FloatVector', dim: 2 }] })
+}
+`)
+    expect((await migrator.up()).migrations.map((m) => m.name)).toEqual(['js', 'named'])
+    expect(await collections(client)).toEqual(['_migrations', 'js_made', 'named'])
     const spec = await (await import('../../src/milvus/describe')).describeCollectionSpec(client, 'js_made')
     expect(spec.fields.map((f) => [f.name, f.type, f.primaryKey ?? false])).toEqual([
       ['pk', 'VarChar', true],
