@@ -164,23 +164,6 @@ export class Migrator {
     return plans
   }
 
-  /**
-   * Before anything runs, plan the whole batch so that invalid definitions and alters (a field
-   * that does not exist, a VarChar without maxLength, ...) fail with nothing changed. Only those
-   * errors stop the run: other errors while planning (code that needs real results from
-   * ctx.client) are left for the real run to meet.
-   */
-  private async prevalidate(loaded: LoadedMigration[]): Promise<void> {
-    try {
-      await this.planLoaded(loaded)
-    } catch (e) {
-      if (e instanceof MvmError && e.code === 'MIGRATION_INVALID') {
-        throw new MvmError('MIGRATION_INVALID', e.message, { hint: 'Fix the migration file. Nothing was changed: the batch was checked before any migration ran.', cause: e })
-      }
-      this.log.debug(`planning before the run stopped early (${messageOf(e)}); the run itself goes ahead`)
-    }
-  }
-
   /** Loads every file first, so a syntax error or a missing up() fails before anything runs. */
   private loadAll(todo: MigrationStatus[]): LoadedMigration[] {
     return todo.map((e) => loadMigration(e.file!))
@@ -197,16 +180,24 @@ export class Migrator {
       const todo = planUp(await this.entries(), opts)
       const loaded = this.loadAll(todo)
       if (!loaded.length) return { direction: 'up', dryRun: false, migrations: [] }
-      await this.prevalidate(loaded)
       const batch = await this.ledger.nextBatch()
       const done: RunResult['migrations'] = []
       for (const m of loaded) {
         const started = Date.now()
         this.log.info(`-> ${m.version}_${m.name}`)
+        const ctx = this.context(m)
         try {
-          await m.migration.up(this.context(m))
+          await m.migration.up(ctx)
         } catch (e) {
           const durationMs = Date.now() - started
+          if (e instanceof MvmError && e.code === 'MIGRATION_INVALID' && !ctx.changedSomething) {
+            // Bad input found before this migration changed anything: not a failed run, nothing to record.
+            throw new MvmError('MIGRATION_INVALID', e.message, {
+              hint: `Fix the migration file and run \`mvmigrate up\` again. Nothing was changed by this migration${done.length ? `; the ${done.length} before it in this batch stay applied` : ''}.`,
+              cause: e,
+              details: { applied: done },
+            })
+          }
           if (e instanceof MvmError && (e.code === 'UNREACHABLE' || e.code === 'AUTH_FAILED')) {
             // The server is gone: the failure cannot be recorded, and that is the news to report.
             throw new MvmError(e.code, `Migration ${this.rel(m.path)} stopped: ${e.message}`, {

@@ -20,6 +20,9 @@ export async function setup(project: TestProject): Promise<void> {
   dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'mvmigrate-test-'))
   server = await startLiteServer({ binary, dataDir: path.join(dataRoot, 'milvus') })
   project.provide('milvusUri', server.uri)
+  project.provide('milvusToken', '')
+  project.provide('serverName', 'Milvus Lite')
+  project.provide('serverLacks', [])
   project.provide('liteBinary', binary)
 }
 
@@ -31,6 +34,9 @@ export async function teardown(): Promise<void> {
 declare module 'vitest' {
   export interface ProvidedContext {
     milvusUri: string
+    milvusToken: string
+    serverName: string
+    serverLacks: string[]
     liteBinary: string
   }
 }

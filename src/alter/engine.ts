@@ -5,7 +5,7 @@ import { MvmError, messageOf } from '../errors'
 import { Journal, JournalEntry } from '../ledger/journal'
 import { milvusCall } from '../milvus/call'
 import { createCollectionFromSpec } from '../milvus/create'
-import { describeCollectionSpec } from '../milvus/describe'
+import { aliasesOf, describeCollectionSpec } from '../milvus/describe'
 import { CollectionSpec } from '../schema/spec'
 import { failpoint } from '../failpoints'
 import { AlterOp, AlterOptions } from './builder'
@@ -212,7 +212,7 @@ async function finishSwap(ctx: AlterContext, entry: JournalEntry, names: ReturnT
     // Aliases follow a renamed collection: after a crash they may already sit on the backup.
     const aliases: string[] = []
     for (const c of [entry.source, names.backup]) {
-      if (await exists(client, c)) aliases.push(...((await client.listAliases({ collection_name: c })).aliases ?? []))
+      if (await exists(client, c)) aliases.push(...(await aliasesOf(client, c)))
     }
     const converting = entry.target === names.versioned
     // 1. source -> backup (skipped if a crash came after it)
@@ -267,7 +267,7 @@ export async function revertAlter(ctx: AlterContext, name: string): Promise<void
     await milvusCall(`point alias '${name}' back at '${entry.backup}'`, () => client.alterAlias({ alias: name, collection_name: entry.backup }))
   } else {
     const current = converted ? entry.target : interrupted ? names.undone : name
-    const aliases = ((await client.listAliases({ collection_name: current })).aliases ?? []).filter((a) => a !== name)
+    const aliases = (await aliasesOf(client, current)).filter((a) => a !== name)
     if (converted) await milvusCall(`drop alias '${name}'`, () => client.dropAlias({ alias: name }))
     if (!converted && !interrupted) {
       if (await exists(client, names.undone)) {

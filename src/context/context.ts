@@ -11,6 +11,9 @@ import { CollectionDefinition, IndexDefinition, specFromDefinition } from '../sc
 import { CollectionSpec } from '../schema/spec'
 import { Logger } from './logger'
 
+/** SDK methods that only read; every other call may change something. */
+export const READ_ONLY_CALL = /^(describe|has|list|get|query|count|search|show|check|connect|closeConnection|invalidateCollectionInfo)/
+
 export interface MigrationInfo {
   version: string
   name: string
@@ -24,15 +27,35 @@ export interface MigrationInfo {
  * Copy-and-swap schema changes (ctx.alter) hang off this class too.
  */
 export class MigrationContext {
+  /** The raw Milvus client: the escape hatch for anything the helpers do not cover. */
+  readonly client: MilvusClient
+  /** True once this migration sent Milvus anything but a read (helpers or raw client). */
+  changedSomething = false
+
   constructor(
-    /** The raw Milvus client: the escape hatch for anything the helpers do not cover. */
-    readonly client: MilvusClient,
+    client: MilvusClient,
     readonly migration: MigrationInfo,
     readonly log: Logger,
     private readonly journal: Journal = new Journal(client),
     /** Defaults for every ctx.alter of this run (e.g. `up --verify full`); a migration's own options win. */
     private readonly alterDefaults: AlterOptions = {},
-  ) {}
+  ) {
+    // Watch the client so a migration that fails on bad input before changing anything is not
+    // recorded as a failed run (the CLI then says nothing changed, exit 8).
+    this.client = new Proxy(client, {
+      get: (target, prop, receiver) => {
+        const value = Reflect.get(target, prop, receiver)
+        if (typeof value !== 'function') return value
+        if (typeof prop === 'string' && !READ_ONLY_CALL.test(prop)) {
+          return (...args: unknown[]) => {
+            this.changedSomething = true
+            return (value as (...a: unknown[]) => unknown).apply(target, args)
+          }
+        }
+        return value.bind(target)
+      },
+    })
+  }
 
   /**
    * A schema change Milvus cannot make in place, as copy-and-swap: a new collection with the
@@ -75,7 +98,7 @@ export class MigrationContext {
       })
     }
     if (await this.hasCollection(spec.name)) {
-      throw new MvmError('MILVUS_ERROR', `${this.where()}collection '${spec.name}' already exists`, {
+      throw new MvmError('MIGRATION_INVALID', `${this.where()}collection '${spec.name}' already exists`, {
         hint: 'Drop or rename it first, or change the migration.',
       })
     }

@@ -7,7 +7,7 @@ import { MvmError } from '../errors'
 import { describeCollectionSpec } from '../milvus/describe'
 import { CollectionDefinition, IndexDefinition, specFromDefinition } from '../schema/definition'
 import { CollectionSpec } from '../schema/spec'
-import { MigrationContext, MigrationInfo } from './context'
+import { MigrationContext, MigrationInfo, READ_ONLY_CALL } from './context'
 import { silentLogger } from './logger'
 
 export interface PlannedAlter {
@@ -25,7 +25,6 @@ export interface MigrationPlan {
   alters: PlannedAlter[]
 }
 
-const READ_ONLY = /^(describe|has|list|get|query|count|search|show|check)/
 
 /**
  * Runs a migration's up() without changing anything: each helper records the step it would take,
@@ -47,7 +46,7 @@ export class PlanningContext extends MigrationContext {
     const guarded = new Proxy(realClient, {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver)
-        if (typeof value !== 'function' || typeof prop !== 'string' || READ_ONLY.test(prop)) return value
+        if (typeof value !== 'function' || typeof prop !== 'string' || READ_ONLY_CALL.test(prop)) return value
         return async () => {
           steps.push(`ctx.client.${prop}(...) (raw client call: not run by plan)`)
           return { error_code: 'Success', code: 0, reason: '' }

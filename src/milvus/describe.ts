@@ -1,5 +1,6 @@
 import { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { CollectionSpec, ConsistencyLevel, FieldSpec, FunctionSpec, IndexSpec, ScalarValue } from '../schema/spec'
+import { MvmError } from '../errors'
 import { milvusCall } from './call'
 import { fromDataType } from './data-types'
 
@@ -79,7 +80,7 @@ export async function describeCollectionSpec(client: MilvusClient, name: string)
   const hasPartitionKey = fields.some((f) => f.partitionKey)
   const partitions = hasPartitionKey ? [] : (parts.partition_names ?? []).filter((p) => p !== '_default')
 
-  const aliases = await milvusCall(`list aliases of '${name}'`, () => client.listAliases({ collection_name: name }))
+  const aliases = await aliasesOf(client, name, d.aliases)
   const load = await milvusCall(`get load state of '${name}'`, () => client.getLoadState({ collection_name: name }))
 
   return {
@@ -94,7 +95,23 @@ export async function describeCollectionSpec(client: MilvusClient, name: string)
     properties: kvToObject(d.properties as unknown as KV[]),
     consistencyLevel: d.consistency_level as ConsistencyLevel,
     shards: d.shards_num,
-    aliases: [...(aliases.aliases ?? [])].sort(),
+    aliases: [...aliases].sort(),
     loaded: String(load.state) === 'LoadStateLoaded',
+  }
+}
+
+/**
+ * Aliases of a collection. ListAliases is Milvus 2.4+; older servers list them in the describe
+ * response instead (pass it as `fromDescribe` when at hand).
+ */
+export async function aliasesOf(client: MilvusClient, name: string, fromDescribe?: string[]): Promise<string[]> {
+  try {
+    const res = await milvusCall(`list aliases of '${name}'`, () => client.listAliases({ collection_name: name }))
+    return res.aliases ?? []
+  } catch (e) {
+    if (!(e instanceof MvmError) || e.code !== 'MILVUS_ERROR') throw e
+    if (fromDescribe) return fromDescribe
+    const d = await milvusCall(`describe collection '${name}'`, () => client.describeCollection({ collection_name: name }))
+    return d.aliases ?? []
   }
 }

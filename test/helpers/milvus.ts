@@ -7,14 +7,35 @@ export function milvusUri(): string {
   return inject('milvusUri')
 }
 
+/** Set when the suite runs against a server with authentication (npm run test:standalone). */
+export function milvusToken(): string | undefined {
+  return inject('milvusToken') || undefined
+}
+
+/**
+ * Features the test server lacks (Milvus Lite has them all but Binary/Float16 vectors; the 2.3
+ * standalone server lacks nullable fields, sparse vectors, functions, ListAliases and keeping
+ * auto_id keys). Tests that need one adapt, or skip with the reason printed.
+ */
+export type Feature = 'nullable' | 'sparse' | 'functions' | 'keepAutoIdKeys' | 'liteProcess'
+export function lacks(feature: Feature): boolean {
+  return (inject('serverLacks') ?? []).includes(feature)
+}
+export function requireFeature(feature: Feature): boolean {
+  if (!lacks(feature)) return true
+  console.log(`skipped on ${inject('serverName')}: the server lacks ${feature}`)
+  return false
+}
+
 /** A database of its own for one test file, so files never see each other's collections. */
 export async function freshDatabase(prefix = 't'): Promise<{ client: MilvusClient; database: string; uri: string }> {
   const uri = milvusUri()
+  const token = milvusToken()
   const database = `${prefix}_${randomBytes(4).toString('hex')}`
-  const admin = await connectMilvus({ uri })
+  const admin = await connectMilvus({ uri, token })
   await admin.createDatabase({ db_name: database })
   await admin.closeConnection()
-  const client = await connectMilvus({ uri, database })
+  const client = await connectMilvus({ uri, database, token })
   return { client, database, uri }
 }
 

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import { inject } from 'vitest'
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..')
 export const BIN = path.join(REPO_ROOT, 'bin', 'mvmigrate.js')
@@ -38,6 +39,9 @@ export function cli(cwd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...opts.env }
     for (const k of ['MILVUS_URI', 'MILVUS_TOKEN', 'MILVUS_DATABASE']) if (!opts.env || !(k in opts.env)) delete env[k]
+    // Against a server with authentication, every command gets the test token unless the test says otherwise.
+    const token = inject('milvusToken')
+    if (token && !(opts.env && 'MILVUS_TOKEN' in opts.env)) env.MILVUS_TOKEN = token
     const child = spawn(process.execPath, [BIN, ...args], { cwd, env })
     let stdout = ''
     let stderr = ''

@@ -216,18 +216,19 @@ module.exports = defineMigration({ async up(ctx) { await ctx.createCollection({ 
 }
 `,
     })
-    // The whole batch is planned first: the invalid definition fails before the first migration runs.
+    // Bad input found before the migration changed anything: exit 8, and no failed row is recorded.
     const e = await expectError(migrator.up(), 'MIGRATION_INVALID')
     expect(e.message).toContain('migrations/20260101000002_named.ts')
     expect(e.message).toContain("field 'v': FloatVector needs a dim")
     expect(e.message).toContain("field 's': VarChar needs maxLength")
-    expect(await collections(client)).toEqual(['_migrations'])
-    expect(await migrator.ledger.list()).toEqual([])
+    expect(e.hint).toContain('the 1 before it in this batch stay applied')
+    expect(await collections(client)).toEqual(['_migrations', 'js_made'])
+    expect((await migrator.ledger.list()).map((r) => `${r.name}:${r.state}`)).toEqual(['js:applied'])
     writeMigration(dir, '20260101000002_named.ts', `export async function up(ctx: any) {
   await ctx.createCollection({ name: 'named', fields: [{ name: 'id', type: 'Int64', primaryKey: true }, { name: 'v', type: 'FloatVector', dim: 2 }] })
 }
 `)
-    expect((await migrator.up()).migrations.map((m) => m.name)).toEqual(['js', 'named'])
+    expect((await migrator.up()).migrations.map((m) => m.name)).toEqual(['named'])
     expect(await collections(client)).toEqual(['_migrations', 'js_made', 'named'])
     const spec = await (await import('../../src/milvus/describe')).describeCollectionSpec(client, 'js_made')
     expect(spec.fields.map((f) => [f.name, f.type, f.primaryKey ?? false])).toEqual([

@@ -45,6 +45,11 @@ export async function setup(project: TestProject): Promise<void> {
   console.log(`Milvus standalone 2.3 ready on ${uri} after ${((Date.now() - started) / 1000).toFixed(1)} s`)
   project.provide('standaloneUri', uri)
   project.provide('standaloneToken', ROOT_TOKEN)
+  // The shared integration suites read these (test/helpers/milvus.ts).
+  project.provide('milvusUri', uri)
+  project.provide('milvusToken', ROOT_TOKEN)
+  project.provide('serverName', 'Milvus standalone 2.3')
+  project.provide('serverLacks', ['nullable', 'sparse', 'functions', 'keepAutoIdKeys', 'liteProcess'])
 }
 
 export async function teardown(): Promise<void> {

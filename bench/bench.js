@@ -1,0 +1,204 @@
+#!/usr/bin/env node
+'use strict'
+/**
+ * npm run bench -- [--rows 100000] [--dim 768] [--reps 3] [--uri URI] [--json FILE] [--scale]
+ *
+ * Measures, in one run on one server, with deterministic data (pk Int64, vector, a VarChar, a JSON,
+ * an Int64 and a nullable field):
+ *   insert_only_s  inserting the rows into a fresh collection with a minimal loop (the write floor)
+ *   scan_only_s    reading every row once by primary-key pages with a minimal loop (the read floor)
+ *   naive_s        the one-off-script way: read a page, wait, insert it, wait; batch 1000
+ *   alter_s        mvmigrate's alter (add a field with a default, drop a field), in a child process
+ *   copy_s         the copy phase of that alter alone
+ *   peak_rss_mb    peak RSS of the process doing the alter
+ * Each figure is the median of --reps repetitions. --scale repeats the alter at 4x the rows and
+ * reports its peak RSS. Prints a table; --json FILE also writes the figures.
+ */
+const { spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+
+const root = path.resolve(__dirname, '..')
+const lib = require(path.join(root, 'dist', 'index.js'))
+const { MilvusClient } = require('@zilliz/milvus2-sdk-node')
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`)
+  if (i < 0) return fallback
+  const v = process.argv[i + 1]
+  return v === undefined || v.startsWith('--') ? true : v
+}
+const ROWS = Number(arg('rows', 100000))
+const DIM = Number(arg('dim', 768))
+const REPS = Number(arg('reps', 3))
+const URI = arg('uri', undefined)
+const JSON_OUT = arg('json', undefined)
+const SCALE = !!arg('scale', false)
+const INSERT_BATCH = Math.max(50, Math.floor((8 << 20) / (DIM * 4 + 200)))
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const secs = (t0) => (Date.now() - t0) / 1000
+
+function row(i) {
+  // Deterministic pseudo-random vector: a cheap LCG seeded by the row number.
+  let x = (i * 2654435761) >>> 0
+  const vector = new Array(DIM)
+  for (let d = 0; d < DIM; d++) {
+    x = (x * 1664525 + 1013904223) >>> 0
+    vector[d] = x / 4294967296 - 0.5
+  }
+  return {
+    id: String(i * 7 + 1),
+    vector,
+    title: `document ${i} title`,
+    meta: { page: i % 50, source: `s${i % 7}` },
+    views: String(i * 13),
+    note: i % 3 === 0 ? null : `note ${i}`,
+  }
+}
+
+async function createCollection(client, name) {
+  await client.dropCollection({ collection_name: name })
+  const r = await client.createCollection({
+    collection_name: name,
+    consistency_level: 'Strong',
+    fields: [
+      { name: 'id', data_type: 5, is_primary_key: true },
+      { name: 'vector', data_type: 101, dim: DIM },
+      { name: 'title', data_type: 21, max_length: 256 },
+      { name: 'meta', data_type: 23 },
+      { name: 'views', data_type: 5 },
+      { name: 'note', data_type: 21, max_length: 64, nullable: true },
+    ],
+  })
+  if (r.error_code !== 'Success') throw new Error(`create ${name}: ${r.reason}`)
+  await client.createIndex({ collection_name: name, field_name: 'vector', index_type: 'FLAT', metric_type: 'L2' })
+  await client.loadCollection({ collection_name: name })
+}
+
+async function insertAll(client, name, rows) {
+  for (let b = 0; b < rows; b += INSERT_BATCH) {
+    const data = []
+    for (let i = b; i < Math.min(rows, b + INSERT_BATCH); i++) data.push(row(i))
+    const r = await client.insert({ collection_name: name, data })
+    if (Number(r.insert_cnt) !== data.length) throw new Error(`insert: ${r.status.reason}`)
+  }
+}
+
+// Milvus Lite does not return pages in key order, so even the minimal loops read by exact key
+// windows (the pager the copy uses); "pk > last LIMIT n" alone would skip rows there.
+const PK = { name: 'id', type: 'Int64' }
+
+/** The read floor: every row once, by primary-key pages, nothing else. */
+async function scanAll(client, name) {
+  let n = 0
+  for await (const page of lib.readPages({ client, collection: name, pk: PK, outputFields: ['*'], batchSize: 1000 })) n += page.rows.length
+  return n
+}
+
+/** The one-off script: read a page, wait, insert it, wait; batch 1000. */
+async function naiveCopy(client, from, to) {
+  let n = 0
+  for await (const page of lib.readPages({ client, collection: from, pk: PK, outputFields: ['*'], batchSize: 1000 })) {
+    const rows = page.rows.map((r) => ({ ...r, extra: 0 }))
+    for (const r of rows) delete r.note
+    await client.insert({ collection_name: to, data: rows })
+    n += rows.length
+  }
+  return n
+}
+
+function alterInChild(uri, database, rows) {
+  const script = path.join(__dirname, 'alter-child.js')
+  const r = spawnSync(process.execPath, [script, uri, database], { encoding: 'utf8', maxBuffer: 16 << 20 })
+  if (r.status !== 0) throw new Error(`alter child failed: ${r.stderr}`)
+  const out = JSON.parse(r.stdout.trim().split('\n').pop())
+  if (out.rowsCopied !== rows) throw new Error(`alter copied ${out.rowsCopied} of ${rows}`)
+  return out
+}
+
+async function measure(uri, rows) {
+  const database = `bench_${Date.now()}`
+  const admin = new MilvusClient({ address: uri })
+  await admin.createDatabase({ db_name: database })
+  const client = new MilvusClient({ address: uri, database })
+  const fig = { insert_only_s: [], scan_only_s: [], naive_s: [], alter_s: [], copy_s: [], peak_rss_mb: [] }
+  for (let rep = 0; rep < REPS; rep++) {
+    process.stderr.write(`  rows ${rows}, repetition ${rep + 1}/${REPS}: insert`)
+    await createCollection(client, 'src')
+    let t = Date.now()
+    await insertAll(client, 'src', rows)
+    fig.insert_only_s.push(secs(t))
+    process.stderr.write(', scan')
+    t = Date.now()
+    const scanned = await scanAll(client, 'src')
+    if (scanned !== rows) throw new Error(`scan read ${scanned} of ${rows}`)
+    fig.scan_only_s.push(secs(t))
+    process.stderr.write(', naive')
+    await createCollection(client, 'naive')
+    await client.dropCollection({ collection_name: 'naive' })
+    await client.createCollection({ collection_name: 'naive', fields: [
+      { name: 'id', data_type: 5, is_primary_key: true }, { name: 'vector', data_type: 101, dim: DIM }, { name: 'title', data_type: 21, max_length: 256 },
+      { name: 'meta', data_type: 23 }, { name: 'views', data_type: 5 }, { name: 'extra', data_type: 5 } ] })
+    t = Date.now()
+    await naiveCopy(client, 'src', 'naive')
+    fig.naive_s.push(secs(t))
+    await client.dropCollection({ collection_name: 'naive' })
+    process.stderr.write(', alter\n')
+    const a = alterInChild(uri, database, rows)
+    fig.alter_s.push(a.alterS)
+    fig.copy_s.push(a.copyS)
+    fig.peak_rss_mb.push(a.peakRssMb)
+    for (const c of (await client.listCollections()).data) await client.dropCollection({ collection_name: c.name })
+  }
+  await client.closeConnection()
+  await admin.closeConnection()
+  return Object.fromEntries(Object.entries(fig).map(([k, v]) => [k, median(v)]))
+}
+
+async function main() {
+  let server
+  let uri = URI
+  if (!uri) {
+    const binary = await lib.ensureLiteInstalled({ venvDir: path.join(root, '.mvmigrate', 'venv') })
+    server = await lib.startLiteServer({ binary, dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'mvm-bench-')) + '/milvus' })
+    uri = server.uri
+  }
+  try {
+    const started = Date.now()
+    console.error(`bench: ${ROWS} rows, dim ${DIM}, ${REPS} repetitions on ${URI ? uri : 'embedded Milvus Lite'}`)
+    const f = await measure(uri, ROWS)
+    const result = {
+      rows: ROWS,
+      dim: DIM,
+      server: URI ? uri : 'milvus-lite (embedded)',
+      ...f,
+      ratio_copy_vs_floor: f.copy_s / (f.insert_only_s + f.scan_only_s),
+      ratio_naive_vs_copy: f.naive_s / f.copy_s,
+    }
+    if (SCALE) {
+      const big = await measure(uri, ROWS * 4)
+      result.scale = { rows: ROWS * 4, ...big }
+      result.ratio_rss_4x = big.peak_rss_mb / f.peak_rss_mb
+    }
+    const rate = (s) => Math.round(ROWS / s)
+    const lines = [
+      ['insert_only', f.insert_only_s, rate(f.insert_only_s)],
+      ['scan_only', f.scan_only_s, rate(f.scan_only_s)],
+      ['naive', f.naive_s, rate(f.naive_s)],
+      ['alter', f.alter_s, rate(f.alter_s)],
+      ['copy', f.copy_s, rate(f.copy_s)],
+    ]
+    console.log(`rows ${ROWS}, dim ${DIM}, server ${result.server}, median of ${REPS}`)
+    console.log('phase        seconds   rows/s')
+    for (const [n, s, r] of lines) console.log(`${n.padEnd(12)} ${s.toFixed(2).padStart(8)} ${String(r).padStart(8)}`)
+    console.log(`peak RSS of the alter process: ${f.peak_rss_mb.toFixed(0)} MB${SCALE ? `; at ${ROWS * 4} rows: ${result.scale.peak_rss_mb.toFixed(0)} MB (ratio ${result.ratio_rss_4x.toFixed(2)})` : ''}`)
+    console.log(`ratio_copy_vs_floor ${result.ratio_copy_vs_floor.toFixed(2)}, ratio_naive_vs_copy ${result.ratio_naive_vs_copy.toFixed(2)}; ${secs(started).toFixed(0)} s in all`)
+    if (JSON_OUT) fs.writeFileSync(JSON_OUT, JSON.stringify(result, null, 2) + '\n')
+  } finally {
+    await server?.stop()
+  }
+}
+
+main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1) })
