@@ -8,6 +8,7 @@ import { FieldSpec } from '../schema/spec'
 export type Key = string
 
 export const INT64_MIN = '-9223372036854775808'
+export const INT64_MAX = '9223372036854775807'
 
 /** Orders keys the way the server does: numerically for Int64, by UTF-8 bytes for VarChar. */
 export function keyComparator(pk: FieldSpec): (a: Key, b: Key) => number {
@@ -26,12 +27,24 @@ export function keyLiteral(pk: FieldSpec, key: Key): string {
   return pk.type === 'Int64' ? String(BigInt(key)) : JSON.stringify(key)
 }
 
-/** Filter for keys in (lower, upper), either bound optional (open range when undefined). */
+const INT64_MIN_PLUS_ONE = '-9223372036854775807'
+
+/**
+ * Filter for keys in (lower, upper), either bound optional ('' when both are open: every row).
+ * Milvus 2.3 cannot parse the literal -9223372036854775808 (it negates 9223372036854775808, which
+ * overflows), so bounds at the Int64 minimum are written with minimum + 1; and it drops the row
+ * at the maximum from "pk <= maximum", so that bound (always true) is left out.
+ */
 export function rangeFilter(pk: FieldSpec, lower: Key | undefined, upper: Key | undefined, upperInclusive = false): string {
   const parts: string[] = []
-  // "pk >= minimum" matches every row and is a valid filter for both key types.
-  parts.push(lower === undefined ? (pk.type === 'Int64' ? `${pk.name} >= ${INT64_MIN}` : `${pk.name} >= ""`) : `${pk.name} > ${keyLiteral(pk, lower)}`)
-  if (upper !== undefined) parts.push(`${pk.name} ${upperInclusive ? '<=' : '<'} ${keyLiteral(pk, upper)}`)
+  const isMin = (k: Key) => pk.type === 'Int64' && BigInt(k) === BigInt(INT64_MIN)
+  if (lower !== undefined) parts.push(isMin(lower) ? `${pk.name} >= ${INT64_MIN_PLUS_ONE}` : `${pk.name} > ${keyLiteral(pk, lower)}`)
+  const isMax = (k: Key) => pk.type === 'Int64' && BigInt(k) === BigInt(INT64_MAX)
+  // "pk <= 9223372036854775807" is always true, and Milvus 2.3 gets it wrong (it drops that row).
+  if (upper !== undefined && !(upperInclusive && isMax(upper))) {
+    if (isMin(upper)) parts.push(upperInclusive ? `${pk.name} < ${INT64_MIN_PLUS_ONE}` : `(${pk.name} < ${INT64_MIN_PLUS_ONE} && ${pk.name} > ${INT64_MIN_PLUS_ONE})`)
+    else parts.push(`${pk.name} ${upperInclusive ? '<=' : '<'} ${keyLiteral(pk, upper)}`)
+  }
   return parts.join(' && ')
 }
 

@@ -58,7 +58,14 @@ describe('readPages', () => {
     const all = [...keys]
     const deleted = all.filter((_, i) => i % 17 === 3 && i > 6)
     const client = await collectionWith(all, 'Int64', deleted)
-    const expected = all.filter((k) => !deleted.includes(k))
+    let expected = all.filter((k) => !deleted.includes(k))
+    // Milvus 2.3 accepts a row with the Int64 maximum as its key but never returns it, to any query
+    // (seen with milvus 2.3.5). What the server cannot show, no reader can copy: leave it out there.
+    const maxVisible = (await client.query({ collection_name: 'c', filter: 'pk >= 9223372036854775800', output_fields: ['pk'], consistency_level: 'Strong' } as never)).data.length > 0
+    if (!maxVisible) {
+      console.log('this server never returns the row keyed 9223372036854775807; it is left out of the expectation')
+      expected = expected.filter((k) => k !== '9223372036854775807')
+    }
     // A small key window forces the sampling path (windows of 2000 keys over 11,300 rows) that a
     // collection of more than 16384 rows takes with the default window.
     const windowed = await readAll(client, { name: 'pk', type: 'Int64' }, 700, 2000)
@@ -69,7 +76,7 @@ describe('readPages', () => {
     expect(new Set(seen).size).toBe(seen.length)
     expect(new Set(seen)).toEqual(new Set(expected))
     expect(seen).toContain(INT64_MIN)
-    expect(seen).toContain('9223372036854775807')
+    if (maxVisible) expect(seen).toContain('9223372036854775807')
     expect(pages).toBeGreaterThanOrEqual(Math.ceil(expected.length / 1000))
     // Emitted in key order
     const sorted = [...seen].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0))

@@ -30,7 +30,7 @@ describe('Milvus standalone 2.3 (real engine)', () => {
     expect(wrong.code).toBe(6)
     expect(wrong.stderr).toContain('Milvus rejected the credentials')
     expect(wrong.stderr).toContain('hint: Check --token / MILVUS_TOKEN')
-    const missing = await cli(dir, ['--uri', uri(), 'status'])
+    const missing = await cli(dir, ['--uri', uri(), 'status'], { env: { MILVUS_TOKEN: '' } })
     expect(missing.code).toBe(6)
     expect(missing.stderr).toContain('Milvus rejected the credentials')
     const viaEnv = await cli(dir, ['status'], { env: { MILVUS_URI: uri(), MILVUS_TOKEN: token() } })
