@@ -45,23 +45,11 @@ export interface FieldDefinition {
   analyzer_params?: Record<string, unknown>
 }
 
-export interface IndexDefinition {
-  field: string
-  type: string
-  name?: string
-  metric?: string
-  params?: Record<string, string | number | boolean>
-}
+/** An index as a migration declares it: the same shape the CollectionSpec keeps. */
+export type IndexDefinition = IndexSpec
 
-export interface FunctionDefinition {
-  name: string
-  /** 'BM25' turns a VarChar input into a SparseFloatVector output. */
-  type: string
-  inputFields: string[]
-  outputFields: string[]
-  description?: string
-  params?: Record<string, unknown>
-}
+/** A function (e.g. BM25: a VarChar input turned into a SparseFloatVector output), as the CollectionSpec keeps it. */
+export type FunctionDefinition = FunctionSpec
 
 export interface CollectionDefinition {
   name: string
