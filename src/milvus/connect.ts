@@ -16,6 +16,15 @@ export interface ConnectionOptions {
   requestTimeoutMs?: number
 }
 
+/**
+ * The SDK pings every connection every 10 s, idle or not. A gRPC server with default settings (Milvus
+ * Lite is one) allows a ping only every 5 minutes without data and answers the third with GOAWAY
+ * "too many pings": the next call then fails with RESOURCE_EXHAUSTED. Seen after the session's
+ * connection sat idle for a minute while the copy of a large alter ran on the bulk connection.
+ * So: no pings on idle connections, and at most one per 5 minutes; calls still have deadlines.
+ */
+export const KEEPALIVE = { 'grpc.keepalive_time_ms': 300_000, 'grpc.keepalive_permit_without_calls': 0 }
+
 function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout
   return Promise.race([
@@ -42,6 +51,7 @@ export async function connectMilvus(opts: ConnectionOptions): Promise<MilvusClie
     database: opts.database,
     timeout: opts.requestTimeoutMs ?? 600_000,
     logLevel: 'error',
+    channelOptions: KEEPALIVE,
   } as never)
   const unreachable = () =>
     new MvmError('UNREACHABLE', `Could not reach Milvus at ${address} within ${Math.round(connectTimeoutMs / 1000)} s`, {

@@ -1,0 +1,78 @@
+import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import { afterAll, describe, expect, it, vi } from 'vitest'
+import { connectMilvus } from '../../src/milvus/connect'
+import { openDataClient } from '../../src/milvus/data-client'
+import { freshDatabase, milvusToken } from '../helpers/milvus'
+
+const clients: MilvusClient[] = []
+afterAll(async () => {
+  for (const c of clients) await c.closeConnection()
+})
+
+/** Calls to JSON.stringify whose argument is an insert request carrying rows (the SDK's retry log line). */
+async function stringifiedInserts(run: () => Promise<unknown>): Promise<number> {
+  const original = JSON.stringify
+  let n = 0
+  JSON.stringify = ((value: unknown, ...rest: unknown[]) => {
+    if (value && typeof value === 'object' && 'fields_data' in (value as object)) n++
+    return (original as (...a: unknown[]) => string)(value, ...rest)
+  }) as typeof JSON.stringify
+  try {
+    await run()
+  } finally {
+    JSON.stringify = original
+  }
+  return n
+}
+
+describe('the bulk data connection', () => {
+  it('drops the SDK interceptor that JSON-encodes every request, and still reads and writes the same rows', async () => {
+    const { client } = await freshDatabase('data')
+    clients.push(client)
+    await client.createCollection({ collection_name: 'c', fields: [{ name: 'id', data_type: 5, is_primary_key: true }, { name: 'v', data_type: 101, dim: 4 }, { name: 't', data_type: 21, max_length: 16 }] })
+    await client.createIndex({ collection_name: 'c', field_name: 'v', index_type: 'FLAT', metric_type: 'L2' })
+    await client.loadCollection({ collection_name: 'c' })
+    const rows = (from: number) => Array.from({ length: 50 }, (_, i) => ({ id: String(from + i), v: [i, 0.5, -1, 2].map(Math.fround), t: `row ${from + i}` }))
+
+    const data = await openDataClient(client)
+    try {
+      // The SDK version in package-lock has the interceptor this removes; an upgrade that changes it shows here.
+      expect(data.lean).toBe(true)
+      expect(await stringifiedInserts(() => client.insert({ collection_name: 'c', data: rows(0) }))).toBeGreaterThan(0)
+      expect(await stringifiedInserts(() => data.client.insert({ collection_name: 'c', data: rows(100) }))).toBe(0)
+      // Same database, same rows, whichever connection reads them.
+      const viaData = await data.client.query({ collection_name: 'c', filter: 'id >= 0', output_fields: ['*'], consistency_level: 'Strong' } as never)
+      const viaMain = await client.query({ collection_name: 'c', filter: 'id >= 0', output_fields: ['*'], consistency_level: 'Strong' } as never)
+      const byId = (rs: Record<string, unknown>[]) => Object.fromEntries(rs.map((r) => [String(r.id), r]))
+      expect(viaData.data).toHaveLength(100)
+      expect(byId(viaData.data)).toEqual(byId(viaMain.data))
+      expect(byId(viaData.data)['120']).toMatchObject({ t: 'row 120', v: [20, 0.5, -1, 2] })
+    } finally {
+      await data.close()
+    }
+  })
+})
+
+describe('idle connections', () => {
+  // With the SDK's default keepalive (a ping every 10 s, also when idle) Milvus Lite answers the
+  // third idle ping with GOAWAY ("excess pings", logged by grpc-js), and calls in flight then fail
+  // with RESOURCE_EXHAUSTED (seen after ~65 s idle in the benchmark).
+  it('a session connection and a bulk connection left idle for 70 s are not sent away, and answer the next calls', async () => {
+    const logged: string[] = []
+    const spy = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void logged.push(a.map(String).join(' ')))
+    const { client: first, uri, database } = await freshDatabase('idle')
+    clients.push(first)
+    const session = await connectMilvus({ uri, database, token: milvusToken() })
+    clients.push(session)
+    const data = await openDataClient(session)
+    try {
+      await new Promise((r) => setTimeout(r, 70_000))
+      const calls = await Promise.all([session.listCollections(), session.listCollections(), data.client.listCollections(), data.client.listCollections()])
+      for (const r of calls) expect(r.status.error_code).toBe('Success')
+      expect(logged.filter((l) => /excess pings|GOAWAY|ENHANCE_YOUR_CALM/i.test(l))).toEqual([])
+    } finally {
+      spy.mockRestore()
+      await data.close()
+    }
+  }, 120_000)
+})
