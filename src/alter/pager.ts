@@ -1,8 +1,9 @@
 import { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { milvusCall } from '../milvus/call'
+import { serverTraits } from '../milvus/server-traits'
 import { FieldSpec } from '../schema/spec'
 import { Row } from './builder'
-import { Key, keyComparator, rangeFilter } from './keys'
+import { INT64_MIN, Key, keyComparator, keyLiteral, rangeFilter } from './keys'
 
 export interface PageOptions {
   client: MilvusClient
@@ -13,47 +14,66 @@ export interface PageOptions {
   batchSize: number
   /** Start after this key (exclusive): resuming from a checkpoint. */
   after?: Key
-  /** Keys learned per window (default and maximum 16384); tests use small windows. */
+  /** Keys learned per window; tests use small windows. */
   window?: number
+  /** 'counted' learns windows the general way even where the server sorts (tests cover both). */
+  keyWindows?: 'auto' | 'counted'
 }
 
 /** Milvus caps offset + limit of one query at 16384 (maxQueryResultWindow). */
 export const MAX_QUERY_WINDOW = 16384
+/** Milvus Lite has no such cap, and each of its queries scans the collection: fewer, larger windows. */
+const LITE_WINDOW = 65536
+/** Keys-only responses and key lists in filters stay far under the 64 MB message limit. */
+const KEY_BYTES_PER_WINDOW = 32 << 20
+const KEY_BYTES_PER_FILTER = 4 << 20
+
+type Query = (filter: string, outputFields: string[], limit?: number, params?: Record<string, unknown>) => Promise<Row[]>
+
+function queryFn(opts: PageOptions): Query {
+  const { client, collection, partition } = opts
+  const partitions = partition ? { partition_names: [partition] } : {}
+  return (filter, outputFields, limit, params) =>
+    milvusCall(`read ${collection}`, () =>
+      client.query({ collection_name: collection, filter, output_fields: outputFields, ...(limit === undefined ? {} : { limit }), consistency_level: 'Strong', ...partitions, ...(params ? { params } : {}) } as never),
+    ).then((r) => r.data as Row[])
+}
 
 /**
- * Reads every row exactly once, in primary-key order, whatever order the server returns rows in.
+ * Every key of the collection (or partition) exactly once, as complete, sorted windows.
  *
  * "pk > last LIMIT n" paging is only correct when the server returns the n smallest keys, and
- * Milvus Lite, for one, returns rows segment by segment instead. So the reader first learns the
- * exact keys of a window: a keys-only query of up to 16384 keys above `last`; if it returned fewer
- * than asked, that is every remaining key. Otherwise the sample is sorted and the largest sample key
- * k with count(last < pk <= k) <= 16384 is found (one count on a server that sorts; otherwise a
- * guess from the total count, halved until it fits), and the keys of (last, k] are read
- * completely (there are fewer than the limit).
- * Pages of full rows are then read by exact key ranges within the window.
+ * servers differ. On a server known to sort iterator queries (Milvus Lite 3.x) one keys-only query
+ * per window is enough; each window is still checked to be ascending and above the last one, and
+ * anything else falls back to the general way. The general way, for any server: a keys-only sample
+ * of up to a window above `last`; if it returned fewer than asked, that is every remaining key.
+ * Otherwise the sample is sorted and the largest sample key k with count(last < pk <= k) <= window
+ * is found (one count on a server that sorts; otherwise a guess from the total count, halved until
+ * it fits), and the keys of (last, k] are read completely (there are fewer than the limit).
  */
-export async function* readPages(opts: PageOptions): AsyncGenerator<{ rows: Row[]; lastKey: Key }> {
-  const { client, collection, pk, partition } = opts
+export async function* readKeyWindows(opts: Omit<PageOptions, 'outputFields' | 'batchSize'>): AsyncGenerator<Key[]> {
+  const { pk } = opts
   const cmp = keyComparator(pk)
-  const partitions = partition ? { partition_names: [partition] } : {}
   const keyOf = (r: Row) => String(r[pk.name])
-  // Keys-only responses must stay well under the 64 MB message limit, even for long VarChar keys.
-  const window = opts.window ?? (pk.type === 'VarChar' ? Math.max(64, Math.min(MAX_QUERY_WINDOW, Math.floor((32 << 20) / (pk.maxLength ?? 65535)))) : MAX_QUERY_WINDOW)
-  const query = (filter: string, outputFields: string[], limit: number) =>
-    milvusCall(`read ${collection}`, () =>
-      client.query({ collection_name: collection, filter, output_fields: outputFields, limit, consistency_level: 'Strong', ...partitions } as never),
-    ).then((r) => r.data as Row[])
-  const count = async (filter: string) => {
-    const r = await milvusCall(`count ${collection}`, () =>
-      client.query({ collection_name: collection, filter, output_fields: ['count(*)'], consistency_level: 'Strong', ...partitions } as never),
-    )
-    return Number((r.data as Row[])[0]['count(*)'])
-  }
+  const query = queryFn({ ...opts, outputFields: [], batchSize: 0 })
+  const ordered = opts.keyWindows !== 'counted' && (await serverTraits(opts.client)).sortsIteratorQueries
+  const cap = ordered ? LITE_WINDOW : MAX_QUERY_WINDOW
+  const window = opts.window ?? (pk.type === 'VarChar' ? Math.max(64, Math.min(cap, Math.floor(KEY_BYTES_PER_WINDOW / (pk.maxLength ?? 65535)))) : cap)
+
+  const count = async (filter: string) => Number((await query(filter, ['count(*)']))[0]['count(*)'])
   const sortedKeys = async (lower: Key | undefined, upper: Key | undefined, inclusive: boolean) =>
     (await query(rangeFilter(pk, lower, upper, inclusive), [pk.name], window)).map(keyOf).sort(cmp)
 
-  /** The complete, sorted keys of a window above `lower`, and whether they are all that is left. */
-  async function windowKeys(lower: Key | undefined): Promise<{ keys: Key[]; final: boolean }> {
+  async function orderedWindow(lower: Key | undefined): Promise<{ keys: Key[]; final: boolean } | undefined> {
+    const keys = (await query(rangeFilter(pk, lower, undefined), [pk.name], window, { iterator: true })).map(keyOf)
+    for (let i = 0; i < keys.length; i++) {
+      const previous = i === 0 ? lower : keys[i - 1]
+      if (previous !== undefined && cmp(previous, keys[i]) >= 0) return undefined // not what was promised
+    }
+    return { keys, final: keys.length < window }
+  }
+
+  async function countedWindow(lower: Key | undefined): Promise<{ keys: Key[]; final: boolean }> {
     let upper: Key | undefined // exclusive bound while narrowing a skewed sample
     for (;;) {
       const sample = await sortedKeys(lower, upper, false)
@@ -76,24 +96,49 @@ export async function* readPages(opts: PageOptions): AsyncGenerator<{ rows: Row[
         upper = sample[0] // even (lower, smallest sampled key] holds too many: look below it
         continue
       }
-      const keys = await sortedKeys(lower, sample[good], true)
-      return { keys, final: false }
+      return { keys: await sortedKeys(lower, sample[good], true), final: false }
     }
   }
 
   let lower = opts.after
   for (;;) {
-    const { keys, final } = await windowKeys(lower)
-    for (let i = 0; i < keys.length; i += opts.batchSize) {
-      const chunk = keys.slice(i, i + opts.batchSize)
-      const from = i === 0 ? lower : keys[i - 1]
-      const to = chunk[chunk.length - 1]
-      const rows = await query(rangeFilter(pk, from, to, true), opts.outputFields, chunk.length)
-      rows.sort((a, b) => cmp(keyOf(a), keyOf(b)))
-      yield { rows, lastKey: to }
-    }
+    const { keys, final } = (ordered ? await orderedWindow(lower) : undefined) ?? (await countedWindow(lower))
+    if (keys.length) yield keys
     if (final || !keys.length) return
     lower = keys[keys.length - 1]
+  }
+}
+
+/**
+ * Reads every row exactly once, in primary-key order: the keys come from `readKeyWindows`, the
+ * rows of each page by an explicit key list ("pk in [...]"), which every server answers from its
+ * primary-key index instead of evaluating a range over the whole collection.
+ */
+export async function* readPages(opts: PageOptions): AsyncGenerator<{ rows: Row[]; lastKey: Key }> {
+  const { pk } = opts
+  const query = queryFn(opts)
+  const isInt64Min = (k: Key) => pk.type === 'Int64' && k === INT64_MIN
+
+  async function rowsOf(keys: Key[]): Promise<Row[]> {
+    const literals = keys.filter((k) => !isInt64Min(k)).map((k) => keyLiteral(pk, k))
+    const rows = literals.length ? await query(`${pk.name} in [${literals.join(', ')}]`, opts.outputFields, literals.length) : []
+    // Milvus 2.3 cannot parse the Int64 minimum as a literal: that one key is read by range.
+    if (literals.length < keys.length) rows.push(...(await query(rangeFilter(pk, undefined, INT64_MIN, true), opts.outputFields, 1)))
+    const order = new Map(keys.map((k, i) => [k, i]))
+    return rows.sort((a, b) => order.get(String(a[pk.name]))! - order.get(String(b[pk.name]))!)
+  }
+
+  for await (const keys of readKeyWindows(opts)) {
+    let start = 0
+    while (start < keys.length) {
+      // A page: at most batchSize keys, and a filter of at most KEY_BYTES_PER_FILTER.
+      let end = start
+      let bytes = 0
+      while (end < keys.length && end - start < opts.batchSize && (end === start || bytes + keys[end].length + 4 <= KEY_BYTES_PER_FILTER)) bytes += keys[end++].length + 4
+      const page = keys.slice(start, end)
+      yield { rows: await rowsOf(page), lastKey: page[page.length - 1] }
+      start = end
+    }
   }
 }
 

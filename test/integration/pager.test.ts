@@ -5,7 +5,8 @@ import { INT64_MIN } from '../../src/alter/keys'
 import { freshDatabase } from '../helpers/milvus'
 
 /**
- * The copy reads every row exactly once whatever order the server returns rows in: keys inserted
+ * The copy reads every row exactly once whatever order the server returns rows in, both with the
+ * server's own key order (where it is trusted) and with counted windows: keys inserted
  * in many batches out of order (some flushed into segments, some still in memory), deleted rows,
  * the Int64 minimum and maximum, and VarChar keys.
  */
@@ -41,10 +42,10 @@ async function collectionWith(keys: string[], type: 'Int64' | 'VarChar', deleted
   return client
 }
 
-async function readAll(client: MilvusClient, pk: { name: string; type: 'Int64' | 'VarChar' }, batchSize: number, window?: number) {
+async function readAll(client: MilvusClient, pk: { name: string; type: 'Int64' | 'VarChar' }, batchSize: number, window?: number, keyWindows: 'auto' | 'counted' = 'auto') {
   const seen: string[] = []
   let pages = 0
-  for await (const page of readPages({ client, collection: 'c', pk, outputFields: ['pk'], batchSize, window })) {
+  for await (const page of readPages({ client, collection: 'c', pk, outputFields: ['pk'], batchSize, window, keyWindows })) {
     pages++
     for (const r of page.rows) seen.push(String(r.pk))
   }
@@ -68,9 +69,11 @@ describe('readPages', () => {
     }
     // A small key window forces the sampling path (windows of 2000 keys over 11,300 rows) that a
     // collection of more than 16384 rows takes with the default window.
-    const windowed = await readAll(client, { name: 'pk', type: 'Int64' }, 700, 2000)
-    expect(windowed.seen.length).toBe(expected.length)
-    expect(new Set(windowed.seen)).toEqual(new Set(expected))
+    for (const how of ['auto', 'counted'] as const) {
+      const windowed = await readAll(client, { name: 'pk', type: 'Int64' }, 700, 2000, how)
+      expect(windowed.seen.length, how).toBe(expected.length)
+      expect(new Set(windowed.seen), how).toEqual(new Set(expected))
+    }
     const { seen, pages } = await readAll(client, { name: 'pk', type: 'Int64' }, 1000)
     expect(seen.length).toBe(expected.length)
     expect(new Set(seen).size).toBe(seen.length)
@@ -90,9 +93,11 @@ describe('readPages', () => {
     const deleted = all.filter((_, i) => i % 23 === 5)
     const client = await collectionWith(all, 'VarChar', deleted)
     const expected = all.filter((k) => !deleted.includes(k))
-    const windowed = await readAll(client, { name: 'pk', type: 'VarChar' }, 300, 1000)
-    expect(windowed.seen.length).toBe(expected.length)
-    expect(new Set(windowed.seen)).toEqual(new Set(expected))
+    for (const how of ['auto', 'counted'] as const) {
+      const windowed = await readAll(client, { name: 'pk', type: 'VarChar' }, 300, 1000, how)
+      expect(windowed.seen.length, how).toBe(expected.length)
+      expect(new Set(windowed.seen), how).toEqual(new Set(expected))
+    }
     const { seen } = await readAll(client, { name: 'pk', type: 'VarChar' }, 700)
     expect(seen.length).toBe(expected.length)
     expect(new Set(seen)).toEqual(new Set(expected))
