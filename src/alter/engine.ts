@@ -11,6 +11,7 @@ import { failpoint } from '../failpoints'
 import { AlterOp, AlterOptions } from './builder'
 import { copyRows, keyDigest, verifyValues } from './copy'
 import { countRows } from './pager'
+import { openDataClient } from '../milvus/data-client'
 import { AlterPlan, planAlter } from './plan'
 
 export interface AlterSummary {
@@ -154,6 +155,10 @@ export async function runAlter(ctx: AlterContext, name: string, ops: AlterOp[], 
   return { name, mode, collection: targetName === names.temp ? name : targetName, backup: done.backup, rowsCopied, durationMs: done.durationMs, changes: plan.changes }
 }
 
+async function flush(client: MilvusClient, collection: string): Promise<void> {
+  await milvusCall(`flush '${collection}'`, () => client.flushSync({ collection_names: [collection] }))
+}
+
 /** Create the target, copy, verify. The source is only read. Returns the rows copied. */
 async function buildTarget(ctx: AlterContext, plan: AlterPlan, sourceName: string, targetName: string, options: AlterOptions): Promise<number> {
   const { client, log } = ctx
@@ -165,39 +170,52 @@ async function buildTarget(ctx: AlterContext, plan: AlterPlan, sourceName: strin
   failpoint('alter:after-create')
   await loadIf(client, sourceName, true) // the copy reads the source, so it must be loaded
 
-  const before = await countRows(client, sourceName)
-  const started = Date.now()
-  const progress = (phase: 'copy' | 'verify' | 'swap', rows: number) => log.progress?.({ name: plan.source.name, phase, rows, total: before, elapsedMs: Date.now() - started })
-  progress('copy', 0)
-  const copy = await copyRows({ client, plan, sourceName, targetName, batchSize: options.batchSize, newIds: options.newIds, onProgress: (n) => progress('copy', n) })
-  progress('verify', copy.rowsCopied)
+  // Rows move over a connection of their own, without the SDK's per-call JSON logging (see data-client.ts).
+  const data = await openDataClient(client)
+  let rowsCopied = 0
+  try {
+    // Sealed data reads faster than a server's write buffer (on Milvus Lite, ~3x for key windows
+    // and counts), and the server has to seal it anyway: flush the source before reading it and
+    // the target before verifying it. Flushing changes no row.
+    await flush(client, sourceName)
+    const before = await countRows(client, sourceName)
+    const started = Date.now()
+    const progress = (phase: 'copy' | 'verify' | 'swap', rows: number) => log.progress?.({ name: plan.source.name, phase, rows, total: before, elapsedMs: Date.now() - started })
+    progress('copy', 0)
+    const copy = await copyRows({ client: data.client, plan, sourceName, targetName, batchSize: options.batchSize, pagesInFlight: options.pagesInFlight, newIds: options.newIds, onProgress: (n) => progress('copy', n) })
+    progress('verify', copy.rowsCopied)
 
-  failpoint('alter:after-copy')
-  // Verify: the target holds exactly the source's rows, and the source did not change meanwhile.
-  const targetCount = await countRows(client, targetName)
-  const sourceAfter = await keyDigest(client, sourceName, plan, 'source')
-  if (sourceAfter.toString() !== copy.sourceKeys.toString() || before !== sourceAfter.count) {
-    throw new MvmError('MIGRATION_FAILED', `Writes happened to '${sourceName}' during the migration (${before} rows before, ${sourceAfter.count} after the copy); the swap was aborted, the copy dropped, and '${sourceName}' is untouched`, {
-      hint: 'Stop writers (or point them elsewhere) while the alter runs, then run `mvmigrate up` again.',
-    })
-  }
-  if (targetCount !== copy.rowsCopied || targetCount !== before) {
-    throw new MvmError('MIGRATION_FAILED', `Verification failed: '${targetName}' holds ${targetCount} rows, the source ${before}; the copy was dropped and the source is untouched`, { hint: 'Run `mvmigrate up` again; report this if it repeats.' })
-  }
-  if (!options.newIds) {
-    const targetKeys = await keyDigest(client, targetName, plan, 'target')
-    if (targetKeys.toString() !== copy.sourceKeys.toString()) {
-      throw new MvmError('MIGRATION_FAILED', `Verification failed: the primary keys of '${targetName}' differ from the source's; the copy was dropped and the source is untouched`, { hint: 'Run `mvmigrate up` again; report this if it repeats.' })
+    failpoint('alter:after-copy')
+    await flush(client, targetName)
+    // Verify: the target holds exactly the source's rows, and the source did not change meanwhile.
+    const targetCount = await countRows(client, targetName)
+    const sourceAfter = await keyDigest(data.client, sourceName, plan, 'source')
+    if (sourceAfter.toString() !== copy.sourceKeys.toString() || before !== sourceAfter.count) {
+      throw new MvmError('MIGRATION_FAILED', `Writes happened to '${sourceName}' during the migration (${before} rows before, ${sourceAfter.count} after the copy); the swap was aborted, the copy dropped, and '${sourceName}' is untouched`, {
+        hint: 'Stop writers (or point them elsewhere) while the alter runs, then run `mvmigrate up` again.',
+      })
     }
+    if (targetCount !== copy.rowsCopied || targetCount !== before) {
+      throw new MvmError('MIGRATION_FAILED', `Verification failed: '${targetName}' holds ${targetCount} rows, the source ${before}; the copy was dropped and the source is untouched`, { hint: 'Run `mvmigrate up` again; report this if it repeats.' })
+    }
+    if (!options.newIds) {
+      const targetKeys = await keyDigest(data.client, targetName, plan, 'target')
+      if (targetKeys.toString() !== copy.sourceKeys.toString()) {
+        throw new MvmError('MIGRATION_FAILED', `Verification failed: the primary keys of '${targetName}' differ from the source's; the copy was dropped and the source is untouched`, { hint: 'Run `mvmigrate up` again; report this if it repeats.' })
+      }
+    }
+    if (options.verify === 'full') await verifyValues(data.client, plan, sourceName, targetName, copy.batchSize)
+    rowsCopied = copy.rowsCopied
+  } finally {
+    await data.close()
   }
-  if (options.verify === 'full') await verifyValues(client, plan, sourceName, targetName, copy.batchSize)
   if (autoId && !options.newIds) {
     await milvusCall(`reset allow_insert_auto_id on '${targetName}'`, () => client.dropCollectionProperties({ collection_name: targetName, properties: ['allow_insert_auto_id'] })).catch((e) =>
       ctx.log.warn(`could not remove allow_insert_auto_id from ${targetName}: ${messageOf(e)}`),
     )
   }
   if (!plan.source.loaded) await milvusCall(`release '${targetName}'`, () => client.releaseCollection({ collection_name: targetName }))
-  return copy.rowsCopied
+  return rowsCopied
 }
 
 /**
