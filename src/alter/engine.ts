@@ -5,7 +5,7 @@ import { MvmError, messageOf } from '../errors'
 import { Journal, JournalEntry } from '../ledger/journal'
 import { milvusCall } from '../milvus/call'
 import { createCollectionFromSpec } from '../milvus/create'
-import { aliasesOf, describeCollectionSpec } from '../milvus/describe'
+import { aliasesOf, collectionNameOf, describeCollectionSpec } from '../milvus/describe'
 import { CollectionSpec } from '../schema/spec'
 import { failpoint } from '../failpoints'
 import { AlterOp, AlterOptions } from './builder'
@@ -70,7 +70,7 @@ export async function resolveName(client: MilvusClient, name: string): Promise<{
   const d = await client.describeCollection({ collection_name: name })
   if (d.status?.code !== 0 && d.status?.error_code !== 'Success') return undefined
   if (d.status?.code && d.status.code !== 0) return undefined
-  const actual = d.collection_name || d.schema?.name || name
+  const actual = await collectionNameOf(client, d, name)
   return { collection: actual, alias: actual !== name }
 }
 
@@ -190,7 +190,13 @@ async function buildTarget(ctx: AlterContext, plan: AlterPlan, sourceName: strin
     // Verify: the target holds exactly the source's rows, and the source did not change meanwhile.
     const targetCount = await countRows(client, targetName)
     const sourceAfter = await keyDigest(data.client, sourceName, plan, 'source')
-    if (sourceAfter.toString() !== copy.sourceKeys.toString() || before !== sourceAfter.count) {
+    const sameKeys = sourceAfter.toString() === copy.sourceKeys.toString()
+    if (sameKeys && sourceAfter.count < before && (await countRows(client, sourceName)) === before) {
+      throw new MvmError('MIGRATION_FAILED', `'${sourceName}' counts ${before} rows but its queries return only ${sourceAfter.count} of them (the same keys before and after the copy), so ${before - sourceAfter.count} row(s) cannot be copied; the swap was aborted, the copy dropped, and '${sourceName}' is untouched`, {
+        hint: 'Milvus 2.3 never returns a row keyed 9223372036854775807 (the Int64 maximum) to any query. Re-insert such a row under another key (or upgrade Milvus), then run `mvmigrate up` again.',
+      })
+    }
+    if (!sameKeys || before !== sourceAfter.count) {
       throw new MvmError('MIGRATION_FAILED', `Writes happened to '${sourceName}' during the migration (${before} rows before, ${sourceAfter.count} after the copy); the swap was aborted, the copy dropped, and '${sourceName}' is untouched`, {
         hint: 'Stop writers (or point them elsewhere) while the alter runs, then run `mvmigrate up` again.',
       })

@@ -59,6 +59,22 @@ function indexFromSdk(raw: { index_name: string; field_name: string; params: KV[
 }
 
 /** Reads a live collection completely into a CollectionSpec. */
+type Described = { collection_name?: string; collectionID?: unknown; schema?: { name?: string } }
+
+/**
+ * The real name of the collection a describe answered for. Newer servers put it in collection_name
+ * even when asked through an alias; Milvus 2.3 puts the alias there and the real name only in
+ * schema.name, which is trusted once the collection of that name proves to be the same one.
+ */
+export async function collectionNameOf(client: MilvusClient, d: Described, asked: string): Promise<string> {
+  const named = d.collection_name || asked
+  const schemaName = d.schema?.name
+  if (named !== asked || !schemaName || schemaName === asked) return named
+  const real = (await client.describeCollection({ collection_name: schemaName }).catch(() => undefined)) as (Described & { status?: { error_code?: string; code?: number } }) | undefined
+  const found = real && real.status?.error_code === 'Success' && !real.status?.code
+  return found && String(real.collectionID) === String(d.collectionID) ? schemaName : named
+}
+
 export async function describeCollectionSpec(client: MilvusClient, name: string): Promise<CollectionSpec> {
   const d = await milvusCall(`describe collection '${name}'`, () => client.describeCollection({ collection_name: name }))
   const schema = d.schema as unknown as Record<string, unknown>
@@ -84,7 +100,7 @@ export async function describeCollectionSpec(client: MilvusClient, name: string)
   const load = await milvusCall(`get load state of '${name}'`, () => client.getLoadState({ collection_name: name }))
 
   return {
-    name: d.collection_name || name,
+    name: await collectionNameOf(client, d as Described, name),
     ...(schema.description ? { description: String(schema.description) } : {}),
     fields,
     enableDynamicField: !!schema.enable_dynamic_field,
