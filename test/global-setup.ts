@@ -4,6 +4,7 @@ import * as path from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { ensureLiteInstalled } from '../src/lite/install'
 import { LiteServer, startLiteServer } from '../src/lite/server'
+import { probeServerLacks } from './helpers/probe'
 
 /**
  * Starts one Milvus Lite for the test run, on a free port with a fresh data directory, and removes
@@ -22,7 +23,9 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('milvusUri', server.uri)
   project.provide('milvusToken', '')
   project.provide('serverName', 'Milvus Lite')
-  project.provide('serverLacks', [])
+  const lacking = await probeServerLacks(server.uri)
+  console.log(`Milvus Lite on ${server.uri}; lacks: ${lacking.join(', ') || 'nothing the tests use'}`)
+  project.provide('serverLacks', lacking)
   project.provide('liteBinary', binary)
 }
 

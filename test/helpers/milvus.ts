@@ -13,18 +13,22 @@ export function milvusToken(): string | undefined {
 }
 
 /**
- * Features the test server lacks (Milvus Lite has them all but Binary/Float16 vectors; the 2.3
- * standalone server lacks nullable fields, sparse vectors, functions, ListAliases and keeping
- * auto_id keys). Tests that need one adapt, or skip with the reason printed.
+ * Features the test server lacks, found by probing it at the start of the run (helpers/probe.ts):
+ * the 2.3 standalone server lacks nullable fields, indexes on sparse vectors, functions, INVERTED
+ * scalar indexes and keeping auto_id keys; 'liteProcess' is a Milvus Lite process the tests may kill and restart. Tests that need a
+ * feature adapt their data, or are reported as skipped with the reason printed.
  */
-export type Feature = 'nullable' | 'sparse' | 'functions' | 'keepAutoIdKeys' | 'liteProcess'
+export type Feature = 'nullable' | 'sparse' | 'functions' | 'keepAutoIdKeys' | 'invertedIndex' | 'liteProcess'
 export function lacks(feature: Feature): boolean {
   return (inject('serverLacks') ?? []).includes(feature)
 }
-export function requireFeature(feature: Feature): boolean {
-  if (!lacks(feature)) return true
-  console.log(`skipped on ${inject('serverName')}: the server lacks ${feature}`)
-  return false
+/** Skips the running test (reported as skipped, with the reason) when the server lacks a feature. */
+export function requireFeatures(test: { skip: (note?: string) => void }, ...features: Feature[]): void {
+  const missing = features.filter(lacks)
+  if (!missing.length) return
+  const reason = `${inject('serverName')} lacks ${missing.join(', ')}`
+  console.log(`skipped: ${reason}`)
+  test.skip(reason)
 }
 
 /** A database of its own for one test file, so files never see each other's collections. */

@@ -1,9 +1,10 @@
 import { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { afterAll, describe, expect, it } from 'vitest'
+import { resolveName } from '../../src/alter/engine'
 import { MigrationContext } from '../../src/context/context'
 import { silentLogger } from '../../src/context/logger'
 import { MvmError } from '../../src/errors'
-import { freshDatabase, snapshot } from '../helpers/milvus'
+import { freshDatabase, lacks, snapshot } from '../helpers/milvus'
 import { record } from '../helpers/reliability'
 
 const clients: MilvusClient[] = []
@@ -25,17 +26,23 @@ async function allRows(client: MilvusClient, collection: string, pk = 'id') {
   return new Map(rows.map((r) => [String(r[pk]), r]))
 }
 
+// A server without nullable fields or without a way to keep auto_id keys (Milvus 2.3) gets the
+// same collection with explicit keys and empty values where the others get nulls.
+const autoIds = () => !lacks('keepAutoIdKeys')
+const nulls = () => !lacks('nullable')
+const orEmpty = <T,>(v: T | null, empty: T) => (v === null && !nulls() ? empty : v)
+
 async function documents(ctx: MigrationContext, client: MilvusClient, n: number) {
   await ctx.createCollection({
     name: 'documents',
     fields: [
-      { name: 'id', type: 'Int64', primaryKey: true, autoId: true },
+      { name: 'id', type: 'Int64', primaryKey: true, autoId: autoIds() },
       { name: 'file_id', type: 'VarChar', maxLength: 500 },
       { name: 'vector', type: 'FloatVector', dim: 16 },
       { name: 'text', type: 'VarChar', maxLength: 65535 },
-      { name: 'metadata', type: 'JSON', nullable: true },
+      { name: 'metadata', type: 'JSON', nullable: nulls() },
       { name: 'name', type: 'VarChar', maxLength: 500 },
-      { name: 'legacy_tag', type: 'VarChar', maxLength: 64, nullable: true },
+      { name: 'legacy_tag', type: 'VarChar', maxLength: 64, nullable: nulls() },
     ],
     indexes: [{ field: 'vector', type: 'HNSW', metric: 'COSINE', params: { M: 16, efConstruction: 64 } }],
     enableDynamicField: true,
@@ -44,12 +51,13 @@ async function documents(ctx: MigrationContext, client: MilvusClient, n: number)
     const rows = Array.from({ length: Math.min(500, n - b) }, (_, j) => {
       const i = b + j
       return {
+        ...(autoIds() ? {} : { id: String(i * 3 + 1) }),
         file_id: `f${i % 37}`,
         vector: Array.from({ length: 16 }, (_, d) => Math.fround(Math.sin(i + d))),
         text: `text ${i}`,
-        metadata: i % 5 === 0 ? null : { page: i % 9, src: 'x' },
+        metadata: orEmpty(i % 5 === 0 ? null : { page: i % 9, src: 'x' }, {}),
         name: `n${i}`,
-        legacy_tag: i % 3 ? 'old' : null,
+        legacy_tag: orEmpty(i % 3 ? 'old' : null, ''),
         ...(i % 4 === 0 ? { extra_key: i } : {}),
       }
     })
@@ -80,7 +88,8 @@ describe('ctx.alter: copy-and-swap', () => {
     }
     const spec = await ctx.describeCollection('documents')
     expect(spec.fields.map((f) => f.name)).toEqual(['id', 'file_id', 'vector', 'text', 'metadata', 'name', 'page_num'])
-    expect(spec.fields[0]).toMatchObject({ primaryKey: true, autoId: true })
+    expect(spec.fields[0].primaryKey).toBe(true)
+    expect(!!spec.fields[0].autoId).toBe(autoIds())
     expect(spec.fields.find((f) => f.name === 'page_num')).toMatchObject({ type: 'VarChar', maxLength: 500, defaultValue: '' })
     expect(spec.indexes.map((i) => i.field)).toEqual(['vector'])
     expect(spec.loaded).toBe(true)
@@ -98,7 +107,7 @@ describe('ctx.alter: copy-and-swap', () => {
         { name: 'pk', type: 'Int64', primaryKey: true },
         { name: 'title', type: 'VarChar', maxLength: 20 },
         { name: 'year', type: 'VarChar', maxLength: 4 },
-        { name: 'score', type: 'Int32', nullable: true },
+        { name: 'score', type: 'Int32', nullable: nulls() },
         { name: 'tags', type: 'Array', elementType: 'Int64', maxCapacity: 4 },
         { name: 'flag', type: 'Bool' },
         { name: 'ratio', type: 'Double' },
@@ -111,11 +120,22 @@ describe('ctx.alter: copy-and-swap', () => {
     })
     const keys = ['-9223372036854775808', '9223372036854775807', '9007199254740993', '0', '-1']
     for (let i = 0; i < 1200; i++) keys.push(String(BigInt(i) * 1000000007n - 600000000000n))
-    const rowsFor = (ks: string[], offset: number) => ks.map((k, j) => ({ i: offset + j, k })).map(({ k, i }) => ({ pk: k, title: `t${k.slice(-6)}`, year: String(1990 + (i % 30)), score: i % 7 === 0 ? null : i, tags: [k, '1'], flag: i % 2 === 0, ratio: i / 3, small: (i % 200) - 100, emb: Array.from({ length: 8 }, (_, d) => Math.fround(Math.cos(i * 0.37 + d * 1.3) + i * 0.0001)) }))
+    const rowsFor = (ks: string[], offset: number) => ks.map((k, j) => ({ i: offset + j, k })).map(({ k, i }) => ({ pk: k, title: `t${k.slice(-6)}`, year: String(1990 + (i % 30)), score: orEmpty(i % 7 === 0 ? null : i, i), tags: [k, '1'], flag: i % 2 === 0, ratio: i / 3, small: (i % 200) - 100, emb: Array.from({ length: 8 }, (_, d) => Math.fround(Math.cos(i * 0.37 + d * 1.3) + i * 0.0001)) }))
     await ctx.insert('items', rowsFor(keys.slice(0, 400), 0), { partition: 'p_old' })
     await ctx.insert('items', rowsFor(keys.slice(400, 800), 400), { partition: 'p_new' })
     await ctx.insert('items', rowsFor(keys.slice(800), 800))
     await ctx.createAlias('items', 'items_read')
+    // Milvus 2.3 counts a row keyed with the Int64 maximum but never returns it to a query: the
+    // alter must refuse to swap rather than leave that row behind. Then the row goes, and on.
+    const maxVisible = (await client.query({ collection_name: 'items', filter: 'pk >= 9223372036854775800', output_fields: ['pk'], consistency_level: 'Strong' } as never)).data.length > 0
+    if (!maxVisible) {
+      const refused = await ctx.alter('items', (t) => t.alterField('title', { maxLength: 30 })).then(() => undefined, (x) => x as MvmError)
+      expect(refused?.message).toContain("'items' counts 1205 rows but its queries return only 1204 of them")
+      expect(refused?.hint).toContain('9223372036854775807')
+      expect((await ctx.describeCollection('items')).fields.find((f) => f.name === 'title')?.maxLength).toBe(20)
+      console.log('this server hides the row keyed 9223372036854775807 from queries: the alter refused, as it must; the row is deleted and the test goes on')
+      await client.delete({ collection_name: 'items', filter: 'pk in [9223372036854775807]' })
+    }
     const before = await allRows(client, 'items', 'pk')
     const query = Array.from({ length: 8 }, (_, d) => Math.fround(Math.cos(42 * 0.37 + d * 1.3)))
     const neighbours = async () => (await client.search({ collection_name: 'items', data: [query], anns_field: 'emb', limit: 10, output_fields: ['pk'], consistency_level: 'Strong' } as never)).results.map((r) => String((r as Record<string, unknown>).pk))
@@ -128,7 +148,7 @@ describe('ctx.alter: copy-and-swap', () => {
       t.alterField('headline', { maxLength: 200 })
       t.alterField('year', { type: 'Int64', convert: (v) => Number(v) })
       t.alterField('score', { type: 'Int64' })
-      t.addField({ name: 'note', type: 'VarChar', maxLength: 10, nullable: true })
+      t.addField(nulls() ? { name: 'note', type: 'VarChar', maxLength: 10, nullable: true } : { name: 'note', type: 'VarChar', maxLength: 10, default: '' })
     })
     const after = await allRows(client, 'items', 'pk')
     expect(after.size).toBe(before.size)
@@ -139,10 +159,10 @@ describe('ctx.alter: copy-and-swap', () => {
       expect(now.title).toBeUndefined()
       expect(now.year).toBe(String(Number(old.year)))
       expect(now.score).toEqual(old.score === null ? null : String(old.score))
-      expect(now.note).toBeNull()
+      expect(now.note).toEqual(orEmpty(null, ''))
       for (const f of ['tags', 'flag', 'ratio', 'small', 'emb']) expect(now[f], `${k}.${f}`).toEqual(old[f])
     }
-    expect(after.has('-9223372036854775808') && after.has('9223372036854775807') && after.has('9007199254740993')).toBe(true)
+    expect(after.has('-9223372036854775808') && (after.has('9223372036854775807') || !maxVisible) && after.has('9007199254740993')).toBe(true)
     const spec = await ctx.describeCollection('items')
     expect(spec.partitions.sort()).toEqual(['p_new', 'p_old'])
     expect(await inP('p_old')).toEqual(pOldBefore)
@@ -168,12 +188,12 @@ describe('ctx.alter: copy-and-swap', () => {
     expect(summary.mode).toBe('alias')
     expect(summary.collection).toBe('docs_v20260201000000')
     expect(summary.backup).toBe('documents')
+    expect((await resolveName(client, 'docs'))?.collection).toBe('docs_v20260201000000')
     const d = await client.describeCollection({ collection_name: 'docs' })
-    expect(d.collection_name).toBe('docs_v20260201000000')
     expect(d.schema.fields.map((f) => f.name)).not.toContain('legacy_tag')
     expect((await allRows(client, 'docs')).size).toBe(600)
     await ctx.revertAlter('docs')
-    expect((await client.describeCollection({ collection_name: 'docs' })).collection_name).toBe('documents')
+    expect((await resolveName(client, 'docs'))?.collection).toBe('documents')
   })
 
   it('convertToAlias turns the plain name into an alias on the first alter', async () => {
@@ -181,8 +201,7 @@ describe('ctx.alter: copy-and-swap', () => {
     await documents(ctx, client, 300)
     const s = await ctx.alter('documents', (t) => t.dropField('legacy_tag'), { convertToAlias: true })
     expect(s.collection).toBe('documents_v20260201000000')
-    const d = await client.describeCollection({ collection_name: 'documents' })
-    expect(d.collection_name).toBe('documents_v20260201000000') // 'documents' is now an alias
+    expect(await resolveName(client, 'documents')).toEqual({ collection: 'documents_v20260201000000', alias: true })
     expect((await allRows(client, 'documents')).size).toBe(300)
   })
 
@@ -194,7 +213,7 @@ describe('ctx.alter: copy-and-swap', () => {
       { field_name: 'file_id', datatype: 'VARCHAR', max_length: 500 },
       { field_name: 'vector', datatype: 'FLOAT_VECTOR', dim: 16 },
       { field_name: 'text', datatype: 'VARCHAR', max_length: 65535 },
-      { field_name: 'metadata', datatype: 'JSON', nullable: true },
+      { field_name: 'metadata', datatype: 'JSON', nullable: nulls() },
       { field_name: 'page_num', datatype: 'VARCHAR', max_length: 500, default_value: '0' },
       { name: 'views', type: 'Int32' },
     ] })
@@ -249,6 +268,7 @@ describe('ctx.alter: copy-and-swap', () => {
     expect(e4!.message).toContain("collection 'documents': has 67 fields; Milvus allows at most 64")
     expect(await snapshot(client)).toEqual(before)
 
+    if (lacks('functions') || lacks('sparse')) return console.log('the function case is left out: the server lacks functions or sparse vectors')
     await ctx.createCollection({
       name: 'articles',
       fields: [
@@ -272,7 +292,7 @@ describe('ctx.alter: copy-and-swap', () => {
     const acknowledged: string[] = []
     const writer = (async () => {
       for (let i = 0; !stop && i < 400; i++) {
-        const r = await client.insert({ collection_name: 'documents', data: [{ file_id: 'w', vector: Array(16).fill(0.5), text: `late ${i}`, metadata: null, name: 'w', legacy_tag: null }] })
+        const r = await client.insert({ collection_name: 'documents', data: [{ ...(autoIds() ? {} : { id: String(1_000_000_000 + i) }), file_id: 'w', vector: Array(16).fill(0.5), text: `late ${i}`, metadata: orEmpty(null, {}), name: 'w', legacy_tag: orEmpty(null, '') }] })
         if (Number(r.insert_cnt) === 1) acknowledged.push(String(((r.IDs as { int_id: { data: unknown[] } }).int_id.data[0])))
         await new Promise((res) => setTimeout(res, 20))
       }

@@ -2,7 +2,7 @@ import { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { afterAll, describe, expect, it } from 'vitest'
 import { MigrationLock } from '../../src/ledger/lock'
 import { connectMilvus } from '../../src/milvus/connect'
-import { freshDatabase } from '../helpers/milvus'
+import { freshDatabase, milvusToken } from '../helpers/milvus'
 import { cli, createCollectionMigration, tempProject, writeMigration } from '../helpers/project'
 import { record } from '../helpers/reliability'
 
@@ -43,7 +43,7 @@ describe('one runner at a time', () => {
   it('the lock is atomic: of 12 clients racing to take it, exactly one wins, five rounds in a row', async () => {
     const db = await freshDatabase('race')
     clients.push(db.client)
-    const racers = await Promise.all(Array.from({ length: 12 }, () => connectMilvus({ uri: db.uri, database: db.database })))
+    const racers = await Promise.all(Array.from({ length: 12 }, () => connectMilvus({ uri: db.uri, database: db.database, token: milvusToken() })))
     clients.push(...racers)
     for (let round = 0; round < 5; round++) {
       const locks = racers.map((c) => new MigrationLock(c))

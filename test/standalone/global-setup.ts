@@ -6,6 +6,7 @@ import type { TestProject } from 'vitest/node'
 import { ensureLiteInstalled } from '../../src/lite/install'
 import { freePort } from '../../src/lite/server'
 import { connectMilvus } from '../../src/milvus/connect'
+import { probeServerLacks } from '../helpers/probe'
 
 /**
  * `npm run test:standalone`: the PyPI package `milvus` (Milvus 2.3.x standalone with embedded
@@ -49,7 +50,10 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('milvusUri', uri)
   project.provide('milvusToken', ROOT_TOKEN)
   project.provide('serverName', 'Milvus standalone 2.3')
-  project.provide('serverLacks', ['nullable', 'sparse', 'functions', 'keepAutoIdKeys', 'liteProcess'])
+  // What it lacks is found by trying; 'liteProcess' (a Milvus Lite the tests can kill and restart) it is not.
+  const lacking = [...(await probeServerLacks(uri, ROOT_TOKEN)), 'liteProcess']
+  console.log(`lacks: ${lacking.join(', ')}`)
+  project.provide('serverLacks', lacking)
 }
 
 export async function teardown(): Promise<void> {
