@@ -23,7 +23,7 @@ async function main() {
   const summary = await ctx.alter('src', (t) => {
     t.addField({ name: 'extra', type: 'Int64', default: 0 })
     t.dropField('note')
-  }, { keepBackup: false })
+  }, { keepBackup: false, ...(process.env.MVM_BENCH_BATCH ? { batchSize: Number(process.env.MVM_BENCH_BATCH) } : {}), ...(process.env.MVM_BENCH_INFLIGHT ? { pagesInFlight: Number(process.env.MVM_BENCH_INFLIGHT) } : {}) })
   const alterS = (Date.now() - t0) / 1000
   const peakRssMb = process.resourceUsage().maxRSS / 1024
   console.log(JSON.stringify({ rowsCopied: summary.rowsCopied, alterS, copyS: (copyEnd - copyStart) / 1000, peakRssMb }))
