@@ -30,7 +30,8 @@ const KEY_BYTES_PER_FILTER = 4 << 20
 
 type Query = (filter: string, outputFields: string[], limit?: number, params?: Record<string, unknown>) => Promise<Row[]>
 
-function queryFn(opts: PageOptions): Query {
+/** Strong-consistency queries on one collection (and partition), answering rows. */
+function queryFn(opts: Pick<PageOptions, 'client' | 'collection' | 'partition'>): Query {
   const { client, collection, partition } = opts
   const partitions = partition ? { partition_names: [partition] } : {}
   return (filter, outputFields, limit, params) =>
@@ -55,7 +56,7 @@ export async function* readKeyWindows(opts: Omit<PageOptions, 'outputFields' | '
   const { pk } = opts
   const cmp = keyComparator(pk)
   const keyOf = (r: Row) => String(r[pk.name])
-  const query = queryFn({ ...opts, outputFields: [], batchSize: 0 })
+  const query = queryFn(opts)
   const ordered = opts.keyWindows !== 'counted' && (await serverTraits(opts.client)).sortsIteratorQueries
   const cap = ordered ? LITE_WINDOW : MAX_QUERY_WINDOW
   const window = opts.window ?? (pk.type === 'VarChar' ? Math.max(64, Math.min(cap, Math.floor(KEY_BYTES_PER_WINDOW / (pk.maxLength ?? 65535)))) : cap)

@@ -97,7 +97,7 @@ describe('MigrationContext helpers', () => {
   })
 
   it('createCollection with a BM25 function: the output field is filled by the server and described back', async (t) => {
-    requireFeatures(t, 'functions', 'sparse')
+    requireFeatures(t, 'functions', 'sparse') // BM25 needs both; Milvus 2.3 has neither
     const { client } = await db()
     const ctx = new MigrationContext(client, { version: '20260101000000', name: 't', file: 'migrations/20260101000000_t.ts' }, silentLogger)
     await ctx.createCollection({
