@@ -2,10 +2,10 @@ import { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError } from '../errors'
 import { failpoint } from '../failpoints'
 import { milvusCall } from '../milvus/call'
-import { primaryKeyOf } from '../schema/spec'
+import { FieldSpec, primaryKeyOf } from '../schema/spec'
 import { Row } from './builder'
 import { KeyDigest } from './keys'
-import { readKeyWindows, readPages } from './pager'
+import { readKeyWindows, readPages, readRowsByKeys } from './pager'
 import { AlterPlan, transformRow } from './plan'
 
 /**
@@ -143,13 +143,45 @@ export async function keyDigest(client: MilvusClient, collection: string, plan: 
   return digest
 }
 
-/** Rows compared field by field: dynamic keys flattened, function outputs (server-computed) left out. */
-function comparable(row: Row, skip: Set<string>): string {
+const INTEGER_TYPES = new Set(['Int8', 'Int16', 'Int32', 'Int64'])
+
+/**
+ * A value as the server stores it, so a transformed row compares equal to the row read back:
+ * the SDK returns Int64 as a string (a transform may give a number), Float as float32.
+ */
+function stored(type: string | undefined, v: unknown, element?: string): unknown {
+  if (v === null || v === undefined) return v
+  if (type && INTEGER_TYPES.has(type) && (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string')) return String(v)
+  if (type === 'Float' && (typeof v === 'number' || typeof v === 'string')) return Math.fround(Number(v))
+  if (type === 'FloatVector' && Array.isArray(v)) return v.map((x) => Math.fround(Number(x)))
+  if (type === 'Array' && Array.isArray(v)) return v.map((x) => stored(element, x))
+  return v
+}
+
+/**
+ * A row as field -> value text: dynamic keys flattened, declared fields as stored, function outputs
+ * (server-computed) left out, and no value the same as null.
+ */
+function comparable(row: Row, fields: Map<string, FieldSpec>, skip: Set<string>): Map<string, string> {
   const flat: Row = { ...((row.$meta as Row | undefined) ?? {}), ...row }
   delete flat.$meta
-  for (const k of skip) delete flat[k]
-  for (const [k, v] of Object.entries(flat)) if (v === undefined) delete flat[k]
-  return JSON.stringify(Object.keys(flat).sort().map((k) => [k, flat[k]]))
+  const out = new Map<string, string>()
+  for (const [k, v] of Object.entries(flat)) {
+    const field = fields.get(k)
+    const value = stored(field?.type, v, field?.elementType)
+    if (!skip.has(k) && value !== undefined && value !== null) out.set(k, JSON.stringify(value))
+  }
+  return out
+}
+
+/** The first field whose value differs, with both values (shortened), or undefined when equal. */
+function firstDifference(expected: Row, actual: Row, fields: Map<string, FieldSpec>, skip: Set<string>): string | undefined {
+  const [a, b] = [comparable(expected, fields, skip), comparable(actual, fields, skip)]
+  const short = (v: string | undefined) => (v === undefined ? 'no value' : v.length > 80 ? `${v.slice(0, 77)}...` : v)
+  for (const field of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+    if (a.get(field) !== b.get(field)) return `field '${field}': expected ${short(a.get(field))}, found ${short(b.get(field))}`
+  }
+  return undefined
 }
 
 /**
@@ -160,19 +192,18 @@ export async function verifyValues(client: MilvusClient, plan: AlterPlan, source
   const pk = primaryKeyOf(plan.source)!
   const targetPk = primaryKeyOf(plan.target)!
   const skip = new Set(plan.target.fields.filter((f) => f.functionOutput).map((f) => f.name))
+  const fields = new Map(plan.target.fields.map((f) => [f.name, f]))
   for await (const page of readPages({ client, collection: sourceName, pk, outputFields: ['*'], batchSize })) {
     const keys = page.rows.map((r) => String(r[pk.name]))
-    const literal = keys.map((k) => (targetPk.type === 'Int64' ? k : JSON.stringify(k))).join(', ')
-    const res = await milvusCall(`read ${targetName}`, () =>
-      client.query({ collection_name: targetName, filter: `${targetPk.name} in [${literal}]`, output_fields: ['*'], limit: keys.length, consistency_level: 'Strong' } as never),
-    )
-    const byKey = new Map((res.data as Row[]).map((r) => [String(r[targetPk.name]), r]))
+    const targetRows = await readRowsByKeys({ client, collection: targetName, pk: targetPk, outputFields: ['*'] }, keys)
+    const byKey = new Map(targetRows.map((r) => [String(r[targetPk.name]), r]))
     for (const r of page.rows) {
       const key = String(r[pk.name])
       const expected = await transformRow(plan, r)
       const actual = byKey.get(key)
-      if (!actual || comparable(expected, skip) !== comparable(actual, skip)) {
-        throw new MvmError('MIGRATION_FAILED', `Verification (full) failed: the row with key ${key} in '${targetName}' differs from the transformed source row; the copy was dropped and the source is untouched`, {
+      const difference = actual ? firstDifference(expected, actual, fields, skip) : 'the row is missing'
+      if (difference) {
+        throw new MvmError('MIGRATION_FAILED', `Verification (full) failed: the row with key ${key} in '${targetName}' differs from the transformed source row (${difference}); the copy was dropped and the source is untouched`, {
           hint: 'A transform that is not deterministic (random values, the clock) cannot be verified in full; use the default verification, or make it deterministic.',
         })
       }

@@ -116,19 +116,6 @@ export async function* readKeyWindows(opts: Omit<PageOptions, 'outputFields' | '
  * primary-key index instead of evaluating a range over the whole collection.
  */
 export async function* readPages(opts: PageOptions): AsyncGenerator<{ rows: Row[]; lastKey: Key }> {
-  const { pk } = opts
-  const query = queryFn(opts)
-  const isInt64Min = (k: Key) => pk.type === 'Int64' && k === INT64_MIN
-
-  async function rowsOf(keys: Key[]): Promise<Row[]> {
-    const literals = keys.filter((k) => !isInt64Min(k)).map((k) => keyLiteral(pk, k))
-    const rows = literals.length ? await query(`${pk.name} in [${literals.join(', ')}]`, opts.outputFields, literals.length) : []
-    // Milvus 2.3 cannot parse the Int64 minimum as a literal: that one key is read by range.
-    if (literals.length < keys.length) rows.push(...(await query(rangeFilter(pk, undefined, INT64_MIN, true), opts.outputFields, 1)))
-    const order = new Map(keys.map((k, i) => [k, i]))
-    return rows.sort((a, b) => order.get(String(a[pk.name]))! - order.get(String(b[pk.name]))!)
-  }
-
   for await (const keys of readKeyWindows(opts)) {
     let start = 0
     while (start < keys.length) {
@@ -137,10 +124,26 @@ export async function* readPages(opts: PageOptions): AsyncGenerator<{ rows: Row[
       let bytes = 0
       while (end < keys.length && end - start < opts.batchSize && (end === start || bytes + keys[end].length + 4 <= KEY_BYTES_PER_FILTER)) bytes += keys[end++].length + 4
       const page = keys.slice(start, end)
-      yield { rows: await rowsOf(page), lastKey: page[page.length - 1] }
+      yield { rows: await readRowsByKeys(opts, page), lastKey: page[page.length - 1] }
       start = end
     }
   }
+}
+
+/**
+ * The rows with these keys, in the order of `keys` (keys without a row are left out). One
+ * "pk in [...]" query: keep `keys` to a page (the filter must stay under the message limit).
+ */
+export async function readRowsByKeys(opts: Pick<PageOptions, 'client' | 'collection' | 'partition' | 'pk' | 'outputFields'>, keys: Key[]): Promise<Row[]> {
+  const { pk } = opts
+  const query = queryFn(opts)
+  const isInt64Min = (k: Key) => pk.type === 'Int64' && k === INT64_MIN
+  const literals = keys.filter((k) => !isInt64Min(k)).map((k) => keyLiteral(pk, k))
+  const rows = literals.length ? await query(`${pk.name} in [${literals.join(', ')}]`, opts.outputFields, literals.length) : []
+  // Milvus 2.3 cannot parse the Int64 minimum as a literal: that one key is read by range.
+  if (literals.length < keys.length) rows.push(...(await query(rangeFilter(pk, undefined, INT64_MIN, true), opts.outputFields, 1)))
+  const order = new Map(keys.map((k, i) => [k, i]))
+  return rows.sort((a, b) => order.get(String(a[pk.name]))! - order.get(String(b[pk.name]))!)
 }
 
 /** Total rows (of one partition, if given). */

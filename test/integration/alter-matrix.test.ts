@@ -176,7 +176,7 @@ describe('alter matrix on Milvus Lite', () => {
     await ctx.createCollection({ name: 'r', fields: [{ name: 'pk', type: 'Int64', primaryKey: true }, { name: 'x', type: 'Double' }, { name: 'emb', type: 'FloatVector', dim: 2 }], indexes: [{ field: 'emb', type: 'FLAT', metric: 'L2' }] })
     await ctx.insert('r', Array.from({ length: 300 }, (_, i) => ({ pk: String(i + 1), x: i, emb: [1, i] })))
     const e = await ctx.alter('r', (t) => t.mapRows((row) => ({ ...row, x: Math.random() })), { verify: 'full' }).then(() => undefined, (x) => x as MvmError)
-    expect(e?.message).toContain('Verification (full) failed')
+    expect(e?.message).toMatch(/Verification \(full\) failed: the row with key \d+ in 'r__mvm_tmp_20260401000000' differs from the transformed source row \(field 'x': expected [-\d.e]+, found [-\d.e]+\)/)
     expect(await ctx.hasCollection('r__mvm_tmp_20260401000000')).toBe(false)
     const rows = await client.query({ collection_name: 'r', filter: 'pk == 5', output_fields: ['x'], consistency_level: 'Strong' } as never)
     expect(rows.data[0].x).toBe(4)

@@ -149,7 +149,7 @@ describe('ctx.alter: copy-and-swap', () => {
       t.alterField('year', { type: 'Int64', convert: (v) => Number(v) })
       t.alterField('score', { type: 'Int64' })
       t.addField(nulls() ? { name: 'note', type: 'VarChar', maxLength: 10, nullable: true } : { name: 'note', type: 'VarChar', maxLength: 10, default: '' })
-    })
+    }, { verify: 'full' }) // reads target rows by key lists, the Int64 minimum among them
     const after = await allRows(client, 'items', 'pk')
     expect(after.size).toBe(before.size)
     for (const [k, old] of before) {
