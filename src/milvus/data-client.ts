@@ -1,6 +1,7 @@
 import { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { translateSdkError } from './call'
 import { closeClient } from './connect'
+import { installFloatVectorWire } from './float-vector-wire'
 
 /**
  * A second connection for bulk reads and writes (the copy of an alter).
@@ -13,18 +14,24 @@ import { closeClient } from './connect'
  * copy wants anyway: a silently retried insert could store a page twice; instead a failed page
  * fails the copy, the source is untouched, and the next `up` starts the copy over.
  *
- * If a future SDK changes its interceptors so the retry one cannot be told apart, the connection
- * is used as it is (correct, slower) and `lean` says so.
+ * Its inserts and queries also move float vectors as bytes (milvus/float-vector-wire.ts).
+ *
+ * If a future SDK changes its interceptors so the retry one cannot be told apart, or its insert
+ * messages, the connection is used as it is (correct, slower) and `lean` / `floatVectorBytes` say so.
  */
 export interface DataClient {
   client: MilvusClient
   /** True when the retry/logging interceptor was removed. */
   lean: boolean
+  /** True when inserts and queries move float vectors as bytes. */
+  floatVectorBytes: boolean
   close(): Promise<void>
 }
 
 interface SdkInternals {
   config?: Record<string, unknown>
+  /** The gRPC client class this connection's pool instantiates (one per MilvusClient). */
+  _MilvusService?: unknown
   channelOptions?: { interceptors?: unknown[] }
   telemetryChannelOptions?: { interceptors?: unknown[] }
 }
@@ -45,14 +52,15 @@ export function dropRetryInterceptor(client: MilvusClient): boolean {
 /** Opens the bulk connection with the same address, credentials and database as `client`. */
 export async function openDataClient(client: MilvusClient): Promise<DataClient> {
   const config = (client as unknown as SdkInternals).config
-  if (!config) return { client, lean: false, close: async () => undefined }
+  if (!config) return { client, lean: false, floatVectorBytes: false, close: async () => undefined }
   const data = new MilvusClient({ ...config } as never)
   const lean = dropRetryInterceptor(data)
+  const floatVectorBytes = installFloatVectorWire((data as unknown as SdkInternals)._MilvusService)
   try {
     await data.connectPromise
   } catch (e) {
     await closeClient(data)
     throw translateSdkError(`connect to ${String(config.address)}`, e)
   }
-  return { client: data, lean, close: () => closeClient(data) }
+  return { client: data, lean, floatVectorBytes, close: () => closeClient(data) }
 }

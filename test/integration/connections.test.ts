@@ -2,6 +2,7 @@ import { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { connectMilvus } from '../../src/milvus/connect'
 import { openDataClient } from '../../src/milvus/data-client'
+import { installFloatVectorWire } from '../../src/milvus/float-vector-wire'
 import { freshDatabase, milvusToken } from '../helpers/milvus'
 
 const clients: MilvusClient[] = []
@@ -50,6 +51,58 @@ describe('the bulk data connection', () => {
     } finally {
       await data.close()
     }
+  })
+})
+
+describe('float vectors as bytes on the bulk connection', () => {
+  /** Floats that are not exact in float32, near its limits, signed zero and subnormal. */
+  const tricky = [0.1, -0.3333333333, 3.3e38, -3.3e38, 1.17549435e-38, 1e-45, -0, 123456.789]
+  const vector = (i: number) => tricky.map((x, d) => (d === i % 8 ? x : x * (i + 1)))
+
+  it('stores and reads back exactly the float32 values the SDK itself would, for both vector fields of a row', async () => {
+    const { client } = await freshDatabase('wire')
+    clients.push(client)
+    await client.createCollection({ collection_name: 'c', fields: [{ name: 'id', data_type: 5, is_primary_key: true }, { name: 'a', data_type: 101, dim: 8 }, { name: 'b', data_type: 101, dim: 2 }, { name: 'n', data_type: 21, max_length: 8 }] })
+    for (const f of ['a', 'b']) await client.createIndex({ collection_name: 'c', field_name: f, index_type: 'FLAT', metric_type: 'L2' })
+    await client.loadCollection({ collection_name: 'c' })
+    const rows = (from: number) => Array.from({ length: 40 }, (_, i) => ({ id: String(from + i), a: vector(from + i), b: [from + i, -(from + i) / 7], n: `r${from + i}` }))
+
+    const data = await openDataClient(client)
+    try {
+      expect(data.floatVectorBytes).toBe(true)
+      await client.insert({ collection_name: 'c', data: rows(0) }) // the SDK's own encoding
+      await data.client.insert({ collection_name: 'c', data: rows(100) }) // bytes
+      const read = async (c: MilvusClient) => (await c.query({ collection_name: 'c', filter: 'id >= 0', output_fields: ['*'], consistency_level: 'Strong' } as never)).data
+      const viaMain = await read(client)
+      const viaData = await read(data.client)
+      const byId = (rs: Record<string, unknown>[]) => Object.fromEntries(rs.map((r) => [String(r.id), r]))
+      expect(viaData).toHaveLength(80)
+      expect(byId(viaData)).toEqual(byId(viaMain))
+      for (const r of [...rows(0), ...rows(100)]) {
+        const got = byId(viaData)[r.id]
+        expect(got.a, r.id).toEqual(r.a.map(Math.fround))
+        expect(got.b, r.id).toEqual(r.b.map(Math.fround))
+        expect(got.n).toBe(r.n)
+      }
+    } finally {
+      await data.close()
+    }
+  })
+
+  it('is not installed where the SDK encodes differently than expected', () => {
+    // A method whose own functions disagree with what the probe expects (it drops fields) is left as it was.
+    const lossy = Object.assign(() => undefined, {
+      path: '/x',
+      requestSerialize: () => Buffer.alloc(0),
+      requestDeserialize: () => ({}),
+      responseSerialize: () => Buffer.alloc(0),
+      responseDeserialize: () => ({}),
+    })
+    class Service {}
+    Object.assign(Service.prototype, { Insert: lossy, Query: lossy })
+    expect(installFloatVectorWire(Service)).toBe(false)
+    expect((Service.prototype as Record<string, unknown>).Insert).toBe(lossy)
+    expect(installFloatVectorWire(undefined)).toBe(false)
   })
 })
 
