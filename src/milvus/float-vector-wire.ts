@@ -51,6 +51,9 @@ function varint(n: number): Buffer {
   return Buffer.from(out)
 }
 
+/** Thrown where bytes are not what this expects; the caller then leaves them to the SDK. */
+class Unreadable extends Error {}
+
 /** Reads a varint at `offset`: its value and where the next byte is. */
 function readVarint(bytes: Buffer, offset: number): { value: number; next: number } {
   let value = 0
@@ -60,7 +63,7 @@ function readVarint(bytes: Buffer, offset: number): { value: number; next: numbe
     if (!(bytes[i] & 0x80)) return { value, next: i + 1 }
     scale *= 128
   }
-  throw new Error('truncated varint')
+  throw new Unreadable()
 }
 
 /** A length-delimited field: tag, length, bytes. */
@@ -153,8 +156,8 @@ interface WireField {
   raw: Buffer
 }
 
-/** Splits a message into its fields, without decoding them; undefined for what it cannot read. */
-function fieldsOf(bytes: Buffer): WireField[] | undefined {
+/** Splits a message into its fields, without decoding them; throws Unreadable for what it cannot read. */
+function fieldsOf(bytes: Buffer): WireField[] {
   const out: WireField[] = []
   let p = 0
   while (p < bytes.length) {
@@ -174,14 +177,14 @@ function fieldsOf(bytes: Buffer): WireField[] | undefined {
       case 2: {
         const len = readVarint(bytes, p)
         p = len.next + len.value
-        if (p > bytes.length) return undefined
+        if (p > bytes.length) throw new Unreadable()
         out.push({ tag: tag.value, body: bytes.subarray(len.next, p), raw: bytes.subarray(start, p) })
         continue
       }
       default:
-        return undefined // groups: not in Milvus' messages
+        throw new Unreadable() // groups: not in Milvus' messages
     }
-    if (p > bytes.length) return undefined
+    if (p > bytes.length) throw new Unreadable()
     out.push({ tag: tag.value, raw: bytes.subarray(start, p) })
   }
   return out
@@ -200,8 +203,17 @@ function toNumbers(floats: Float32Array): number[] {
  */
 export function floatVectorDeserializer(deserialize: Deserialize, tags: Tags): Deserialize {
   return (bytes: Buffer) => {
+    try {
+      return withFloatsApart(bytes)
+    } catch (e) {
+      if (e instanceof Unreadable) return deserialize(bytes) // not what this expects: the SDK's way
+      throw e
+    }
+  }
+
+  function withFloatsApart(bytes: Buffer): unknown {
     const top = fieldsOf(bytes)
-    if (!top || !top.some((f) => f.tag === tags.fieldsData)) return deserialize(bytes)
+    if (!top.some((f) => f.tag === tags.fieldsData)) return deserialize(bytes)
     const vectors: (number[] | undefined)[] = []
     const parts: Buffer[] = []
     for (const f of top) {
@@ -211,19 +223,19 @@ export function floatVectorDeserializer(deserialize: Deserialize, tags: Tags): D
       }
       let found: number[] | undefined
       const entry: Buffer[] = []
-      for (const g of fieldsOf(f.body!) ?? []) {
+      for (const g of fieldsOf(f.body!)) {
         if (g.tag !== tags.vectors || found) {
           entry.push(g.raw)
           continue
         }
         const vectorField: Buffer[] = []
-        for (const h of fieldsOf(g.body!) ?? []) {
+        for (const h of fieldsOf(g.body!)) {
           if (h.tag !== tags.floatVector) {
             vectorField.push(h.raw)
             continue
           }
           const kept: Buffer[] = []
-          for (const d of fieldsOf(h.body!) ?? []) {
+          for (const d of fieldsOf(h.body!)) {
             if (d.tag === tags.floatData && d.body && d.body.length % 4 === 0) {
               const floats = toNumbers(new Float32Array(new Uint8Array(d.body).buffer)) // a fresh, aligned copy
               found = found ? found.concat(floats) : floats

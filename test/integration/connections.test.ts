@@ -2,7 +2,7 @@ import { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { connectMilvus } from '../../src/milvus/connect'
 import { openDataClient } from '../../src/milvus/data-client'
-import { installFloatVectorWire } from '../../src/milvus/float-vector-wire'
+import { floatVectorDeserializer, installFloatVectorWire } from '../../src/milvus/float-vector-wire'
 import { freshDatabase, milvusToken } from '../helpers/milvus'
 
 const clients: MilvusClient[] = []
@@ -103,6 +103,14 @@ describe('float vectors as bytes on the bulk connection', () => {
     expect(installFloatVectorWire(Service)).toBe(false)
     expect((Service.prototype as Record<string, unknown>).Insert).toBe(lossy)
     expect(installFloatVectorWire(undefined)).toBe(false)
+  })
+
+  it('leaves bytes it cannot read to the SDK', () => {
+    const sdk = (b: Buffer) => ({ decodedBy: 'sdk', length: b.length })
+    const read = floatVectorDeserializer(sdk, { fieldsData: 18, vectors: 34, dim: 8, floatVector: 18, floatData: 10 })
+    // A fields_data entry whose length runs past the end, and a varint that never ends.
+    expect(read(Buffer.from([18, 50, 1, 2]))).toEqual({ decodedBy: 'sdk', length: 4 })
+    expect(read(Buffer.from([18, 0x80, 0x80]))).toEqual({ decodedBy: 'sdk', length: 3 })
   })
 })
 
