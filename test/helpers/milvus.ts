@@ -18,7 +18,7 @@ export function milvusToken(): string | undefined {
  * scalar indexes and keeping auto_id keys; 'liteProcess' is a Milvus Lite process the tests may kill and restart. Tests that need a
  * feature adapt their data, or are reported as skipped with the reason printed.
  */
-export type Feature = 'nullable' | 'sparse' | 'functions' | 'keepAutoIdKeys' | 'invertedIndex' | 'liteProcess'
+export type Feature = 'nullable' | 'sparse' | 'functions' | 'keepAutoIdKeys' | 'invertedIndex' | 'multipleVectors' | 'liteProcess'
 export function lacks(feature: Feature): boolean {
   return (inject('serverLacks') ?? []).includes(feature)
 }

@@ -52,6 +52,8 @@ export async function probeServerLacks(uri: string, token?: string): Promise<Fea
     }, (d) => (d.schema?.functions?.length ?? 0) > 0)
     if (!bm25) lacking.push('functions')
     if (!(await keepsAutoIdKeys(client, creates))) lacking.push('keepAutoIdKeys')
+    const twoVectors = await creates('two_vectors', { fields: [{ name: 'id', data_type: 5, is_primary_key: true }, vector, { ...vector, name: 'w' }] }, (d) => !!field(d, 'w'))
+    if (!twoVectors) lacking.push('multipleVectors')
   } finally {
     for (const c of (await client.listCollections()).data ?? []) await client.dropCollection({ collection_name: c.name })
     await client.closeConnection()

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest'
 import { connectMilvus } from '../../src/milvus/connect'
 import { openDataClient } from '../../src/milvus/data-client'
 import { floatVectorDeserializer, installFloatVectorWire } from '../../src/milvus/float-vector-wire'
-import { freshDatabase, milvusToken } from '../helpers/milvus'
+import { freshDatabase, lacks, milvusToken } from '../helpers/milvus'
 
 const clients: MilvusClient[] = []
 afterAll(async () => {
@@ -57,21 +57,24 @@ describe('the bulk data connection', () => {
 describe('float vectors as bytes on the bulk connection', () => {
   /** Floats that are not exact in float32, near its limits, signed zero and subnormal. */
   const tricky = [0.1, -0.3333333333, 3.3e38, -3.3e38, 1.17549435e-38, 1e-45, -0, 123456.789]
-  const vector = (i: number) => tricky.map((x, d) => (d === i % 8 ? x : x * (i + 1)))
+  const vector = (i: number) => tricky.map((x, d) => (d === i % 8 ? x : x / (i + 1))) // finite in float32: servers refuse infinities
 
-  it('stores and reads back exactly the float32 values the SDK itself would, for both vector fields of a row', async () => {
+  it('stores and reads back exactly the float32 values the SDK itself would (for each vector field of a row, where the server allows two)', async () => {
     const { client } = await freshDatabase('wire')
     clients.push(client)
-    await client.createCollection({ collection_name: 'c', fields: [{ name: 'id', data_type: 5, is_primary_key: true }, { name: 'a', data_type: 101, dim: 8 }, { name: 'b', data_type: 101, dim: 2 }, { name: 'n', data_type: 21, max_length: 8 }] })
-    for (const f of ['a', 'b']) await client.createIndex({ collection_name: 'c', field_name: f, index_type: 'FLAT', metric_type: 'L2' })
+    // Milvus 2.3 allows one vector field per collection; there the test runs with one.
+    const vectorFields = lacks('multipleVectors') ? ['a'] : ['a', 'b']
+    const dims: Record<string, number> = { a: 8, b: 2 }
+    await client.createCollection({ collection_name: 'c', fields: [{ name: 'id', data_type: 5, is_primary_key: true }, ...vectorFields.map((name) => ({ name, data_type: 101, dim: dims[name] })), { name: 'n', data_type: 21, max_length: 8 }] })
+    for (const f of vectorFields) await client.createIndex({ collection_name: 'c', field_name: f, index_type: 'FLAT', metric_type: 'L2' })
     await client.loadCollection({ collection_name: 'c' })
-    const rows = (from: number) => Array.from({ length: 40 }, (_, i) => ({ id: String(from + i), a: vector(from + i), b: [from + i, -(from + i) / 7], n: `r${from + i}` }))
+    const rows = (from: number) => Array.from({ length: 40 }, (_, i) => ({ id: String(from + i), a: vector(from + i), ...(vectorFields.includes('b') ? { b: [from + i, -(from + i) / 7] } : {}), n: `r${from + i}` }))
 
     const data = await openDataClient(client)
     try {
       expect(data.floatVectorBytes).toBe(true)
-      await client.insert({ collection_name: 'c', data: rows(0) }) // the SDK's own encoding
-      await data.client.insert({ collection_name: 'c', data: rows(100) }) // bytes
+      expect((await client.insert({ collection_name: 'c', data: rows(0) })).insert_cnt).toBe('40') // the SDK's own encoding
+      expect((await data.client.insert({ collection_name: 'c', data: rows(100) })).insert_cnt).toBe('40') // bytes
       const read = async (c: MilvusClient) => (await c.query({ collection_name: 'c', filter: 'id >= 0', output_fields: ['*'], consistency_level: 'Strong' } as never)).data
       const viaMain = await read(client)
       const viaData = await read(data.client)
@@ -81,7 +84,7 @@ describe('float vectors as bytes on the bulk connection', () => {
       for (const r of [...rows(0), ...rows(100)]) {
         const got = byId(viaData)[r.id]
         expect(got.a, r.id).toEqual(r.a.map(Math.fround))
-        expect(got.b, r.id).toEqual(r.b.map(Math.fround))
+        if (r.b) expect(got.b, r.id).toEqual(r.b.map(Math.fround))
         expect(got.n).toBe(r.n)
       }
     } finally {
