@@ -72,29 +72,18 @@ function delimited(tag: number, parts: Buffer[]): Buffer[] {
   return [varint(tag), varint(length), ...parts]
 }
 
-/** The field tags, learned from what the SDK's serialiser writes for tiny probe requests. */
+/** The field tags, learned from what the SDK's serialiser writes for a tiny probe request. */
 function learnTags(serialize: Serialize): Tags | undefined {
-  // {fields_data: [{vectors: {dim: 3, float_vector: {data: [1]}}}]} is, nested:
-  // fdTag len vTag len dimTag 3 fvTag len dataTag 4 <float 1>
-  const b = serialize({ fields_data: [{ vectors: { dim: 3, float_vector: { data: [1] } } }] })
-  const expect = (at: number, len: number) => b.length === at + len
-  let p = 0
-  const fieldsData = readVarint(b, p)
-  const fdLen = readVarint(b, fieldsData.next)
-  if (!expect(fdLen.next, fdLen.value)) return undefined
-  const vectors = readVarint(b, fdLen.next)
-  const vLen = readVarint(b, vectors.next)
-  const dim = readVarint(b, vLen.next)
-  const dimValue = readVarint(b, dim.next)
-  const floatVector = readVarint(b, dimValue.next)
-  const fvLen = readVarint(b, floatVector.next)
-  const floatData = readVarint(b, fvLen.next)
-  const dataLen = readVarint(b, floatData.next)
-  p = dataLen.next
+  // {fields_data: [{vectors: {dim: 3, float_vector: {data: [1]}}}]}: one field at each level,
+  // except the vector field, which holds dim (a varint) then float_vector.
+  const [fieldsData, ...more] = fieldsOf(serialize({ fields_data: [{ vectors: { dim: 3, float_vector: { data: [1] } } }] }))
+  const [vectors, ...more2] = fieldsData?.body ? fieldsOf(fieldsData.body) : []
+  const [dim, floatVector, ...more3] = vectors?.body ? fieldsOf(vectors.body) : []
+  const [floatData, ...more4] = floatVector?.body ? fieldsOf(floatVector.body) : []
   const ok =
-    dimValue.value === 3 && dataLen.value === 4 && expect(p, 4) && b.readFloatLE(p) === 1 &&
-    [fieldsData, vectors, floatVector, floatData].every((t) => (t.value & 7) === 2) && (dim.value & 7) === 0
-  return ok ? { fieldsData: fieldsData.value, vectors: vectors.value, dim: dim.value, floatVector: floatVector.value, floatData: floatData.value } : undefined
+    !more.length && !more2.length && !more3.length && !more4.length && !!dim && !dim.body &&
+    readVarint(dim.raw, readVarint(dim.raw, 0).next).value === 3 && floatData?.body?.length === 4 && floatData.body.readFloatLE(0) === 1
+  return ok ? { fieldsData: fieldsData.tag, vectors: vectors.tag, dim: dim.tag, floatVector: floatVector.tag, floatData: floatData.tag } : undefined
 }
 
 /** A fields_data entry this serialiser writes: a float vector and nothing else under `vectors`. */
