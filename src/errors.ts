@@ -25,12 +25,15 @@ export type ErrorCode =
   | 'LITE_START_FAILED'
   | 'MIGRATION_FAILED'
   | 'MILVUS_ERROR'
+  | 'UNSUPPORTED_BY_SERVER'
+  | 'WRITES_SINCE_ALTER'
   | 'INTERNAL'
 
 /** Exit codes, documented in README ("Exit codes"). Grouped by what a script would do about them. */
 export const EXIT_CODES: Record<ErrorCode, number> = {
   MIGRATION_FAILED: 1,
   MILVUS_ERROR: 1,
+  UNSUPPORTED_BY_SERVER: 1,
   INTERNAL: 1,
   USAGE: 2,
   BAD_NAME: 2,
@@ -40,6 +43,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   CHANGED_FILE: 4,
   OUT_OF_ORDER: 4,
   IRREVERSIBLE: 4,
+  WRITES_SINCE_ALTER: 4,
   LOCKED: 5,
   DATA_DIR_IN_USE: 5,
   UNREACHABLE: 6,

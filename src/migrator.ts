@@ -1,18 +1,24 @@
-import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import * as path from 'node:path'
-import { MigrationContext } from './context/context'
+import { AlterContext } from './alter/engine'
+import { LeftoverCollection, findLeftovers, pruneLeftovers } from './alter/leftovers'
+import { WritesPolicy, backupProblem, checkWritesSince, writesRefusal } from './alter/revert'
+import { WritesReport, hasWrites } from './alter/writes-since'
+import { CallTracker, tracked } from './context/call-tracker'
+import { ContextOptions, MigrationContext } from './context/context'
 import { Logger, silentLogger } from './context/logger'
 import { MvmError, messageOf } from './errors'
 import { MigrationPlan, PlanningContext } from './context/planning-context'
-import { Journal } from './ledger/journal'
-import { milvusCall } from './milvus/call'
+import { Journal, JournalEntry } from './ledger/journal'
 import { Ledger, LedgerRow } from './ledger/ledger'
+import { describeCollectionSpec } from './milvus/describe'
 import { LockHolder, MigrationLock } from './ledger/lock'
 import { discoverMigrations } from './migrations/files'
 import { LoadedMigration, loadMigration } from './migrations/loader'
 import { DownOptions, MigrationState, MigrationStatus, UpOptions, computeStatus, planDown, planUp } from './migrations/plan'
 import { failpoint } from './failpoints'
 import { TOOL_VERSION } from './version'
+import { redactUri } from './util/redact'
 
 export interface MigratorOptions {
   client: MilvusClient
@@ -23,6 +29,24 @@ export interface MigratorOptions {
   ledgerCollection?: string
   lockCollection?: string
   /** Default verification for every alter of this run ('count' unless a migration says otherwise). */
+  verify?: 'count' | 'full'
+  /** Paths in messages are shown relative to this directory (default: process.cwd()). */
+  cwd?: string
+  /** Applied to every text stored in Milvus (a failed migration's error): keeps secrets out of the ledger. Default: a uri's userinfo is removed. */
+  redact?: (text: string) => string
+}
+
+export type { LeftoverCollection } from './alter/leftovers'
+
+export interface DownRunOptions extends DownOptions {
+  dryRun?: boolean
+  /**
+   * Rows written to an altered collection since its alter: 'refuse' (default) stops before undoing
+   * anything; 'carry' copies them back into the restored collection; 'discard' rolls back anyway
+   * and keeps them only in the leftover collection.
+   */
+  writes?: WritesPolicy
+  /** 'full': also compare every value of rows on both sides (default: the Migrator's verify). */
   verify?: 'count' | 'full'
 }
 
@@ -37,23 +61,14 @@ export interface MigrationStatusRow {
   file?: string
 }
 
-/** A collection an alter left behind: a kept backup, an undone alter's result, or a partial copy. */
-export interface LeftoverCollection {
-  collection: string
-  kind: 'backup' | 'undone' | 'partial copy'
-  /** The migration version and the altered name it belongs to. */
-  version: string
-  of: string
-}
-
 export interface StatusReport {
   migrations: MigrationStatusRow[]
   /** Backups and other collections alters left; `mvmigrate prune` drops them. */
   backups: LeftoverCollection[]
   /** Alters a crash interrupted, and what the next `up` does about them. */
   interrupted: { name: string; version: string; state: string; next: string }[]
-  /** Who holds the migration lock, if anyone. */
-  lock?: LockHolder
+  /** Who holds the migration lock; null when nobody does. */
+  lock: LockHolder | null
   /** True when every migration is applied and unchanged: what `status --check` gates on. */
   upToDate: boolean
 }
@@ -63,6 +78,8 @@ export interface RunResult {
   dryRun: boolean
   batch?: number
   migrations: { version: string; name: string; durationMs?: number }[]
+  /** down: rows written since an alter that were carried back or left in a leftover collection. */
+  writes?: (WritesReport & { version: string; handled: 'carried' | 'discarded' })[]
 }
 
 /**
@@ -109,43 +126,24 @@ export class Migrator {
         state: j.state,
         next: j.state === 'copying' ? `up drops the partial copy ${j.target} and copies again` : `up finishes the swap of ${j.name} (no copy)`,
       }))
-    return { migrations, backups: await this.leftovers(), interrupted, lock: await this.lock.holder(), upToDate: migrations.every((m) => m.state === 'applied') }
+    return { migrations, backups: await this.leftovers(), interrupted, lock: (await this.lock.holder()) ?? null, upToDate: migrations.every((m) => m.state === 'applied') }
   }
 
-  /** Collections alters left behind, found by name and in the journal. */
+  /** Collections alters left behind (found by name and in the journal), with their row counts. Changes nothing. */
   async leftovers(): Promise<LeftoverCollection[]> {
-    const journal = await this.journal.list()
-    const res = await milvusCall('list collections', () => this.opts.client.listCollections())
-    const names = new Set((res.data ?? []).map((c) => c.name))
-    const out: LeftoverCollection[] = []
-    for (const j of journal) if (j.state === 'done' && j.backup && names.has(j.backup)) out.push({ collection: j.backup, kind: 'backup', version: j.version, of: j.name })
-    for (const n of names) {
-      const m = /^(.+)__mvm_(tmp|undone)_(\d{14})$/.exec(n)
-      if (m) out.push({ collection: n, kind: m[2] === 'tmp' ? 'partial copy' : 'undone', version: m[3], of: m[1] })
-    }
-    return out.sort((a, b) => a.collection.localeCompare(b.collection))
+    return findLeftovers(this.opts.client, this.journal)
   }
 
-  /** Drops backups and leftovers (not partial copies of an alter still in the journal). Under the lock. */
-  async prune(opts: { dryRun?: boolean } = {}): Promise<LeftoverCollection[]> {
-    const pick = async () => {
-      const journal = await this.journal.list()
-      const active = new Set(journal.filter((j) => j.state !== 'done').map((j) => j.target))
-      return (await this.leftovers()).filter((l) => !active.has(l.collection))
-    }
-    if (opts.dryRun) return pick()
-    return this.underLock('prune', async () => {
-      const todo = await pick()
-      for (const l of todo) {
-        await milvusCall(`drop '${l.collection}'`, () => this.opts.client.dropCollection({ collection_name: l.collection }))
-        if (l.kind === 'backup') {
-          const entry = (await this.journal.list()).find((j) => j.backup === l.collection)
-          if (entry) await this.journal.write({ ...entry, backup: '' })
-        }
-        this.log.info(`dropped ${l.kind} ${l.collection}`)
-      }
-      return todo
-    })
+  /**
+   * Drops backups and leftovers (not partial copies of an alter still in the journal), under the
+   * lock. Refuses, dropping nothing, when one holds rows that exist nowhere else, unless
+   * `discardWrites`.
+   */
+  async prune(opts: { dryRun?: boolean; discardWrites?: boolean } = {}): Promise<LeftoverCollection[]> {
+    if (opts.dryRun) return pruneLeftovers(this.opts.client, this.journal, { dryRun: true })
+    return this.underLock('prune', () =>
+      pruneLeftovers(this.opts.client, this.journal, { discardWrites: opts.discardWrites, onDrop: (l) => this.log.info(`dropped ${l.kind} ${l.collection}`) }),
+    )
   }
 
   /** What `up` would do, without doing it: steps, schema diffs, rows to copy, backups. */
@@ -157,7 +155,7 @@ export class Migrator {
     const overlay = new Map()
     const plans: MigrationPlan[] = []
     for (const m of loaded) {
-      const ctx = new PlanningContext(this.opts.client, { version: m.version, name: m.name, file: this.rel(m.path) }, overlay)
+      const ctx = new PlanningContext(this.opts.client, this.info(m), overlay)
       await m.migration.up(ctx)
       plans.push({ version: m.version, name: m.name, steps: ctx.steps, alters: ctx.alters })
     }
@@ -185,11 +183,16 @@ export class Migrator {
       for (const m of loaded) {
         const started = Date.now()
         this.log.info(`-> ${m.version}_${m.name}`)
-        const ctx = this.context(m)
+        const tracker = new CallTracker(this.rel(m.path), 'up')
+        const ctx = this.context(m, { tracker })
         try {
-          await m.migration.up(ctx)
+          await this.invoke(m, 'up', ctx, tracker)
         } catch (e) {
           const durationMs = Date.now() - started
+          if (e instanceof MvmError && e.code === 'UNSUPPORTED_BY_SERVER' && !ctx.changedSomething) {
+            // The server lacks what this migration needs, found before anything changed: nothing to record.
+            throw new MvmError(e.code, `Migration ${this.rel(m.path)} cannot run on this server: ${e.message}`, { hint: e.hint, cause: e, details: { applied: done } })
+          }
           if (e instanceof MvmError && e.code === 'MIGRATION_INVALID' && !ctx.changedSomething) {
             // Bad input found before this migration changed anything: not a failed run, nothing to record.
             throw new MvmError('MIGRATION_INVALID', e.message, {
@@ -222,39 +225,85 @@ export class Migrator {
     })
   }
 
-  async down(opts: DownOptions & { dryRun?: boolean } = {}): Promise<RunResult> {
+  /**
+   * Rolls back (the last batch by default). Before undoing anything: every migration must be
+   * reversible (a down(), or alters whose backups are still there), and rows written to an altered
+   * collection since its alter are found; by default they stop the rollback (see DownRunOptions.writes).
+   */
+  async down(opts: DownRunOptions = {}): Promise<RunResult> {
+    const verify = opts.verify ?? this.opts.verify
     const prepare = async () => {
       const todo = planDown(await this.entries(), opts)
       const loaded = this.loadAll(todo)
-      // A migration without down() whose alters kept their backups is undone by swapping them back.
-      const alters = await this.journal.list()
-      const altered = (v: string) => alters.some((a) => a.version === v && a.state === 'done' && a.backup)
-      const irreversible = loaded.filter((m) => !m.migration.down && !altered(m.version))
+      const journal = await this.journal.list()
+      const altersOf = (v: string) => journal.filter((a) => a.version === v && (a.state === 'done' || a.state === 'reverting'))
+      // Which alters each down() swaps back: all of them without a down(); those its down() reverts (planned) otherwise.
+      const reverts = new Map<string, JournalEntry[]>()
+      const irreversible: string[] = []
+      for (const m of loaded) {
+        const alters = altersOf(m.version)
+        if (!m.migration.down) {
+          if (!alters.length) irreversible.push(`${this.rel(m.path)} has no down()`)
+          reverts.set(m.version, alters)
+          continue
+        }
+        const names = await this.plannedReverts(m).catch(() => undefined)
+        reverts.set(m.version, names ? alters.filter((a) => names.includes(a.name)) : [])
+      }
+      for (const m of loaded) {
+        for (const a of reverts.get(m.version) ?? []) {
+          if (a.state !== 'done') continue
+          const problem = await backupProblem(this.alterContext(m), a)
+          if (problem) irreversible.push(`${problem.message.replace(/^[^:]*: /, `${this.rel(m.path)}: `)}`)
+        }
+      }
       if (irreversible.length) {
-        throw new MvmError('IRREVERSIBLE', `Cannot roll back: ${irreversible.map((m) => this.rel(m.path)).join(', ')} ${irreversible.length > 1 ? 'have' : 'has'} no down()`, {
-          hint: 'Nothing was undone. Add a down() to the migration, or undo fewer steps (--step / --to).',
+        const pruned = irreversible.some((l) => /was pruned|no backup was kept|is gone/.test(l))
+        throw new MvmError('IRREVERSIBLE', `Cannot roll back: ${irreversible.join('; ')}`, {
+          hint: pruned
+            ? 'Nothing was undone. An alter whose backup is gone cannot be swapped back: write a down() that reverses the change with ctx.alter (the opposite operations), or undo fewer steps (--step / --to).'
+            : 'Nothing was undone. Add a down() to the migration, or undo fewer steps (--step / --to).',
         })
       }
-      return loaded
+      // Rows written since each alter, for every alter this rollback swaps back, before undoing any.
+      const checked = new Map<string, Map<string, WritesReport>>()
+      const withWrites: { file: string; report: WritesReport }[] = []
+      for (const m of loaded) {
+        const mine = new Map<string, WritesReport>()
+        for (const a of reverts.get(m.version) ?? []) {
+          if (a.state !== 'done') continue
+          const report = await checkWritesSince(this.alterContext(m), a, { verify, planOf: (name) => this.alterPlanOf(m, a, name) })
+          mine.set(a.name, report)
+          if (hasWrites(report)) withWrites.push({ file: this.rel(m.path), report })
+        }
+        checked.set(m.version, mine)
+      }
+      if (withWrites.length && (opts.writes ?? 'refuse') === 'refuse') throw writesRefusal(withWrites.map((w) => w.file).join(', '), withWrites.map((w) => w.report))
+      return { loaded, checked, withWrites }
     }
     if (opts.dryRun) {
-      const loaded = await prepare()
-      return { direction: 'down', dryRun: true, migrations: loaded.map((m) => ({ version: m.version, name: m.name })) }
+      const { loaded, withWrites } = await prepare()
+      return { direction: 'down', dryRun: true, migrations: loaded.map((m) => ({ version: m.version, name: m.name })), ...(withWrites.length ? { writes: withWrites.map((w) => ({ ...w.report, version: '', handled: opts.writes === 'carry' ? ('carried' as const) : ('discarded' as const) })) } : {}) }
     }
     return this.underLock('down', async () => {
-      const loaded = await prepare()
+      const { loaded, checked } = await prepare()
       const done: RunResult['migrations'] = []
+      const writes: NonNullable<RunResult['writes']> = []
       for (const m of loaded) {
         const started = Date.now()
         this.log.info(`<- ${m.version}_${m.name}`)
         try {
-          const ctx = this.context(m)
-          if (m.migration.down) await m.migration.down(ctx)
+          const tracker = new CallTracker(this.rel(m.path), 'down')
+          const revert = { writes: opts.writes, verify, checked: checked.get(m.version), planOf: (name: string) => this.alterPlanOf(m, undefined, name) }
+          const ctx = this.context(m, { tracker, revert })
+          if (m.migration.down) await this.invoke(m, 'down', ctx, tracker)
           else {
-            const mine = (await this.journal.list()).filter((a) => a.version === m.version && a.state === 'done').reverse()
+            const mine = (await this.journal.list()).filter((a) => a.version === m.version && (a.state === 'done' || a.state === 'reverting')).reverse()
             for (const a of mine) await ctx.revertAlter(a.name)
           }
+          for (const r of checked.get(m.version)?.values() ?? []) if (hasWrites(r)) writes.push({ ...r, version: m.version, handled: opts.writes === 'carry' ? 'carried' : 'discarded' })
         } catch (e) {
+          if (e instanceof MvmError && (e.code === 'WRITES_SINCE_ALTER' || e.code === 'IRREVERSIBLE') && !done.length) throw e
           throw new MvmError('MIGRATION_FAILED', `Rolling back ${this.rel(m.path)} failed: ${messageOf(e)}`, {
             hint: `It stays recorded as applied.${done.length ? ` Already undone: ${done.map((d) => d.version).join(', ')}.` : ''} Fix its down() and run \`mvmigrate down\` again.`,
             cause: e,
@@ -266,8 +315,41 @@ export class Migrator {
         done.push({ version: m.version, name: m.name, durationMs })
         this.log.info(`   reverted ${m.version}_${m.name} (${durationMs} ms)`)
       }
-      return { direction: 'down', dryRun: false, migrations: done }
+      return { direction: 'down', dryRun: false, migrations: done, ...(writes.length ? { writes } : {}) }
     })
+  }
+
+  /** Names whose alters the migration's down() swaps back (ctx.revertAlter), found by planning down(). */
+  private async plannedReverts(m: LoadedMigration): Promise<string[]> {
+    const ctx = new PlanningContext(this.opts.client, this.info(m), new Map())
+    await m.migration.down!(ctx)
+    return ctx.reverted
+  }
+
+  /**
+   * The plan of the migration's alter of `name`, made again against its backup (the collection as
+   * it was before the alter): what `down --verify full` transforms backup rows with.
+   */
+  private async alterPlanOf(m: LoadedMigration, entry: JournalEntry | undefined, name: string) {
+    const a = entry ?? (await this.journal.get(m.version, name))
+    if (!a?.backup) return undefined
+    const overlay = new Map([[name, { ...(await describeCollectionSpec(this.opts.client, a.backup)), name }]])
+    const ctx = new PlanningContext(this.opts.client, this.info(m), overlay)
+    await m.migration.up(ctx)
+    return ctx.alters.find((x) => x.name === name)?.plan
+  }
+
+  /** Runs up() or down(); a call still running when it returned (a missing await) fails it, after the call settled. */
+  private async invoke(m: LoadedMigration, which: 'up' | 'down', ctx: MigrationContext, tracker: CallTracker): Promise<void> {
+    let error: unknown
+    try {
+      await m.migration[which]!(tracked(ctx, 'ctx', tracker))
+    } catch (e) {
+      error = e
+    }
+    const unawaited = await tracker.finish()
+    if (error) throw error
+    if (unawaited) throw unawaited
   }
 
   /** Releases whoever holds the lock; returns the holder it removed. */
@@ -284,8 +366,16 @@ export class Migrator {
     }
   }
 
-  private context(m: LoadedMigration): MigrationContext {
-    return new MigrationContext(this.opts.client, { version: m.version, name: m.name, file: this.rel(m.path) }, this.log, this.journal, { verify: this.opts.verify })
+  private info(m: LoadedMigration) {
+    return { version: m.version, name: m.name, file: this.rel(m.path) }
+  }
+
+  private context(m: LoadedMigration, extra: Partial<ContextOptions> = {}): MigrationContext {
+    return new MigrationContext(this.opts.client, this.info(m), this.log, { journal: this.journal, alterDefaults: { verify: this.opts.verify }, ...extra })
+  }
+
+  private alterContext(m: LoadedMigration): AlterContext {
+    return { client: this.opts.client, migration: this.info(m), log: this.log, journal: this.journal }
   }
 
   private row(m: LoadedMigration, batch: number, state: LedgerRow['state'], durationMs: number, error?: string): LedgerRow {
@@ -298,11 +388,11 @@ export class Migrator {
       appliedAt: new Date().toISOString(),
       durationMs,
       toolVersion: TOOL_VERSION,
-      ...(error ? { error } : {}),
+      ...(error ? { error: (this.opts.redact ?? redactUri)(error) } : {}),
     }
   }
 
   private rel(p: string): string {
-    return path.relative(process.cwd(), p) || p
+    return path.relative(this.opts.cwd ?? process.cwd(), p) || p
   }
 }

@@ -1,12 +1,13 @@
-import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError } from '../errors'
 import { failpoint } from '../failpoints'
-import { milvusCall } from '../milvus/call'
-import { FieldSpec, primaryKeyOf } from '../schema/spec'
+import { insertRows, queryRows } from '../milvus/rows'
+import { primaryKeyOf } from '../schema/spec'
 import { Row } from './builder'
 import { KeyDigest } from './keys'
-import { readKeyWindows, readPages, readRowsByKeys } from './pager'
-import { AlterPlan, transformRow } from './plan'
+import { readPages } from './pager'
+import type { AlterPlan } from './plan'
+import { transformRow } from './values'
 
 /**
  * Bytes on the wire per page. Measured on Milvus Lite with 768-dim rows (bench/): pages of ~1 MB
@@ -71,10 +72,8 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
   // Page size from the real row size (a small sample), unless the migration fixed it.
   let batchSize = opts.batchSize
   if (!batchSize) {
-    const sample = await milvusCall(`sample ${sourceName}`, () =>
-      client.query({ collection_name: sourceName, filter: '', output_fields: outputFields, limit: 32, consistency_level: 'Strong' } as never),
-    )
-    batchSize = Math.max(1, Math.min(MAX_PAGE_ROWS, Math.floor(TARGET_PAGE_BYTES / rowBytes(sample.data as Row[]))))
+    const sample = await queryRows(client, sourceName, { filter: '', outputFields, limit: 32 })
+    batchSize = Math.max(1, Math.min(MAX_PAGE_ROWS, Math.floor(TARGET_PAGE_BYTES / rowBytes(sample))))
   }
 
   const keepPartitions = plan.target.partitions.length > 0 && !plan.source.fields.some((f) => f.partitionKey)
@@ -84,16 +83,10 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
 
   /** Inserts one page and checks what the server did with it. */
   async function write(rows: Row[], partition: string | undefined, first: boolean): Promise<void> {
-    const res = await milvusCall(`insert into ${targetName}`, () =>
-      client.insert({ collection_name: targetName, data: rows, ...(partition && partition !== '_default' ? { partition_name: partition } : {}) } as never),
-    )
-    if (Number(res.insert_cnt) !== rows.length) {
-      throw new MvmError('MILVUS_ERROR', `insert into ${targetName}: ${res.insert_cnt} of ${rows.length} rows accepted`)
-    }
+    const res = await insertRows(client, targetName, rows, partition)
     if (first && !opts.newIds) {
       // The first page proves whether the server kept the keys we sent (auto_id collections).
-      const ids = res.IDs as { int_id?: { data: unknown[] }; str_id?: { data: unknown[] } }
-      const got = (ids?.int_id?.data ?? ids?.str_id?.data ?? []).map(String)
+      const got = res.ids
       const sent = rows.map((r) => String(r[targetPk.name]))
       if (got.length && got.join(',') !== sent.join(',')) {
         throw new MvmError('MIGRATION_INVALID', `The server generated new primary keys for ${targetName} instead of keeping the source's (auto_id)`, {
@@ -135,78 +128,3 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
   return { rowsCopied, sourceKeys, batchSize }
 }
 
-/** Digest of every key in a collection (keys only: the key windows, no rows are read). */
-export async function keyDigest(client: MilvusClient, collection: string, plan: AlterPlan, which: 'source' | 'target'): Promise<KeyDigest> {
-  const pk = primaryKeyOf(which === 'source' ? plan.source : plan.target)!
-  const digest = new KeyDigest()
-  for await (const keys of readKeyWindows({ client, collection, pk })) for (const k of keys) digest.add(k)
-  return digest
-}
-
-const INTEGER_TYPES = new Set(['Int8', 'Int16', 'Int32', 'Int64'])
-
-/**
- * A value as the server stores it, so a transformed row compares equal to the row read back:
- * the SDK returns Int64 as a string (a transform may give a number), Float as float32.
- */
-function stored(type: string | undefined, v: unknown, element?: string): unknown {
-  if (v === null || v === undefined) return v
-  if (type && INTEGER_TYPES.has(type) && (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string')) return String(v)
-  if (type === 'Float' && (typeof v === 'number' || typeof v === 'string')) return Math.fround(Number(v))
-  if (type === 'FloatVector' && Array.isArray(v)) return v.map((x) => Math.fround(Number(x)))
-  if (type === 'Array' && Array.isArray(v)) return v.map((x) => stored(element, x))
-  return v
-}
-
-/**
- * A row as field -> value text: dynamic keys flattened, declared fields as stored, function outputs
- * (server-computed) left out, and no value the same as null.
- */
-function comparable(row: Row, fields: Map<string, FieldSpec>, skip: Set<string>): Map<string, string> {
-  const flat: Row = { ...((row.$meta as Row | undefined) ?? {}), ...row }
-  delete flat.$meta
-  const out = new Map<string, string>()
-  for (const [k, v] of Object.entries(flat)) {
-    const field = fields.get(k)
-    const value = stored(field?.type, v, field?.elementType)
-    if (!skip.has(k) && value !== undefined && value !== null) out.set(k, JSON.stringify(value))
-  }
-  return out
-}
-
-/** The first field whose value differs, with both values (shortened), or undefined when equal. */
-function firstDifference(expected: Row, actual: Row, fields: Map<string, FieldSpec>, skip: Set<string>): string | undefined {
-  const [a, b] = [comparable(expected, fields, skip), comparable(actual, fields, skip)]
-  const short = (v: string | undefined) => (v === undefined ? 'no value' : v.length > 80 ? `${v.slice(0, 77)}...` : v)
-  for (const field of [...new Set([...a.keys(), ...b.keys()])].sort()) {
-    if (a.get(field) !== b.get(field)) return `field '${field}': expected ${short(a.get(field))}, found ${short(b.get(field))}`
-  }
-  return undefined
-}
-
-/**
- * `verify: 'full'`: reads the source again, transforms each row as the copy did, and compares it
- * with the target's row of the same key, value by value.
- */
-export async function verifyValues(client: MilvusClient, plan: AlterPlan, sourceName: string, targetName: string, batchSize: number): Promise<void> {
-  const pk = primaryKeyOf(plan.source)!
-  const targetPk = primaryKeyOf(plan.target)!
-  const skip = new Set(plan.target.fields.filter((f) => f.functionOutput).map((f) => f.name))
-  const fields = new Map(plan.target.fields.map((f) => [f.name, f]))
-  for await (const page of readPages({ client, collection: sourceName, pk, outputFields: ['*'], batchSize })) {
-    const keys = page.rows.map((r) => String(r[pk.name]))
-    const targetRows = await readRowsByKeys({ client, collection: targetName, pk: targetPk, outputFields: ['*'] }, keys)
-    const byKey = new Map(targetRows.map((r) => [String(r[targetPk.name]), r]))
-    for (const r of page.rows) {
-      const key = String(r[pk.name])
-      const expected = await transformRow(plan, r)
-      const actual = byKey.get(key)
-      const difference = actual ? firstDifference(expected, actual, fields, skip) : 'the row is missing'
-      if (difference) {
-        throw new MvmError('MIGRATION_FAILED', `Verification (full) failed: the row with key ${key} in '${targetName}' differs from the transformed source row (${difference}); the copy was dropped and the source is untouched`, {
-          hint: 'A transform that is not deterministic (random values, the clock) cannot be verified in full; use the default verification, or make it deterministic.',
-        })
-      }
-    }
-  }
-}

@@ -1,5 +1,5 @@
-import { MilvusClient } from '@zilliz/milvus2-sdk-node'
-import { milvusCall } from '../milvus/call'
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import { queryRows } from '../milvus/rows'
 import { serverTraits } from '../milvus/server-traits'
 import { FieldSpec } from '../schema/spec'
 import { Row } from './builder'
@@ -33,11 +33,7 @@ type Query = (filter: string, outputFields: string[], limit?: number, params?: R
 /** Strong-consistency queries on one collection (and partition), answering rows. */
 function queryFn(opts: Pick<PageOptions, 'client' | 'collection' | 'partition'>): Query {
   const { client, collection, partition } = opts
-  const partitions = partition ? { partition_names: [partition] } : {}
-  return (filter, outputFields, limit, params) =>
-    milvusCall(`read ${collection}`, () =>
-      client.query({ collection_name: collection, filter, output_fields: outputFields, ...(limit === undefined ? {} : { limit }), consistency_level: 'Strong', ...partitions, ...(params ? { params } : {}) } as never),
-    ).then((r) => r.data as Row[])
+  return (filter, outputFields, limit, params) => queryRows(client, collection, { filter, outputFields, limit, partition, params })
 }
 
 /**
@@ -144,12 +140,4 @@ export async function readRowsByKeys(opts: Pick<PageOptions, 'client' | 'collect
   if (literals.length < keys.length) rows.push(...(await query(rangeFilter(pk, undefined, INT64_MIN, true), opts.outputFields, 1)))
   const order = new Map(keys.map((k, i) => [k, i]))
   return rows.sort((a, b) => order.get(String(a[pk.name]))! - order.get(String(b[pk.name]))!)
-}
-
-/** Total rows (of one partition, if given). */
-export async function countRows(client: MilvusClient, collection: string, partition?: string): Promise<number> {
-  const r = await milvusCall(`count ${collection}`, () =>
-    client.query({ collection_name: collection, filter: '', output_fields: ['count(*)'], consistency_level: 'Strong', ...(partition ? { partition_names: [partition] } : {}) } as never),
-  )
-  return Number((r.data as Row[])[0]['count(*)'])
 }

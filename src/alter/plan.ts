@@ -1,15 +1,20 @@
-import { DENSE_VECTOR_TYPES, FieldType, isVectorType, parseFieldType } from '../schema/field-types'
-import { FieldDefinition, normalizeField, validateSpec } from '../schema/definition'
-import { CollectionSpec, FieldSpec, ScalarValue, primaryKeyOf } from '../schema/spec'
+import { DENSE_VECTOR_TYPES, isVectorType, parseFieldType } from '../schema/field-types'
+import { normalizeField, validateSpec } from '../schema/definition'
+import { CollectionSpec, FieldSpec, primaryKeyOf } from '../schema/spec'
+import { didYouMean } from '../util/suggest'
 import { AlterOp, AlterOptions, DeclarativeAlter, FieldChanges, Row } from './builder'
+import { implicitConversion, typeDefault } from './values'
 
 /**
  * Gives declared alter operations their meaning: from the source spec, compute the target spec,
- * how each target field gets its value, and every problem (all at once). Pure: no I/O, so the
- * rules are unit-tested and `plan` can print the result without touching Milvus.
+ * how each target field gets its value, and every problem (all at once). Pure: no I/O, so the rules
+ * are unit-tested (test/unit/alter-plan.test.ts) and `plan` can print the result without touching
+ * Milvus. One function per operation; the whole-collection rules run after all of them.
  */
+
+/** Where one target field's value comes from. */
 export interface FieldSource {
-  /** Source field the value comes from (after renames), if any. */
+  /** Source field the value comes from (its name in the source, before renames), if any. */
   from?: string
   convert?: (value: unknown, row: Row) => unknown
   backfill?: (row: Row) => unknown
@@ -29,44 +34,195 @@ export interface AlterPlan {
   problems: string[]
 }
 
-const INTEGER_RANK: Partial<Record<FieldType, number>> = { Int8: 1, Int16: 2, Int32: 3, Int64: 4 }
-
-/** Conversions safe for every value, so no converter is needed. */
-export function implicitConversion(from: FieldType, to: FieldType): ((v: unknown) => unknown) | undefined {
-  if (from === to) return (v) => v
-  const fi = INTEGER_RANK[from]
-  const ti = INTEGER_RANK[to]
-  if (fi && ti && fi < ti) return (v) => (v === null || v === undefined ? v : to === 'Int64' ? String(v) : Number(v))
-  if (from === 'Float' && to === 'Double') return (v) => v
-  if (fi && fi < 4 && (to === 'Float' || to === 'Double')) return (v) => (v === null || v === undefined ? v : Number(v))
-  if (to === 'VarChar' && (fi || from === 'Float' || from === 'Double' || from === 'Bool')) return (v) => (v === null || v === undefined ? v : String(v))
-  return undefined
+/** The plan being built: what each operation reads and changes. */
+interface Draft extends AlterPlan {
+  /** Prefix of every message: file and collection. */
+  at: string
+  options: AlterOptions
+  find(name: string): FieldSpec | undefined
+  /** "no such field", with the closest field name when there is one. */
+  noSuchField(name: string): string
 }
 
-/** The value a new field gets when neither a default nor a backfill is given. */
-export function typeDefault(f: FieldSpec): { ok: true; value: unknown } | { ok: false } {
-  if (f.defaultValue !== undefined) return { ok: true, value: f.defaultValue }
-  if (f.nullable) return { ok: true, value: null }
-  switch (f.type) {
-    case 'VarChar':
-      return { ok: true, value: '' }
-    case 'Bool':
-      return { ok: true, value: false }
-    case 'Int8':
-    case 'Int16':
-    case 'Int32':
-    case 'Float':
-    case 'Double':
-      return { ok: true, value: 0 }
-    case 'Int64':
-      return { ok: true, value: '0' }
-    case 'JSON':
-      return { ok: true, value: {} }
-    case 'Array':
-      return { ok: true, value: [] }
-    default:
-      return { ok: false }
+/** Primary-key changes are refused unless the migration says it means them. */
+function guardPrimaryKey(d: Draft, f: FieldSpec, what: string, also = ''): void {
+  if (f.primaryKey && !d.options.allowPrimaryKeyChange) d.problems.push(`${d.at}field '${f.name}' is the primary key; ${what} needs { allowPrimaryKeyChange: true }${also}`)
+}
+
+function addField(d: Draft, op: Extract<AlterOp, { kind: 'addField' }>): void {
+  const f = normalizeField(op.field, d.problems, d.at)
+  if (!f) return
+  if (d.find(f.name)) {
+    d.problems.push(`${d.at}field '${f.name}' already exists`)
+    return
   }
+  if (f.primaryKey && !d.options.allowPrimaryKeyChange) {
+    d.problems.push(`${d.at}field '${f.name}' would be a second primary key; changing the primary key needs { allowPrimaryKeyChange: true } and dropping the old one`)
+  }
+  d.target.fields.push(f)
+  const fill = typeDefault(f)
+  d.fields.set(f.name, fill.ok ? { fill: fill.value } : {})
+  d.changes.push(`add field ${f.name} ${describeField(f)}`)
+}
+
+function dropField(d: Draft, op: Extract<AlterOp, { kind: 'dropField' }>): void {
+  const f = d.find(op.name)
+  if (!f) {
+    d.problems.push(`${d.at}cannot drop field '${op.name}': ${d.noSuchField(op.name)}`)
+    return
+  }
+  guardPrimaryKey(d, f, 'dropping it', ' and a new primary key')
+  const fn = d.target.functions.find((x) => x.inputFields.includes(op.name))
+  if (fn) d.problems.push(`${d.at}field '${op.name}' feeds function '${fn.name}'; drop or change the function first`)
+  d.target.fields = d.target.fields.filter((x) => x.name !== op.name)
+  d.fields.delete(op.name)
+  const dropped = d.target.indexes.filter((i) => i.field === op.name)
+  d.target.indexes = d.target.indexes.filter((i) => i.field !== op.name)
+  d.changes.push(`drop field ${op.name}${dropped.length ? ` (and its index ${dropped.map((i) => i.name ?? i.field).join(', ')})` : ''}`)
+}
+
+function renameField(d: Draft, op: Extract<AlterOp, { kind: 'renameField' }>): void {
+  const f = d.find(op.from)
+  if (!f) {
+    d.problems.push(`${d.at}cannot rename field '${op.from}': ${d.noSuchField(op.from)}`)
+    return
+  }
+  if (d.find(op.to)) {
+    d.problems.push(`${d.at}cannot rename '${op.from}' to '${op.to}': that name is already taken`)
+    return
+  }
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(op.to)) {
+    d.problems.push(`${d.at}cannot rename '${op.from}' to '${op.to}': not a valid field name`)
+    return
+  }
+  guardPrimaryKey(d, f, 'renaming it')
+  f.name = op.to
+  const src = d.fields.get(op.from)
+  d.fields.delete(op.from)
+  if (src) d.fields.set(op.to, src)
+  for (const i of d.target.indexes) {
+    if (i.field !== op.from) continue
+    i.field = op.to
+    if (i.name === op.from) i.name = op.to
+  }
+  for (const fn of d.target.functions) {
+    fn.inputFields = fn.inputFields.map((x) => (x === op.from ? op.to : x))
+    fn.outputFields = fn.outputFields.map((x) => (x === op.from ? op.to : x))
+  }
+  d.changes.push(`rename field ${op.from} -> ${op.to}`)
+}
+
+function alterField(d: Draft, op: Extract<AlterOp, { kind: 'alterField' }>): void {
+  const f = d.find(op.name)
+  if (!f) {
+    d.problems.push(`${d.at}cannot alter field '${op.name}': ${d.noSuchField(op.name)}`)
+    return
+  }
+  applyFieldChanges(d, f, op.changes, d.fields.get(op.name) ?? {})
+}
+
+function backfill(d: Draft, op: Extract<AlterOp, { kind: 'backfill' }>): void {
+  if (!d.find(op.field)) {
+    d.problems.push(`${d.at}cannot backfill '${op.field}': ${d.noSuchField(op.field)} (add it first)`)
+    return
+  }
+  if (typeof op.fn !== 'function') d.problems.push(`${d.at}backfill of '${op.field}' needs a function`)
+  d.fields.set(op.field, { ...(d.fields.get(op.field) ?? {}), backfill: op.fn })
+  d.changes.push(`backfill ${op.field}`)
+}
+
+function mapRows(d: Draft, op: Extract<AlterOp, { kind: 'mapRows' }>): void {
+  if (typeof op.fn !== 'function') d.problems.push(`${d.at}mapRows needs a function`)
+  d.mapRows.push(op.fn)
+  d.changes.push('transform every row (mapRows)')
+}
+
+function addIndex(d: Draft, op: Extract<AlterOp, { kind: 'addIndex' }>): void {
+  if (!d.find(op.index.field)) d.problems.push(`${d.at}cannot index '${op.index.field}': ${d.noSuchField(op.index.field)}`)
+  const name = op.index.name ?? op.index.field
+  if (d.target.indexes.some((i) => (i.name ?? i.field) === name || i.field === op.index.field)) {
+    d.problems.push(`${d.at}field '${op.index.field}' already has an index; drop it first`)
+  }
+  d.target.indexes.push({ field: op.index.field, type: op.index.type, name, ...(op.index.metric ? { metric: op.index.metric } : {}), ...(op.index.params ? { params: op.index.params } : {}) })
+  d.changes.push(`add ${op.index.type} index on ${op.index.field}`)
+}
+
+function dropIndex(d: Draft, op: Extract<AlterOp, { kind: 'dropIndex' }>): void {
+  const names = d.target.indexes.map((i) => i.name ?? i.field)
+  if (!names.includes(op.name)) {
+    d.problems.push(`${d.at}cannot drop index '${op.name}': no such index (indexes: ${names.join(', ') || 'none'})${didYouMean(op.name, names)}`)
+    return
+  }
+  d.target.indexes = d.target.indexes.filter((i) => (i.name ?? i.field) !== op.name)
+  d.changes.push(`drop index ${op.name}`)
+}
+
+function setProperties(d: Draft, op: Extract<AlterOp, { kind: 'setProperties' }>): void {
+  for (const [k, v] of Object.entries(op.properties)) d.target.properties[k] = String(v)
+  d.changes.push(`set properties ${Object.entries(op.properties).map(([k, v]) => `${k}=${v}`).join(', ')}`)
+}
+
+function enableDynamicField(d: Draft, op: Extract<AlterOp, { kind: 'enableDynamicField' }>): void {
+  if (d.source.enableDynamicField && !op.enabled) d.warnings.push(`${d.at}disabling the dynamic field drops every dynamic key of every row; move keys you need into fields with mapRows`)
+  d.target.enableDynamicField = op.enabled
+  d.changes.push(`${op.enabled ? 'enable' : 'disable'} the dynamic field`)
+}
+
+const OPERATIONS: { [K in AlterOp['kind']]: (d: Draft, op: Extract<AlterOp, { kind: K }>) => void } = {
+  addField, dropField, renameField, alterField, backfill, mapRows, addIndex, dropIndex, setProperties, enableDynamicField,
+}
+
+/** Whole-collection rules, checked after every operation ran. */
+function checkResult(d: Draft, where: string): void {
+  const { source, target, at } = d
+  const vectors = target.fields.filter((f) => isVectorType(f.type))
+  if (source.fields.some((f) => isVectorType(f.type)) && !vectors.length) d.problems.push(`${at}cannot drop the last vector field; a collection needs one`)
+  for (const f of target.fields) {
+    const src = d.fields.get(f.name)
+    if (f.functionOutput) continue
+    if (src && !src.from && !src.backfill && src.fill === undefined) {
+      d.problems.push(`${at}new field '${f.name}' (${f.type}${f.nullable ? '' : ', not nullable'}) has no default; give it a default, make it nullable, or backfill it`)
+    }
+  }
+  if (target.fields.some((f) => f.partitionKey) && source.partitions.length) {
+    d.warnings.push(`${at}a partition key replaces the named partitions ${source.partitions.join(', ')}; rows are routed by '${target.fields.find((f) => f.partitionKey)!.name}'`)
+    target.partitions = []
+    target.numPartitions = target.numPartitions ?? 16
+  }
+  if (!primaryKeyOf(source)) d.problems.push(`${at}the source collection has no primary key`)
+  validateSpec(target, d.problems, where)
+  // A vector without an index can't be loaded: keep the target loadable when the source was.
+  for (const v of vectors) {
+    if (source.loaded && !target.indexes.some((i) => i.field === v.name)) {
+      d.problems.push(`${at}vector field '${v.name}' has no index, so the altered collection could not be loaded; add one with addIndex`)
+    }
+  }
+}
+
+export function planAlter(source: CollectionSpec, ops: AlterOp[], options: AlterOptions = {}, where = ''): AlterPlan {
+  const target: CollectionSpec = { ...structuredClone({ ...source, aliases: [] }), aliases: [...source.aliases] }
+  const d: Draft = {
+    source,
+    target,
+    // Each target field remembers where its value comes from.
+    fields: new Map(source.fields.filter((f) => !f.functionOutput).map((f) => [f.name, { from: f.name }])),
+    mapRows: [],
+    changes: [],
+    warnings: [],
+    problems: [],
+    at: `${where}alter '${source.name}': `,
+    options,
+    find: (name) => target.fields.find((f) => f.name === name),
+    noSuchField: (name) => `no such field${didYouMean(name, target.fields.map((f) => f.name))}`,
+  }
+  for (const op of ops) {
+    const apply = OPERATIONS[op?.kind as AlterOp['kind']] as ((d: Draft, op: AlterOp) => void) | undefined
+    if (apply) apply(d, op)
+    else d.problems.push(`${d.at}unknown operation ${JSON.stringify((op as { kind?: unknown })?.kind)}`)
+  }
+  checkResult(d, where)
+  const { source: s, target: t, fields, mapRows: m, changes, warnings, problems } = d
+  return { source: s, target: t, fields, mapRows: m, changes, warnings, problems }
 }
 
 /** Declarative form -> operations: listed fields are kept/changed/added, unlisted ones dropped (not the primary key). */
@@ -104,175 +260,7 @@ export function opsFromDeclarative(source: CollectionSpec, decl: DeclarativeAlte
   return ops
 }
 
-function clone<T>(x: T): T {
-  return JSON.parse(JSON.stringify(x)) as T
-}
-
-export function planAlter(source: CollectionSpec, ops: AlterOp[], options: AlterOptions = {}, where = ''): AlterPlan {
-  const at = `${where}alter '${source.name}': `
-  const problems: string[] = []
-  const changes: string[] = []
-  const warnings: string[] = []
-  const target: CollectionSpec = { ...clone({ ...source, aliases: [] }), aliases: [...source.aliases] }
-  // Each target field remembers where its value comes from.
-  const fields = new Map<string, FieldSource>(source.fields.filter((f) => !f.functionOutput).map((f) => [f.name, { from: f.name }]))
-  const mapRows: AlterPlan['mapRows'] = []
-  const find = (name: string) => target.fields.find((f) => f.name === name)
-  const pkName = primaryKeyOf(source)?.name
-
-  for (const op of ops) {
-    switch (op.kind) {
-      case 'addField': {
-        const f = normalizeField(op.field, problems, at)
-        if (!f) break
-        if (find(f.name)) {
-          problems.push(`${at}field '${f.name}' already exists`)
-          break
-        }
-        if (f.primaryKey && !options.allowPrimaryKeyChange) {
-          problems.push(`${at}field '${f.name}' would be a second primary key; changing the primary key needs { allowPrimaryKeyChange: true } and dropping the old one`)
-        }
-        target.fields.push(f)
-        const d = typeDefault(f)
-        fields.set(f.name, d.ok ? { fill: d.value } : {})
-        changes.push(`add field ${f.name} ${describeField(f)}`)
-        break
-      }
-      case 'dropField': {
-        const f = find(op.name)
-        if (!f) {
-          problems.push(`${at}cannot drop field '${op.name}': no such field`)
-          break
-        }
-        if (f.primaryKey && !options.allowPrimaryKeyChange) {
-          problems.push(`${at}field '${op.name}' is the primary key; dropping it needs { allowPrimaryKeyChange: true } and a new primary key`)
-        }
-        const fn = target.functions.find((x) => x.inputFields.includes(op.name))
-        if (fn) problems.push(`${at}field '${op.name}' feeds function '${fn.name}'; drop or change the function first`)
-        target.fields = target.fields.filter((x) => x.name !== op.name)
-        fields.delete(op.name)
-        const dropped = target.indexes.filter((i) => i.field === op.name)
-        target.indexes = target.indexes.filter((i) => i.field !== op.name)
-        changes.push(`drop field ${op.name}${dropped.length ? ` (and its index ${dropped.map((i) => i.name ?? i.field).join(', ')})` : ''}`)
-        break
-      }
-      case 'renameField': {
-        const f = find(op.from)
-        if (!f) {
-          problems.push(`${at}cannot rename field '${op.from}': no such field`)
-          break
-        }
-        if (find(op.to)) {
-          problems.push(`${at}cannot rename '${op.from}' to '${op.to}': that name is already taken`)
-          break
-        }
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(op.to)) {
-          problems.push(`${at}cannot rename '${op.from}' to '${op.to}': not a valid field name`)
-          break
-        }
-        if (f.primaryKey && !options.allowPrimaryKeyChange) {
-          problems.push(`${at}field '${op.from}' is the primary key; renaming it needs { allowPrimaryKeyChange: true }`)
-        }
-        f.name = op.to
-        const src = fields.get(op.from)
-        fields.delete(op.from)
-        if (src) fields.set(op.to, src)
-        for (const i of target.indexes) {
-          if (i.field === op.from) {
-            i.field = op.to
-            if (i.name === op.from) i.name = op.to
-          }
-        }
-        for (const fn of target.functions) {
-          fn.inputFields = fn.inputFields.map((x) => (x === op.from ? op.to : x))
-          fn.outputFields = fn.outputFields.map((x) => (x === op.from ? op.to : x))
-        }
-        changes.push(`rename field ${op.from} -> ${op.to}`)
-        break
-      }
-      case 'alterField': {
-        const f = find(op.name)
-        if (!f) {
-          problems.push(`${at}cannot alter field '${op.name}': no such field`)
-          break
-        }
-        applyFieldChanges(f, op.changes, fields.get(op.name) ?? {}, at, problems, changes, options)
-        break
-      }
-      case 'backfill': {
-        const f = find(op.field)
-        if (!f) {
-          problems.push(`${at}cannot backfill '${op.field}': no such field (add it first)`)
-          break
-        }
-        if (typeof op.fn !== 'function') problems.push(`${at}backfill of '${op.field}' needs a function`)
-        fields.set(op.field, { ...(fields.get(op.field) ?? {}), backfill: op.fn })
-        changes.push(`backfill ${op.field}`)
-        break
-      }
-      case 'mapRows':
-        if (typeof op.fn !== 'function') problems.push(`${at}mapRows needs a function`)
-        mapRows.push(op.fn)
-        changes.push('transform every row (mapRows)')
-        break
-      case 'addIndex': {
-        if (!find(op.index.field)) problems.push(`${at}cannot index '${op.index.field}': no such field`)
-        const name = op.index.name ?? op.index.field
-        if (target.indexes.some((i) => (i.name ?? i.field) === name || i.field === op.index.field)) {
-          problems.push(`${at}field '${op.index.field}' already has an index; drop it first`)
-        }
-        target.indexes.push({ field: op.index.field, type: op.index.type, name, ...(op.index.metric ? { metric: op.index.metric } : {}), ...(op.index.params ? { params: op.index.params } : {}) })
-        changes.push(`add ${op.index.type} index on ${op.index.field}`)
-        break
-      }
-      case 'dropIndex': {
-        const before = target.indexes.length
-        target.indexes = target.indexes.filter((i) => (i.name ?? i.field) !== op.name)
-        if (target.indexes.length === before) problems.push(`${at}cannot drop index '${op.name}': no such index (indexes: ${target.indexes.map((i) => i.name ?? i.field).join(', ') || 'none'})`)
-        else changes.push(`drop index ${op.name}`)
-        break
-      }
-      case 'setProperties':
-        for (const [k, v] of Object.entries(op.properties)) target.properties[k] = String(v)
-        changes.push(`set properties ${Object.entries(op.properties).map(([k, v]) => `${k}=${v}`).join(', ')}`)
-        break
-      case 'enableDynamicField':
-        if (source.enableDynamicField && !op.enabled) warnings.push(`${at}disabling the dynamic field drops every dynamic key of every row; move keys you need into fields with mapRows`)
-        target.enableDynamicField = op.enabled
-        changes.push(`${op.enabled ? 'enable' : 'disable'} the dynamic field`)
-        break
-      default:
-        problems.push(`${at}unknown operation ${JSON.stringify((op as { kind: unknown }).kind)}`)
-    }
-  }
-
-  // Whole-collection rules, after all operations.
-  const vectors = target.fields.filter((f) => isVectorType(f.type))
-  if (source.fields.some((f) => isVectorType(f.type)) && !vectors.length) problems.push(`${at}cannot drop the last vector field; a collection needs one`)
-  for (const f of target.fields) {
-    const src = fields.get(f.name)
-    if (f.functionOutput) continue
-    if (src && !src.from && !src.backfill && src.fill === undefined) {
-      problems.push(`${at}new field '${f.name}' (${f.type}${f.nullable ? '' : ', not nullable'}) has no default; give it a default, make it nullable, or backfill it`)
-    }
-  }
-  if (target.fields.some((f) => f.partitionKey) && source.partitions.length) {
-    warnings.push(`${at}a partition key replaces the named partitions ${source.partitions.join(', ')}; rows are routed by '${target.fields.find((f) => f.partitionKey)!.name}'`)
-    target.partitions = []
-    target.numPartitions = target.numPartitions ?? 16
-  }
-  if (!pkName) problems.push(`${at}the source collection has no primary key`)
-  validateSpec(target, problems, where)
-  // A vector without an index can't be loaded: keep the target loadable when the source was.
-  for (const v of vectors) {
-    if (source.loaded && !target.indexes.some((i) => i.field === v.name)) {
-      problems.push(`${at}vector field '${v.name}' has no index, so the altered collection could not be loaded; add one with addIndex`)
-    }
-  }
-  return { source, target, fields, mapRows, changes, warnings, problems }
-}
-
-function describeField(f: FieldSpec): string {
+export function describeField(f: FieldSpec): string {
   const params = [
     f.dim !== undefined && `dim=${f.dim}`,
     f.maxLength !== undefined && `maxLength=${f.maxLength}`,
@@ -285,83 +273,66 @@ function describeField(f: FieldSpec): string {
   return `${f.type}${params.length ? `(${params.join(', ')})` : ''}`
 }
 
-function applyFieldChanges(f: FieldSpec, c: FieldChanges, src: FieldSource, at: string, problems: string[], changes: string[], options: AlterOptions): void {
-  const label = `${at}field '${f.name}'`
+/** One alterField: type (with or without a converter), type params, nullable, default, description, partition key. */
+function applyFieldChanges(d: Draft, f: FieldSpec, c: FieldChanges, src: FieldSource): void {
+  const label = `${d.at}field '${f.name}'`
   const before = describeField(f)
-  if (c.type !== undefined) {
-    const to = parseFieldType(c.type)
-    if (!to) {
-      problems.push(`${label}: unknown type ${JSON.stringify(c.type)}`)
-      return
-    }
-    if (f.primaryKey && !options.allowPrimaryKeyChange) problems.push(`${label} is the primary key; retyping it needs { allowPrimaryKeyChange: true }`)
-    if (to !== f.type) {
-      const implicit = implicitConversion(f.type, to)
-      if (c.convert) src.convert = c.convert
-      else if (implicit) src.convert = (v) => implicit(v)
-      else problems.push(`${label}: ${f.type} -> ${to} does not convert on its own; pass convert: (value, row) => newValue`)
-      if (f.type === 'VarChar' && to !== 'VarChar') delete f.maxLength
-      if (to === 'VarChar' && c.maxLength === undefined && f.maxLength === undefined) f.maxLength = 65535
-      if (!DENSE_VECTOR_TYPES.has(to)) delete f.dim
-      if (to !== 'Array') {
-        delete f.elementType
-        delete f.maxCapacity
-      }
-      f.type = to
-    }
-  } else if (c.convert) {
-    src.convert = c.convert
-  }
+  if (c.type !== undefined && !changeType(d, f, c, src, label)) return
+  if (c.type === undefined && c.convert) src.convert = c.convert
   if (c.maxLength !== undefined) {
-    if (!Number.isInteger(c.maxLength) || c.maxLength < 1 || c.maxLength > 65535) problems.push(`${label}: maxLength must be between 1 and 65535, got ${c.maxLength}`)
+    if (!Number.isInteger(c.maxLength) || c.maxLength < 1 || c.maxLength > 65535) d.problems.push(`${label}: maxLength must be between 1 and 65535, got ${c.maxLength}`)
     f.maxLength = c.maxLength
   }
   if (c.maxCapacity !== undefined) f.maxCapacity = c.maxCapacity
   if (c.elementType !== undefined) {
     const et = parseFieldType(c.elementType)
-    if (!et) problems.push(`${label}: unknown elementType ${JSON.stringify(c.elementType)}`)
+    if (!et) d.problems.push(`${label}: unknown elementType ${JSON.stringify(c.elementType)}`)
     else {
-      if (et !== f.elementType && !src.convert) problems.push(`${label}: changing the element type needs convert`)
+      if (et !== f.elementType && !src.convert) d.problems.push(`${label}: changing the element type needs convert`)
       f.elementType = et
     }
   }
   if (c.dim !== undefined && c.dim !== f.dim) {
-    if (!src.convert && !src.backfill) problems.push(`${label}: changing dim ${f.dim} -> ${c.dim} needs convert (vectors must be recomputed)`)
+    if (!src.convert && !src.backfill) d.problems.push(`${label}: changing dim ${f.dim} -> ${c.dim} needs convert (vectors must be recomputed)`)
     f.dim = c.dim
   }
   if (c.nullable !== undefined) {
     if (f.nullable && !c.nullable && c.default === undefined && f.defaultValue === undefined && !src.convert) {
-      problems.push(`${label}: making it non-nullable needs a default (or a converter) for existing nulls`)
+      d.problems.push(`${label}: making it non-nullable needs a default (or a converter) for existing nulls`)
     }
-    if (c.nullable && f.primaryKey) problems.push(`${label}: a primary key cannot be nullable`)
+    if (c.nullable && f.primaryKey) d.problems.push(`${label}: a primary key cannot be nullable`)
     f.nullable = c.nullable || undefined
   }
   if (c.default !== undefined) f.defaultValue = c.default
   if (c.description !== undefined) f.description = c.description
   if (c.partitionKey !== undefined) f.partitionKey = c.partitionKey || undefined
   const after = describeField(f)
-  changes.push(before === after ? `alter field ${f.name}` : `alter field ${f.name}: ${before} -> ${after}`)
-  void (null as unknown as ScalarValue)
+  d.changes.push(before === after ? `alter field ${f.name}` : `alter field ${f.name}: ${before} -> ${after}`)
 }
 
-/** Builds a target row from a source row, as the plan says. */
-export async function transformRow(plan: AlterPlan, sourceRow: Row): Promise<Row> {
-  const row: Row = {}
-  const meta = sourceRow.$meta as Row | undefined
-  const source: Row = meta && typeof meta === 'object' ? { ...meta, ...sourceRow } : { ...sourceRow }
-  delete source.$meta
-  for (const [name, src] of plan.fields) {
-    let v: unknown
-    if (src.backfill) v = await src.backfill(source)
-    else if (src.from !== undefined) v = source[src.from]
-    else v = src.fill
-    if (src.convert && !src.backfill) v = await src.convert(v, source)
-    row[name] = v
+/** A type change: the converter, or the implicit conversion where every value converts. False when the type is unknown. */
+function changeType(d: Draft, f: FieldSpec, c: FieldChanges, src: FieldSource, label: string): boolean {
+  const to = parseFieldType(c.type)
+  if (!to) {
+    d.problems.push(`${label}: unknown type ${JSON.stringify(c.type)}`)
+    return false
   }
-  if (plan.target.enableDynamicField && meta && typeof meta === 'object') {
-    for (const [k, v] of Object.entries(meta)) if (!(k in row) && !plan.fields.has(k)) row[k] = v
+  guardPrimaryKey(d, f, 'retyping it')
+  if (to === f.type) {
+    if (c.convert) src.convert = c.convert
+    return true
   }
-  let out = row
-  for (const fn of plan.mapRows) out = await fn(out, source)
-  return out
+  const implicit = implicitConversion(f.type, to)
+  if (c.convert) src.convert = c.convert
+  else if (implicit) src.convert = (v) => implicit(v)
+  else d.problems.push(`${label}: ${f.type} -> ${to} does not convert on its own; pass convert: (value, row) => newValue`)
+  if (f.type === 'VarChar' && to !== 'VarChar') delete f.maxLength
+  if (to === 'VarChar' && c.maxLength === undefined && f.maxLength === undefined) f.maxLength = 65535
+  if (!DENSE_VECTOR_TYPES.has(to)) delete f.dim
+  if (to !== 'Array') {
+    delete f.elementType
+    delete f.maxCapacity
+  }
+  f.type = to
+  return true
 }

@@ -10,6 +10,7 @@ import { initProject } from '../scaffold/init'
 import { makeMigration } from '../scaffold/make'
 import { Session, openSession } from '../session'
 import { TOOL_VERSION } from '../version'
+import { redactSecrets, secretsOf, splitCredentials } from '../util/redact'
 import { progressReporter } from './progress'
 import { errorJson, formatError, formatLeftovers, formatPlan, formatRun, formatStatus, makeColors } from './output'
 
@@ -59,7 +60,45 @@ const parseVersion = (flag: string) => (v: string) => {
   return v
 }
 
+/** Secrets of this run (token, password, a uri's userinfo) that no output may show. */
+function secretsIn(argv: string[], env: NodeJS.ProcessEnv): string[] {
+  const out = secretsOf({ token: env.MILVUS_TOKEN, password: env.MILVUS_PASSWORD })
+  const uris = [env.MILVUS_URI]
+  argv.forEach((a, i) => {
+    const [flag, inline] = a.split(/=(.*)/s, 2)
+    const value = inline ?? argv[i + 1]
+    if (flag === '--token') out.push(...secretsOf({ token: value }))
+    if (flag === '--uri') uris.push(value)
+  })
+  for (const u of uris) if (u) out.push(...secretsOf({ password: splitCredentials(u).password }))
+  return out
+}
+
+/** Runs fn with everything written to stdout and stderr passed through the redactor. */
+async function redactingOutput<T>(secrets: Set<string>, fn: () => Promise<T>): Promise<T> {
+  const streams = [process.stdout, process.stderr] as const
+  const originals = streams.map((s) => s.write)
+  streams.forEach((stream, i) => {
+    const original = originals[i]
+    stream.write = function (chunk: unknown, ...rest: unknown[]) {
+      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : chunk
+      return (original as (...a: unknown[]) => boolean).call(stream, typeof text === 'string' ? redactSecrets(text, [...secrets]) : text, ...rest)
+    } as typeof stream.write
+  })
+  try {
+    return await fn()
+  } finally {
+    streams.forEach((stream, i) => (stream.write = originals[i]))
+  }
+}
+
 export async function run(argv: string[], io: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
+  const env = io.env ?? process.env
+  const secrets = new Set(secretsIn(argv, env))
+  return redactingOutput(secrets, () => runCommand(argv, { ...io, env }, secrets))
+}
+
+async function runCommand(argv: string[], io: { cwd?: string; env?: NodeJS.ProcessEnv }, secrets: Set<string>): Promise<number> {
   const cwd = io.cwd ?? process.cwd()
   const env = io.env ?? process.env
   let exitCode = 0
@@ -99,7 +138,7 @@ export async function run(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
   }
   const config = (extra: ConfigOverrides = {}): MvmigrateConfig => {
     const g = globals()
-    return loadConfig({
+    const cfg = loadConfig({
       cwd,
       env,
       configFile: g.config,
@@ -113,6 +152,8 @@ export async function run(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
         ...extra,
       },
     })
+    for (const secret of secretsOf(cfg)) secrets.add(secret)
+    return cfg
   }
   /** Opens a session, runs fn, and always closes (stopping an embedded server). */
   const withMigrator = async <T>(cfg: MvmigrateConfig, fn: (m: Migrator, s: Session) => Promise<T>): Promise<T> => {
@@ -123,7 +164,7 @@ export async function run(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
     try {
-      const migrator = new Migrator({ client: session.client, migrationsDir: cfg.migrationsDir, logger: logger(), lockTimeoutMs: cfg.lockTimeout * 1000, verify: verifyMode })
+      const migrator = new Migrator({ client: session.client, migrationsDir: cfg.migrationsDir, logger: logger(), lockTimeoutMs: cfg.lockTimeout * 1000, verify: verifyMode, cwd, redact: (t) => redactSecrets(t, [...secrets]) })
       return await fn(migrator, session)
     } finally {
       process.removeListener('SIGINT', stop)
@@ -140,6 +181,7 @@ export async function run(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
       if (jsonMode) return json(r)
       for (const f of r.created) out(`created ${f}`)
       for (const f of r.kept) out(`kept    ${f} (already there)`)
+      if (r.gitignore) out(`added   .mvmigrate/ to ${r.gitignore} (the embedded Milvus Lite's venv and data)`)
     })
 
   program
@@ -194,7 +236,8 @@ export async function run(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
     .description('drop the backups (and leftovers) that alters kept; asks first on a terminal')
     .option('--yes', 'do not ask (for scripts)')
     .option('--dry-run', 'list what would be dropped')
-    .action(async (opts: { yes?: boolean; dryRun?: boolean }) => {
+    .option('--discard-writes', 'also drop leftovers holding rows that exist nowhere else (rows written after an alter that down set aside)')
+    .action(async (opts: { yes?: boolean; dryRun?: boolean; discardWrites?: boolean }) => {
       const cfg = config()
       await withMigrator(cfg, async (m) => {
         const list = await m.prune({ dryRun: true })
@@ -211,7 +254,7 @@ export async function run(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
             return
           }
         }
-        const dropped = await m.prune()
+        const dropped = await m.prune({ discardWrites: opts.discardWrites })
         if (jsonMode) json({ dropped })
         else out(formatLeftovers(dropped, 'Dropped'))
       })
@@ -224,10 +267,14 @@ export async function run(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
     .addOption(new Option('--to <version>', 'roll back every migration newer than this version').argParser(parseVersion('--to')))
     .option('--all', 'roll back every applied migration')
     .option('--dry-run', 'list what would be rolled back; change nothing')
+    .addOption(new Option('--carry-writes', 'copy rows written since an alter back into the restored collection').conflicts('discardWrites'))
+    .option('--discard-writes', 'roll back even though rows were written since an alter; they stay only in the leftover collection')
+    .addOption(new Option('--verify <mode>', 'find rows written since an alter by their keys (count), or compare every value too (full)').choices(['count', 'full']))
     .addOption(new Option('--lock-timeout <seconds>', 'wait this long for another runner (default: fail at once)').argParser(parseSeconds('--lock-timeout')))
-    .action(async (opts: { step?: number; to?: string; all?: boolean; dryRun?: boolean; lockTimeout?: number }) => {
+    .action(async (opts: { step?: number; to?: string; all?: boolean; dryRun?: boolean; lockTimeout?: number; carryWrites?: boolean; discardWrites?: boolean; verify?: 'count' | 'full' }) => {
       const cfg = config({ lockTimeout: opts.lockTimeout })
-      const result = await withMigrator(cfg, (m) => m.down(opts))
+      const writes = opts.carryWrites ? 'carry' : opts.discardWrites ? 'discard' : 'refuse'
+      const result = await withMigrator(cfg, (m) => m.down({ ...opts, writes, verify: opts.verify }))
       if (jsonMode) json(result)
       else out(formatRun(result))
     })
@@ -303,6 +350,12 @@ export async function run(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
 }
 
 export async function main(argv = process.argv.slice(2)): Promise<void> {
+  // A ctx call made after its migration returned (a missing await) is refused, and the migration
+  // fails saying so; the refusal also lands in the user's unawaited promise chain: not a crash.
+  process.on('unhandledRejection', (e) => {
+    if (isMvmError(e) && e.details?.lateCall) return
+    throw e
+  })
   const code = await run(argv)
   process.exitCode = code
   // The SDK keeps gRPC channels open; leave promptly once output is flushed.

@@ -44,7 +44,7 @@ export function formatStatus(report: StatusReport, c: chalk.Chalk): string {
   for (const i of report.interrupted) out.push(c.yellow(`Interrupted alter of ${i.name} (migration ${i.version}, ${i.state}): ${i.next}`))
   if (report.backups.length) {
     out.push('Backups and leftovers (mvmigrate prune drops them):')
-    for (const b of report.backups) out.push(`  ${b.collection}  ${b.kind} of ${b.of}, migration ${b.version}`)
+    for (const b of report.backups) out.push(`  ${describeLeftover(b, c)}`)
   }
   if (report.lock) out.push(c.yellow(`Locked by ${describeHolder(report.lock)}`))
   const counts = ['applied', 'pending', 'failed', 'missing', 'changed']
@@ -60,7 +60,12 @@ export function formatRun(result: RunResult): string {
   if (!result.migrations.length) return result.direction === 'up' ? 'Already up to date.' : 'Nothing to roll back.'
   const list = result.migrations.map((m) => `  ${m.version}_${m.name}${m.durationMs !== undefined ? ` (${m.durationMs} ms)` : ''}`).join('\n')
   const batch = result.batch !== undefined ? ` as batch ${result.batch}` : ''
-  return `${verb} ${result.migrations.length} migration(s)${batch}:\n${list}`
+  const writes = (result.writes ?? []).map((w) =>
+    w.handled === 'carried'
+      ? `  rows written to ${w.name} since the alter (${w.inserted} inserted, ${w.deleted} deleted${w.changed !== undefined ? `, ${w.changed} changed` : ''}) were carried back`
+      : `  WARNING: ${w.inserted + (w.changed ?? 0)} row(s) written to ${w.name} since the alter were NOT carried back: they exist only in the leftover collection (see status)`,
+  )
+  return `${verb} ${result.migrations.length} migration(s)${batch}:\n${list}${writes.length ? `\n${writes.join('\n')}` : ''}`
 }
 
 export function formatPlan(plans: MigrationPlan[], c: chalk.Chalk): string {
@@ -80,9 +85,17 @@ export function formatPlan(plans: MigrationPlan[], c: chalk.Chalk): string {
   return out.join('\n')
 }
 
+/** One backup or leftover: what it is, its rows, and the rows that exist only there. */
+export function describeLeftover(l: LeftoverCollection, c: chalk.Chalk = makeColors(false)): string {
+  const rows = l.rows === null ? 'rows unknown' : `${l.rowsApproximate ? '~' : ''}${l.rows} rows${l.rowsApproximate ? ' (not loaded)' : ''}`
+  const unique =
+    l.uniqueRows === undefined ? '' : l.uniqueRows === null ? c.yellow(', rows that exist only here: unknown until loaded') : l.uniqueRows > 0 ? c.red(`, ${l.uniqueRows} exist nowhere else`) : ', none only here'
+  return `${l.collection}  ${l.kind} of ${l.of}, migration ${l.version}: ${rows}${unique}`
+}
+
 export function formatLeftovers(list: LeftoverCollection[], verb: string): string {
   if (!list.length) return 'No backups or leftovers to prune.'
-  return `${verb} ${list.length} collection(s):\n${list.map((l) => `  ${l.collection}  (${l.kind} of ${l.of}, migration ${l.version})`).join('\n')}`
+  return `${verb} ${list.length} collection(s):\n${list.map((l) => `  ${describeLeftover(l)}`).join('\n')}`
 }
 
 export function formatError(e: MvmError, c: chalk.Chalk, verbose: boolean): string {

@@ -1,14 +1,26 @@
 import type { AlterProgress } from '../context/logger'
 
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+
 /**
  * How alter progress reaches a person or a machine: a redrawn bar (rows, rows/s, ETA) on a
- * terminal, a plain line every few seconds otherwise, one JSON object per line with --json. All on
- * stderr, so stdout stays the command's result.
+ * terminal, plain lines otherwise (one when each phase starts and ends, and every few seconds
+ * during the copy), one JSON object per line with --json. All on stderr, so stdout stays the
+ * command's result. Every event's elapsedMs counts from the start of the alter.
  */
 export function progressReporter(mode: 'tty' | 'lines' | 'json', write: (s: string) => void = (s) => void process.stderr.write(s), everyMs = 5000): (e: AlterProgress) => void {
   let lastLine = 0
+  let phase: { name: string; phase: AlterProgress['phase']; startedMs: number } | undefined
+  let copyStartedMs = 0
   return (e) => {
-    const rate = e.elapsedMs > 0 ? Math.round((e.rows / e.elapsedMs) * 1000) : 0
+    const previous = phase
+    const changed = previous?.phase !== e.phase || previous.name !== e.name
+    if (changed) {
+      phase = { name: e.name, phase: e.phase, startedMs: e.elapsedMs }
+      if (e.phase === 'copy') copyStartedMs = e.elapsedMs
+    }
+    const copyMs = e.elapsedMs - copyStartedMs
+    const rate = e.phase === 'copy' && copyMs > 0 ? Math.round((e.rows / copyMs) * 1000) : 0
     const etaS = rate > 0 && e.total > e.rows ? Math.ceil((e.total - e.rows) / rate) : 0
     if (mode === 'json') {
       write(JSON.stringify({ event: 'alter-progress', ...e, rowsPerSecond: rate, etaSeconds: etaS }) + '\n')
@@ -24,10 +36,22 @@ export function progressReporter(mode: 'tty' | 'lines' | 'json', write: (s: stri
       if (e.phase === 'done') write('\n')
       return
     }
+    // Plain lines: a line when a phase ends (rows, time, rate) and when the next starts.
+    if (previous && changed) {
+      const took = e.elapsedMs - previous.startedMs
+      if (previous.phase === 'copy') {
+        const copied = e.rows
+        write(`${previous.name}: copy done: ${copied} rows in ${seconds(took)} (${took > 0 ? Math.round((copied / took) * 1000) : copied} rows/s)\n`)
+      } else if (previous.phase !== 'done') write(`${previous.name}: ${previous.phase} done in ${seconds(took)}\n`)
+    }
     const now = Date.now()
-    if (e.phase !== 'copy' || e.rows === 0 || now - lastLine >= everyMs) {
+    if (e.phase === 'done') write(`${e.name}: done: ${e.rows} rows copied, verified and swapped in ${seconds(e.elapsedMs)}\n`)
+    else if (changed) {
       lastLine = now
-      write(`${e.name}: ${e.phase} ${e.rows}/${e.total} rows (${pct}%)${e.phase === 'copy' ? `, ${rate} rows/s, ETA ${etaS}s` : ''}\n`)
+      write(e.phase === 'copy' ? `${e.name}: copy ${e.rows}/${e.total} rows (${pct}%)\n` : e.phase === 'verify' ? `${e.name}: verify ${e.rows} rows\n` : `${e.name}: ${e.phase}\n`)
+    } else if (e.phase === 'copy' && now - lastLine >= everyMs) {
+      lastLine = now
+      write(`${e.name}: copy ${e.rows}/${e.total} rows (${pct}%), ${rate} rows/s, ETA ${etaS}s\n`)
     }
   }
 }

@@ -1,7 +1,9 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { MvmError, messageOf } from '../errors'
-import { requireUserModule } from '../migrations/load-module'
+import { MvmError } from '../errors'
+import { loadErrorText, requireUserModule } from '../migrations/load-module'
+import { splitCredentials } from '../util/redact'
+import { didYouMean } from '../util/suggest'
 
 /** Everything mvmigrate can be told, after flags, environment and config file are merged. */
 export interface MvmigrateConfig {
@@ -56,23 +58,32 @@ export function defaults(cwd: string): MvmigrateConfig {
   }
 }
 
-/** Rejects unknown keys and wrong types, naming the file and the key. */
+/** Rejects unknown keys and wrong types, naming the file and every bad key at once. */
 export function validateConfigFile(raw: unknown, file: string): ConfigFile {
-  const bad = (msg: string) => new MvmError('CONFIG_INVALID', `${file}: ${msg}`, { hint: `Known keys: ${Object.keys(TOP_KEYS).join(', ')}; lite: { ${Object.keys(LITE_KEYS).join(', ')} }.` })
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw bad('the config must be an object')
+  const hint = `Known keys: ${Object.keys(TOP_KEYS).join(', ')}; lite: { ${Object.keys(LITE_KEYS).join(', ')} }.`
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new MvmError('CONFIG_INVALID', `${file}: the config must be an object`, { hint })
+  const problems: string[] = []
   for (const [k, v] of Object.entries(raw)) {
     const want = TOP_KEYS[k]
-    if (!want) throw bad(`unknown key '${k}'`)
+    if (!want) {
+      problems.push(`unknown key '${k}'${didYouMean(k, Object.keys(TOP_KEYS))}`)
+      continue
+    }
     if (v === undefined) continue
     if (want === 'object') {
-      if (!v || typeof v !== 'object' || Array.isArray(v)) throw bad(`'${k}' must be an object`)
-      for (const [lk, lv] of Object.entries(v)) {
-        if (!LITE_KEYS[lk]) throw bad(`unknown key 'lite.${lk}'`)
-        if (lv !== undefined && typeof lv !== LITE_KEYS[lk]) throw bad(`'lite.${lk}' must be a ${LITE_KEYS[lk]}, got ${JSON.stringify(lv)}`)
+      if (!v || typeof v !== 'object' || Array.isArray(v)) {
+        problems.push(`'${k}' must be an object`)
+        continue
       }
-    } else if (typeof v !== want) throw bad(`'${k}' must be a ${want}, got ${JSON.stringify(v)}`)
-    else if (want === 'number' && (!Number.isFinite(v) || (v as number) < 0)) throw bad(`'${k}' must be a non-negative number`)
+      for (const [lk, lv] of Object.entries(v)) {
+        if (!LITE_KEYS[lk]) problems.push(`unknown key 'lite.${lk}'${didYouMean(lk, Object.keys(LITE_KEYS))}`)
+        else if (lv !== undefined && typeof lv !== LITE_KEYS[lk]) problems.push(`'lite.${lk}' must be a ${LITE_KEYS[lk]}, got ${JSON.stringify(lv)}`)
+      }
+    } else if (typeof v !== want) problems.push(`'${k}' must be a ${want}, got ${JSON.stringify(v)}`)
+    else if (want === 'number' && (!Number.isFinite(v) || (v as number) < 0)) problems.push(`'${k}' must be a non-negative number`)
   }
+  if (problems.length === 1) throw new MvmError('CONFIG_INVALID', `${file}: ${problems[0]}`, { hint })
+  if (problems.length) throw new MvmError('CONFIG_INVALID', `${file} has ${problems.length} problems:\n  ${problems.join('\n  ')}`, { hint })
   return raw as ConfigFile
 }
 
@@ -92,7 +103,7 @@ export function readConfigFile(file: string): ConfigFile {
       raw = mod && typeof mod === 'object' && 'default' in mod ? mod.default : mod
     }
   } catch (e) {
-    throw new MvmError('CONFIG_INVALID', `Could not read config file ${file}: ${messageOf(e).split('\n')[0]}`, { hint: 'Fix the file (it must export or contain one config object), or pass another with --config.', cause: e })
+    throw new MvmError('CONFIG_INVALID', `Could not read config file ${file}: ${loadErrorText(e)}`, { hint: 'Fix the file (it must export or contain one config object), or pass another with --config.', cause: e })
   }
   return validateConfigFile(raw, file)
 }
@@ -121,6 +132,14 @@ export function mergeConfig(cwd: string, file: ConfigFile, env: ConfigFile, flag
   merged.templatesDir = path.resolve(cwd, merged.templatesDir)
   merged.lite.dataDir = path.resolve(cwd, merged.lite.dataDir)
   merged.lite.venvDir = path.resolve(cwd, merged.lite.venvDir)
+  // Credentials in the uri (http://user:pass@host, as other tools accept) become username/password,
+  // so the uri itself can be printed; explicit username/password win.
+  if (merged.uri) {
+    const split = splitCredentials(merged.uri)
+    merged.uri = split.uri
+    if (split.username !== undefined && merged.username === undefined && !merged.token) merged.username = split.username
+    if (split.password !== undefined && merged.password === undefined && !merged.token) merged.password = split.password
+  }
   return merged
 }
 

@@ -1,24 +1,34 @@
-import { MilvusClient } from '@zilliz/milvus2-sdk-node'
-import { AlterBuilder, AlterOptions, DeclarativeAlter } from '../alter/builder'
-import { AlterSummary, resolveName, revertAlter, runAlter } from '../alter/engine'
-import { opsFromDeclarative } from '../alter/plan'
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import { AlterOptions } from '../alter/builder'
+import { AlterContext, AlterSummary, resumeAlter, runAlter } from '../alter/engine'
+import { AlterChange, prepareAlter } from '../alter/prepare'
+import { RevertOptions, RevertSummary, revertAlter } from '../alter/revert'
 import { MvmError } from '../errors'
 import { Journal } from '../ledger/journal'
-import { milvusCall } from '../milvus/call'
+import type { MigrationInfo } from '../migrations/info'
+import * as collections from '../milvus/collections'
 import { createCollectionFromSpec, createIndex } from '../milvus/create'
 import { describeCollectionSpec } from '../milvus/describe'
+import { insertRows } from '../milvus/rows'
 import { CollectionDefinition, IndexDefinition, specFromDefinition } from '../schema/definition'
 import { CollectionSpec } from '../schema/spec'
+import { didYouMean } from '../util/suggest'
+import { CallTracker, tracked } from './call-tracker'
 import { Logger } from './logger'
+
+export type { MigrationInfo } from '../migrations/info'
 
 /** SDK methods that only read; every other call may change something. */
 export const READ_ONLY_CALL = /^(describe|has|list|get|query|count|search|show|check|connect|closeConnection|invalidateCollectionInfo)/
 
-export interface MigrationInfo {
-  version: string
-  name: string
-  /** Path of the migration file; error messages name it. */
-  file: string
+export interface ContextOptions {
+  journal?: Journal
+  /** Defaults for every ctx.alter of this run (e.g. `up --verify full`); a migration's own options win. */
+  alterDefaults?: AlterOptions
+  /** How ctx.revertAlter treats rows written since the alter (set by `down --carry-writes` / `--discard-writes`). */
+  revert?: Omit<RevertOptions, 'checked'> & { checked?: Map<string, NonNullable<RevertOptions['checked']>> }
+  /** Tracks every call so a missing `await` fails the migration (set by the Migrator). */
+  tracker?: CallTracker
 }
 
 /**
@@ -31,18 +41,20 @@ export class MigrationContext {
   readonly client: MilvusClient
   /** True once this migration sent Milvus anything but a read (helpers or raw client). */
   changedSomething = false
+  /** The client the helpers use: watched for changes, never refused by the call tracker. */
+  protected readonly sdk: MilvusClient
+  protected readonly journal: Journal
 
   constructor(
     client: MilvusClient,
     readonly migration: MigrationInfo,
     readonly log: Logger,
-    private readonly journal: Journal = new Journal(client),
-    /** Defaults for every ctx.alter of this run (e.g. `up --verify full`); a migration's own options win. */
-    private readonly alterDefaults: AlterOptions = {},
+    protected readonly options: ContextOptions = {},
   ) {
+    this.journal = options.journal ?? new Journal(client)
     // Watch the client so a migration that fails on bad input before changing anything is not
     // recorded as a failed run (the CLI then says nothing changed, exit 8).
-    this.client = new Proxy(client, {
+    this.sdk = new Proxy(client, {
       get: (target, prop, receiver) => {
         const value = Reflect.get(target, prop, receiver)
         if (typeof value !== 'function') return value
@@ -55,6 +67,16 @@ export class MigrationContext {
         return value.bind(target)
       },
     })
+    const tracker = options.tracker
+    this.client = tracker ? tracked(this.sdk, 'ctx.client', tracker, (m) => !READ_ONLY_CALL.test(m)) : this.sdk
+  }
+
+  protected alterContext(): AlterContext {
+    return { client: this.sdk, migration: this.migration, log: this.log, journal: this.journal }
+  }
+
+  protected where(): string {
+    return `${this.migration.file}: `
   }
 
   /**
@@ -63,30 +85,26 @@ export class MigrationContext {
    * (or behind the alias). The old collection is kept as a backup. Accepts a builder callback or
    * the declarative form { schema: [...] }. Returns rows copied, time and the backup's name.
    */
-  async alter(name: string, change: ((t: AlterBuilder) => unknown) | DeclarativeAlter, options: AlterOptions = {}): Promise<AlterSummary> {
-    let ops
-    if (typeof change === 'function') {
-      const builder = new AlterBuilder()
-      await change(builder)
-      ops = builder.ops
-    } else {
-      const problems: string[] = []
-      const resolved = await resolveName(this.client, name)
-      if (!resolved) throw new MvmError('MIGRATION_INVALID', `${this.where()}cannot alter '${name}': no such collection or alias`, { hint: 'Nothing was changed.' })
-      ops = opsFromDeclarative(await describeCollectionSpec(this.client, resolved.collection), change, problems, `${this.where()}alter '${name}': `)
-      if (problems.length) throw new MvmError('MIGRATION_INVALID', `Cannot alter '${name}':\n  ${problems.join('\n  ')}`, { hint: 'Fix the schema list in the migration file. Nothing was changed.' })
+  async alter(name: string, change: AlterChange, options: AlterOptions = {}): Promise<AlterSummary> {
+    const ctx = this.alterContext()
+    const resumed = await resumeAlter(ctx, name)
+    if (resumed) return resumed
+    const resolved = await collections.resolveName(this.sdk, name)
+    if (!resolved) {
+      const names = await collections.listCollectionNames(this.sdk)
+      const near = names.filter((n) => !n.startsWith('_migrations') && !n.includes('__mvm_'))
+      throw new MvmError('MIGRATION_INVALID', `${this.where()}cannot alter '${name}': no such collection or alias${didYouMean(name, near)}`, { hint: 'Check the name (mvmigrate status shows what has run). Nothing was changed.' })
     }
-    const merged = { ...Object.fromEntries(Object.entries(this.alterDefaults).filter(([, v]) => v !== undefined)), ...options }
-    return runAlter({ client: this.client, migration: this.migration, log: this.log, journal: this.journal }, name, ops, merged)
+    const merged = { ...Object.fromEntries(Object.entries(this.options.alterDefaults ?? {}).filter(([, v]) => v !== undefined)), ...options }
+    const source = await describeCollectionSpec(this.sdk, resolved.collection)
+    const plan = await prepareAlter(source, change, merged, this.migration.file, name)
+    return runAlter(ctx, name, resolved, plan, merged)
   }
 
   /** Undoes this migration's alter of `name` by swapping its backup back in (no copy). */
-  async revertAlter(name: string): Promise<void> {
-    await revertAlter({ client: this.client, migration: this.migration, log: this.log, journal: this.journal }, name)
-  }
-
-  private where(): string {
-    return `${this.migration.file}: `
+  async revertAlter(name: string): Promise<RevertSummary> {
+    const opts = this.options.revert ?? {}
+    return revertAlter(this.alterContext(), name, { ...opts, checked: opts.checked?.get(name) })
   }
 
   /** Creates a collection with its fields, indexes, partitions, properties and functions; loads it when every vector field is indexed. */
@@ -102,19 +120,18 @@ export class MigrationContext {
         hint: 'Drop or rename it first, or change the migration.',
       })
     }
-    await createCollectionFromSpec(this.client, spec)
+    await createCollectionFromSpec(this.sdk, spec)
     this.log.info(`created collection ${spec.name}`)
     return spec
   }
 
   async hasCollection(name: string): Promise<boolean> {
-    const res = await milvusCall(`check collection '${name}'`, () => this.client.hasCollection({ collection_name: name }))
-    return !!res.value
+    return collections.collectionExists(this.sdk, name)
   }
 
   /** The live collection as a CollectionSpec: fields, indexes, partitions, properties, aliases, load state. */
   async describeCollection(name: string): Promise<CollectionSpec> {
-    return describeCollectionSpec(this.client, name)
+    return describeCollectionSpec(this.sdk, name)
   }
 
   async dropCollection(name: string, opts: { ifExists?: boolean } = {}): Promise<void> {
@@ -124,21 +141,17 @@ export class MigrationContext {
         hint: 'Pass { ifExists: true } to ignore a missing collection.',
       })
     }
-    await milvusCall(`drop collection '${name}'`, () => this.client.dropCollection({ collection_name: name }))
+    await collections.dropCollection(this.sdk, name)
     this.log.info(`dropped collection ${name}`)
   }
 
   async renameCollection(from: string, to: string): Promise<void> {
-    await milvusCall(`rename collection '${from}' to '${to}'`, () => this.client.renameCollection({ collection_name: from, new_collection_name: to }))
-    // The SDK caches describe results by name (used by search); a renamed name must not hit them.
-    const sdk = this.client as unknown as { invalidateCollectionInfo?: (d: object) => void }
-    sdk.invalidateCollectionInfo?.({ collection_name: from })
-    sdk.invalidateCollectionInfo?.({ collection_name: to })
+    await collections.renameCollection(this.sdk, from, to)
     this.log.info(`renamed collection ${from} -> ${to}`)
   }
 
   async createIndex(collection: string, index: IndexDefinition): Promise<void> {
-    await createIndex(this.client, collection, index)
+    await createIndex(this.sdk, collection, index)
   }
 
   /**
@@ -146,57 +159,53 @@ export class MigrationContext {
    * is released for the drop and loaded again (it cannot serve searches in between).
    */
   async dropIndex(collection: string, indexName: string): Promise<void> {
-    const drop = () => milvusCall(`drop index '${indexName}' on '${collection}'`, () => this.client.dropIndex({ collection_name: collection, index_name: indexName }))
+    const drop = () => collections.dropIndex(this.sdk, collection, indexName)
     try {
       await drop()
     } catch (e) {
       if (!(e instanceof MvmError && /loaded|release/i.test(e.message))) throw e
       this.log.warn(`releasing '${collection}' to drop index '${indexName}'; it is loaded again afterwards`)
-      await this.releaseCollection(collection)
+      await collections.releaseCollection(this.sdk, collection)
       await drop()
-      await this.loadCollection(collection)
+      await collections.loadCollection(this.sdk, collection)
     }
   }
 
   async createPartition(collection: string, partition: string): Promise<void> {
-    await milvusCall(`create partition '${partition}' in '${collection}'`, () => this.client.createPartition({ collection_name: collection, partition_name: partition }))
+    await collections.createPartition(this.sdk, collection, partition)
   }
 
   async dropPartition(collection: string, partition: string): Promise<void> {
-    await milvusCall(`drop partition '${partition}' of '${collection}'`, () => this.client.dropPartition({ collection_name: collection, partition_name: partition }))
+    await collections.dropPartition(this.sdk, collection, partition)
   }
 
   /** Collection properties, e.g. { 'collection.ttl.seconds': 86400, 'mmap.enabled': true }. */
   async setProperties(collection: string, properties: Record<string, string | number | boolean>): Promise<void> {
-    await milvusCall(`set properties of '${collection}'`, () => this.client.alterCollectionProperties({ collection_name: collection, properties }))
+    await collections.setProperties(this.sdk, collection, properties)
   }
 
   async createAlias(collection: string, alias: string): Promise<void> {
-    await milvusCall(`create alias '${alias}' -> '${collection}'`, () => this.client.createAlias({ collection_name: collection, alias }))
+    await collections.createAlias(this.sdk, collection, alias)
   }
 
   async alterAlias(collection: string, alias: string): Promise<void> {
-    await milvusCall(`point alias '${alias}' at '${collection}'`, () => this.client.alterAlias({ collection_name: collection, alias }))
+    await collections.alterAlias(this.sdk, collection, alias)
   }
 
   async dropAlias(alias: string): Promise<void> {
-    await milvusCall(`drop alias '${alias}'`, () => this.client.dropAlias({ alias }))
+    await collections.dropAlias(this.sdk, alias)
   }
 
   async loadCollection(collection: string): Promise<void> {
-    await milvusCall(`load '${collection}'`, () => this.client.loadCollection({ collection_name: collection }))
+    await collections.loadCollection(this.sdk, collection)
   }
 
   async releaseCollection(collection: string): Promise<void> {
-    await milvusCall(`release '${collection}'`, () => this.client.releaseCollection({ collection_name: collection }))
+    await collections.releaseCollection(this.sdk, collection)
   }
 
   /** Inserts rows (seed data, lookup tables). Int64 values may be given as strings to keep precision. */
   async insert(collection: string, rows: Record<string, unknown>[], opts: { partition?: string } = {}): Promise<number> {
-    const res = await milvusCall(`insert into '${collection}'`, () =>
-      this.client.insert({ collection_name: collection, data: rows, ...(opts.partition ? { partition_name: opts.partition } : {}) } as never),
-    )
-    if (res.err_index?.length) throw new MvmError('MILVUS_ERROR', `insert into '${collection}': ${res.err_index.length} of ${rows.length} rows were rejected`)
-    return Number(res.insert_cnt)
+    return (await insertRows(this.sdk, collection, rows, opts.partition)).count
   }
 }

@@ -1,9 +1,12 @@
-import { MilvusClient } from '@zilliz/milvus2-sdk-node'
-import { AlterBuilder, AlterOptions, DeclarativeAlter } from '../alter/builder'
-import { AlterSummary, alterNames, resolveName } from '../alter/engine'
-import { countRows } from '../alter/pager'
-import { opsFromDeclarative, planAlter } from '../alter/plan'
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import { AlterOptions } from '../alter/builder'
+import type { AlterSummary } from '../alter/engine'
+import { alterNames } from '../alter/names'
+import type { AlterPlan } from '../alter/plan'
+import { AlterChange, prepareAlter } from '../alter/prepare'
+import type { RevertSummary } from '../alter/revert'
 import { MvmError } from '../errors'
+import { countRows, resolveName } from '../milvus/collections'
 import { describeCollectionSpec } from '../milvus/describe'
 import { CollectionDefinition, IndexDefinition, specFromDefinition } from '../schema/definition'
 import { CollectionSpec } from '../schema/spec'
@@ -16,6 +19,8 @@ export interface PlannedAlter {
   warnings: string[]
   rowsToCopy: number | 'unknown'
   backup: string
+  /** The plan itself (not printed): `down --verify full` transforms backup rows with it. */
+  readonly plan?: AlterPlan
 }
 
 export interface MigrationPlan {
@@ -35,6 +40,8 @@ export interface MigrationPlan {
 export class PlanningContext extends MigrationContext {
   readonly steps: string[] = []
   readonly alters: PlannedAlter[] = []
+  /** Names whose alter down() would swap back (ctx.revertAlter). */
+  readonly reverted: string[] = []
 
   constructor(
     private readonly realClient: MilvusClient,
@@ -95,31 +102,26 @@ export class PlanningContext extends MigrationContext {
     this.steps.push(`rename collection ${from} -> ${to}`)
   }
 
-  override async alter(name: string, change: ((t: AlterBuilder) => unknown) | DeclarativeAlter, options: AlterOptions = {}): Promise<AlterSummary> {
+  override async alter(name: string, change: AlterChange, options: AlterOptions = {}): Promise<AlterSummary> {
     const source = await this.spec(name)
     if (!source) throw new MvmError('MIGRATION_INVALID', `${this.migration.file}: cannot alter '${name}': no such collection or alias`, { hint: 'Check the name. Nothing was changed.' })
-    const problems: string[] = []
-    let ops
-    if (typeof change === 'function') {
-      const b = new AlterBuilder()
-      await change(b)
-      ops = b.ops
-    } else ops = opsFromDeclarative(source, change, problems, `${this.migration.file}: alter '${name}': `)
-    const plan = planAlter(source, ops, options, `${this.migration.file}: `)
-    problems.push(...plan.problems)
-    if (problems.length) throw new MvmError('MIGRATION_INVALID', `Cannot alter '${name}':\n  ${problems.join('\n  ')}`)
+    const plan = await prepareAlter(source, change, options, this.migration.file, name)
     const live = !this.overlay.has(name) ? await resolveName(this.realClient, name) : undefined
     const rowsToCopy = live ? await countRows(this.realClient, live.collection).catch(() => 'unknown' as const) : 'unknown'
     const names = alterNames(name, this.migration.version)
     const backup = options.keepBackup === false ? '' : live?.alias ? live.collection : names.backup
-    this.alters.push({ name, changes: plan.changes, warnings: plan.warnings, rowsToCopy, backup })
+    const planned: PlannedAlter = { name, changes: plan.changes, warnings: plan.warnings, rowsToCopy, backup }
+    Object.defineProperty(planned, 'plan', { value: plan, enumerable: false })
+    this.alters.push(planned)
     this.steps.push(`alter ${name} by copy-and-swap`)
     this.overlay.set(name, { ...plan.target, name })
     return { name, mode: live?.alias ? 'alias' : 'rename', collection: name, backup, rowsCopied: 0, durationMs: 0, changes: plan.changes }
   }
 
-  override async revertAlter(name: string): Promise<void> {
+  override async revertAlter(name: string): Promise<RevertSummary> {
     this.steps.push(`swap the backup of ${name} back in`)
+    this.reverted.push(name)
+    return { name, restored: '', leftover: '' }
   }
 
   override async createIndex(collection: string, index: IndexDefinition): Promise<void> {

@@ -1,17 +1,19 @@
-import { DataType, MilvusClient } from '@zilliz/milvus2-sdk-node'
-import { milvusCall } from '../milvus/call'
-import { HIDDEN_VECTOR, HIDDEN_VECTOR_VALUE, ensureLoaded, ensureMetaCollection } from './meta-collection'
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import { collectionExists, ensureLoaded } from '../milvus/collections'
+import { deleteRows, queryRows, upsertRows } from '../milvus/rows'
+import { HIDDEN_VECTOR, HIDDEN_VECTOR_VALUE, ensureMetaCollection } from './meta-collection'
 
 export const JOURNAL_COLLECTION = '_migrations_journal'
 
 /**
  * Where a copy-and-swap alter stands, written before each step so that a crash at any point can be
- * resumed or cleaned up by the next `up`:
- *   copying   the target is being created and filled (a rerun drops it and starts again)
- *   swapping  the copy is verified; names are being moved (a rerun finishes the move)
- *   done      swapped; the backup (if kept) is recorded for `down` and `prune`
+ * resumed or cleaned up by the next `up` (or `down`):
+ *   copying    the target is being created and filled (a rerun drops it and starts again)
+ *   swapping   the copy is verified; names are being moved (a rerun finishes the move)
+ *   done       swapped; the backup (if kept) is recorded for `down` and `prune`
+ *   reverting  `down` is swapping the backup back; `undone` names where the altered collection goes
  */
-export type AlterState = 'copying' | 'swapping' | 'done'
+export type AlterState = 'copying' | 'swapping' | 'done' | 'reverting'
 
 export interface JournalEntry {
   /** `${version}/${name}`: one alter of one collection name per migration. */
@@ -26,11 +28,25 @@ export interface JournalEntry {
   target: string
   /** The old collection kept after the swap, or '' when not kept. */
   backup: string
+  /** When `prune` dropped the backup (ISO 8601); `down` then says so. */
+  backupPrunedAt?: string
   rowsCopied: number
   /** Whether the source was loaded (the swap loads the target to match). */
   loaded: boolean
   updatedAt: string
   durationMs: number
+  /**
+   * The altered collection as the swap left it: its row count and the digest of its primary keys.
+   * `down` compares them with the collection as it is then, to find rows written since.
+   */
+  swappedRows?: number
+  swappedKeys?: string
+  /** Target field -> the source field its value came from (null for a new field): how `down --carry-writes` converts back. */
+  fieldMap?: Record<string, string | null>
+  /** True when the target got new primary keys (newIds): rows cannot be matched by key across the swap. */
+  newIds?: boolean
+  /** While reverting: the name the altered collection is moved to. */
+  undone?: string
 }
 
 export class Journal {
@@ -40,23 +56,21 @@ export class Journal {
   ) {}
 
   async exists(): Promise<boolean> {
-    return !!(await milvusCall(`check for ${this.collection}`, () => this.client.hasCollection({ collection_name: this.collection }))).value
+    return collectionExists(this.client, this.collection)
   }
 
   async ensure(): Promise<void> {
     await ensureMetaCollection(this.client, this.collection, 'mvmigrate: progress of copy-and-swap alters', [
-      { name: 'id', data_type: DataType.VarChar, is_primary_key: true, autoID: false, max_length: 512 },
-      { name: 'entry', data_type: DataType.VarChar, max_length: 8192 },
+      { name: 'id', type: 'VarChar', primaryKey: true, maxLength: 512 },
+      { name: 'entry', type: 'VarChar', maxLength: 8192 },
     ])
   }
 
   async list(): Promise<JournalEntry[]> {
     if (!(await this.exists())) return []
     await ensureLoaded(this.client, this.collection)
-    const res = await milvusCall(`read ${this.collection}`, () =>
-      this.client.query({ collection_name: this.collection, filter: 'id != ""', output_fields: ['entry'], limit: 16384, consistency_level: 'Strong' as never }),
-    )
-    return (res.data as { entry: string }[]).map((r) => JSON.parse(r.entry) as JournalEntry).sort((a, b) => a.id.localeCompare(b.id))
+    const rows = await queryRows(this.client, this.collection, { filter: 'id != ""', outputFields: ['entry'], limit: 16384 })
+    return rows.map((r) => JSON.parse(String(r.entry)) as JournalEntry).sort((a, b) => a.id.localeCompare(b.id))
   }
 
   async get(version: string, name: string): Promise<JournalEntry | undefined> {
@@ -66,13 +80,11 @@ export class Journal {
   async write(entry: Omit<JournalEntry, 'id' | 'updatedAt'>): Promise<JournalEntry> {
     await this.ensure()
     const full: JournalEntry = { ...entry, id: `${entry.version}/${entry.name}`, updatedAt: new Date().toISOString() }
-    await milvusCall(`record alter of ${entry.name} in ${this.collection}`, () =>
-      this.client.upsert({ collection_name: this.collection, data: [{ id: full.id, entry: JSON.stringify(full), [HIDDEN_VECTOR]: HIDDEN_VECTOR_VALUE }] }),
-    )
+    await upsertRows(this.client, this.collection, [{ id: full.id, entry: JSON.stringify(full), [HIDDEN_VECTOR]: HIDDEN_VECTOR_VALUE }])
     return full
   }
 
   async remove(id: string): Promise<void> {
-    await milvusCall(`remove ${id} from ${this.collection}`, () => this.client.delete({ collection_name: this.collection, filter: `id == ${JSON.stringify(id)}` }))
+    await deleteRows(this.client, this.collection, `id == ${JSON.stringify(id)}`)
   }
 }

@@ -1,6 +1,7 @@
-import { DataType, MilvusClient } from '@zilliz/milvus2-sdk-node'
-import { milvusCall } from '../milvus/call'
-import { HIDDEN_VECTOR, HIDDEN_VECTOR_VALUE, ensureLoaded, ensureMetaCollection } from './meta-collection'
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import { collectionExists, ensureLoaded } from '../milvus/collections'
+import { deleteRows, queryRows, upsertRows } from '../milvus/rows'
+import { HIDDEN_VECTOR, HIDDEN_VECTOR_VALUE, ensureMetaCollection } from './meta-collection'
 
 /** One row of the `_migrations` collection. */
 export interface LedgerRow {
@@ -34,22 +35,21 @@ export class Ledger {
   ) {}
 
   async exists(): Promise<boolean> {
-    const res = await milvusCall(`check for ${this.collection}`, () => this.client.hasCollection({ collection_name: this.collection }))
-    return !!res.value
+    return collectionExists(this.client, this.collection)
   }
 
   /** Creates the ledger on first use; loads it if the server released it. Call under the lock. */
   async ensure(): Promise<void> {
     await ensureMetaCollection(this.client, this.collection, 'mvmigrate: applied schema migrations', [
-      { name: 'version', data_type: DataType.VarChar, is_primary_key: true, autoID: false, max_length: 64 },
-      { name: 'name', data_type: DataType.VarChar, max_length: 512 },
-      { name: 'checksum', data_type: DataType.VarChar, max_length: 64 },
-      { name: 'batch', data_type: DataType.Int64 },
-      { name: 'state', data_type: DataType.VarChar, max_length: 16 },
-      { name: 'applied_at', data_type: DataType.VarChar, max_length: 40 },
-      { name: 'duration_ms', data_type: DataType.Int64 },
-      { name: 'tool_version', data_type: DataType.VarChar, max_length: 32 },
-      { name: 'error', data_type: DataType.VarChar, max_length: MAX_ERROR_LENGTH * 4 },
+      { name: 'version', type: 'VarChar', primaryKey: true, maxLength: 64 },
+      { name: 'name', type: 'VarChar', maxLength: 512 },
+      { name: 'checksum', type: 'VarChar', maxLength: 64 },
+      { name: 'batch', type: 'Int64' },
+      { name: 'state', type: 'VarChar', maxLength: 16 },
+      { name: 'applied_at', type: 'VarChar', maxLength: 40 },
+      { name: 'duration_ms', type: 'Int64' },
+      { name: 'tool_version', type: 'VarChar', maxLength: 32 },
+      { name: 'error', type: 'VarChar', maxLength: MAX_ERROR_LENGTH * 4 },
     ])
   }
 
@@ -57,16 +57,8 @@ export class Ledger {
   async list(): Promise<LedgerRow[]> {
     if (!(await this.exists())) return []
     await ensureLoaded(this.client, this.collection)
-    const res = await milvusCall(`read ${this.collection}`, () =>
-      this.client.query({
-        collection_name: this.collection,
-        filter: 'version != ""',
-        output_fields: OUTPUT_FIELDS,
-        limit: QUERY_LIMIT,
-        consistency_level: 'Strong' as never,
-      }),
-    )
-    return (res.data as Record<string, unknown>[])
+    const rows = await queryRows(this.client, this.collection, { filter: 'version != ""', outputFields: OUTPUT_FIELDS, limit: QUERY_LIMIT })
+    return rows
       .map((r) => ({
         version: String(r.version),
         name: String(r.name),
@@ -88,10 +80,7 @@ export class Ledger {
 
   /** Insert-or-replace by version: a retried failure becomes an applied row. */
   async write(row: LedgerRow): Promise<void> {
-    await milvusCall(`record ${row.version} in ${this.collection}`, () =>
-      this.client.upsert({
-        collection_name: this.collection,
-        data: [
+    await upsertRows(this.client, this.collection, [
           {
             version: row.version,
             name: row.name,
@@ -104,14 +93,10 @@ export class Ledger {
             error: (row.error ?? '').slice(0, MAX_ERROR_LENGTH),
             [HIDDEN_VECTOR]: HIDDEN_VECTOR_VALUE,
           },
-        ],
-      }),
-    )
+    ])
   }
 
   async remove(version: string): Promise<void> {
-    await milvusCall(`remove ${version} from ${this.collection}`, () =>
-      this.client.delete({ collection_name: this.collection, filter: `version == ${JSON.stringify(version)}` }),
-    )
+    await deleteRows(this.client, this.collection, `version == ${JSON.stringify(version)}`)
   }
 }

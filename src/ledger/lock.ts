@@ -1,8 +1,9 @@
-import { DataType, MilvusClient } from '@zilliz/milvus2-sdk-node'
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { randomUUID } from 'node:crypto'
 import * as os from 'node:os'
 import { MvmError, messageOf } from '../errors'
-import { milvusCall } from '../milvus/call'
+import { collectionExists, describeRaw, dropCollection } from '../milvus/collections'
+import { tryCreateCollection } from '../milvus/create'
 
 export const LOCK_COLLECTION = '_migrations_lock'
 const HOLDER_PROPERTY = 'mvmigrate.lock.holder'
@@ -33,11 +34,10 @@ export class MigrationLock {
 
   /** Who holds the lock now, or undefined. */
   async holder(): Promise<LockHolder | undefined> {
-    const has = await milvusCall(`check ${this.collection}`, () => this.client.hasCollection({ collection_name: this.collection }))
-    if (!has.value) return undefined
+    if (!(await collectionExists(this.client, this.collection))) return undefined
     let d
     try {
-      d = await milvusCall(`describe ${this.collection}`, () => this.client.describeCollection({ collection_name: this.collection }))
+      d = await describeRaw(this.client, this.collection)
     } catch (e) {
       if (/not exist|not found/i.test(messageOf(e))) return undefined // released meanwhile
       throw e
@@ -45,7 +45,7 @@ export class MigrationLock {
     // The holder is stored twice: as a collection property (Milvus Lite keeps those but drops
     // descriptions) and as the description (older servers without properties on create).
     const fromProperty = (d.properties as unknown as { key: string; value: string }[] | undefined)?.find((p) => p.key === HOLDER_PROPERTY)?.value
-    const raw = fromProperty || d.schema.description
+    const raw = fromProperty || String((d.schema as { description?: string } | undefined)?.description ?? '')
     try {
       return JSON.parse(raw) as LockHolder
     } catch {
@@ -56,24 +56,22 @@ export class MigrationLock {
   /** One attempt: true when this runner now holds the lock. */
   async tryAcquire(command: string): Promise<boolean> {
     const me: LockHolder = { token: randomUUID(), host: os.hostname(), pid: process.pid, since: new Date().toISOString(), command }
-    try {
-      await milvusCall(`create ${this.collection}`, () =>
-        this.client.createCollection({
-          collection_name: this.collection,
-          description: JSON.stringify(me),
-          properties: { [HOLDER_PROPERTY]: JSON.stringify(me) },
-          fields: [
-            { name: 'id', data_type: DataType.Int64, is_primary_key: true, autoID: false },
-            { name: 'placeholder_vector', data_type: DataType.FloatVector, dim: 2 },
-          ],
-        }),
-      )
-    } catch (e) {
-      // "already exists" / "duplicate" (Milvus), "File exists" (Milvus Lite's losing racer): another
-      // runner won the create. Anything else (unreachable, auth, ...) is a real error.
-      if (e instanceof MvmError && e.code === 'MILVUS_ERROR' && /exist|duplicate/i.test(e.message)) return false
-      throw e
-    }
+    const created = await tryCreateCollection(this.client, {
+      name: this.collection,
+      description: JSON.stringify(me),
+      properties: { [HOLDER_PROPERTY]: JSON.stringify(me) },
+      fields: [
+        { name: 'id', type: 'Int64', primaryKey: true },
+        { name: 'placeholder_vector', type: 'FloatVector', dim: 2 },
+      ],
+      enableDynamicField: false,
+      functions: [],
+      indexes: [],
+      partitions: [],
+      aliases: [],
+      loaded: false,
+    })
+    if (created === 'exists') return false
     const now = await this.holder()
     if (now?.token !== me.token) return false
     this.held = me
@@ -110,7 +108,7 @@ export class MigrationLock {
     if (!this.held) return
     const now = await this.holder()
     if (now?.token === this.held.token) {
-      await milvusCall(`drop ${this.collection}`, () => this.client.dropCollection({ collection_name: this.collection }))
+      await dropCollection(this.client, this.collection)
     }
     this.held = undefined
   }
@@ -119,7 +117,7 @@ export class MigrationLock {
   async forceRelease(onlyToken?: string): Promise<LockHolder | undefined> {
     const h = await this.holder()
     if (!h || (onlyToken !== undefined && h.token !== onlyToken)) return undefined
-    await milvusCall(`drop ${this.collection}`, () => this.client.dropCollection({ collection_name: this.collection }))
+    await dropCollection(this.client, this.collection)
     return h
   }
 }

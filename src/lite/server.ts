@@ -154,7 +154,7 @@ export async function startLiteServer(opts: LiteServerOptions): Promise<LiteServ
       process.removeListener('exit', stopSync)
       if (/DataDirLockedError|holds the lock/.test(output)) {
         throw new MvmError('DATA_DIR_IN_USE', `The embedded Milvus data directory ${dataDir} is locked by another process`, {
-          hint: 'Another Milvus Lite is using it. Stop that process, or use a different --data-dir / lite.dataDir.',
+          hint: 'Another Milvus Lite is using it, perhaps one serving a migration right now: do not kill it. Wait for it to finish, or share one server: start `mvmigrate lite serve` once and pass its --uri to every command. A different --data-dir / lite.dataDir is a different (empty) database.',
         })
       }
       const why = firstError ? String(firstError) : exited !== undefined ? `it exited with code ${exited}` : `it was not ready within ${readyTimeoutMs / 1000} s`

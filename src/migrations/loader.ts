@@ -1,8 +1,8 @@
 import * as path from 'node:path'
-import { MvmError, messageOf } from '../errors'
+import { MvmError } from '../errors'
 import { Migration } from './define'
 import { MigrationFile } from './files'
-import { requireUserModule } from './load-module'
+import { loadErrorText, requireUserModule } from './load-module'
 
 export interface LoadedMigration extends MigrationFile {
   migration: Migration
@@ -15,8 +15,7 @@ export function loadMigration(file: MigrationFile): LoadedMigration {
   try {
     mod = requireUserModule(file.path)
   } catch (e) {
-    const first = messageOf(e).split('\n').filter((l) => l.trim()).slice(0, 3).join(' | ')
-    throw new MvmError('MIGRATION_INVALID', `Migration ${rel} could not be loaded: ${first}`, {
+    throw new MvmError('MIGRATION_INVALID', `Migration ${rel} could not be loaded: ${loadErrorText(e)}`, {
       hint: 'Fix the error in the file, then run the command again. Nothing was changed.',
       cause: e,
     })

@@ -2,9 +2,11 @@ import { MvmError, messageOf } from '../errors'
 
 /**
  * The Node SDK reports most failures as a status object in the response instead of throwing, and
- * throws plain status objects (not Errors) from a few calls. Milvus Lite even answers some failures
- * with error_code "Success" and a non-zero `code`. Everything the project sends to Milvus goes
- * through `milvusCall`, which turns all of these into one thrown MvmError.
+ * throws plain status objects (not Errors) from a few calls. Some servers (Milvus Lite) answer
+ * failures with error_code "Success" and a non-zero `code`, so a status is judged by both. And the
+ * SDK's retry interceptor turns a gRPC UNIMPLEMENTED into an OK with an empty reply `{}`: a call
+ * the server does not have "succeeds" and does nothing. Everything the project sends to Milvus
+ * goes through `milvusCall`, which turns all of these into one thrown MvmError.
  */
 interface StatusLike {
   error_code?: string | number
@@ -23,8 +25,13 @@ function statusOf(res: unknown): StatusLike | undefined {
 export function isSuccess(status: StatusLike): boolean {
   const ec = status.error_code
   const okErrorCode = ec === undefined || ec === 'Success' || ec === 0
-  const okCode = status.code === undefined || status.code === 0
+  const okCode = status.code === undefined || status.code === 0 || (status.code as unknown) === '0'
   return okErrorCode && okCode
+}
+
+/** A reply with no status at all: what the SDK makes of a gRPC UNIMPLEMENTED. */
+export function isEmptyReply(res: unknown): boolean {
+  return !!res && typeof res === 'object' && !Array.isArray(res) && statusOf(res) === undefined
 }
 
 /** gRPC status codes the SDK surfaces in `error.code`. */
@@ -33,7 +40,13 @@ const GRPC_DEADLINE_EXCEEDED = 4
 const GRPC_UNAUTHENTICATED = 16
 const GRPC_UNIMPLEMENTED = 12
 
-export function translateSdkError(what: string, e: unknown): MvmError {
+export function unsupported(what: string, rpc: string | undefined, detail = 'it answered with an empty reply'): MvmError {
+  return new MvmError('UNSUPPORTED_BY_SERVER', `${what}: the server does not implement ${rpc ?? 'this call'} (${detail})`, {
+    hint: 'This Milvus server lacks an operation mvmigrate needs for this step; nothing after it was done. Use a Milvus server that has it (2.4 or newer for renames, aliases and properties).',
+  })
+}
+
+export function translateSdkError(what: string, e: unknown, rpc?: string): MvmError {
   if (e instanceof MvmError) return e
   const msg = messageOf(e)
   const grpcCode = (e as { code?: unknown })?.code
@@ -49,28 +62,38 @@ export function translateSdkError(what: string, e: unknown): MvmError {
       cause: e,
     })
   }
-  if (grpcCode === GRPC_UNIMPLEMENTED || /UNIMPLEMENTED/.test(msg)) {
-    return new MvmError('MILVUS_ERROR', `${what}: this Milvus server does not support the operation (${msg})`, { cause: e })
-  }
+  if (grpcCode === GRPC_UNIMPLEMENTED || /UNIMPLEMENTED/.test(msg)) return unsupported(what, rpc, msg)
   return new MvmError('MILVUS_ERROR', `${what}: ${msg}`, { cause: e })
 }
 
-export async function milvusCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+export interface CallOptions {
+  /** The RPC's name, for the message when the server does not implement it (e.g. 'RenameCollection'). */
+  rpc?: string
+  /** Accept a reply without a status (a call whose reply carries none). Default false. */
+  allowEmpty?: boolean
+}
+
+export async function milvusCall<T>(what: string, fn: () => Promise<T>, opts: CallOptions = {}): Promise<T> {
   let res: T
   try {
     res = await fn()
   } catch (e) {
-    throw translateSdkError(what, e)
+    throw translateSdkError(what, e, opts.rpc)
   }
   const status = statusOf(res)
-  if (status && !isSuccess(status)) {
+  if (!status) {
+    if (!opts.allowEmpty && isEmptyReply(res)) throw unsupported(what, opts.rpc)
+    return res
+  }
+  if (!isSuccess(status)) {
     const reason = status.reason || String(status.error_code)
     if (/database .* (does not exist|not found)/i.test(reason)) {
       throw new MvmError('DATABASE_NOT_FOUND', `${what}: ${reason}`, {
         hint: 'Create the database first, or pass the right --database / MILVUS_DATABASE.',
       })
     }
-    throw translateSdkError(what, { ...status, message: reason })
+    // Only the reason: a server's own error code (100, 1100, ...) is not a gRPC code.
+    throw translateSdkError(what, { message: reason }, opts.rpc)
   }
   return res
 }

@@ -1,5 +1,6 @@
 import { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError } from '../errors'
+import { splitCredentials } from '../util/redact'
 import { milvusCall, translateSdkError } from './call'
 
 export interface ConnectionOptions {
@@ -41,13 +42,15 @@ function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Pro
  */
 export async function connectMilvus(opts: ConnectionOptions): Promise<MilvusClient> {
   const connectTimeoutMs = opts.connectTimeoutMs ?? 15_000
-  const address = opts.uri
+  // Credentials in the uri are taken as username/password; the address in every message has none.
+  const split = splitCredentials(opts.uri)
+  const address = split.uri
   const client = new MilvusClient({
     address,
     ssl: /^https:/i.test(address),
     token: opts.token,
-    username: opts.username,
-    password: opts.password,
+    username: opts.username ?? (opts.token ? undefined : split.username),
+    password: opts.password ?? (opts.token ? undefined : split.password),
     database: opts.database,
     timeout: opts.requestTimeoutMs ?? 600_000,
     logLevel: 'error',
@@ -65,7 +68,8 @@ export async function connectMilvus(opts: ConnectionOptions): Promise<MilvusClie
         } catch (e) {
           throw translateSdkError(`connect to ${address}`, e)
         }
-        await milvusCall(`ask ${address} for its version`, () => client.getVersion())
+        // Proves the server answers. One without GetVersion (Milvus Lite 2.5) answers with an empty reply: that is an answer too.
+        await milvusCall(`ask ${address} for its version`, () => client.getVersion(), { allowEmpty: true })
         if (opts.database) await ensureDatabase(client, opts.database, address)
       })(),
       connectTimeoutMs,
@@ -82,7 +86,7 @@ export async function connectMilvus(opts: ConnectionOptions): Promise<MilvusClie
 }
 
 async function ensureDatabase(client: MilvusClient, database: string, address: string): Promise<void> {
-  const res = await milvusCall(`list databases on ${address}`, () => client.listDatabases())
+  const res = await milvusCall(`list databases on ${address}`, () => client.listDatabases(), { rpc: 'ListDatabases' })
   if (!(res.db_names ?? []).includes(database)) {
     throw new MvmError('DATABASE_NOT_FOUND', `Database '${database}' does not exist on ${address} (it has: ${(res.db_names ?? []).join(', ') || 'none'})`, {
       hint: `Create it first (e.g. client.createDatabase({ db_name: '${database}' })), or pass the right --database / MILVUS_DATABASE.`,

@@ -1,7 +1,7 @@
-import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { CollectionSpec, ConsistencyLevel, FieldSpec, FunctionSpec, IndexSpec, ScalarValue } from '../schema/spec'
 import { MvmError } from '../errors'
-import { milvusCall } from './call'
+import { aliasesOf, collectionNameOf, describeRaw, isLoaded, listPartitions } from './collections'
 import { fromDataType } from './data-types'
 
 type KV = { key: string; value: string }
@@ -58,26 +58,9 @@ function indexFromSdk(raw: { index_name: string; field_name: string; params: KV[
   return idx
 }
 
-/** Reads a live collection completely into a CollectionSpec. */
-type Described = { collection_name?: string; collectionID?: unknown; schema?: { name?: string } }
-
-/**
- * The real name of the collection a describe answered for. Newer servers put it in collection_name
- * even when asked through an alias; Milvus 2.3 puts the alias there and the real name only in
- * schema.name, which is trusted once the collection of that name proves to be the same one.
- */
-export async function collectionNameOf(client: MilvusClient, d: Described, asked: string): Promise<string> {
-  const named = d.collection_name || asked
-  const schemaName = d.schema?.name
-  if (named !== asked || !schemaName || schemaName === asked) return named
-  const real = (await client.describeCollection({ collection_name: schemaName }).catch(() => undefined)) as (Described & { status?: { error_code?: string; code?: number } }) | undefined
-  const found = real && real.status?.error_code === 'Success' && !real.status?.code
-  return found && String(real.collectionID) === String(d.collectionID) ? schemaName : named
-}
-
-export async function describeCollectionSpec(client: MilvusClient, name: string): Promise<CollectionSpec> {
-  const d = await milvusCall(`describe collection '${name}'`, () => client.describeCollection({ collection_name: name }))
-  const schema = d.schema as unknown as Record<string, unknown>
+/** The schema part of a collection: fields, dynamic field, functions. */
+function schemaOf(d: Record<string, unknown>): { fields: FieldSpec[]; enableDynamicField: boolean; functions: FunctionSpec[] } {
+  const schema = d.schema as Record<string, unknown>
   const fields = (schema.fields as Record<string, unknown>[]).map(fieldFromSdk)
   const functions: FunctionSpec[] = ((schema.functions as Record<string, unknown>[] | undefined) ?? []).map((fn) => ({
     name: String(fn.name),
@@ -87,47 +70,50 @@ export async function describeCollectionSpec(client: MilvusClient, name: string)
     ...(fn.description ? { description: String(fn.description) } : {}),
     params: kvToObject(fn.params as KV[]),
   }))
+  return { fields, enableDynamicField: !!schema.enable_dynamic_field, functions }
+}
+
+/** Fields as the server made them, and how many functions it kept (read back after a create). */
+export async function describeFields(client: MilvusClient, name: string): Promise<{ fields: FieldSpec[]; enableDynamicField: boolean; functions: number }> {
+  const s = schemaOf(await describeRaw(client, name))
+  return { fields: s.fields, enableDynamicField: s.enableDynamicField, functions: s.functions.length }
+}
+
+/** Reads a live collection completely into a CollectionSpec. */
+export async function describeCollectionSpec(client: MilvusClient, name: string): Promise<CollectionSpec> {
+  const d = await describeRaw(client, name)
+  const schema = d.schema as unknown as Record<string, unknown>
+  const { fields, enableDynamicField, functions } = schemaOf(d)
 
   const idx = await client.describeIndex({ collection_name: name })
   // "index not found" is how the server says there are none.
   const indexes = idx.status?.code === 0 || idx.status?.error_code === 'Success' ? (idx.index_descriptions ?? []).map((i) => indexFromSdk(i as never)) : []
 
-  const parts = await milvusCall(`list partitions of '${name}'`, () => client.listPartitions({ collection_name: name }))
   const hasPartitionKey = fields.some((f) => f.partitionKey)
-  const partitions = hasPartitionKey ? [] : (parts.partition_names ?? []).filter((p) => p !== '_default')
+  let partitionNames: string[] = []
+  try {
+    partitionNames = await listPartitions(client, name)
+  } catch (e) {
+    // A server without partitions at all (Milvus Lite 2.5) has none to describe.
+    if (!(e instanceof MvmError && e.code === 'UNSUPPORTED_BY_SERVER')) throw e
+  }
+  const partitions = hasPartitionKey ? [] : partitionNames.filter((p) => p !== '_default')
 
-  const aliases = await aliasesOf(client, name, d.aliases)
-  const load = await milvusCall(`get load state of '${name}'`, () => client.getLoadState({ collection_name: name }))
+  const aliases = await aliasesOf(client, name, d.aliases as string[] | undefined)
 
   return {
-    name: await collectionNameOf(client, d as Described, name),
+    name: await collectionNameOf(client, d, name),
     ...(schema.description ? { description: String(schema.description) } : {}),
     fields,
-    enableDynamicField: !!schema.enable_dynamic_field,
+    enableDynamicField,
     functions,
     indexes,
     partitions,
     ...(hasPartitionKey ? { numPartitions: Number(d.num_partitions) } : {}),
     properties: kvToObject(d.properties as unknown as KV[]),
     consistencyLevel: d.consistency_level as ConsistencyLevel,
-    shards: d.shards_num,
+    shards: d.shards_num as number | undefined,
     aliases: [...aliases].sort(),
-    loaded: String(load.state) === 'LoadStateLoaded',
-  }
-}
-
-/**
- * Aliases of a collection. ListAliases is Milvus 2.4+; older servers list them in the describe
- * response instead (pass it as `fromDescribe` when at hand).
- */
-export async function aliasesOf(client: MilvusClient, name: string, fromDescribe?: string[]): Promise<string[]> {
-  try {
-    const res = await milvusCall(`list aliases of '${name}'`, () => client.listAliases({ collection_name: name }))
-    return res.aliases ?? []
-  } catch (e) {
-    if (!(e instanceof MvmError) || e.code !== 'MILVUS_ERROR') throw e
-    if (fromDescribe) return fromDescribe
-    const d = await milvusCall(`describe collection '${name}'`, () => client.describeCollection({ collection_name: name }))
-    return d.aliases ?? []
+    loaded: await isLoaded(client, name),
   }
 }

@@ -5,6 +5,22 @@ import { CONFIG_FILE_NAMES, PACKAGE_TEMPLATES_DIR } from '../config/config'
 export interface InitResult {
   created: string[]
   kept: string[]
+  /** .gitignore, when init added `.mvmigrate/` to it (or created it). */
+  gitignore?: string
+}
+
+/** What the embedded Milvus Lite keeps in the project: a ~450 MB virtual environment and the data. Never committed. */
+export const LOCAL_STATE_DIR = '.mvmigrate/'
+
+/** Adds `.mvmigrate/` to .gitignore (creating the file if needed), unless a line already covers it. */
+function ignoreLocalState(cwd: string): string | undefined {
+  const file = path.join(cwd, '.gitignore')
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : ''
+  const covered = text.split(/\r?\n/).some((l) => ['.mvmigrate', '.mvmigrate/', '/.mvmigrate', '/.mvmigrate/', '.mvmigrate/*'].includes(l.trim()))
+  if (covered) return undefined
+  const prefix = text && !text.endsWith('\n') ? '\n' : ''
+  fs.appendFileSync(file, `${prefix}# mvmigrate: the embedded Milvus Lite (virtual environment and data)\n${LOCAL_STATE_DIR}\n`)
+  return file
 }
 
 /** Writes a commented mvmigrate.config.ts and migrations/ where missing; never overwrites. */
@@ -24,5 +40,6 @@ export function initProject(cwd: string): InitResult {
     fs.mkdirSync(dir, { recursive: true })
     created.push(dir)
   }
-  return { created, kept }
+  const gitignore = ignoreLocalState(cwd)
+  return { created, kept, ...(gitignore ? { gitignore } : {}) }
 }

@@ -1,6 +1,6 @@
 import { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { afterAll, describe, expect, it } from 'vitest'
-import { resolveName } from '../../src/alter/engine'
+import { resolveName } from '../../src/milvus/collections'
 import { MigrationContext } from '../../src/context/context'
 import { silentLogger } from '../../src/context/logger'
 import { MvmError } from '../../src/errors'

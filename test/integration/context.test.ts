@@ -1,7 +1,7 @@
 import { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import * as path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { resolveName } from '../../src/alter/engine'
+import { resolveName } from '../../src/milvus/collections'
 import { MigrationContext } from '../../src/context/context'
 import { silentLogger } from '../../src/context/logger'
 import { MvmError } from '../../src/errors'
@@ -49,7 +49,7 @@ describe('the shipped example migrations (migrations/)', () => {
     // Milvus Lite does not report max_length of VarChar array elements back, so it is not asserted.
     expect(feedback.fields.find((f) => f.name === 'labels')).toMatchObject({ type: 'Array', elementType: 'VarChar', maxCapacity: 8 })
 
-    expect((await migrator.status()).backups).toEqual([{ collection: 'documents__mvm_bak_20261126090300', kind: 'backup', version: '20261126090300', of: 'documents' }])
+    expect((await migrator.status()).backups).toMatchObject([{ collection: 'documents__mvm_bak_20261126090300', kind: 'backup', version: '20261126090300', of: 'documents', rows: 0 }])
 
     await migrator.down({ all: true })
     const left = ((await client.listCollections()).data ?? []).map((c) => c.name).sort()

@@ -96,8 +96,8 @@ async function expectConverged(s: Awaited<ReturnType<typeof seeded>>) {
   const st = JSON.parse((await cli(s.dir, s.args('status', '--json'))).stdout)
   expect(st.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'applied'])
   expect(st.interrupted).toEqual([])
-  expect(st.backups).toEqual([{ collection: 'documents__mvm_bak_20260301000002', kind: 'backup', version: '20260301000002', of: 'documents' }])
-  expect(st.lock).toBeUndefined()
+  expect(st.backups).toMatchObject([{ collection: 'documents__mvm_bak_20260301000002', kind: 'backup', version: '20260301000002', of: 'documents', rows: 2500 }])
+  expect(st.lock).toBeNull()
   const ledger = await s.client.query({ collection_name: '_migrations', filter: 'version == "20260301000002"', output_fields: ['version'], consistency_level: 'Strong' } as never)
   expect(ledger.data).toHaveLength(1)
   return st

@@ -20,7 +20,14 @@ describe('alter progress output', () => {
     const out: string[] = []
     const report = progressReporter('lines', (s) => out.push(s), 60_000)
     events.forEach(report)
-    expect(out).toEqual(['docs: copy 0/1000 rows (0%), 0 rows/s, ETA 0s\n', 'docs: verify 1000/1000 rows (100%)\n', 'docs: done 1000/1000 rows (100%)\n'])
+    // A line when each phase starts and ends, with the rows and the rate: never a silent jump from 0% to verify.
+    expect(out).toEqual([
+      'docs: copy 0/1000 rows (0%)\n',
+      'docs: copy done: 1000 rows in 2.0 s (500 rows/s)\n',
+      'docs: verify 1000 rows\n',
+      'docs: verify done in 0.5 s\n',
+      'docs: done: 1000 rows copied, verified and swapped in 2.5 s\n',
+    ])
   })
   it('a terminal: one redrawn bar with rows, rows/s and ETA', () => {
     const out: string[] = []

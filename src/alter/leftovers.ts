@@ -1,0 +1,99 @@
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import { MvmError } from '../errors'
+import type { Journal } from '../ledger/journal'
+import { countRows, dropCollection, isLoaded, listCollectionNames, loadCollection, resolveName, statisticsRowCount } from '../milvus/collections'
+import { describeCollectionSpec } from '../milvus/describe'
+import { primaryKeyOf } from '../schema/spec'
+import { LeftoverKind, parseAlterName } from './names'
+import { diffKeys } from './writes-since'
+
+/**
+ * Collections alters leave behind: kept backups, altered collections a `down` set aside (rows
+ * written after the alter may live only there), and partial copies of an interrupted alter.
+ * `status` lists them with their row counts; `prune` drops them, but never one holding rows that
+ * exist nowhere else unless told to discard them.
+ */
+export interface LeftoverCollection {
+  collection: string
+  kind: LeftoverKind
+  /** The migration version and the altered name it belongs to. */
+  version: string
+  of: string
+  /** Row count: exact when the collection is loaded, else the server's statistics (approximate). */
+  rows: number | null
+  rowsApproximate?: boolean
+  /**
+   * For a set-aside altered collection or a partial copy: how many of its rows (by primary key)
+   * are not in the collection `of` resolves to. null when unknown (not loaded).
+   */
+  uniqueRows?: number | null
+}
+
+/** Rows of `collection` whose keys are not in the collection `of` resolves to (all of them when that is gone). */
+async function uniqueRows(client: MilvusClient, collection: string, of: string, rows: number): Promise<number> {
+  const live = await resolveName(client, of)
+  if (!live) return rows
+  if (!(await isLoaded(client, live.collection))) await loadCollection(client, live.collection)
+  const mine = primaryKeyOf(await describeCollectionSpec(client, collection))!
+  const theirs = primaryKeyOf(await describeCollectionSpec(client, live.collection))!
+  if (mine.type !== theirs.type) return rows // keys cannot be matched: every row counts as its own
+  let n = 0
+  for await (const d of diffKeys(client, { collection, pk: mine }, { collection: live.collection, pk: theirs })) n += d.onlyAltered.length
+  return n
+}
+
+export interface FindOptions {
+  /** Load a leftover that is not loaded, to count it exactly (prune does; status does not change load states). */
+  load?: boolean
+}
+
+export async function findLeftovers(client: MilvusClient, journal: Journal, opts: FindOptions = {}): Promise<LeftoverCollection[]> {
+  const entries = await journal.list()
+  const names = new Set(await listCollectionNames(client))
+  const found = new Map<string, Omit<LeftoverCollection, 'rows'>>()
+  for (const j of entries) if (j.state === 'done' && j.backup && names.has(j.backup)) found.set(j.backup, { collection: j.backup, kind: 'backup', version: j.version, of: j.name })
+  for (const n of names) {
+    const parsed = parseAlterName(n)
+    if (parsed && parsed.kind !== 'backup' && !found.has(n)) found.set(n, { collection: n, ...parsed })
+  }
+  const out: LeftoverCollection[] = []
+  for (const l of [...found.values()].sort((a, b) => a.collection.localeCompare(b.collection))) {
+    let loaded = await isLoaded(client, l.collection)
+    if (!loaded && opts.load) {
+      loaded = await loadCollection(client, l.collection).then(
+        () => true,
+        () => false,
+      )
+    }
+    const rows = loaded ? await countRows(client, l.collection) : await statisticsRowCount(client, l.collection).catch(() => null)
+    const item: LeftoverCollection = { ...l, rows, ...(loaded ? {} : { rowsApproximate: true }) }
+    if (l.kind !== 'backup') item.uniqueRows = loaded && rows !== null ? await uniqueRows(client, l.collection, l.of, rows) : null
+    out.push(item)
+  }
+  return out
+}
+
+/** Drops leftovers (not partial copies of an alter still in the journal); refuses any holding unique rows unless `discardWrites`. */
+export async function pruneLeftovers(client: MilvusClient, journal: Journal, opts: { discardWrites?: boolean; dryRun?: boolean; onDrop?: (l: LeftoverCollection) => void } = {}): Promise<LeftoverCollection[]> {
+  const active = new Set((await journal.list()).filter((j) => j.state !== 'done').flatMap((j) => [j.target, j.undone ?? '']))
+  const todo = (await findLeftovers(client, journal, { load: !opts.dryRun })).filter((l) => !active.has(l.collection))
+  const holding = todo.filter((l) => l.uniqueRows === null || (l.uniqueRows ?? 0) > 0)
+  if (holding.length && !opts.discardWrites && !opts.dryRun) {
+    const what = holding.map((l) => `'${l.collection}' (${l.uniqueRows === null ? 'rows it cannot count' : `${l.uniqueRows} of its ${l.rows} rows exist nowhere else`})`).join(', ')
+    throw new MvmError('WRITES_SINCE_ALTER', `prune would delete rows that exist nowhere else: ${what}`, {
+      hint: 'Nothing was dropped. Copy the rows you need out of it first, or prune with discardWrites (CLI: --discard-writes) to drop them anyway.',
+      details: { holding },
+    })
+  }
+  if (opts.dryRun) return todo
+  const entries = await journal.list()
+  for (const l of todo) {
+    await dropCollection(client, l.collection)
+    if (l.kind === 'backup') {
+      const entry = entries.find((j) => j.backup === l.collection)
+      if (entry) await journal.write({ ...entry, backup: '', backupPrunedAt: new Date().toISOString() })
+    }
+    opts.onDrop?.(l)
+  }
+  return todo
+}

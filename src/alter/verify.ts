@@ -1,0 +1,127 @@
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import { MvmError } from '../errors'
+import { countRows, flush } from '../milvus/collections'
+import { FieldSpec, primaryKeyOf } from '../schema/spec'
+import { Row } from './builder'
+import { KeyDigest } from './keys'
+import { readKeyWindows, readPages, readRowsByKeys } from './pager'
+import type { AlterPlan } from './plan'
+import { transformRow } from './values'
+
+/** Digest of every key in a collection (keys only: the key windows, no rows are read). */
+export async function keyDigest(client: MilvusClient, collection: string, pk: FieldSpec): Promise<KeyDigest> {
+  const digest = new KeyDigest()
+  for await (const keys of readKeyWindows({ client, collection, pk })) for (const k of keys) digest.add(k)
+  return digest
+}
+
+export interface CopyFacts {
+  /** Rows in the source when the copy started. */
+  sourceRowsBefore: number
+  /** Rows the copy inserted. */
+  rowsCopied: number
+  /** Digest of the source keys as the copy read them. */
+  sourceKeys: KeyDigest
+}
+
+/**
+ * The checks between the copy and the swap: the target holds exactly the source's rows (count and
+ * primary-key set), and the source did not change while it was copied. Any failure throws before
+ * the swap; the caller drops the copy and the source is untouched. Returns the target's key digest.
+ */
+export async function verifyCopy(session: MilvusClient, data: MilvusClient, plan: AlterPlan, sourceName: string, targetName: string, facts: CopyFacts, newIds: boolean): Promise<KeyDigest> {
+  const before = facts.sourceRowsBefore
+  await flush(session, targetName)
+  const targetCount = await countRows(session, targetName)
+  const sourceAfter = await keyDigest(data, sourceName, primaryKeyOf(plan.source)!)
+  const sameKeys = sourceAfter.toString() === facts.sourceKeys.toString()
+  if (sameKeys && sourceAfter.count < before && (await countRows(session, sourceName)) === before) {
+    throw new MvmError('MIGRATION_FAILED', `'${sourceName}' counts ${before} rows but its queries return only ${sourceAfter.count} of them (the same keys before and after the copy), so ${before - sourceAfter.count} row(s) cannot be copied; the swap was aborted, the copy dropped, and '${sourceName}' is untouched`, {
+      hint: 'Milvus 2.3 never returns a row keyed 9223372036854775807 (the Int64 maximum) to any query. Re-insert such a row under another key (or upgrade Milvus), then run the migration again.',
+    })
+  }
+  if (!sameKeys || before !== sourceAfter.count) {
+    throw new MvmError('MIGRATION_FAILED', `Writes happened to '${sourceName}' during the migration (${before} rows before, ${sourceAfter.count} after the copy); the swap was aborted, the copy dropped, and '${sourceName}' is untouched`, {
+      hint: 'Stop writers (or point them elsewhere) while the alter runs, then run the migration again.',
+    })
+  }
+  if (targetCount !== facts.rowsCopied || targetCount !== before) {
+    throw new MvmError('MIGRATION_FAILED', `Verification failed: '${targetName}' holds ${targetCount} rows, the source ${before}; the copy was dropped and the source is untouched`, { hint: 'Run the migration again; report this if it repeats.' })
+  }
+  const targetKeys = await keyDigest(data, targetName, primaryKeyOf(plan.target)!)
+  if (!newIds && targetKeys.toString() !== facts.sourceKeys.toString()) {
+    throw new MvmError('MIGRATION_FAILED', `Verification failed: the primary keys of '${targetName}' differ from the source's; the copy was dropped and the source is untouched`, { hint: 'Run the migration again; report this if it repeats.' })
+  }
+  return targetKeys
+}
+
+const INTEGER_TYPES = new Set(['Int8', 'Int16', 'Int32', 'Int64'])
+
+/**
+ * A value as the server stores it, so a transformed row compares equal to the row read back:
+ * the SDK returns Int64 as a string (a transform may give a number), Float as float32.
+ */
+function stored(type: string | undefined, v: unknown, element?: string): unknown {
+  if (v === null || v === undefined) return v
+  if (type && INTEGER_TYPES.has(type) && (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string')) return String(v)
+  if (type === 'Float' && (typeof v === 'number' || typeof v === 'string')) return Math.fround(Number(v))
+  if (type === 'FloatVector' && Array.isArray(v)) return v.map((x) => Math.fround(Number(x)))
+  if (type === 'Array' && Array.isArray(v)) return v.map((x) => stored(element, x))
+  return v
+}
+
+/**
+ * A row as field -> value text: dynamic keys flattened, declared fields as stored, function outputs
+ * (server-computed) left out, and no value the same as null.
+ */
+function comparable(row: Row, fields: Map<string, FieldSpec>, skip: Set<string>): Map<string, string> {
+  const flat: Row = { ...((row.$meta as Row | undefined) ?? {}), ...row }
+  delete flat.$meta
+  const out = new Map<string, string>()
+  for (const [k, v] of Object.entries(flat)) {
+    const field = fields.get(k)
+    const value = stored(field?.type, v, field?.elementType)
+    if (!skip.has(k) && value !== undefined && value !== null) out.set(k, JSON.stringify(value))
+  }
+  return out
+}
+
+/** Compares rows of one collection spec: the first field whose value differs, with both values (shortened), or undefined when equal. */
+export function rowComparer(fieldsOf: FieldSpec[]): (expected: Row, actual: Row) => string | undefined {
+  const skip = new Set(fieldsOf.filter((f) => f.functionOutput).map((f) => f.name))
+  const fields = new Map(fieldsOf.map((f) => [f.name, f]))
+  return (expected, actual) => {
+    const [a, b] = [comparable(expected, fields, skip), comparable(actual, fields, skip)]
+    const short = (v: string | undefined) => (v === undefined ? 'no value' : v.length > 80 ? `${v.slice(0, 77)}...` : v)
+    for (const field of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+      if (a.get(field) !== b.get(field)) return `field '${field}': expected ${short(a.get(field))}, found ${short(b.get(field))}`
+    }
+    return undefined
+  }
+}
+
+/**
+ * `verify: 'full'`: reads the source again, transforms each row as the copy did, and compares it
+ * with the target's row of the same key, value by value.
+ */
+export async function verifyValues(client: MilvusClient, plan: AlterPlan, sourceName: string, targetName: string, batchSize: number): Promise<void> {
+  const pk = primaryKeyOf(plan.source)!
+  const targetPk = primaryKeyOf(plan.target)!
+  const differs = rowComparer(plan.target.fields)
+  for await (const page of readPages({ client, collection: sourceName, pk, outputFields: ['*'], batchSize })) {
+    const keys = page.rows.map((r) => String(r[pk.name]))
+    const targetRows = await readRowsByKeys({ client, collection: targetName, pk: targetPk, outputFields: ['*'] }, keys)
+    const byKey = new Map(targetRows.map((r) => [String(r[targetPk.name]), r]))
+    for (const r of page.rows) {
+      const key = String(r[pk.name])
+      const expected = await transformRow(plan, r)
+      const actual = byKey.get(key)
+      const difference = actual ? differs(expected, actual) : 'the row is missing'
+      if (difference) {
+        throw new MvmError('MIGRATION_FAILED', `Verification (full) failed: the row with key ${key} in '${targetName}' differs from the transformed source row (${difference}); the copy was dropped and the source is untouched`, {
+          hint: 'A transform that is not deterministic (random values, the clock) cannot be verified in full; use the default verification, or make it deterministic.',
+        })
+      }
+    }
+  }
+}

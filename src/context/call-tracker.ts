@@ -1,0 +1,75 @@
+import { MvmError } from '../errors'
+
+/**
+ * Catches a missing `await` in a migration. Every ctx helper call (and every raw ctx.client call)
+ * is tracked while it runs. When up()/down() returns with one still running, the runner waits for
+ * it to settle (a copy is not left half-done) and fails the migration naming the call; a call that
+ * starts after up()/down() returned is refused. Without this, `ctx.alter(...)` without `await`
+ * would be recorded as applied in milliseconds while the alter went on (or never ran).
+ */
+export class CallTracker {
+  private readonly running = new Map<number, { label: string; done: Promise<unknown> }>()
+  private next = 0
+  private closed = false
+  private readonly late: string[] = []
+  /** Calls that were still running when the migration function returned. */
+  private readonly unawaited: string[] = []
+
+  constructor(
+    private readonly file: string,
+    private readonly fn: 'up' | 'down',
+  ) {}
+
+  track<T>(label: string, start: () => Promise<T>): Promise<T> {
+    if (this.closed) {
+      this.late.push(label)
+      return Promise.reject(this.error(`${label} was called after ${this.fn}() of ${this.file} had returned`, label, true))
+    }
+    const id = this.next++
+    const p = Promise.resolve().then(start)
+    const done = p.then(
+      () => this.running.delete(id),
+      () => this.running.delete(id),
+    )
+    this.running.set(id, { label, done })
+    return p
+  }
+
+  /** Call once up()/down() returned: waits for what is still running, then says what was not awaited. */
+  async finish(): Promise<MvmError | undefined> {
+    this.unawaited.push(...[...this.running.values()].map((r) => r.label))
+    this.closed = true
+    while (this.running.size) await Promise.all([...this.running.values()].map((r) => r.done))
+    // A call chained on an unawaited one (`.then(() => ctx.alter(...))`) starts now, and is refused.
+    await new Promise((resolve) => setImmediate(resolve))
+    if (this.unawaited.length) return this.error(`${this.fn}() of ${this.file} returned while ${this.unawaited.join(', ')} was still running`, this.unawaited[0], false)
+    if (this.late.length) return this.error(`${this.late.join(', ')} was called after ${this.fn}() of ${this.file} had returned`, this.late[0], true)
+    return undefined
+  }
+
+  private error(what: string, call: string, late: boolean): MvmError {
+    return new MvmError('MIGRATION_FAILED', `${what}: did you forget \`await\` before ${call}?`, {
+      hint: `Add \`await\` before every ctx call in ${this.fn}(). ${late ? 'That call was refused.' : 'The call was allowed to finish before this error.'} The migration is not recorded as applied.`,
+      details: { lateCall: late, call },
+    })
+  }
+}
+
+/** A short label for a call: ctx.alter('docs', …). */
+export function callLabel(owner: string, method: string, args: unknown[]): string {
+  const o = args[0] && typeof args[0] === 'object' ? (args[0] as Record<string, unknown>) : undefined
+  const key = o && (['name', 'collection_name'] as const).find((k) => typeof o[k] === 'string')
+  const first = typeof args[0] === 'string' ? `'${args[0]}'` : o && key ? `{ ${key}: '${o[key]}', … }` : o ? '{ … }' : ''
+  return `${owner}.${method}(${first}${args.length > 1 ? ', …' : ''})`
+}
+
+/** Wraps an object so every method call returning a promise is tracked. */
+export function tracked<T extends object>(target: T, owner: string, tracker: CallTracker, only?: (method: string) => boolean): T {
+  return new Proxy(target, {
+    get(obj, prop) {
+      const value = Reflect.get(obj, prop, obj)
+      if (typeof value !== 'function' || typeof prop !== 'string' || prop === 'constructor' || (only && !only(prop))) return value
+      return (...args: unknown[]) => tracker.track(callLabel(owner, prop, args), async () => (value as (...a: unknown[]) => unknown).apply(obj, args))
+    },
+  })
+}
