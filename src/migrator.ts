@@ -191,7 +191,7 @@ export class Migrator {
           const durationMs = Date.now() - started
           if (e instanceof MvmError && e.code === 'UNSUPPORTED_BY_SERVER' && !ctx.changedSomething) {
             // The server lacks what this migration needs, found before anything changed: nothing to record.
-            throw new MvmError(e.code, `Migration ${this.rel(m.path)} cannot run on this server: ${e.message}`, { hint: e.hint, cause: e, details: { applied: done } })
+            throw new MvmError(e.code, e.message, { hint: `${e.hint ?? ''} Nothing is recorded for this migration${done.length ? `; the ${done.length} before it in this batch stay applied` : ''}.`.trim(), cause: e, details: { applied: done } })
           }
           if (e instanceof MvmError && e.code === 'MIGRATION_INVALID' && !ctx.changedSomething) {
             // Bad input found before this migration changed anything: not a failed run, nothing to record.

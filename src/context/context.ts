@@ -10,6 +10,7 @@ import * as collections from '../milvus/collections'
 import { createCollectionFromSpec, createIndex } from '../milvus/create'
 import { describeCollectionSpec } from '../milvus/describe'
 import { insertRows } from '../milvus/rows'
+import { RAW_CLIENT } from '../milvus/server-traits'
 import { CollectionDefinition, IndexDefinition, specFromDefinition } from '../schema/definition'
 import { CollectionSpec } from '../schema/spec'
 import { didYouMean } from '../util/suggest'
@@ -56,6 +57,7 @@ export class MigrationContext {
     // recorded as a failed run (the CLI then says nothing changed, exit 8).
     this.sdk = new Proxy(client, {
       get: (target, prop, receiver) => {
+        if (prop === RAW_CLIENT) return target
         const value = Reflect.get(target, prop, receiver)
         if (typeof value !== 'function') return value
         if (typeof prop === 'string' && !READ_ONLY_CALL.test(prop)) {

@@ -185,7 +185,7 @@ export async function startLiteServer(opts: LiteServerOptions): Promise<LiteServ
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
+export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = net.connect({ host: '127.0.0.1', port })
     sock.once('connect', () => {

@@ -86,7 +86,16 @@ export async function connectMilvus(opts: ConnectionOptions): Promise<MilvusClie
 }
 
 async function ensureDatabase(client: MilvusClient, database: string, address: string): Promise<void> {
-  const res = await milvusCall(`list databases on ${address}`, () => client.listDatabases(), { rpc: 'ListDatabases' })
+  if (database === 'default') return // every server has it, also one without databases at all
+  let res
+  try {
+    res = await milvusCall(`list databases on ${address}`, () => client.listDatabases(), { rpc: 'ListDatabases' })
+  } catch (e) {
+    if (!(e instanceof MvmError && e.code === 'UNSUPPORTED_BY_SERVER')) throw e
+    throw new MvmError('DATABASE_NOT_FOUND', `Cannot use database '${database}' on ${address}: the server has no databases (it does not implement ListDatabases)`, {
+      hint: "Leave --database / MILVUS_DATABASE out (or use 'default') on this server.",
+    })
+  }
   if (!(res.db_names ?? []).includes(database)) {
     throw new MvmError('DATABASE_NOT_FOUND', `Database '${database}' does not exist on ${address} (it has: ${(res.db_names ?? []).join(', ') || 'none'})`, {
       hint: `Create it first (e.g. client.createDatabase({ db_name: '${database}' })), or pass the right --database / MILVUS_DATABASE.`,

@@ -45,8 +45,18 @@ const PROBES: Record<string, (c: MilvusClient, a: string, b: string) => Promise<
 
 const rpcCache = new WeakMap<object, Map<string, Promise<boolean>>>()
 
+/**
+ * A wrapper around a client (the migration context watches for calls that change something)
+ * gives its client here, so probes, which change nothing, are not taken for changes.
+ */
+export const RAW_CLIENT = Symbol.for('mvmigrate.rawClient')
+export function unwrapClient(client: MilvusClient): MilvusClient {
+  return ((client as unknown as Record<symbol, MilvusClient | undefined>)[RAW_CLIENT] ?? client) as MilvusClient
+}
+
 /** True when the server implements the RPC (one of PROBES' names). */
-export function hasRpc(client: MilvusClient, rpc: string): Promise<boolean> {
+export function hasRpc(wrapped: MilvusClient, rpc: string): Promise<boolean> {
+  const client = unwrapClient(wrapped)
   let known = rpcCache.get(client)
   if (!known) rpcCache.set(client, (known = new Map()))
   let answer = known.get(rpc)

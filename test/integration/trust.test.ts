@@ -93,7 +93,7 @@ async function altered(n = 2000) {
 
 /** Inserts rows as the application would, and returns their keys (checking the server stored them). */
 async function write(client: MilvusClient, data: Record<string, unknown>[]): Promise<string[]> {
-  const res = await client.insert({ collection_name: 'docs', data })
+  const res = await client.insert({ collection_name: 'docs', data } as never)
   expect(res.status.error_code, res.status.reason).toBe('Success')
   expect(Number(res.insert_cnt)).toBe(data.length)
   return (res.IDs as { int_id: { data: unknown[] } }).int_id.data.map(String)
