@@ -17,10 +17,17 @@ export function splitCredentials(uri: string): { uri: string; username?: string;
   return { uri: m[1] + m[4], username: decodeURIComponent(m[2]), ...(m[3] !== undefined ? { password: decodeURIComponent(m[3]) } : {}) }
 }
 
-/** Replaces every known secret (and any uri's userinfo) in a text with ***. Secrets shorter than 3 characters are left alone. */
+/**
+ * Shorter secrets are not searched for in text: replacing every "Milvus" (the default root
+ * password) would mangle every message. mvmigrate's own messages never contain a credential
+ * (a uri is printed without its userinfo); this filter is the second line of defence.
+ */
+export const MIN_FILTERED_SECRET = 8
+
+/** Replaces every known secret (and any uri's userinfo) in a text with ***. */
 export function redactSecrets(text: string, secrets: (string | undefined)[]): string {
   let out = redactUri(text)
-  const known = [...new Set(secrets.filter((s): s is string => !!s && s.length >= 3))].sort((a, b) => b.length - a.length)
+  const known = [...new Set(secrets.filter((s): s is string => !!s && s.length >= MIN_FILTERED_SECRET))].sort((a, b) => b.length - a.length)
   for (const s of known) out = out.split(s).join('***')
   return out
 }
