@@ -1,8 +1,8 @@
-import { MilvusClient } from '@zilliz/milvus2-sdk-node'
-import { MvmigrateConfig } from './config/config'
-import { Logger, silentLogger } from './context/logger'
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import type { MvmigrateConfig } from './config/config'
+import { type Logger, silentLogger } from './context/logger'
 import { ensureLiteInstalled } from './lite/install'
-import { LiteServer, startLiteServer } from './lite/server'
+import { type LiteServer, startLiteServer } from './lite/server'
 import { closeClient, connectMilvus } from './milvus/connect'
 
 /** A live connection, plus the embedded server behind it when mvmigrate started one. */

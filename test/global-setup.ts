@@ -3,7 +3,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { ensureLiteInstalled } from '../src/lite/install'
-import { LiteServer, startLiteServer } from '../src/lite/server'
+import { type LiteServer, startLiteServer } from '../src/lite/server'
 import { probeServerLacks } from './helpers/probe'
 
 /**

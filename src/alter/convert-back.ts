@@ -1,6 +1,6 @@
 import { MvmError } from '../errors'
-import { CollectionSpec, FieldSpec, primaryKeyOf } from '../schema/spec'
-import { Row } from './builder'
+import { type CollectionSpec, type FieldSpec, primaryKeyOf } from '../schema/spec'
+import type { Row } from './builder'
 import { typeDefault } from './values'
 
 /**

@@ -3,10 +3,10 @@ import { MvmError } from '../errors'
 import { failpoint } from '../failpoints'
 import { insertRows, queryRows } from '../milvus/rows'
 import { primaryKeyOf } from '../schema/spec'
-import { Row } from './builder'
+import type { Row } from './builder'
 import { KeyDigest } from './keys'
 import { readPages } from './pager'
-import type { AlterPlan } from './plan'
+import type { AlterPlan } from './types'
 import { transformRow } from './values'
 
 /**

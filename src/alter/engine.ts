@@ -1,45 +1,22 @@
-import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
-import type { Logger } from '../context/logger'
 import { MvmError, messageOf } from '../errors'
 import { failpoint } from '../failpoints'
-import { Journal, JournalEntry } from '../ledger/journal'
-import type { MigrationInfo } from '../migrations/info'
+import type { JournalEntry } from '../ledger/journal'
 import { collectionExists, countRows, dropCollection, dropProperties, flush, loadCollection, releaseCollection } from '../milvus/collections'
 import { createCollectionFromSpec } from '../milvus/create'
 import { openDataClient } from '../milvus/data-client'
 import { requireRpcs } from '../milvus/server-traits'
-import { CollectionSpec, primaryKeyOf } from '../schema/spec'
-import { AlterOptions } from './builder'
+import { type CollectionSpec, primaryKeyOf } from '../schema/spec'
+import type { AlterOptions } from './builder'
 import { copyRows } from './copy'
-import { KeyDigest } from './keys'
+import type { KeyDigest } from './keys'
 import { alterNames } from './names'
-import { AlterPlan } from './plan'
+import type { AlterContext, AlterPlan, AlterSummary } from './types'
 import { finishSwap } from './swap'
 import { verifyCopy, verifyValues } from './verify'
 
-export interface AlterSummary {
-  /** The name the migration altered. */
-  name: string
-  mode: 'rename' | 'alias'
-  /** The collection the name now resolves to. */
-  collection: string
-  /** The old collection kept as a backup ('' when not kept). */
-  backup: string
-  rowsCopied: number
-  durationMs: number
-  changes: string[]
-  /** True when a rerun found this alter already done (after a crash between swap and ledger). */
-  resumed?: boolean
-}
-
-export interface AlterContext {
-  client: MilvusClient
-  migration: MigrationInfo
-  log: Logger
-  journal: Journal
-}
-
 /** The alter already done or half-swapped by an earlier run of this migration, finished: no copy. */
+export type { AlterContext, AlterSummary } from './types'
+
 export async function resumeAlter(ctx: AlterContext, name: string): Promise<AlterSummary | undefined> {
   const { migration, log, journal } = ctx
   const previous = await journal.get(migration.version, name)

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { FieldSpec } from '../schema/spec'
+import type { FieldSpec } from '../schema/spec'
 
 /**
  * Primary keys as the copy engine handles them: Int64 keys are decimal strings (the SDK returns

@@ -4,7 +4,7 @@ import type { Journal } from '../ledger/journal'
 import { countRows, dropCollection, isLoaded, listCollectionNames, loadCollection, resolveName, statisticsRowCount } from '../milvus/collections'
 import { describeCollectionSpec } from '../milvus/describe'
 import { primaryKeyOf } from '../schema/spec'
-import { LeftoverKind, parseAlterName } from './names'
+import { type LeftoverKind, parseAlterName } from './names'
 import { diffKeys } from './writes-since'
 
 /**

@@ -1,9 +1,9 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { queryRows } from '../milvus/rows'
 import { serverTraits } from '../milvus/server-traits'
-import { FieldSpec } from '../schema/spec'
-import { Row } from './builder'
-import { INT64_MIN, Key, keyComparator, keyLiteral, rangeFilter } from './keys'
+import type { FieldSpec } from '../schema/spec'
+import type { Row } from './builder'
+import { INT64_MIN, type Key, keyComparator, keyLiteral, rangeFilter } from './keys'
 
 export interface PageOptions {
   client: MilvusClient
@@ -79,7 +79,7 @@ export async function* readKeyWindows(opts: Omit<PageOptions, 'outputFields' | '
         return { keys: sample, final: upper === undefined }
       }
       const fits = async (i: number) => (await count(rangeFilter(pk, lower, sample[i], true))) <= window
-      let good = -1
+      let good: number
       if (await fits(sample.length - 1)) good = sample.length - 1 // a server that returns keys in order
       else {
         // The sample is spread over the remaining keys: guess the sample index whose range holds

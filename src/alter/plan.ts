@@ -1,8 +1,9 @@
 import { DENSE_VECTOR_TYPES, isVectorType, parseFieldType } from '../schema/field-types'
 import { normalizeField, validateSpec } from '../schema/definition'
-import { CollectionSpec, FieldSpec, primaryKeyOf } from '../schema/spec'
+import { type CollectionSpec, type FieldSpec, primaryKeyOf } from '../schema/spec'
 import { didYouMean } from '../util/suggest'
-import { AlterOp, AlterOptions, DeclarativeAlter, FieldChanges, Row } from './builder'
+import type { AlterOp, AlterOptions, DeclarativeAlter, FieldChanges } from './builder'
+import type { AlterPlan, FieldSource } from './types'
 import { implicitConversion, typeDefault } from './values'
 
 /**
@@ -11,28 +12,6 @@ import { implicitConversion, typeDefault } from './values'
  * are unit-tested (test/unit/alter-plan.test.ts) and `plan` can print the result without touching
  * Milvus. One function per operation; the whole-collection rules run after all of them.
  */
-
-/** Where one target field's value comes from. */
-export interface FieldSource {
-  /** Source field the value comes from (its name in the source, before renames), if any. */
-  from?: string
-  convert?: (value: unknown, row: Row) => unknown
-  backfill?: (row: Row) => unknown
-  /** Value for rows that have none (a new field without backfill). */
-  fill?: unknown
-}
-
-export interface AlterPlan {
-  source: CollectionSpec
-  target: CollectionSpec
-  /** Target field name -> where its value comes from. Function outputs are left to the server. */
-  fields: Map<string, FieldSource>
-  mapRows: ((row: Row, source: Row) => Row | Promise<Row>)[]
-  /** Human-readable steps, for `plan` and logs. */
-  changes: string[]
-  warnings: string[]
-  problems: string[]
-}
 
 /** The plan being built: what each operation reads and changes. */
 interface Draft extends AlterPlan {
@@ -198,6 +177,8 @@ function checkResult(d: Draft, where: string): void {
     }
   }
 }
+
+export type { AlterPlan, FieldSource } from './types'
 
 export function planAlter(source: CollectionSpec, ops: AlterOp[], options: AlterOptions = {}, where = ''): AlterPlan {
   const target: CollectionSpec = { ...structuredClone({ ...source, aliases: [] }), aliases: [...source.aliases] }

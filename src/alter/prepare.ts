@@ -1,7 +1,7 @@
 import { MvmError } from '../errors'
-import { CollectionSpec } from '../schema/spec'
-import { AlterBuilder, AlterOp, AlterOptions, DeclarativeAlter } from './builder'
-import { AlterPlan, opsFromDeclarative, planAlter } from './plan'
+import type { CollectionSpec } from '../schema/spec'
+import { AlterBuilder, type AlterOp, type AlterOptions, type DeclarativeAlter } from './builder'
+import { type AlterPlan, opsFromDeclarative, planAlter } from './plan'
 
 /** What a migration passes to ctx.alter: a builder callback, or the declarative field list. */
 export type AlterChange = ((t: AlterBuilder) => unknown) | DeclarativeAlter

@@ -4,7 +4,7 @@ import {
   aliasesOf, alterAlias, collectionExists, createAlias, dropAlias, dropCollection, ensureLoaded, renameCollection, resolveName,
 } from '../milvus/collections'
 import type { AlterOptions } from './builder'
-import type { AlterContext } from './engine'
+import type { AlterContext } from './types'
 import { alterNames } from './names'
 
 /**

@@ -1,7 +1,7 @@
-import { FieldType } from '../schema/field-types'
-import { FieldSpec } from '../schema/spec'
-import { Row } from './builder'
-import type { AlterPlan } from './plan'
+import type { FieldType } from '../schema/field-types'
+import type { FieldSpec } from '../schema/spec'
+import type { Row } from './builder'
+import type { AlterPlan } from './types'
 
 /**
  * What values become across an alter: the conversions that need no converter, the value a new

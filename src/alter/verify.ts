@@ -1,11 +1,11 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError } from '../errors'
 import { countRows, flush } from '../milvus/collections'
-import { FieldSpec, primaryKeyOf } from '../schema/spec'
-import { Row } from './builder'
+import { type FieldSpec, primaryKeyOf } from '../schema/spec'
+import type { Row } from './builder'
 import { KeyDigest } from './keys'
 import { readKeyWindows, readPages, readRowsByKeys } from './pager'
-import type { AlterPlan } from './plan'
+import type { AlterPlan } from './types'
 import { transformRow } from './values'
 
 /** Digest of every key in a collection (keys only: the key windows, no rows are read). */

@@ -1,5 +1,5 @@
 import chalk from 'chalk'
-import { MvmError } from '../errors'
+import type { MvmError } from '../errors'
 import { describeHolder } from '../ledger/lock'
 import type { MigrationPlan } from '../context/planning-context'
 import type { LeftoverCollection, RunResult, StatusReport } from '../migrator'

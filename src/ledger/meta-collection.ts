@@ -1,7 +1,7 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { collectionExists, ensureLoaded } from '../milvus/collections'
 import { createCollectionFromSpec } from '../milvus/create'
-import { FieldSpec } from '../schema/spec'
+import type { FieldSpec } from '../schema/spec'
 
 // Milvus requires a vector field and an index before a collection can be queried. mvmigrate's own
 // bookkeeping collections (_migrations, _migrations_journal) carry this one for that reason only.

@@ -1,7 +1,7 @@
 import * as path from 'node:path'
 import { MvmError } from '../errors'
-import { Migration } from './define'
-import { MigrationFile } from './files'
+import type { Migration } from './define'
+import type { MigrationFile } from './files'
 import { loadErrorText, requireUserModule } from './load-module'
 
 export interface LoadedMigration extends MigrationFile {

@@ -1,7 +1,7 @@
 import * as path from 'node:path'
 import { MvmError } from '../errors'
 import type { LedgerRow } from '../ledger/ledger'
-import { MigrationFile } from './files'
+import type { MigrationFile } from './files'
 
 /**
  * Pure decisions: given the files on disk and the ledger rows, what state is each migration in,

@@ -1,6 +1,6 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError } from '../errors'
-import { CollectionSpec, FieldSpec, IndexSpec } from '../schema/spec'
+import type { CollectionSpec, FieldSpec, IndexSpec } from '../schema/spec'
 import { milvusCall, unsupported } from './call'
 import { createPartition, dropCollection, forgetCollectionInfo, loadCollection, propertiesOf, setProperties } from './collections'
 import { toDataType } from './data-types'

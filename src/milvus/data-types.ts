@@ -1,5 +1,5 @@
 import { DataType } from '@zilliz/milvus2-sdk-node'
-import { FieldType, parseFieldType } from '../schema/field-types'
+import { type FieldType, parseFieldType } from '../schema/field-types'
 
 /** Our canonical type names are the SDK's DataType keys, so mapping is a lookup both ways. */
 export function toDataType(t: FieldType): DataType {

@@ -1,5 +1,5 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
-import { CollectionSpec, ConsistencyLevel, FieldSpec, FunctionSpec, IndexSpec, ScalarValue } from '../schema/spec'
+import type { CollectionSpec, ConsistencyLevel, FieldSpec, FunctionSpec, IndexSpec, ScalarValue } from '../schema/spec'
 import { MvmError } from '../errors'
 import { aliasesOf, collectionNameOf, describeRaw, isLoaded, listPartitions } from './collections'
 import { fromDataType } from './data-types'

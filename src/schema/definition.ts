@@ -2,7 +2,7 @@ import {
   ARRAY_ELEMENT_TYPES, DENSE_VECTOR_TYPES, FIELD_TYPES, PRIMARY_KEY_TYPES, isVectorType, parseFieldType,
 } from './field-types'
 import {
-  CollectionSpec, ConsistencyLevel, FieldSpec, FunctionSpec, IndexSpec, MAX_DIM, MAX_FIELDS, MAX_VARCHAR_LENGTH, ScalarValue,
+  type CollectionSpec, type ConsistencyLevel, type FieldSpec, type FunctionSpec, type IndexSpec, MAX_DIM, MAX_FIELDS, MAX_VARCHAR_LENGTH, type ScalarValue,
 } from './spec'
 
 /**

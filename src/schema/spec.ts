@@ -1,4 +1,4 @@
-import { FieldType } from './field-types'
+import type { FieldType } from './field-types'
 
 /**
  * CollectionSpec: one plain, SDK-independent model of a collection. Everything flows through it:

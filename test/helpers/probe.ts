@@ -1,4 +1,4 @@
-import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { randomBytes } from 'node:crypto'
 import { connectMilvus } from '../../src/milvus/connect'
 import type { Feature } from './milvus'

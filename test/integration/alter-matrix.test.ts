@@ -1,8 +1,8 @@
-import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { afterAll, describe, expect, it } from 'vitest'
 import { MigrationContext } from '../../src/context/context'
 import { silentLogger } from '../../src/context/logger'
-import { MvmError } from '../../src/errors'
+import type { MvmError } from '../../src/errors'
 import { freshDatabase } from '../helpers/milvus'
 
 /**

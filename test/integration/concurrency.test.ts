@@ -1,4 +1,4 @@
-import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { afterAll, describe, expect, it } from 'vitest'
 import { MigrationLock } from '../../src/ledger/lock'
 import { connectMilvus } from '../../src/milvus/connect'

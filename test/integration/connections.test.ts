@@ -1,4 +1,4 @@
-import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { connectMilvus } from '../../src/milvus/connect'
 import { openDataClient } from '../../src/milvus/data-client'

@@ -1,4 +1,4 @@
-import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { afterAll, describe, expect, it } from 'vitest'
 import { freshDatabase, lacks } from '../helpers/milvus'
 import { cli, tempProject, writeMigration } from '../helpers/project'

@@ -1,9 +1,9 @@
-import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import * as fs from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { collectionExists } from '../../src/milvus/collections'
 import { connectMilvus } from '../../src/milvus/connect'
-import { OldServer, startOldServer } from '../helpers/old-server'
+import { type OldServer, startOldServer } from '../helpers/old-server'
 import { cli, tempProject, writeMigration } from '../helpers/project'
 import { record } from '../helpers/reliability'
 

@@ -1,4 +1,4 @@
-import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { afterAll, describe, expect, it } from 'vitest'
 import { readPages } from '../../src/alter/pager'
 import { INT64_MIN } from '../../src/alter/keys'

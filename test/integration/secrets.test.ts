@@ -1,9 +1,9 @@
-import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { freshDatabase, milvusToken } from '../helpers/milvus'
-import { CliResult, cli, createCollectionMigration, tempProject, writeMigration } from '../helpers/project'
+import { type CliResult, cli, createCollectionMigration, tempProject, writeMigration } from '../helpers/project'
 import { record } from '../helpers/reliability'
 
 /**

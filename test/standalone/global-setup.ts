@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -38,7 +38,7 @@ export async function setup(project: TestProject): Promise<void> {
     } catch (e) {
       if (child.exitCode !== null || Date.now() - started > 180_000) {
         await teardown()
-        throw new Error(`milvus-server did not start (is another Milvus holding its ports?): ${String(e)}\n${stderr}`)
+        throw new Error(`milvus-server did not start (is another Milvus holding its ports?): ${String(e)}\n${stderr}`, { cause: e })
       }
       await new Promise((r) => setTimeout(r, 1000))
     }

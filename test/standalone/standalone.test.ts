@@ -1,4 +1,4 @@
-import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { randomBytes } from 'node:crypto'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { MigrationLock } from '../../src/ledger/lock'

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { MvmError } from '../../src/errors'
+import type { MvmError } from '../../src/errors'
 import type { LedgerRow } from '../../src/ledger/ledger'
-import { MigrationFile } from '../../src/migrations/files'
+import type { MigrationFile } from '../../src/migrations/files'
 import { computeStatus, planDown, planUp } from '../../src/migrations/plan'
 
 const file = (version: string, checksum = `sum-${version}`): MigrationFile => ({ version, name: `m${version.slice(-2)}`, path: `/p/${version}_m.ts`, checksum })

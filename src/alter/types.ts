@@ -1,0 +1,53 @@
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import type { Logger } from '../context/logger'
+import type { Journal } from '../ledger/journal'
+import type { MigrationInfo } from '../migrations/info'
+import type { CollectionSpec } from '../schema/spec'
+import type { Row } from './builder'
+
+/** The shapes the alter modules share: a plan, what one alter needs to run, and what it returns. */
+
+/** Where one target field's value comes from. */
+export interface FieldSource {
+  /** Source field the value comes from (its name in the source, before renames), if any. */
+  from?: string
+  convert?: (value: unknown, row: Row) => unknown
+  backfill?: (row: Row) => unknown
+  /** Value for rows that have none (a new field without backfill). */
+  fill?: unknown
+}
+
+export interface AlterPlan {
+  source: CollectionSpec
+  target: CollectionSpec
+  /** Target field name -> where its value comes from. Function outputs are left to the server. */
+  fields: Map<string, FieldSource>
+  mapRows: ((row: Row, source: Row) => Row | Promise<Row>)[]
+  /** Human-readable steps, for `plan` and logs. */
+  changes: string[]
+  warnings: string[]
+  problems: string[]
+}
+
+export interface AlterSummary {
+  /** The name the migration altered. */
+  name: string
+  mode: 'rename' | 'alias'
+  /** The collection the name now resolves to. */
+  collection: string
+  /** The old collection kept as a backup ('' when not kept). */
+  backup: string
+  rowsCopied: number
+  durationMs: number
+  changes: string[]
+  /** True when a rerun found this alter already done (after a crash between swap and ledger). */
+  resumed?: boolean
+}
+
+export interface AlterContext {
+  client: MilvusClient
+  migration: MigrationInfo
+  log: Logger
+  journal: Journal
+}
+
