@@ -18,15 +18,35 @@ async function main() {
       if (e.phase === 'verify') copyEnd = Date.now()
     },
   }
-  const ctx = new lib.MigrationContext(client, { version: String(Date.now()).padEnd(14, '0').slice(0, 14), name: 'bench', file: 'bench' }, log)
+  const ctx = new lib.MigrationContext(
+    client,
+    { version: String(Date.now()).padEnd(14, '0').slice(0, 14), name: 'bench', file: 'bench' },
+    log,
+  )
   const t0 = Date.now()
-  const summary = await ctx.alter('src', (t) => {
-    t.addField({ name: 'extra', type: 'Int64', default: 0 })
-    t.dropField('note')
-  }, { keepBackup: false, ...(process.env.MVM_BENCH_BATCH ? { batchSize: Number(process.env.MVM_BENCH_BATCH) } : {}), ...(process.env.MVM_BENCH_INFLIGHT ? { pagesInFlight: Number(process.env.MVM_BENCH_INFLIGHT) } : {}) })
+  const summary = await ctx.alter(
+    'src',
+    (t) => {
+      t.addField({ name: 'extra', type: 'Int64', default: 0 })
+      t.dropField('note')
+    },
+    {
+      keepBackup: false,
+      ...(process.env.MVM_BENCH_BATCH ? { batchSize: Number(process.env.MVM_BENCH_BATCH) } : {}),
+      ...(process.env.MVM_BENCH_INFLIGHT ? { pagesInFlight: Number(process.env.MVM_BENCH_INFLIGHT) } : {}),
+    },
+  )
   const alterS = (Date.now() - t0) / 1000
   const peakRssMb = process.resourceUsage().maxRSS / 1024
-  console.log(JSON.stringify({ rowsCopied: summary.rowsCopied, alterS, copyS: (copyEnd - copyStart) / 1000, peakRssMb }))
+  console.log(
+    JSON.stringify({ rowsCopied: summary.rowsCopied, alterS, copyS: (copyEnd - copyStart) / 1000, peakRssMb }),
+  )
   await client.closeConnection()
 }
-main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1) })
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e)
+    process.exit(1)
+  },
+)

@@ -97,7 +97,8 @@ const PK = { name: 'id', type: 'Int64' }
 /** The read floor: every row once, by primary-key pages, nothing else, one page at a time. */
 async function scanAll(client, name) {
   let n = 0
-  for await (const page of lib.readPages({ client, collection: name, pk: PK, outputFields: ['*'], batchSize: 1000 })) n += page.rows.length
+  for await (const page of lib.readPages({ client, collection: name, pk: PK, outputFields: ['*'], batchSize: 1000 }))
+    n += page.rows.length
   return n
 }
 
@@ -133,7 +134,14 @@ async function connect(uri, database) {
   const options = { address: uri, database, channelOptions: lib.KEEPALIVE }
   const client = new MilvusClient(options)
   const data = await lib.openDataClient(client)
-  return { client, data, close: async () => { await data.close(); await client.closeConnection() } }
+  return {
+    client,
+    data,
+    close: async () => {
+      await data.close()
+      await client.closeConnection()
+    },
+  }
 }
 
 async function measure(uri, rows, { reps, naive }) {
@@ -174,7 +182,11 @@ async function measure(uri, rows, { reps, naive }) {
     for (const c of (await client.listCollections()).data) await client.dropCollection({ collection_name: c.name })
     await close()
   }
-  return Object.fromEntries(Object.entries(fig).filter(([, v]) => v.length).map(([k, v]) => [k, median(v)]))
+  return Object.fromEntries(
+    Object.entries(fig)
+      .filter(([, v]) => v.length)
+      .map(([k, v]) => [k, median(v)]),
+  )
 }
 
 async function main() {
@@ -182,7 +194,10 @@ async function main() {
   let uri = URI
   if (!uri) {
     const binary = await lib.ensureLiteInstalled({ venvDir: path.join(root, '.mvmigrate', 'venv') })
-    server = await lib.startLiteServer({ binary, dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'mvm-bench-')) + '/milvus' })
+    server = await lib.startLiteServer({
+      binary,
+      dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'mvm-bench-')) + '/milvus',
+    })
     uri = server.uri
   }
   try {
@@ -205,20 +220,37 @@ async function main() {
       result.ratio_rss_4x = big.peak_rss_mb / f.peak_rss_mb
     }
     const big = result.scale
-    console.log(`rows ${ROWS}, dim ${DIM}, server ${result.server}, median of ${REPS}${big ? `; at ${big.rows} rows, median of ${SCALE_REPS}` : ''}`)
+    console.log(
+      `rows ${ROWS}, dim ${DIM}, server ${result.server}, median of ${REPS}${big ? `; at ${big.rows} rows, median of ${SCALE_REPS}` : ''}`,
+    )
     console.log(`phase        seconds   rows/s${big ? `   seconds@${big.rows}   rows/s` : ''}`)
     for (const k of ['insert_only', 'scan_only', 'naive', 'alter', 'copy']) {
-      const cell = (fig, rows) => (fig[`${k}_s`] === undefined ? '       -        -' : `${fig[`${k}_s`].toFixed(2).padStart(8)} ${String(Math.round(rows / fig[`${k}_s`])).padStart(8)}`)
+      const cell = (fig, rows) =>
+        fig[`${k}_s`] === undefined
+          ? '       -        -'
+          : `${fig[`${k}_s`].toFixed(2).padStart(8)} ${String(Math.round(rows / fig[`${k}_s`])).padStart(8)}`
       console.log(`${k.padEnd(12)} ${cell(f, ROWS)}${big ? `   ${cell(big, big.rows)}` : ''}`)
     }
-    console.log(`peak RSS of the alter process: ${f.peak_rss_mb.toFixed(0)} MB${SCALE ? `; at ${ROWS * 4} rows: ${result.scale.peak_rss_mb.toFixed(0)} MB (ratio ${result.ratio_rss_4x.toFixed(2)})` : ''}`)
+    console.log(
+      `peak RSS of the alter process: ${f.peak_rss_mb.toFixed(0)} MB${SCALE ? `; at ${ROWS * 4} rows: ${result.scale.peak_rss_mb.toFixed(0)} MB (ratio ${result.ratio_rss_4x.toFixed(2)})` : ''}`,
+    )
     result.run_s = defaultPartS
-    console.log(`ratio_copy_vs_floor ${result.ratio_copy_vs_floor.toFixed(2)}, ratio_naive_vs_copy ${result.ratio_naive_vs_copy.toFixed(2)}`)
-    console.log(`time: ${defaultPartS.toFixed(0)} s at ${ROWS} rows${big ? `, ${big.run_s.toFixed(0)} s at ${big.rows} rows` : ''}; ${secs(started).toFixed(0)} s in all`)
+    console.log(
+      `ratio_copy_vs_floor ${result.ratio_copy_vs_floor.toFixed(2)}, ratio_naive_vs_copy ${result.ratio_naive_vs_copy.toFixed(2)}`,
+    )
+    console.log(
+      `time: ${defaultPartS.toFixed(0)} s at ${ROWS} rows${big ? `, ${big.run_s.toFixed(0)} s at ${big.rows} rows` : ''}; ${secs(started).toFixed(0)} s in all`,
+    )
     if (JSON_OUT) fs.writeFileSync(JSON_OUT, JSON.stringify(result, null, 2) + '\n')
   } finally {
     await server?.stop()
   }
 }
 
-main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1) })
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e)
+    process.exit(1)
+  },
+)

@@ -41,9 +41,14 @@ async function seed(rows) {
     }))
     for (let i = 0; i < data.length; i += 250) {
       const res = await session.client.insert({ collection_name: 'documents', data: data.slice(i, i + 250) })
-      if (Number(res.insert_cnt) !== Math.min(250, data.length - i)) throw new Error(`insert failed: ${res.status.reason}`)
+      if (Number(res.insert_cnt) !== Math.min(250, data.length - i))
+        throw new Error(`insert failed: ${res.status.reason}`)
     }
-    const count = await session.client.query({ collection_name: 'documents', output_fields: ['count(*)'], consistency_level: 'Strong' })
+    const count = await session.client.query({
+      collection_name: 'documents',
+      output_fields: ['count(*)'],
+      consistency_level: 'Strong',
+    })
     console.log(`\nInserted ${count.data[0]['count(*)']} sample rows into documents.`)
   } finally {
     await session.close()
@@ -64,7 +69,9 @@ async function main() {
   mvmigrate(['up'])
   mvmigrate(['prune', '--yes'])
   mvmigrate(['status', '--check'])
-  console.log('\nDemo finished: migrations applied, an alter copied and swapped, rolled back and re-applied, backups pruned.')
+  console.log(
+    '\nDemo finished: migrations applied, an alter copied and swapped, rolled back and re-applied, backups pruned.',
+  )
 }
 
 main().then(

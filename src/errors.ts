@@ -64,7 +64,11 @@ export class MvmError extends Error {
   /** Structured detail for --json output and tests (e.g. the lock holder). */
   readonly details?: Record<string, unknown>
 
-  constructor(code: ErrorCode, message: string, opts: { hint?: string; cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { hint?: string; cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
     this.name = 'MvmError'
     this.code = code

@@ -15,7 +15,15 @@ import { describeCollectionSpec } from './milvus/describe'
 import { type LockHolder, MigrationLock } from './ledger/lock'
 import { discoverMigrations } from './migrations/files'
 import { type LoadedMigration, loadMigration } from './migrations/loader'
-import { type DownOptions, type MigrationState, type MigrationStatus, type UpOptions, computeStatus, planDown, planUp } from './migrations/plan'
+import {
+  type DownOptions,
+  type MigrationState,
+  type MigrationStatus,
+  type UpOptions,
+  computeStatus,
+  planDown,
+  planUp,
+} from './migrations/plan'
 import { failpoint } from './failpoints'
 import { TOOL_VERSION } from './version'
 import { redactUri } from './util/redact'
@@ -107,16 +115,16 @@ export class Migrator {
   /** Read-only: touches nothing in Milvus (the ledger is not created by looking at it). */
   async status(): Promise<StatusReport> {
     const entries = await this.entries()
-    const migrations = entries.map(
-      (e): MigrationStatusRow => ({
-        version: e.version,
-        name: e.name,
-        state: e.state,
-        ...(e.row && e.row.state === 'applied' ? { batch: e.row.batch, appliedAt: e.row.appliedAt, durationMs: e.row.durationMs } : {}),
-        ...(e.row?.error ? { error: e.row.error } : {}),
-        ...(e.file ? { file: e.file.path } : {}),
-      }),
-    )
+    const migrations = entries.map((e): MigrationStatusRow => ({
+      version: e.version,
+      name: e.name,
+      state: e.state,
+      ...(e.row && e.row.state === 'applied'
+        ? { batch: e.row.batch, appliedAt: e.row.appliedAt, durationMs: e.row.durationMs }
+        : {}),
+      ...(e.row?.error ? { error: e.row.error } : {}),
+      ...(e.file ? { file: e.file.path } : {}),
+    }))
     const journal = await this.journal.list()
     const interrupted = journal
       .filter((j) => j.state !== 'done')
@@ -124,9 +132,18 @@ export class Migrator {
         name: j.name,
         version: j.version,
         state: j.state,
-        next: j.state === 'copying' ? `up drops the partial copy ${j.target} and copies again` : `up finishes the swap of ${j.name} (no copy)`,
+        next:
+          j.state === 'copying'
+            ? `up drops the partial copy ${j.target} and copies again`
+            : `up finishes the swap of ${j.name} (no copy)`,
       }))
-    return { migrations, backups: await this.leftovers(), interrupted, lock: (await this.lock.holder()) ?? null, upToDate: migrations.every((m) => m.state === 'applied') }
+    return {
+      migrations,
+      backups: await this.leftovers(),
+      interrupted,
+      lock: (await this.lock.holder()) ?? null,
+      upToDate: migrations.every((m) => m.state === 'applied'),
+    }
   }
 
   /** Collections alters left behind (found by name and in the journal), with their row counts. Changes nothing. */
@@ -142,7 +159,10 @@ export class Migrator {
   async prune(opts: { dryRun?: boolean; discardWrites?: boolean } = {}): Promise<LeftoverCollection[]> {
     if (opts.dryRun) return pruneLeftovers(this.opts.client, this.journal, { dryRun: true })
     return this.underLock('prune', () =>
-      pruneLeftovers(this.opts.client, this.journal, { discardWrites: opts.discardWrites, onDrop: (l) => this.log.info(`dropped ${l.kind} ${l.collection}`) }),
+      pruneLeftovers(this.opts.client, this.journal, {
+        discardWrites: opts.discardWrites,
+        onDrop: (l) => this.log.info(`dropped ${l.kind} ${l.collection}`),
+      }),
     )
   }
 
@@ -191,7 +211,11 @@ export class Migrator {
           const durationMs = Date.now() - started
           if (e instanceof MvmError && e.code === 'UNSUPPORTED_BY_SERVER' && !ctx.changedSomething) {
             // The server lacks what this migration needs, found before anything changed: nothing to record.
-            throw new MvmError(e.code, e.message, { hint: `${e.hint ?? ''} Nothing is recorded for this migration${done.length ? `; the ${done.length} before it in this batch stay applied` : ''}.`.trim(), cause: e, details: { applied: done } })
+            throw new MvmError(e.code, e.message, {
+              hint: `${e.hint ?? ''} Nothing is recorded for this migration${done.length ? `; the ${done.length} before it in this batch stay applied` : ''}.`.trim(),
+              cause: e,
+              details: { applied: done },
+            })
           }
           if (e instanceof MvmError && e.code === 'MIGRATION_INVALID' && !ctx.changedSomething) {
             // Bad input found before this migration changed anything: not a failed run, nothing to record.
@@ -236,7 +260,8 @@ export class Migrator {
       const todo = planDown(await this.entries(), opts)
       const loaded = this.loadAll(todo)
       const journal = await this.journal.list()
-      const altersOf = (v: string) => journal.filter((a) => a.version === v && (a.state === 'done' || a.state === 'reverting'))
+      const altersOf = (v: string) =>
+        journal.filter((a) => a.version === v && (a.state === 'done' || a.state === 'reverting'))
       // Which alters each down() swaps back: all of them without a down(); those its down() reverts (planned) otherwise.
       const reverts = new Map<string, JournalEntry[]>()
       const irreversible: string[] = []
@@ -272,18 +297,38 @@ export class Migrator {
         const mine = new Map<string, WritesReport>()
         for (const a of reverts.get(m.version) ?? []) {
           if (a.state !== 'done') continue
-          const report = await checkWritesSince(this.alterContext(m), a, { verify, planOf: (name) => this.alterPlanOf(m, a, name) })
+          const report = await checkWritesSince(this.alterContext(m), a, {
+            verify,
+            planOf: (name) => this.alterPlanOf(m, a, name),
+          })
           mine.set(a.name, report)
           if (hasWrites(report)) withWrites.push({ file: this.rel(m.path), report })
         }
         checked.set(m.version, mine)
       }
-      if (withWrites.length && (opts.writes ?? 'refuse') === 'refuse') throw writesRefusal(withWrites.map((w) => w.file).join(', '), withWrites.map((w) => w.report))
+      if (withWrites.length && (opts.writes ?? 'refuse') === 'refuse')
+        throw writesRefusal(
+          withWrites.map((w) => w.file).join(', '),
+          withWrites.map((w) => w.report),
+        )
       return { loaded, checked, withWrites }
     }
     if (opts.dryRun) {
       const { loaded, withWrites } = await prepare()
-      return { direction: 'down', dryRun: true, migrations: loaded.map((m) => ({ version: m.version, name: m.name })), ...(withWrites.length ? { writes: withWrites.map((w) => ({ ...w.report, version: '', handled: opts.writes === 'carry' ? ('carried' as const) : ('discarded' as const) })) } : {}) }
+      return {
+        direction: 'down',
+        dryRun: true,
+        migrations: loaded.map((m) => ({ version: m.version, name: m.name })),
+        ...(withWrites.length
+          ? {
+              writes: withWrites.map((w) => ({
+                ...w.report,
+                version: '',
+                handled: opts.writes === 'carry' ? ('carried' as const) : ('discarded' as const),
+              })),
+            }
+          : {}),
+      }
     }
     return this.underLock('down', async () => {
       const { loaded, checked } = await prepare()
@@ -294,16 +339,26 @@ export class Migrator {
         this.log.info(`<- ${m.version}_${m.name}`)
         try {
           const tracker = new CallTracker(this.rel(m.path), 'down')
-          const revert = { writes: opts.writes, verify, checked: checked.get(m.version), planOf: (name: string) => this.alterPlanOf(m, undefined, name) }
+          const revert = {
+            writes: opts.writes,
+            verify,
+            checked: checked.get(m.version),
+            planOf: (name: string) => this.alterPlanOf(m, undefined, name),
+          }
           const ctx = this.context(m, { tracker, revert })
           if (m.migration.down) await this.invoke(m, 'down', ctx, tracker)
           else {
-            const mine = (await this.journal.list()).filter((a) => a.version === m.version && (a.state === 'done' || a.state === 'reverting')).reverse()
+            const mine = (await this.journal.list())
+              .filter((a) => a.version === m.version && (a.state === 'done' || a.state === 'reverting'))
+              .reverse()
             for (const a of mine) await ctx.revertAlter(a.name)
           }
-          for (const r of checked.get(m.version)?.values() ?? []) if (hasWrites(r)) writes.push({ ...r, version: m.version, handled: opts.writes === 'carry' ? 'carried' : 'discarded' })
+          for (const r of checked.get(m.version)?.values() ?? [])
+            if (hasWrites(r))
+              writes.push({ ...r, version: m.version, handled: opts.writes === 'carry' ? 'carried' : 'discarded' })
         } catch (e) {
-          if (e instanceof MvmError && (e.code === 'WRITES_SINCE_ALTER' || e.code === 'IRREVERSIBLE') && !done.length) throw e
+          if (e instanceof MvmError && (e.code === 'WRITES_SINCE_ALTER' || e.code === 'IRREVERSIBLE') && !done.length)
+            throw e
           throw new MvmError('MIGRATION_FAILED', `Rolling back ${this.rel(m.path)} failed: ${messageOf(e)}`, {
             hint: `It stays recorded as applied.${done.length ? ` Already undone: ${done.map((d) => d.version).join(', ')}.` : ''} Fix its down() and run \`mvmigrate down\` again.`,
             cause: e,
@@ -340,7 +395,12 @@ export class Migrator {
   }
 
   /** Runs up() or down(); a call still running when it returned (a missing await) fails it, after the call settled. */
-  private async invoke(m: LoadedMigration, which: 'up' | 'down', ctx: MigrationContext, tracker: CallTracker): Promise<void> {
+  private async invoke(
+    m: LoadedMigration,
+    which: 'up' | 'down',
+    ctx: MigrationContext,
+    tracker: CallTracker,
+  ): Promise<void> {
     let error: unknown
     try {
       await m.migration[which]!(tracked(ctx, 'ctx', tracker))
@@ -362,7 +422,13 @@ export class Migrator {
     try {
       return await fn()
     } finally {
-      await this.lock.release().catch((e) => this.log.warn(`could not release the migration lock: ${messageOf(e)}; the next run on this machine takes it over, elsewhere run \`mvmigrate unlock\``))
+      await this.lock
+        .release()
+        .catch((e) =>
+          this.log.warn(
+            `could not release the migration lock: ${messageOf(e)}; the next run on this machine takes it over, elsewhere run \`mvmigrate unlock\``,
+          ),
+        )
     }
   }
 
@@ -371,14 +437,24 @@ export class Migrator {
   }
 
   private context(m: LoadedMigration, extra: Partial<ContextOptions> = {}): MigrationContext {
-    return new MigrationContext(this.opts.client, this.info(m), this.log, { journal: this.journal, alterDefaults: { verify: this.opts.verify }, ...extra })
+    return new MigrationContext(this.opts.client, this.info(m), this.log, {
+      journal: this.journal,
+      alterDefaults: { verify: this.opts.verify },
+      ...extra,
+    })
   }
 
   private alterContext(m: LoadedMigration): AlterContext {
     return { client: this.opts.client, migration: this.info(m), log: this.log, journal: this.journal }
   }
 
-  private row(m: LoadedMigration, batch: number, state: LedgerRow['state'], durationMs: number, error?: string): LedgerRow {
+  private row(
+    m: LoadedMigration,
+    batch: number,
+    state: LedgerRow['state'],
+    durationMs: number,
+    error?: string,
+  ): LedgerRow {
     return {
       version: m.version,
       name: m.name,

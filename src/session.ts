@@ -22,7 +22,11 @@ export async function openSession(config: MvmigrateConfig, log: Logger = silentL
   let lite: LiteServer | undefined
   let uri = config.uri
   if (!uri) {
-    const binary = await ensureLiteInstalled({ venvDir: config.lite.venvDir, python: config.lite.python, log: log.info })
+    const binary = await ensureLiteInstalled({
+      venvDir: config.lite.venvDir,
+      python: config.lite.python,
+      log: log.info,
+    })
     lite = await startLiteServer({ binary, dataDir: config.lite.dataDir, port: config.lite.port })
     uri = lite.uri
     log.debug(`embedded Milvus Lite on ${uri} (data: ${config.lite.dataDir})`)

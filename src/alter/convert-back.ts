@@ -33,21 +33,38 @@ function toInteger(v: unknown, to: string): string | number {
 }
 
 function toFloating(v: unknown, to: 'Float' | 'Double'): number {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : typeof v === 'bigint' ? Number(v) : NaN
+  const n =
+    typeof v === 'number'
+      ? v
+      : typeof v === 'string' && v.trim() !== ''
+        ? Number(v)
+        : typeof v === 'bigint'
+          ? Number(v)
+          : NaN
   if (!Number.isFinite(n)) throw new CannotConvert(`${JSON.stringify(v)} is not a number`)
-  if (typeof v === 'bigint' || (typeof v === 'string' && /^-?\d+$/.test(v.trim()) && BigInt(v.trim()) !== BigInt(Math.trunc(n)))) throw new CannotConvert(`${v} is not exact as a ${to}`)
+  if (
+    typeof v === 'bigint' ||
+    (typeof v === 'string' && /^-?\d+$/.test(v.trim()) && BigInt(v.trim()) !== BigInt(Math.trunc(n)))
+  )
+    throw new CannotConvert(`${v} is not exact as a ${to}`)
   if (to === 'Float' && Math.fround(n) !== n) throw new CannotConvert(`${n} is not exact as a Float (float32)`)
   return n
 }
 
 function checkFits(v: unknown, to: FieldSpec): void {
-  if (to.type === 'VarChar' && typeof v === 'string' && to.maxLength !== undefined && Buffer.byteLength(v) > to.maxLength) {
+  if (
+    to.type === 'VarChar' &&
+    typeof v === 'string' &&
+    to.maxLength !== undefined &&
+    Buffer.byteLength(v) > to.maxLength
+  ) {
     throw new CannotConvert(`${Buffer.byteLength(v)} bytes do not fit in maxLength ${to.maxLength}`)
   }
   if (to.type === 'Array' && Array.isArray(v) && to.maxCapacity !== undefined && v.length > to.maxCapacity) {
     throw new CannotConvert(`${v.length} elements do not fit in maxCapacity ${to.maxCapacity}`)
   }
-  if (to.dim !== undefined && Array.isArray(v) && to.type === 'FloatVector' && v.length !== to.dim) throw new CannotConvert(`a vector of dim ${v.length} does not fit dim ${to.dim}`)
+  if (to.dim !== undefined && Array.isArray(v) && to.type === 'FloatVector' && v.length !== to.dim)
+    throw new CannotConvert(`a vector of dim ${v.length} does not fit dim ${to.dim}`)
 }
 
 /** One value of field `from` (altered schema) as a value of field `to` (restored schema). */
@@ -61,20 +78,31 @@ export function convertValueBack(v: unknown, from: FieldSpec, to: FieldSpec): un
   if (from.type !== to.type || (from.type === 'Array' && from.elementType !== to.elementType)) {
     if (to.type in INT_RANGE) out = toInteger(v, to.type)
     else if (to.type === 'Float' || to.type === 'Double') out = toFloating(v, to.type)
-    else if (to.type === 'VarChar' && (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || typeof v === 'string')) out = String(v)
+    else if (
+      to.type === 'VarChar' &&
+      (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || typeof v === 'string')
+    )
+      out = String(v)
     else if (to.type === 'Bool' && (v === 'true' || v === 'false')) out = v === 'true'
     else if (to.type === 'Bool' && typeof v === 'boolean') out = v
     else if (to.type === 'Array' && Array.isArray(v) && to.elementType) {
       const el = { name: to.name, type: to.elementType, maxLength: to.maxLength } as FieldSpec
-      out = v.map((x) => convertValueBack(x, { name: from.name, type: from.elementType ?? to.elementType! } as FieldSpec, el))
-    } else throw new CannotConvert(`a ${from.type} value ${JSON.stringify(v).slice(0, 60)} has no exact ${to.type} form`)
+      out = v.map((x) =>
+        convertValueBack(x, { name: from.name, type: from.elementType ?? to.elementType! } as FieldSpec, el),
+      )
+    } else
+      throw new CannotConvert(`a ${from.type} value ${JSON.stringify(v).slice(0, 60)} has no exact ${to.type} form`)
   }
   checkFits(out, to)
   return out
 }
 
 /** Builds the converter for one alter: altered row -> restored row. `fieldMap`: target field -> source field (null when new). */
-export function backConverter(fieldMap: Record<string, string | null>, altered: CollectionSpec, restored: CollectionSpec): (row: Row) => Row {
+export function backConverter(
+  fieldMap: Record<string, string | null>,
+  altered: CollectionSpec,
+  restored: CollectionSpec,
+): (row: Row) => Row {
   const alteredFields = new Map(altered.fields.map((f) => [f.name, f]))
   const pk = primaryKeyOf(altered)!
   const sourceOf = new Map<string, string>() // restored field -> altered field it came from
@@ -90,7 +118,8 @@ export function backConverter(fieldMap: Record<string, string | null>, altered: 
       if (f.functionOutput) continue // the server computes it again
       const fromName = sourceOf.get(f.name)
       try {
-        if (fromName !== undefined && alteredFields.has(fromName)) out[f.name] = convertValueBack(flat[fromName], alteredFields.get(fromName)!, f)
+        if (fromName !== undefined && alteredFields.has(fromName))
+          out[f.name] = convertValueBack(flat[fromName], alteredFields.get(fromName)!, f)
         else {
           const d = typeDefault(f)
           if (!d.ok) throw new CannotConvert(`the alter dropped it and a ${f.type} has no default to restore it with`)
@@ -98,9 +127,13 @@ export function backConverter(fieldMap: Record<string, string | null>, altered: 
         }
       } catch (e) {
         if (!(e instanceof CannotConvert)) throw e
-        throw new MvmError('WRITES_SINCE_ALTER', `cannot carry the row with key ${key} back: field '${f.name}'${fromName && fromName !== f.name ? ` (now '${fromName}')` : ''}: ${e.message}`, {
-          hint: 'Nothing was changed. Fix or delete that row in the altered collection, or roll back with --discard-writes to keep such rows only in the leftover collection.',
-        })
+        throw new MvmError(
+          'WRITES_SINCE_ALTER',
+          `cannot carry the row with key ${key} back: field '${f.name}'${fromName && fromName !== f.name ? ` (now '${fromName}')` : ''}: ${e.message}`,
+          {
+            hint: 'Nothing was changed. Fix or delete that row in the altered collection, or roll back with --discard-writes to keep such rows only in the leftover collection.',
+          },
+        )
       }
     }
     if (restored.enableDynamicField) {

@@ -89,9 +89,13 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
       const got = res.ids
       const sent = rows.map((r) => String(r[targetPk.name]))
       if (got.length && got.join(',') !== sent.join(',')) {
-        throw new MvmError('MIGRATION_INVALID', `The server generated new primary keys for ${targetName} instead of keeping the source's (auto_id)`, {
-          hint: 'This server cannot insert explicit keys into an auto_id collection (Milvus >= 2.6.3 can, with allow_insert_auto_id). Pass { newIds: true } to accept new keys. The source is untouched.',
-        })
+        throw new MvmError(
+          'MIGRATION_INVALID',
+          `The server generated new primary keys for ${targetName} instead of keeping the source's (auto_id)`,
+          {
+            hint: 'This server cannot insert explicit keys into an auto_id collection (Milvus >= 2.6.3 can, with allow_insert_auto_id). Pass { newIds: true } to accept new keys. The source is untouched.',
+          },
+        )
       }
     }
     rowsCopied += rows.length
@@ -107,7 +111,7 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
     const pages = readPages({ client, collection: sourceName, pk, outputFields, partition, batchSize })
     // A read that fails before it is awaited must not count as an unhandled rejection (which would
     // end the process): each gets a no-op handler at once, and is awaited in order later.
-    const handled = <T,>(p: Promise<T>) => (p.catch(() => undefined), p)
+    const handled = <T>(p: Promise<T>) => (p.catch(() => undefined), p)
     const reading = [handled(pages.next())]
     for (;;) {
       while (reading.length < ahead) reading.push(handled(pages.next()))
@@ -127,4 +131,3 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
   }
   return { rowsCopied, sourceKeys, batchSize }
 }
-

@@ -1,7 +1,15 @@
 import { MvmError, messageOf } from '../errors'
 import { failpoint } from '../failpoints'
 import type { JournalEntry } from '../ledger/journal'
-import { collectionExists, countRows, dropCollection, dropProperties, flush, loadCollection, releaseCollection } from '../milvus/collections'
+import {
+  collectionExists,
+  countRows,
+  dropCollection,
+  dropProperties,
+  flush,
+  loadCollection,
+  releaseCollection,
+} from '../milvus/collections'
 import { createCollectionFromSpec } from '../milvus/create'
 import { openDataClient } from '../milvus/data-client'
 import { requireRpcs } from '../milvus/server-traits'
@@ -20,7 +28,16 @@ export type { AlterContext, AlterSummary } from './types'
 export async function resumeAlter(ctx: AlterContext, name: string): Promise<AlterSummary | undefined> {
   const { migration, log, journal } = ctx
   const previous = await journal.get(migration.version, name)
-  const summary = (e: JournalEntry): AlterSummary => ({ name, mode: e.mode, collection: e.target, backup: e.backup, rowsCopied: e.rowsCopied, durationMs: e.durationMs, changes: [], resumed: true })
+  const summary = (e: JournalEntry): AlterSummary => ({
+    name,
+    mode: e.mode,
+    collection: e.target,
+    backup: e.backup,
+    rowsCopied: e.rowsCopied,
+    durationMs: e.durationMs,
+    changes: [],
+    resumed: true,
+  })
   if (previous?.state === 'done') {
     log.info(`alter of ${name} was already done by an earlier run (collection ${previous.target})`)
     return summary(previous)
@@ -39,7 +56,8 @@ function rpcsNeeded(plan: AlterPlan, mode: 'rename' | 'alias', options: AlterOpt
   if (mode === 'rename') needed.add('RenameCollection')
   if (mode === 'alias' || options.convertToAlias || plan.source.aliases.length) needed.add('AlterAlias')
   if (plan.target.partitions.length) needed.add('CreatePartition')
-  if (Object.keys(plan.target.properties).length || (primaryKeyOf(plan.target)?.autoId && !options.newIds)) needed.add('AlterCollection')
+  if (Object.keys(plan.target.properties).length || (primaryKeyOf(plan.target)?.autoId && !options.newIds))
+    needed.add('AlterCollection')
   return [...needed]
 }
 
@@ -48,7 +66,13 @@ function rpcsNeeded(plan: AlterPlan, mode: 'rename' | 'alias', options: AlterOpt
  * row, verify, swap names (or repoint the alias), keep the old collection as a backup. Each step is
  * journalled first, so a rerun after a crash resumes or restarts cleanly. `plan` is validated.
  */
-export async function runAlter(ctx: AlterContext, name: string, resolved: { collection: string; alias: boolean }, plan: AlterPlan, options: AlterOptions = {}): Promise<AlterSummary> {
+export async function runAlter(
+  ctx: AlterContext,
+  name: string,
+  resolved: { collection: string; alias: boolean },
+  plan: AlterPlan,
+  options: AlterOptions = {},
+): Promise<AlterSummary> {
   const { client, migration, log, journal } = ctx
   const started = Date.now()
   const names = alterNames(name, migration.version)
@@ -66,20 +90,36 @@ export async function runAlter(ctx: AlterContext, name: string, resolved: { coll
       log.info(`dropping the partial copy ${targetName} left by an interrupted run`)
       await dropCollection(client, targetName)
     } else {
-      throw new MvmError('MIGRATION_INVALID', `${where}cannot alter '${name}': a collection named '${targetName}' already exists and mvmigrate did not create it`, {
-        hint: `Rename or drop '${targetName}'. Nothing was changed.`,
-      })
+      throw new MvmError(
+        'MIGRATION_INVALID',
+        `${where}cannot alter '${name}': a collection named '${targetName}' already exists and mvmigrate did not create it`,
+        {
+          hint: `Rename or drop '${targetName}'. Nothing was changed.`,
+        },
+      )
     }
   }
   const backup = mode === 'alias' ? sourceName : names.backup
   if (mode === 'rename' && (await collectionExists(client, backup))) {
-    throw new MvmError('MIGRATION_INVALID', `${where}cannot alter '${name}': the backup name '${backup}' is taken`, { hint: `Prune or rename '${backup}' first. Nothing was changed.` })
+    throw new MvmError('MIGRATION_INVALID', `${where}cannot alter '${name}': the backup name '${backup}' is taken`, {
+      hint: `Prune or rename '${backup}' first. Nothing was changed.`,
+    })
   }
 
   const fieldMap = Object.fromEntries([...plan.fields].map(([target, src]) => [target, src.from ?? null]))
   const entry: Omit<JournalEntry, 'id' | 'updatedAt'> = {
-    version: migration.version, name, state: 'copying', mode, source: sourceName, target: targetName, backup: options.keepBackup === false ? '' : backup,
-    rowsCopied: 0, loaded: plan.source.loaded, durationMs: 0, fieldMap, ...(options.newIds ? { newIds: true } : {}),
+    version: migration.version,
+    name,
+    state: 'copying',
+    mode,
+    source: sourceName,
+    target: targetName,
+    backup: options.keepBackup === false ? '' : backup,
+    rowsCopied: 0,
+    loaded: plan.source.loaded,
+    durationMs: 0,
+    fieldMap,
+    ...(options.newIds ? { newIds: true } : {}),
   }
   await journal.write(entry)
   log.info(`alter ${name}: ${plan.changes.join('; ') || 'rebuild'}`)
@@ -97,17 +137,42 @@ export async function runAlter(ctx: AlterContext, name: string, resolved: { coll
 
   failpoint('alter:after-verify')
   log.progress?.({ name, phase: 'swap', rows: rowsCopied, total: rowsCopied, elapsedMs: Date.now() - started })
-  const swapping = await journal.write({ ...entry, state: 'swapping', rowsCopied, durationMs: Date.now() - started, swappedRows: built.targetKeys.count, swappedKeys: built.targetKeys.toString() })
+  const swapping = await journal.write({
+    ...entry,
+    state: 'swapping',
+    rowsCopied,
+    durationMs: Date.now() - started,
+    swappedRows: built.targetKeys.count,
+    swappedKeys: built.targetKeys.toString(),
+  })
   await finishSwap(ctx, swapping, options)
   failpoint('alter:after-swap')
   const done = await journal.write({ ...swapping, state: 'done', durationMs: Date.now() - started })
   log.progress?.({ name, phase: 'done', rows: rowsCopied, total: rowsCopied, elapsedMs: done.durationMs })
-  log.info(`alter ${name}: ${rowsCopied} rows copied in ${done.durationMs} ms; ${done.backup ? `backup kept as ${done.backup}` : 'no backup kept'}`)
-  return { name, mode, collection: targetName === names.temp ? name : targetName, backup: done.backup, rowsCopied, durationMs: done.durationMs, changes: plan.changes }
+  log.info(
+    `alter ${name}: ${rowsCopied} rows copied in ${done.durationMs} ms; ${done.backup ? `backup kept as ${done.backup}` : 'no backup kept'}`,
+  )
+  return {
+    name,
+    mode,
+    collection: targetName === names.temp ? name : targetName,
+    backup: done.backup,
+    rowsCopied,
+    durationMs: done.durationMs,
+    changes: plan.changes,
+  }
 }
 
 /** Create the target, copy, verify. The source is only read. Returns the rows copied and the target's key digest. */
-async function buildTarget(ctx: AlterContext, name: string, plan: AlterPlan, sourceName: string, targetName: string, options: AlterOptions, started: number): Promise<{ rowsCopied: number; targetKeys: KeyDigest }> {
+async function buildTarget(
+  ctx: AlterContext,
+  name: string,
+  plan: AlterPlan,
+  sourceName: string,
+  targetName: string,
+  options: AlterOptions,
+  started: number,
+): Promise<{ rowsCopied: number; targetKeys: KeyDigest }> {
   const { client, log } = ctx
   const autoId = plan.target.fields.some((f) => f.primaryKey && f.autoId)
   const target: CollectionSpec = { ...plan.target, loaded: true, aliases: [] }
@@ -128,20 +193,40 @@ async function buildTarget(ctx: AlterContext, name: string, plan: AlterPlan, sou
     // the target before verifying it. Flushing changes no row.
     await flush(client, sourceName)
     const before = await countRows(client, sourceName)
-    const progress = (phase: 'copy' | 'verify', rows: number) => log.progress?.({ name, phase, rows, total: before, elapsedMs: Date.now() - started })
+    const progress = (phase: 'copy' | 'verify', rows: number) =>
+      log.progress?.({ name, phase, rows, total: before, elapsedMs: Date.now() - started })
     progress('copy', 0)
-    const copy = await copyRows({ client: data.client, plan, sourceName, targetName, batchSize: options.batchSize, pagesInFlight: options.pagesInFlight, newIds: options.newIds, onProgress: (n) => progress('copy', n) })
+    const copy = await copyRows({
+      client: data.client,
+      plan,
+      sourceName,
+      targetName,
+      batchSize: options.batchSize,
+      pagesInFlight: options.pagesInFlight,
+      newIds: options.newIds,
+      onProgress: (n) => progress('copy', n),
+    })
     progress('verify', copy.rowsCopied)
 
     failpoint('alter:after-copy')
-    const targetKeys = await verifyCopy(client, data.client, plan, sourceName, targetName, { sourceRowsBefore: before, rowsCopied: copy.rowsCopied, sourceKeys: copy.sourceKeys }, !!options.newIds)
+    const targetKeys = await verifyCopy(
+      client,
+      data.client,
+      plan,
+      sourceName,
+      targetName,
+      { sourceRowsBefore: before, rowsCopied: copy.rowsCopied, sourceKeys: copy.sourceKeys },
+      !!options.newIds,
+    )
     if (options.verify === 'full') await verifyValues(data.client, plan, sourceName, targetName, copy.batchSize)
     result = { rowsCopied: copy.rowsCopied, targetKeys }
   } finally {
     await data.close()
   }
   if (autoId && !options.newIds) {
-    await dropProperties(client, targetName, ['allow_insert_auto_id']).catch((e) => ctx.log.warn(`could not remove allow_insert_auto_id from ${targetName}: ${messageOf(e)}`))
+    await dropProperties(client, targetName, ['allow_insert_auto_id']).catch((e) =>
+      ctx.log.warn(`could not remove allow_insert_auto_id from ${targetName}: ${messageOf(e)}`),
+    )
   }
   if (!plan.source.loaded) await releaseCollection(client, targetName)
   return result

@@ -35,14 +35,25 @@ const INT64_MIN_PLUS_ONE = '-9223372036854775807'
  * overflows), so bounds at the Int64 minimum are written with minimum + 1; and it drops the row
  * at the maximum from "pk <= maximum", so that bound (always true) is left out.
  */
-export function rangeFilter(pk: FieldSpec, lower: Key | undefined, upper: Key | undefined, upperInclusive = false): string {
+export function rangeFilter(
+  pk: FieldSpec,
+  lower: Key | undefined,
+  upper: Key | undefined,
+  upperInclusive = false,
+): string {
   const parts: string[] = []
   const isMin = (k: Key) => pk.type === 'Int64' && BigInt(k) === BigInt(INT64_MIN)
-  if (lower !== undefined) parts.push(isMin(lower) ? `${pk.name} >= ${INT64_MIN_PLUS_ONE}` : `${pk.name} > ${keyLiteral(pk, lower)}`)
+  if (lower !== undefined)
+    parts.push(isMin(lower) ? `${pk.name} >= ${INT64_MIN_PLUS_ONE}` : `${pk.name} > ${keyLiteral(pk, lower)}`)
   const isMax = (k: Key) => pk.type === 'Int64' && BigInt(k) === BigInt(INT64_MAX)
   // "pk <= 9223372036854775807" is always true, and Milvus 2.3 gets it wrong (it drops that row).
   if (upper !== undefined && !(upperInclusive && isMax(upper))) {
-    if (isMin(upper)) parts.push(upperInclusive ? `${pk.name} < ${INT64_MIN_PLUS_ONE}` : `(${pk.name} < ${INT64_MIN_PLUS_ONE} && ${pk.name} > ${INT64_MIN_PLUS_ONE})`)
+    if (isMin(upper))
+      parts.push(
+        upperInclusive
+          ? `${pk.name} < ${INT64_MIN_PLUS_ONE}`
+          : `(${pk.name} < ${INT64_MIN_PLUS_ONE} && ${pk.name} > ${INT64_MIN_PLUS_ONE})`,
+      )
     else parts.push(`${pk.name} ${upperInclusive ? '<=' : '<'} ${keyLiteral(pk, upper)}`)
   }
   return parts.join(' && ')

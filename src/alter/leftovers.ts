@@ -1,7 +1,15 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError } from '../errors'
 import type { Journal } from '../ledger/journal'
-import { countRows, dropCollection, isLoaded, listCollectionNames, loadCollection, resolveName, statisticsRowCount } from '../milvus/collections'
+import {
+  countRows,
+  dropCollection,
+  isLoaded,
+  listCollectionNames,
+  loadCollection,
+  resolveName,
+  statisticsRowCount,
+} from '../milvus/collections'
 import { describeCollectionSpec } from '../milvus/describe'
 import { primaryKeyOf } from '../schema/spec'
 import { type LeftoverKind, parseAlterName } from './names'
@@ -38,7 +46,8 @@ async function uniqueRows(client: MilvusClient, collection: string, of: string, 
   const theirs = primaryKeyOf(await describeCollectionSpec(client, live.collection))!
   if (mine.type !== theirs.type) return rows // keys cannot be matched: every row counts as its own
   let n = 0
-  for await (const d of diffKeys(client, { collection, pk: mine }, { collection: live.collection, pk: theirs })) n += d.onlyAltered.length
+  for await (const d of diffKeys(client, { collection, pk: mine }, { collection: live.collection, pk: theirs }))
+    n += d.onlyAltered.length
   return n
 }
 
@@ -47,11 +56,17 @@ export interface FindOptions {
   load?: boolean
 }
 
-export async function findLeftovers(client: MilvusClient, journal: Journal, opts: FindOptions = {}): Promise<LeftoverCollection[]> {
+export async function findLeftovers(
+  client: MilvusClient,
+  journal: Journal,
+  opts: FindOptions = {},
+): Promise<LeftoverCollection[]> {
   const entries = await journal.list()
   const names = new Set(await listCollectionNames(client))
   const found = new Map<string, Omit<LeftoverCollection, 'rows'>>()
-  for (const j of entries) if (j.state === 'done' && j.backup && names.has(j.backup)) found.set(j.backup, { collection: j.backup, kind: 'backup', version: j.version, of: j.name })
+  for (const j of entries)
+    if (j.state === 'done' && j.backup && names.has(j.backup))
+      found.set(j.backup, { collection: j.backup, kind: 'backup', version: j.version, of: j.name })
   for (const n of names) {
     const parsed = parseAlterName(n)
     if (parsed && parsed.kind !== 'backup' && !found.has(n)) found.set(n, { collection: n, ...parsed })
@@ -65,21 +80,35 @@ export async function findLeftovers(client: MilvusClient, journal: Journal, opts
         () => false,
       )
     }
-    const rows = loaded ? await countRows(client, l.collection) : await statisticsRowCount(client, l.collection).catch(() => null)
+    const rows = loaded
+      ? await countRows(client, l.collection)
+      : await statisticsRowCount(client, l.collection).catch(() => null)
     const item: LeftoverCollection = { ...l, rows, ...(loaded ? {} : { rowsApproximate: true }) }
-    if (l.kind !== 'backup') item.uniqueRows = loaded && rows !== null ? await uniqueRows(client, l.collection, l.of, rows) : null
+    if (l.kind !== 'backup')
+      item.uniqueRows = loaded && rows !== null ? await uniqueRows(client, l.collection, l.of, rows) : null
     out.push(item)
   }
   return out
 }
 
 /** Drops leftovers (not partial copies of an alter still in the journal); refuses any holding unique rows unless `discardWrites`. */
-export async function pruneLeftovers(client: MilvusClient, journal: Journal, opts: { discardWrites?: boolean; dryRun?: boolean; onDrop?: (l: LeftoverCollection) => void } = {}): Promise<LeftoverCollection[]> {
-  const active = new Set((await journal.list()).filter((j) => j.state !== 'done').flatMap((j) => [j.target, j.undone ?? '']))
+export async function pruneLeftovers(
+  client: MilvusClient,
+  journal: Journal,
+  opts: { discardWrites?: boolean; dryRun?: boolean; onDrop?: (l: LeftoverCollection) => void } = {},
+): Promise<LeftoverCollection[]> {
+  const active = new Set(
+    (await journal.list()).filter((j) => j.state !== 'done').flatMap((j) => [j.target, j.undone ?? '']),
+  )
   const todo = (await findLeftovers(client, journal, { load: !opts.dryRun })).filter((l) => !active.has(l.collection))
   const holding = todo.filter((l) => l.uniqueRows === null || (l.uniqueRows ?? 0) > 0)
   if (holding.length && !opts.discardWrites && !opts.dryRun) {
-    const what = holding.map((l) => `'${l.collection}' (${l.uniqueRows === null ? 'rows it cannot count' : `${l.uniqueRows} of its ${l.rows} rows exist nowhere else`})`).join(', ')
+    const what = holding
+      .map(
+        (l) =>
+          `'${l.collection}' (${l.uniqueRows === null ? 'rows it cannot count' : `${l.uniqueRows} of its ${l.rows} rows exist nowhere else`})`,
+      )
+      .join(', ')
     throw new MvmError('WRITES_SINCE_ALTER', `prune would delete rows that exist nowhere else: ${what}`, {
       hint: 'Nothing was dropped. Copy the rows you need out of it first, or prune with discardWrites (CLI: --discard-writes) to drop them anyway.',
       details: { holding },

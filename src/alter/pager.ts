@@ -28,12 +28,18 @@ const LITE_WINDOW = 65536
 const KEY_BYTES_PER_WINDOW = 32 << 20
 const KEY_BYTES_PER_FILTER = 4 << 20
 
-type Query = (filter: string, outputFields: string[], limit?: number, params?: Record<string, unknown>) => Promise<Row[]>
+type Query = (
+  filter: string,
+  outputFields: string[],
+  limit?: number,
+  params?: Record<string, unknown>,
+) => Promise<Row[]>
 
 /** Strong-consistency queries on one collection (and partition), answering rows. */
 function queryFn(opts: Pick<PageOptions, 'client' | 'collection' | 'partition'>): Query {
   const { client, collection, partition } = opts
-  return (filter, outputFields, limit, params) => queryRows(client, collection, { filter, outputFields, limit, partition, params })
+  return (filter, outputFields, limit, params) =>
+    queryRows(client, collection, { filter, outputFields, limit, partition, params })
 }
 
 /**
@@ -55,7 +61,11 @@ export async function* readKeyWindows(opts: Omit<PageOptions, 'outputFields' | '
   const query = queryFn(opts)
   const ordered = opts.keyWindows !== 'counted' && (await serverTraits(opts.client)).sortsIteratorQueries
   const cap = ordered ? LITE_WINDOW : MAX_QUERY_WINDOW
-  const window = opts.window ?? (pk.type === 'VarChar' ? Math.max(64, Math.min(cap, Math.floor(KEY_BYTES_PER_WINDOW / (pk.maxLength ?? 65535)))) : cap)
+  const window =
+    opts.window ??
+    (pk.type === 'VarChar'
+      ? Math.max(64, Math.min(cap, Math.floor(KEY_BYTES_PER_WINDOW / (pk.maxLength ?? 65535))))
+      : cap)
 
   const count = async (filter: string) => Number((await query(filter, ['count(*)']))[0]['count(*)'])
   const sortedKeys = async (lower: Key | undefined, upper: Key | undefined, inclusive: boolean) =>
@@ -80,7 +90,8 @@ export async function* readKeyWindows(opts: Omit<PageOptions, 'outputFields' | '
       }
       const fits = async (i: number) => (await count(rangeFilter(pk, lower, sample[i], true))) <= window
       let good: number
-      if (await fits(sample.length - 1)) good = sample.length - 1 // a server that returns keys in order
+      if (await fits(sample.length - 1))
+        good = sample.length - 1 // a server that returns keys in order
       else {
         // The sample is spread over the remaining keys: guess the sample index whose range holds
         // about 90% of a window, and halve the guess until the range fits.
@@ -118,7 +129,12 @@ export async function* readPages(opts: PageOptions): AsyncGenerator<{ rows: Row[
       // A page: at most batchSize keys, and a filter of at most KEY_BYTES_PER_FILTER.
       let end = start
       let bytes = 0
-      while (end < keys.length && end - start < opts.batchSize && (end === start || bytes + keys[end].length + 4 <= KEY_BYTES_PER_FILTER)) bytes += keys[end++].length + 4
+      while (
+        end < keys.length &&
+        end - start < opts.batchSize &&
+        (end === start || bytes + keys[end].length + 4 <= KEY_BYTES_PER_FILTER)
+      )
+        bytes += keys[end++].length + 4
       const page = keys.slice(start, end)
       yield { rows: await readRowsByKeys(opts, page), lastKey: page[page.length - 1] }
       start = end
@@ -130,14 +146,20 @@ export async function* readPages(opts: PageOptions): AsyncGenerator<{ rows: Row[
  * The rows with these keys, in the order of `keys` (keys without a row are left out). One
  * "pk in [...]" query: keep `keys` to a page (the filter must stay under the message limit).
  */
-export async function readRowsByKeys(opts: Pick<PageOptions, 'client' | 'collection' | 'partition' | 'pk' | 'outputFields'>, keys: Key[]): Promise<Row[]> {
+export async function readRowsByKeys(
+  opts: Pick<PageOptions, 'client' | 'collection' | 'partition' | 'pk' | 'outputFields'>,
+  keys: Key[],
+): Promise<Row[]> {
   const { pk } = opts
   const query = queryFn(opts)
   const isInt64Min = (k: Key) => pk.type === 'Int64' && k === INT64_MIN
   const literals = keys.filter((k) => !isInt64Min(k)).map((k) => keyLiteral(pk, k))
-  const rows = literals.length ? await query(`${pk.name} in [${literals.join(', ')}]`, opts.outputFields, literals.length) : []
+  const rows = literals.length
+    ? await query(`${pk.name} in [${literals.join(', ')}]`, opts.outputFields, literals.length)
+    : []
   // Milvus 2.3 cannot parse the Int64 minimum as a literal: that one key is read by range.
-  if (literals.length < keys.length) rows.push(...(await query(rangeFilter(pk, undefined, INT64_MIN, true), opts.outputFields, 1)))
+  if (literals.length < keys.length)
+    rows.push(...(await query(rangeFilter(pk, undefined, INT64_MIN, true), opts.outputFields, 1)))
   const order = new Map(keys.map((k, i) => [k, i]))
   return rows.sort((a, b) => order.get(String(a[pk.name]))! - order.get(String(b[pk.name]))!)
 }

@@ -25,7 +25,8 @@ interface Draft extends AlterPlan {
 
 /** Primary-key changes are refused unless the migration says it means them. */
 function guardPrimaryKey(d: Draft, f: FieldSpec, what: string, also = ''): void {
-  if (f.primaryKey && !d.options.allowPrimaryKeyChange) d.problems.push(`${d.at}field '${f.name}' is the primary key; ${what} needs { allowPrimaryKeyChange: true }${also}`)
+  if (f.primaryKey && !d.options.allowPrimaryKeyChange)
+    d.problems.push(`${d.at}field '${f.name}' is the primary key; ${what} needs { allowPrimaryKeyChange: true }${also}`)
 }
 
 function addField(d: Draft, op: Extract<AlterOp, { kind: 'addField' }>): void {
@@ -36,7 +37,9 @@ function addField(d: Draft, op: Extract<AlterOp, { kind: 'addField' }>): void {
     return
   }
   if (f.primaryKey && !d.options.allowPrimaryKeyChange) {
-    d.problems.push(`${d.at}field '${f.name}' would be a second primary key; changing the primary key needs { allowPrimaryKeyChange: true } and dropping the old one`)
+    d.problems.push(
+      `${d.at}field '${f.name}' would be a second primary key; changing the primary key needs { allowPrimaryKeyChange: true } and dropping the old one`,
+    )
   }
   d.target.fields.push(f)
   const fill = typeDefault(f)
@@ -57,7 +60,9 @@ function dropField(d: Draft, op: Extract<AlterOp, { kind: 'dropField' }>): void 
   d.fields.delete(op.name)
   const dropped = d.target.indexes.filter((i) => i.field === op.name)
   d.target.indexes = d.target.indexes.filter((i) => i.field !== op.name)
-  d.changes.push(`drop field ${op.name}${dropped.length ? ` (and its index ${dropped.map((i) => i.name ?? i.field).join(', ')})` : ''}`)
+  d.changes.push(
+    `drop field ${op.name}${dropped.length ? ` (and its index ${dropped.map((i) => i.name ?? i.field).join(', ')})` : ''}`,
+  )
 }
 
 function renameField(d: Draft, op: Extract<AlterOp, { kind: 'renameField' }>): void {
@@ -117,19 +122,28 @@ function mapRows(d: Draft, op: Extract<AlterOp, { kind: 'mapRows' }>): void {
 }
 
 function addIndex(d: Draft, op: Extract<AlterOp, { kind: 'addIndex' }>): void {
-  if (!d.find(op.index.field)) d.problems.push(`${d.at}cannot index '${op.index.field}': ${d.noSuchField(op.index.field)}`)
+  if (!d.find(op.index.field))
+    d.problems.push(`${d.at}cannot index '${op.index.field}': ${d.noSuchField(op.index.field)}`)
   const name = op.index.name ?? op.index.field
   if (d.target.indexes.some((i) => (i.name ?? i.field) === name || i.field === op.index.field)) {
     d.problems.push(`${d.at}field '${op.index.field}' already has an index; drop it first`)
   }
-  d.target.indexes.push({ field: op.index.field, type: op.index.type, name, ...(op.index.metric ? { metric: op.index.metric } : {}), ...(op.index.params ? { params: op.index.params } : {}) })
+  d.target.indexes.push({
+    field: op.index.field,
+    type: op.index.type,
+    name,
+    ...(op.index.metric ? { metric: op.index.metric } : {}),
+    ...(op.index.params ? { params: op.index.params } : {}),
+  })
   d.changes.push(`add ${op.index.type} index on ${op.index.field}`)
 }
 
 function dropIndex(d: Draft, op: Extract<AlterOp, { kind: 'dropIndex' }>): void {
   const names = d.target.indexes.map((i) => i.name ?? i.field)
   if (!names.includes(op.name)) {
-    d.problems.push(`${d.at}cannot drop index '${op.name}': no such index (indexes: ${names.join(', ') || 'none'})${didYouMean(op.name, names)}`)
+    d.problems.push(
+      `${d.at}cannot drop index '${op.name}': no such index (indexes: ${names.join(', ') || 'none'})${didYouMean(op.name, names)}`,
+    )
     return
   }
   d.target.indexes = d.target.indexes.filter((i) => (i.name ?? i.field) !== op.name)
@@ -138,33 +152,54 @@ function dropIndex(d: Draft, op: Extract<AlterOp, { kind: 'dropIndex' }>): void 
 
 function setProperties(d: Draft, op: Extract<AlterOp, { kind: 'setProperties' }>): void {
   for (const [k, v] of Object.entries(op.properties)) d.target.properties[k] = String(v)
-  d.changes.push(`set properties ${Object.entries(op.properties).map(([k, v]) => `${k}=${v}`).join(', ')}`)
+  d.changes.push(
+    `set properties ${Object.entries(op.properties)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}`,
+  )
 }
 
 function enableDynamicField(d: Draft, op: Extract<AlterOp, { kind: 'enableDynamicField' }>): void {
-  if (d.source.enableDynamicField && !op.enabled) d.warnings.push(`${d.at}disabling the dynamic field drops every dynamic key of every row; move keys you need into fields with mapRows`)
+  if (d.source.enableDynamicField && !op.enabled)
+    d.warnings.push(
+      `${d.at}disabling the dynamic field drops every dynamic key of every row; move keys you need into fields with mapRows`,
+    )
   d.target.enableDynamicField = op.enabled
   d.changes.push(`${op.enabled ? 'enable' : 'disable'} the dynamic field`)
 }
 
 const OPERATIONS: { [K in AlterOp['kind']]: (d: Draft, op: Extract<AlterOp, { kind: K }>) => void } = {
-  addField, dropField, renameField, alterField, backfill, mapRows, addIndex, dropIndex, setProperties, enableDynamicField,
+  addField,
+  dropField,
+  renameField,
+  alterField,
+  backfill,
+  mapRows,
+  addIndex,
+  dropIndex,
+  setProperties,
+  enableDynamicField,
 }
 
 /** Whole-collection rules, checked after every operation ran. */
 function checkResult(d: Draft, where: string): void {
   const { source, target, at } = d
   const vectors = target.fields.filter((f) => isVectorType(f.type))
-  if (source.fields.some((f) => isVectorType(f.type)) && !vectors.length) d.problems.push(`${at}cannot drop the last vector field; a collection needs one`)
+  if (source.fields.some((f) => isVectorType(f.type)) && !vectors.length)
+    d.problems.push(`${at}cannot drop the last vector field; a collection needs one`)
   for (const f of target.fields) {
     const src = d.fields.get(f.name)
     if (f.functionOutput) continue
     if (src && !src.from && !src.backfill && src.fill === undefined) {
-      d.problems.push(`${at}new field '${f.name}' (${f.type}${f.nullable ? '' : ', not nullable'}) has no default; give it a default, make it nullable, or backfill it`)
+      d.problems.push(
+        `${at}new field '${f.name}' (${f.type}${f.nullable ? '' : ', not nullable'}) has no default; give it a default, make it nullable, or backfill it`,
+      )
     }
   }
   if (target.fields.some((f) => f.partitionKey) && source.partitions.length) {
-    d.warnings.push(`${at}a partition key replaces the named partitions ${source.partitions.join(', ')}; rows are routed by '${target.fields.find((f) => f.partitionKey)!.name}'`)
+    d.warnings.push(
+      `${at}a partition key replaces the named partitions ${source.partitions.join(', ')}; rows are routed by '${target.fields.find((f) => f.partitionKey)!.name}'`,
+    )
     target.partitions = []
     target.numPartitions = target.numPartitions ?? 16
   }
@@ -173,7 +208,9 @@ function checkResult(d: Draft, where: string): void {
   // A vector without an index can't be loaded: keep the target loadable when the source was.
   for (const v of vectors) {
     if (source.loaded && !target.indexes.some((i) => i.field === v.name)) {
-      d.problems.push(`${at}vector field '${v.name}' has no index, so the altered collection could not be loaded; add one with addIndex`)
+      d.problems.push(
+        `${at}vector field '${v.name}' has no index, so the altered collection could not be loaded; add one with addIndex`,
+      )
     }
   }
 }
@@ -194,7 +231,11 @@ export function planAlter(source: CollectionSpec, ops: AlterOp[], options: Alter
     at: `${where}alter '${source.name}': `,
     options,
     find: (name) => target.fields.find((f) => f.name === name),
-    noSuchField: (name) => `no such field${didYouMean(name, target.fields.map((f) => f.name))}`,
+    noSuchField: (name) =>
+      `no such field${didYouMean(
+        name,
+        target.fields.map((f) => f.name),
+      )}`,
   }
   for (const op of ops) {
     const apply = OPERATIONS[op?.kind as AlterOp['kind']] as ((d: Draft, op: AlterOp) => void) | undefined
@@ -207,7 +248,12 @@ export function planAlter(source: CollectionSpec, ops: AlterOp[], options: Alter
 }
 
 /** Declarative form -> operations: listed fields are kept/changed/added, unlisted ones dropped (not the primary key). */
-export function opsFromDeclarative(source: CollectionSpec, decl: DeclarativeAlter, problems: string[], where: string): AlterOp[] {
+export function opsFromDeclarative(
+  source: CollectionSpec,
+  decl: DeclarativeAlter,
+  problems: string[],
+  where: string,
+): AlterOp[] {
   const ops: AlterOp[] = []
   if (!decl || !Array.isArray(decl.schema)) {
     problems.push(`${where}the declarative form needs { schema: [ ...fields ] }`)
@@ -222,16 +268,23 @@ export function opsFromDeclarative(source: CollectionSpec, decl: DeclarativeAlte
       ops.push({ kind: 'addField', field: def })
       continue
     }
-    const wanted = normalizeField({ ...def, ...(existing.primaryKey ? { primaryKey: true, autoId: existing.autoId } : {}) }, problems, where)
+    const wanted = normalizeField(
+      { ...def, ...(existing.primaryKey ? { primaryKey: true, autoId: existing.autoId } : {}) },
+      problems,
+      where,
+    )
     if (!wanted) continue
     const changes: FieldChanges = {}
     if (wanted.type !== existing.type) changes.type = wanted.type
     if (wanted.maxLength !== existing.maxLength && wanted.maxLength !== undefined) changes.maxLength = wanted.maxLength
-    if (wanted.maxCapacity !== existing.maxCapacity && wanted.maxCapacity !== undefined) changes.maxCapacity = wanted.maxCapacity
+    if (wanted.maxCapacity !== existing.maxCapacity && wanted.maxCapacity !== undefined)
+      changes.maxCapacity = wanted.maxCapacity
     if (wanted.dim !== existing.dim && wanted.dim !== undefined) changes.dim = wanted.dim
-    if (wanted.elementType !== existing.elementType && wanted.elementType !== undefined) changes.elementType = wanted.elementType
+    if (wanted.elementType !== existing.elementType && wanted.elementType !== undefined)
+      changes.elementType = wanted.elementType
     if (!!wanted.nullable !== !!existing.nullable) changes.nullable = !!wanted.nullable
-    if (wanted.defaultValue !== existing.defaultValue && wanted.defaultValue !== undefined) changes.default = wanted.defaultValue
+    if (wanted.defaultValue !== existing.defaultValue && wanted.defaultValue !== undefined)
+      changes.default = wanted.defaultValue
     if (!!wanted.partitionKey !== !!existing.partitionKey) changes.partitionKey = !!wanted.partitionKey
     if (Object.keys(changes).length) ops.push({ kind: 'alterField', name, changes })
   }
@@ -261,7 +314,8 @@ function applyFieldChanges(d: Draft, f: FieldSpec, c: FieldChanges, src: FieldSo
   if (c.type !== undefined && !changeType(d, f, c, src, label)) return
   if (c.type === undefined && c.convert) src.convert = c.convert
   if (c.maxLength !== undefined) {
-    if (!Number.isInteger(c.maxLength) || c.maxLength < 1 || c.maxLength > 65535) d.problems.push(`${label}: maxLength must be between 1 and 65535, got ${c.maxLength}`)
+    if (!Number.isInteger(c.maxLength) || c.maxLength < 1 || c.maxLength > 65535)
+      d.problems.push(`${label}: maxLength must be between 1 and 65535, got ${c.maxLength}`)
     f.maxLength = c.maxLength
   }
   if (c.maxCapacity !== undefined) f.maxCapacity = c.maxCapacity
@@ -274,7 +328,8 @@ function applyFieldChanges(d: Draft, f: FieldSpec, c: FieldChanges, src: FieldSo
     }
   }
   if (c.dim !== undefined && c.dim !== f.dim) {
-    if (!src.convert && !src.backfill) d.problems.push(`${label}: changing dim ${f.dim} -> ${c.dim} needs convert (vectors must be recomputed)`)
+    if (!src.convert && !src.backfill)
+      d.problems.push(`${label}: changing dim ${f.dim} -> ${c.dim} needs convert (vectors must be recomputed)`)
     f.dim = c.dim
   }
   if (c.nullable !== undefined) {
@@ -306,7 +361,8 @@ function changeType(d: Draft, f: FieldSpec, c: FieldChanges, src: FieldSource, l
   const implicit = implicitConversion(f.type, to)
   if (c.convert) src.convert = c.convert
   else if (implicit) src.convert = (v) => implicit(v)
-  else d.problems.push(`${label}: ${f.type} -> ${to} does not convert on its own; pass convert: (value, row) => newValue`)
+  else
+    d.problems.push(`${label}: ${f.type} -> ${to} does not convert on its own; pass convert: (value, row) => newValue`)
   if (f.type === 'VarChar' && to !== 'VarChar') delete f.maxLength
   if (to === 'VarChar' && c.maxLength === undefined && f.maxLength === undefined) f.maxLength = 65535
   if (!DENSE_VECTOR_TYPES.has(to)) delete f.dim

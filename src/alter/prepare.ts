@@ -11,7 +11,13 @@ export type AlterChange = ((t: AlterBuilder) => unknown) | DeclarativeAlter
  * and by planning (PlanningContext, `plan`, `down --verify full`): builder or declarative form ->
  * operations -> plan against `source`. Every problem is reported at once, and nothing has changed.
  */
-export async function prepareAlter(source: CollectionSpec, change: AlterChange, options: AlterOptions, file: string, name: string): Promise<AlterPlan> {
+export async function prepareAlter(
+  source: CollectionSpec,
+  change: AlterChange,
+  options: AlterOptions,
+  file: string,
+  name: string,
+): Promise<AlterPlan> {
   const where = `${file}: `
   const problems: string[] = []
   let ops: AlterOp[]

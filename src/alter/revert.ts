@@ -37,7 +37,9 @@ export interface RevertSummary {
 
 /** The collection that holds an alter's result now. */
 export function alteredCollectionOf(entry: JournalEntry): string {
-  return entry.mode === 'alias' || entry.target === alterNames(entry.name, entry.version).versioned ? entry.target : entry.name
+  return entry.mode === 'alias' || entry.target === alterNames(entry.name, entry.version).versioned
+    ? entry.target
+    : entry.name
 }
 
 /** Why an alter cannot be undone by swapping its backup back, or undefined when it can. */
@@ -45,25 +47,44 @@ export async function backupProblem(ctx: AlterContext, entry: JournalEntry): Pro
   if (entry.backup && (await collectionExists(ctx.client, entry.backup))) return undefined
   const what = `${ctx.migration.file}: cannot undo the alter of '${entry.name}'`
   const hint = `Write a down() that reverses the change with ctx.alter (for example ctx.alter('${entry.name}', (t) => { ... }) with the opposite operations). Nothing was changed.`
-  if (entry.backupPrunedAt) return new MvmError('IRREVERSIBLE', `${what}: its backup '${alterNames(entry.name, entry.version).backup}' was pruned (${entry.backupPrunedAt})`, { hint })
+  if (entry.backupPrunedAt)
+    return new MvmError(
+      'IRREVERSIBLE',
+      `${what}: its backup '${alterNames(entry.name, entry.version).backup}' was pruned (${entry.backupPrunedAt})`,
+      { hint },
+    )
   if (!entry.backup) return new MvmError('IRREVERSIBLE', `${what}: no backup was kept (keepBackup: false)`, { hint })
-  return new MvmError('IRREVERSIBLE', `${what}: its backup '${entry.backup}' is gone (dropped outside mvmigrate)`, { hint })
+  return new MvmError('IRREVERSIBLE', `${what}: its backup '${entry.backup}' is gone (dropped outside mvmigrate)`, {
+    hint,
+  })
 }
 
 /** Finds rows written since the alter, as `down` would before undoing it. */
-export async function checkWritesSince(ctx: AlterContext, entry: JournalEntry, opts: RevertOptions = {}): Promise<WritesReport> {
+export async function checkWritesSince(
+  ctx: AlterContext,
+  entry: JournalEntry,
+  opts: RevertOptions = {},
+): Promise<WritesReport> {
   const plan = opts.verify === 'full' ? await opts.planOf?.(entry.name) : undefined
   if (opts.verify === 'full' && !plan) {
-    throw new MvmError('USAGE', `${ctx.migration.file}: verify 'full' cannot check the alter of '${entry.name}': its up() did not alter it when planned again`, { hint: "Roll back with the default verification ('count')." })
+    throw new MvmError(
+      'USAGE',
+      `${ctx.migration.file}: verify 'full' cannot check the alter of '${entry.name}': its up() did not alter it when planned again`,
+      { hint: "Roll back with the default verification ('count')." },
+    )
   }
   return writesSinceAlter(ctx.client, entry, alteredCollectionOf(entry), { verify: opts.verify, plan })
 }
 
 export function writesRefusal(file: string, reports: WritesReport[]): MvmError {
-  return new MvmError('WRITES_SINCE_ALTER', `Cannot roll back ${file}: ${reports.map(describeWrites).join('; ')}. Undoing the alter would swap the backup back in without them.`, {
-    hint: 'Nothing was undone. Choose: --carry-writes copies those rows back into the restored collection (converted back) and deletes there what was deleted since; --discard-writes rolls back anyway and keeps them only in the leftover collection.',
-    details: { writes: reports },
-  })
+  return new MvmError(
+    'WRITES_SINCE_ALTER',
+    `Cannot roll back ${file}: ${reports.map(describeWrites).join('; ')}. Undoing the alter would swap the backup back in without them.`,
+    {
+      hint: 'Nothing was undone. Choose: --carry-writes copies those rows back into the restored collection (converted back) and deletes there what was deleted since; --discard-writes rolls back anyway and keeps them only in the leftover collection.',
+      details: { writes: reports },
+    },
+  )
 }
 
 /**
@@ -75,7 +96,11 @@ export async function revertAlter(ctx: AlterContext, name: string, opts: RevertO
   const { client, migration, journal, log } = ctx
   const entry = await journal.get(migration.version, name)
   if (!entry || (entry.state !== 'done' && entry.state !== 'reverting')) {
-    throw new MvmError('NOTHING_TO_UNDO', `${migration.file}: no completed alter of '${name}' by this migration is recorded`, { hint: 'Nothing was changed.' })
+    throw new MvmError(
+      'NOTHING_TO_UNDO',
+      `${migration.file}: no completed alter of '${name}' by this migration is recorded`,
+      { hint: 'Nothing was changed.' },
+    )
   }
   const names = alterNames(name, migration.version)
   if (entry.state === 'reverting' && entry.undone) {
@@ -85,14 +110,24 @@ export async function revertAlter(ctx: AlterContext, name: string, opts: RevertO
     return { name, restored: entry.backup, leftover: entry.undone }
   }
   // A revert interrupted by a crash before this journal recorded reverting: the name is free, the backup waits.
-  if (entry.mode === 'rename' && entry.target !== names.versioned && !(await collectionExists(client, name)) && (await collectionExists(client, names.undone)) && (await collectionExists(client, entry.backup))) {
+  if (
+    entry.mode === 'rename' &&
+    entry.target !== names.versioned &&
+    !(await collectionExists(client, name)) &&
+    (await collectionExists(client, names.undone)) &&
+    (await collectionExists(client, entry.backup))
+  ) {
     await swapBack(ctx, { ...entry, undone: names.undone })
     await journal.remove(entry.id)
     return { name, restored: entry.backup, leftover: names.undone }
   }
   const problem = await backupProblem(ctx, entry)
   if (problem) throw problem
-  await requireRpcs(client, entry.mode === 'alias' ? ['AlterAlias', 'RenameCollection'] : ['RenameCollection'], `${migration.file}: cannot undo the alter of '${name}' on this server`)
+  await requireRpcs(
+    client,
+    entry.mode === 'alias' ? ['AlterAlias', 'RenameCollection'] : ['RenameCollection'],
+    `${migration.file}: cannot undo the alter of '${name}' on this server`,
+  )
 
   const writes = opts.checked ?? (await checkWritesSince(ctx, entry, opts))
   const policy = opts.writes ?? 'refuse'
@@ -100,9 +135,14 @@ export async function revertAlter(ctx: AlterContext, name: string, opts: RevertO
   if (hasWrites(writes)) {
     if (policy === 'refuse') throw writesRefusal(migration.file, [writes])
     if (policy === 'carry') {
-      summary.carried = await carryWrites(client, entry, alteredCollectionOf(entry), { verify: opts.verify, plan: opts.verify === 'full' ? await opts.planOf?.(name) : undefined })
+      summary.carried = await carryWrites(client, entry, alteredCollectionOf(entry), {
+        verify: opts.verify,
+        plan: opts.verify === 'full' ? await opts.planOf?.(name) : undefined,
+      })
       failpoint('revert:after-carry')
-      log.info(`carried ${summary.carried.carried} row(s) written since the alter back into '${entry.backup}'${summary.carried.deleted ? ` and deleted ${summary.carried.deleted} there` : ''}`)
+      log.info(
+        `carried ${summary.carried.carried} row(s) written since the alter back into '${entry.backup}'${summary.carried.deleted ? ` and deleted ${summary.carried.deleted} there` : ''}`,
+      )
     } else summary.discarded = writes.inserted + (writes.changed ?? 0)
   }
   const undone = nextUndoneName(name, migration.version, await listCollectionNames(client))
@@ -110,9 +150,13 @@ export async function revertAlter(ctx: AlterContext, name: string, opts: RevertO
   await swapBack(ctx, { ...reverting, undone })
   await journal.remove(entry.id)
   summary.leftover = undone
-  log.info(`reverted the alter of ${name}: '${entry.backup}' is back${entry.mode === 'alias' ? ' behind the alias' : ''}; the altered collection is kept as '${undone}'`)
+  log.info(
+    `reverted the alter of ${name}: '${entry.backup}' is back${entry.mode === 'alias' ? ' behind the alias' : ''}; the altered collection is kept as '${undone}'`,
+  )
   if (summary.discarded !== undefined || (hasWrites(writes) && policy === 'discard')) {
-    log.warn(`${describeWrites(writes)}: rolled back WITHOUT them (--discard-writes). They exist only in '${undone}' now; \`prune\` will not drop it unless told to discard them.`)
+    log.warn(
+      `${describeWrites(writes)}: rolled back WITHOUT them (--discard-writes). They exist only in '${undone}' now; \`prune\` will not drop it unless told to discard them.`,
+    )
   }
   return summary
 }

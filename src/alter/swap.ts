@@ -1,7 +1,15 @@
 import { failpoint } from '../failpoints'
 import type { JournalEntry } from '../ledger/journal'
 import {
-  aliasesOf, alterAlias, collectionExists, createAlias, dropAlias, dropCollection, ensureLoaded, renameCollection, resolveName,
+  aliasesOf,
+  alterAlias,
+  collectionExists,
+  createAlias,
+  dropAlias,
+  dropCollection,
+  ensureLoaded,
+  renameCollection,
+  resolveName,
 } from '../milvus/collections'
 import type { AlterOptions } from './builder'
 import type { AlterContext } from './types'
@@ -44,7 +52,8 @@ export async function finishSwap(ctx: AlterContext, entry: JournalEntry, options
     // 2. the name -> the new collection
     if (converting) {
       await loadIf(ctx, entry.target, entry.loaded)
-      if ((await resolveName(client, entry.name))?.collection !== entry.target) await createAlias(client, entry.target, entry.name)
+      if ((await resolveName(client, entry.name))?.collection !== entry.target)
+        await createAlias(client, entry.target, entry.name)
     } else if (await collectionExists(client, entry.target)) {
       await renameCollection(client, entry.target, entry.name)
     }
@@ -54,7 +63,8 @@ export async function finishSwap(ctx: AlterContext, entry: JournalEntry, options
     for (const alias of aliases) await alterAlias(client, final, alias)
   }
   const old = entry.mode === 'alias' ? entry.source : names.backup
-  if (!entry.backup && options.keepBackup === false && (await collectionExists(client, old))) await dropCollection(client, old)
+  if (!entry.backup && options.keepBackup === false && (await collectionExists(client, old)))
+    await dropCollection(client, old)
 }
 
 /**
@@ -83,7 +93,8 @@ export async function swapBack(ctx: AlterContext, entry: JournalEntry & { undone
       failpoint('revert:between-renames')
     }
     // 2. the backup -> the name
-    if ((await collectionExists(client, entry.backup)) && !(await collectionExists(client, entry.name))) await renameCollection(client, entry.backup, entry.name)
+    if ((await collectionExists(client, entry.backup)) && !(await collectionExists(client, entry.name)))
+      await renameCollection(client, entry.backup, entry.name)
     await loadIf(ctx, entry.name, entry.loaded)
     for (const alias of aliases) await alterAlias(client, entry.name, alias)
   }

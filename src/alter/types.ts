@@ -50,4 +50,3 @@ export interface AlterContext {
   log: Logger
   journal: Journal
 }
-

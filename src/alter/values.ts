@@ -17,7 +17,8 @@ export function implicitConversion(from: FieldType, to: FieldType): ((v: unknown
   if (fi && ti && fi < ti) return (v) => (v === null || v === undefined ? v : to === 'Int64' ? String(v) : Number(v))
   if (from === 'Float' && to === 'Double') return (v) => v
   if (fi && fi < 4 && (to === 'Float' || to === 'Double')) return (v) => (v === null || v === undefined ? v : Number(v))
-  if (to === 'VarChar' && (fi || from === 'Float' || from === 'Double' || from === 'Bool')) return (v) => (v === null || v === undefined ? v : String(v))
+  if (to === 'VarChar' && (fi || from === 'Float' || from === 'Double' || from === 'Bool'))
+    return (v) => (v === null || v === undefined ? v : String(v))
   return undefined
 }
 

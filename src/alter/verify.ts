@@ -29,28 +29,52 @@ export interface CopyFacts {
  * primary-key set), and the source did not change while it was copied. Any failure throws before
  * the swap; the caller drops the copy and the source is untouched. Returns the target's key digest.
  */
-export async function verifyCopy(session: MilvusClient, data: MilvusClient, plan: AlterPlan, sourceName: string, targetName: string, facts: CopyFacts, newIds: boolean): Promise<KeyDigest> {
+export async function verifyCopy(
+  session: MilvusClient,
+  data: MilvusClient,
+  plan: AlterPlan,
+  sourceName: string,
+  targetName: string,
+  facts: CopyFacts,
+  newIds: boolean,
+): Promise<KeyDigest> {
   const before = facts.sourceRowsBefore
   await flush(session, targetName)
   const targetCount = await countRows(session, targetName)
   const sourceAfter = await keyDigest(data, sourceName, primaryKeyOf(plan.source)!)
   const sameKeys = sourceAfter.toString() === facts.sourceKeys.toString()
   if (sameKeys && sourceAfter.count < before && (await countRows(session, sourceName)) === before) {
-    throw new MvmError('MIGRATION_FAILED', `'${sourceName}' counts ${before} rows but its queries return only ${sourceAfter.count} of them (the same keys before and after the copy), so ${before - sourceAfter.count} row(s) cannot be copied; the swap was aborted, the copy dropped, and '${sourceName}' is untouched`, {
-      hint: 'Milvus 2.3 never returns a row keyed 9223372036854775807 (the Int64 maximum) to any query. Re-insert such a row under another key (or upgrade Milvus), then run the migration again.',
-    })
+    throw new MvmError(
+      'MIGRATION_FAILED',
+      `'${sourceName}' counts ${before} rows but its queries return only ${sourceAfter.count} of them (the same keys before and after the copy), so ${before - sourceAfter.count} row(s) cannot be copied; the swap was aborted, the copy dropped, and '${sourceName}' is untouched`,
+      {
+        hint: 'Milvus 2.3 never returns a row keyed 9223372036854775807 (the Int64 maximum) to any query. Re-insert such a row under another key (or upgrade Milvus), then run the migration again.',
+      },
+    )
   }
   if (!sameKeys || before !== sourceAfter.count) {
-    throw new MvmError('MIGRATION_FAILED', `Writes happened to '${sourceName}' during the migration (${before} rows before, ${sourceAfter.count} after the copy); the swap was aborted, the copy dropped, and '${sourceName}' is untouched`, {
-      hint: 'Stop writers (or point them elsewhere) while the alter runs, then run the migration again.',
-    })
+    throw new MvmError(
+      'MIGRATION_FAILED',
+      `Writes happened to '${sourceName}' during the migration (${before} rows before, ${sourceAfter.count} after the copy); the swap was aborted, the copy dropped, and '${sourceName}' is untouched`,
+      {
+        hint: 'Stop writers (or point them elsewhere) while the alter runs, then run the migration again.',
+      },
+    )
   }
   if (targetCount !== facts.rowsCopied || targetCount !== before) {
-    throw new MvmError('MIGRATION_FAILED', `Verification failed: '${targetName}' holds ${targetCount} rows, the source ${before}; the copy was dropped and the source is untouched`, { hint: 'Run the migration again; report this if it repeats.' })
+    throw new MvmError(
+      'MIGRATION_FAILED',
+      `Verification failed: '${targetName}' holds ${targetCount} rows, the source ${before}; the copy was dropped and the source is untouched`,
+      { hint: 'Run the migration again; report this if it repeats.' },
+    )
   }
   const targetKeys = await keyDigest(data, targetName, primaryKeyOf(plan.target)!)
   if (!newIds && targetKeys.toString() !== facts.sourceKeys.toString()) {
-    throw new MvmError('MIGRATION_FAILED', `Verification failed: the primary keys of '${targetName}' differ from the source's; the copy was dropped and the source is untouched`, { hint: 'Run the migration again; report this if it repeats.' })
+    throw new MvmError(
+      'MIGRATION_FAILED',
+      `Verification failed: the primary keys of '${targetName}' differ from the source's; the copy was dropped and the source is untouched`,
+      { hint: 'Run the migration again; report this if it repeats.' },
+    )
   }
   return targetKeys
 }
@@ -63,7 +87,8 @@ const INTEGER_TYPES = new Set(['Int8', 'Int16', 'Int32', 'Int64'])
  */
 function stored(type: string | undefined, v: unknown, element?: string): unknown {
   if (v === null || v === undefined) return v
-  if (type && INTEGER_TYPES.has(type) && (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string')) return String(v)
+  if (type && INTEGER_TYPES.has(type) && (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string'))
+    return String(v)
   if (type === 'Float' && (typeof v === 'number' || typeof v === 'string')) return Math.fround(Number(v))
   if (type === 'FloatVector' && Array.isArray(v)) return v.map((x) => Math.fround(Number(x)))
   if (type === 'Array' && Array.isArray(v)) return v.map((x) => stored(element, x))
@@ -94,7 +119,8 @@ export function rowComparer(fieldsOf: FieldSpec[]): (expected: Row, actual: Row)
     const [a, b] = [comparable(expected, fields, skip), comparable(actual, fields, skip)]
     const short = (v: string | undefined) => (v === undefined ? 'no value' : v.length > 80 ? `${v.slice(0, 77)}...` : v)
     for (const field of [...new Set([...a.keys(), ...b.keys()])].sort()) {
-      if (a.get(field) !== b.get(field)) return `field '${field}': expected ${short(a.get(field))}, found ${short(b.get(field))}`
+      if (a.get(field) !== b.get(field))
+        return `field '${field}': expected ${short(a.get(field))}, found ${short(b.get(field))}`
     }
     return undefined
   }
@@ -104,7 +130,13 @@ export function rowComparer(fieldsOf: FieldSpec[]): (expected: Row, actual: Row)
  * `verify: 'full'`: reads the source again, transforms each row as the copy did, and compares it
  * with the target's row of the same key, value by value.
  */
-export async function verifyValues(client: MilvusClient, plan: AlterPlan, sourceName: string, targetName: string, batchSize: number): Promise<void> {
+export async function verifyValues(
+  client: MilvusClient,
+  plan: AlterPlan,
+  sourceName: string,
+  targetName: string,
+  batchSize: number,
+): Promise<void> {
   const pk = primaryKeyOf(plan.source)!
   const targetPk = primaryKeyOf(plan.target)!
   const differs = rowComparer(plan.target.fields)
@@ -118,9 +150,13 @@ export async function verifyValues(client: MilvusClient, plan: AlterPlan, source
       const actual = byKey.get(key)
       const difference = actual ? differs(expected, actual) : 'the row is missing'
       if (difference) {
-        throw new MvmError('MIGRATION_FAILED', `Verification (full) failed: the row with key ${key} in '${targetName}' differs from the transformed source row (${difference}); the copy was dropped and the source is untouched`, {
-          hint: 'A transform that is not deterministic (random values, the clock) cannot be verified in full; use the default verification, or make it deterministic.',
-        })
+        throw new MvmError(
+          'MIGRATION_FAILED',
+          `Verification (full) failed: the row with key ${key} in '${targetName}' differs from the transformed source row (${difference}); the copy was dropped and the source is untouched`,
+          {
+            hint: 'A transform that is not deterministic (random values, the clock) cannot be verified in full; use the default verification, or make it deterministic.',
+          },
+        )
       }
     }
   }

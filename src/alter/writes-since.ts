@@ -45,9 +45,18 @@ export function hasWrites(r: WritesReport): boolean {
 }
 
 export function describeWrites(r: WritesReport): string {
-  if (!r.matchable) return `'${r.collection}' has ${r.rowsNow} rows, ${r.rowsAtSwap ?? 'an unknown number'} at the alter, and its keys cannot be matched with the backup's`
-  const parts = [`${r.inserted} inserted`, `${r.deleted} deleted`, ...(r.changed !== undefined ? [`${r.changed} changed`] : [])]
-  const ex = [...r.examples.inserted.map((k) => `+${k}`), ...r.examples.deleted.map((k) => `-${k}`), ...r.examples.changed.map((k) => `~${k}`)].slice(0, 6)
+  if (!r.matchable)
+    return `'${r.collection}' has ${r.rowsNow} rows, ${r.rowsAtSwap ?? 'an unknown number'} at the alter, and its keys cannot be matched with the backup's`
+  const parts = [
+    `${r.inserted} inserted`,
+    `${r.deleted} deleted`,
+    ...(r.changed !== undefined ? [`${r.changed} changed`] : []),
+  ]
+  const ex = [
+    ...r.examples.inserted.map((k) => `+${k}`),
+    ...r.examples.deleted.map((k) => `-${k}`),
+    ...r.examples.changed.map((k) => `~${k}`),
+  ].slice(0, 6)
   return `${r.inserted + r.deleted + (r.changed ?? 0)} row(s) of '${r.collection}' written since the alter (${parts.join(', ')}${ex.length ? `; keys ${ex.join(' ')}` : ''})`
 }
 
@@ -82,10 +91,19 @@ export interface KeyDiff {
 }
 
 /** Merges the key sets of two collections (same primary-key type), in batches of about `batch` keys. */
-export async function* diffKeys(client: MilvusClient, altered: { collection: string; pk: FieldSpec }, backup: { collection: string; pk: FieldSpec }, batch = 4096): AsyncGenerator<KeyDiff> {
+export async function* diffKeys(
+  client: MilvusClient,
+  altered: { collection: string; pk: FieldSpec },
+  backup: { collection: string; pk: FieldSpec },
+  batch = 4096,
+): AsyncGenerator<KeyDiff> {
   const cmp = keyComparator(altered.pk)
-  const a = new KeyCursor(readKeyWindows({ client, collection: altered.collection, pk: altered.pk })[Symbol.asyncIterator]())
-  const b = new KeyCursor(readKeyWindows({ client, collection: backup.collection, pk: backup.pk })[Symbol.asyncIterator]())
+  const a = new KeyCursor(
+    readKeyWindows({ client, collection: altered.collection, pk: altered.pk })[Symbol.asyncIterator](),
+  )
+  const b = new KeyCursor(
+    readKeyWindows({ client, collection: backup.collection, pk: backup.pk })[Symbol.asyncIterator](),
+  )
   let out: KeyDiff = { onlyAltered: [], onlyBackup: [], both: [] }
   const size = () => out.onlyAltered.length + out.onlyBackup.length + out.both.length
   for (;;) {
@@ -112,12 +130,25 @@ export async function* diffKeys(client: MilvusClient, altered: { collection: str
 }
 
 /** Keys in `both` whose altered row differs from the backup row transformed by the alter's plan. */
-async function changedKeys(client: MilvusClient, keys: Key[], altered: CollectionSpec, alteredName: string, backup: CollectionSpec, backupName: string, plan: AlterPlan): Promise<Key[]> {
+async function changedKeys(
+  client: MilvusClient,
+  keys: Key[],
+  altered: CollectionSpec,
+  alteredName: string,
+  backup: CollectionSpec,
+  backupName: string,
+  plan: AlterPlan,
+): Promise<Key[]> {
   if (!keys.length) return []
   const apk = primaryKeyOf(altered)!
   const bpk = primaryKeyOf(backup)!
   const differs = rowComparer(altered.fields)
-  const now = new Map((await readRowsByKeys({ client, collection: alteredName, pk: apk, outputFields: ['*'] }, keys)).map((r) => [String(r[apk.name]), r]))
+  const now = new Map(
+    (await readRowsByKeys({ client, collection: alteredName, pk: apk, outputFields: ['*'] }, keys)).map((r) => [
+      String(r[apk.name]),
+      r,
+    ]),
+  )
   const then = await readRowsByKeys({ client, collection: backupName, pk: bpk, outputFields: ['*'] }, keys)
   const out: Key[] = []
   for (const r of then) {
@@ -145,12 +176,26 @@ async function sides(client: MilvusClient, entry: JournalEntry, alteredName: str
   return { altered, backup, apk, bpk, matchable: !entry.newIds && apk.type === bpk.type }
 }
 
-export async function writesSinceAlter(client: MilvusClient, entry: JournalEntry, alteredName: string, opts: WritesCheckOptions = {}): Promise<WritesReport> {
+export async function writesSinceAlter(
+  client: MilvusClient,
+  entry: JournalEntry,
+  alteredName: string,
+  opts: WritesCheckOptions = {},
+): Promise<WritesReport> {
   const full = opts.verify === 'full'
   const { altered, backup, apk, bpk, matchable } = await sides(client, entry, alteredName)
   const report: WritesReport = {
-    name: entry.name, collection: alteredName, backup: entry.backup, rowsAtSwap: entry.swappedRows, rowsNow: 0,
-    inserted: 0, deleted: 0, ...(full ? { changed: 0 } : {}), matchable, checked: full ? 'full' : 'keys', examples: { inserted: [], deleted: [], changed: [] },
+    name: entry.name,
+    collection: alteredName,
+    backup: entry.backup,
+    rowsAtSwap: entry.swappedRows,
+    rowsNow: 0,
+    inserted: 0,
+    deleted: 0,
+    ...(full ? { changed: 0 } : {}),
+    matchable,
+    checked: full ? 'full' : 'keys',
+    examples: { inserted: [], deleted: [], changed: [] },
   }
   await flush(client, alteredName)
   report.rowsNow = await countRows(client, alteredName)
@@ -159,7 +204,8 @@ export async function writesSinceAlter(client: MilvusClient, entry: JournalEntry
     if (now.toString() === entry.swappedKeys) return report
     if (!matchable) return report
   } else if (!matchable) return report
-  if (full && !opts.plan) throw new MvmError('INTERNAL', `verify 'full' of the alter of '${entry.name}' needs the alter's plan`)
+  if (full && !opts.plan)
+    throw new MvmError('INTERNAL', `verify 'full' of the alter of '${entry.name}' needs the alter's plan`)
   for await (const d of diffKeys(client, { collection: alteredName, pk: apk }, { collection: entry.backup, pk: bpk })) {
     report.inserted += d.onlyAltered.length
     report.deleted += d.onlyBackup.length
@@ -180,37 +226,61 @@ export async function writesSinceAlter(client: MilvusClient, entry: JournalEntry
  * collection's keys. Every row is converted before anything is written, so a row that does not
  * convert changes nothing. Idempotent: a rerun after a crash finds only what is left to carry.
  */
-export async function carryWrites(client: MilvusClient, entry: JournalEntry, alteredName: string, opts: WritesCheckOptions = {}): Promise<{ carried: number; deleted: number }> {
+export async function carryWrites(
+  client: MilvusClient,
+  entry: JournalEntry,
+  alteredName: string,
+  opts: WritesCheckOptions = {},
+): Promise<{ carried: number; deleted: number }> {
   const { altered, backup, apk, bpk, matchable } = await sides(client, entry, alteredName)
   if (!matchable) {
-    throw new MvmError('WRITES_SINCE_ALTER', `cannot carry writes of '${alteredName}' back: ${entry.newIds ? 'the alter gave its rows new primary keys' : 'the alter changed the primary key type'}, so its rows cannot be matched with the backup's`, {
-      hint: 'Nothing was changed. Roll back with --discard-writes (the rows stay in the leftover collection), or write a down() that alters back with ctx.alter.',
-    })
+    throw new MvmError(
+      'WRITES_SINCE_ALTER',
+      `cannot carry writes of '${alteredName}' back: ${entry.newIds ? 'the alter gave its rows new primary keys' : 'the alter changed the primary key type'}, so its rows cannot be matched with the backup's`,
+      {
+        hint: 'Nothing was changed. Roll back with --discard-writes (the rows stay in the leftover collection), or write a down() that alters back with ctx.alter.',
+      },
+    )
   }
   const full = opts.verify === 'full'
-  const convert = backConverter(entry.fieldMap ?? Object.fromEntries(altered.fields.map((f) => [f.name, f.name])), altered, backup)
-  const partitions = backup.partitions.length && !backup.fields.some((f) => f.partitionKey) ? (await listPartitions(client, alteredName)).filter((p) => p !== '_default') : []
+  const convert = backConverter(
+    entry.fieldMap ?? Object.fromEntries(altered.fields.map((f) => [f.name, f.name])),
+    altered,
+    backup,
+  )
+  const partitions =
+    backup.partitions.length && !backup.fields.some((f) => f.partitionKey)
+      ? (await listPartitions(client, alteredName)).filter((p) => p !== '_default')
+      : []
   const inList = (pk: FieldSpec, keys: Key[]) => `${pk.name} in [${keys.map((k) => keyLiteral(pk, k)).join(', ')}]`
 
   /** The rows to carry of one diff batch, converted, grouped by the partition they are in; and the changed keys among them. */
   const converted = async (d: KeyDiff): Promise<{ groups: Map<string | undefined, Row[]>; changed: Key[] }> => {
-    const changed = full ? await changedKeys(client, d.both, altered, alteredName, backup, entry.backup, opts.plan!) : []
+    const changed = full
+      ? await changedKeys(client, d.both, altered, alteredName, backup, entry.backup, opts.plan!)
+      : []
     const keys = [...d.onlyAltered, ...changed]
     const byPartition = new Map<string | undefined, Row[]>()
     if (!keys.length) return { groups: byPartition, changed }
     const seen = new Set<Key>()
     for (const p of partitions) {
-      const rows = await readRowsByKeys({ client, collection: alteredName, pk: apk, outputFields: ['*'], partition: p }, keys)
+      const rows = await readRowsByKeys(
+        { client, collection: alteredName, pk: apk, outputFields: ['*'], partition: p },
+        keys,
+      )
       rows.forEach((r) => seen.add(String(r[apk.name])))
       if (rows.length) byPartition.set(p, rows.map(convert))
     }
-    const rest = (await readRowsByKeys({ client, collection: alteredName, pk: apk, outputFields: ['*'] }, keys)).filter((r) => !seen.has(String(r[apk.name])))
+    const rest = (await readRowsByKeys({ client, collection: alteredName, pk: apk, outputFields: ['*'] }, keys)).filter(
+      (r) => !seen.has(String(r[apk.name])),
+    )
     if (rest.length) byPartition.set(undefined, rest.map(convert))
     return { groups: byPartition, changed }
   }
 
   // 1. Convert everything first: a row that does not fit stops here, with nothing written.
-  for await (const d of diffKeys(client, { collection: alteredName, pk: apk }, { collection: entry.backup, pk: bpk })) await converted(d)
+  for await (const d of diffKeys(client, { collection: alteredName, pk: apk }, { collection: entry.backup, pk: bpk }))
+    await converted(d)
 
   // 2. Write. Keys are kept, also in an auto_id backup (allow_insert_auto_id, as the copy does).
   const autoId = !!bpk.autoId
@@ -218,7 +288,11 @@ export async function carryWrites(client: MilvusClient, entry: JournalEntry, alt
   let carried = 0
   let deleted = 0
   try {
-    for await (const d of diffKeys(client, { collection: alteredName, pk: apk }, { collection: entry.backup, pk: bpk })) {
+    for await (const d of diffKeys(
+      client,
+      { collection: alteredName, pk: apk },
+      { collection: entry.backup, pk: bpk },
+    )) {
       const { groups, changed } = await converted(d)
       if (changed.length) await deleteRows(client, entry.backup, inList(bpk, changed))
       for (const [partition, rows] of groups) {
@@ -226,9 +300,13 @@ export async function carryWrites(client: MilvusClient, entry: JournalEntry, alt
         const sent = rows.map((r) => String(r[bpk.name]))
         if (res.ids.length && res.ids.join(',') !== sent.join(',')) {
           await deleteRows(client, entry.backup, inList(bpk, res.ids))
-          throw new MvmError('UNSUPPORTED_BY_SERVER', `cannot carry writes back into '${entry.backup}': the server gave the rows new primary keys instead of keeping them (auto_id)`, {
-            hint: 'The rows it stored were deleted again; nothing else changed. Roll back with --discard-writes, or write a down() that alters back with ctx.alter.',
-          })
+          throw new MvmError(
+            'UNSUPPORTED_BY_SERVER',
+            `cannot carry writes back into '${entry.backup}': the server gave the rows new primary keys instead of keeping them (auto_id)`,
+            {
+              hint: 'The rows it stored were deleted again; nothing else changed. Roll back with --discard-writes, or write a down() that alters back with ctx.alter.',
+            },
+          )
         }
         carried += rows.length
       }
@@ -244,9 +322,13 @@ export async function carryWrites(client: MilvusClient, entry: JournalEntry, alt
   await flush(client, entry.backup)
   const [a, b] = [await keyDigest(client, alteredName, apk), await keyDigest(client, entry.backup, bpk)]
   if (a.toString() !== b.toString()) {
-    throw new MvmError('MIGRATION_FAILED', `after carrying writes back, '${entry.backup}' holds ${b.count} rows and '${alteredName}' ${a.count}, with different keys; nothing was swapped`, {
-      hint: 'Stop writers to the collection while rolling back, then run down --carry-writes again (it carries only what is still missing).',
-    })
+    throw new MvmError(
+      'MIGRATION_FAILED',
+      `after carrying writes back, '${entry.backup}' holds ${b.count} rows and '${alteredName}' ${a.count}, with different keys; nothing was swapped`,
+      {
+        hint: 'Stop writers to the collection while rolling back, then run down --carry-writes again (it carries only what is still missing).',
+      },
+    )
   }
   return { carried, deleted }
 }

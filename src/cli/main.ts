@@ -52,7 +52,8 @@ const parseCount = (flag: string) => (v: string) => {
 }
 const parseSeconds = (flag: string) => (v: string) => {
   const n = Number(v)
-  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw usage(`${flag} must be a number of seconds (0 or more), got '${v}'`)
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw usage(`${flag} must be a number of seconds (0 or more), got '${v}'`)
   return n
 }
 const parseVersion = (flag: string) => (v: string) => {
@@ -82,7 +83,11 @@ async function redactingOutput<T>(secrets: Set<string>, fn: () => Promise<T>): P
     const original = originals[i]
     stream.write = function (chunk: unknown, ...rest: unknown[]) {
       const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : chunk
-      return (original as (...a: unknown[]) => boolean).call(stream, typeof text === 'string' ? redactSecrets(text, [...secrets]) : text, ...rest)
+      return (original as (...a: unknown[]) => boolean).call(
+        stream,
+        typeof text === 'string' ? redactSecrets(text, [...secrets]) : text,
+        ...rest,
+      )
     } as typeof stream.write
   })
   try {
@@ -98,7 +103,11 @@ export async function run(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
   return redactingOutput(secrets, () => runCommand(argv, { ...io, env }, secrets))
 }
 
-async function runCommand(argv: string[], io: { cwd?: string; env?: NodeJS.ProcessEnv }, secrets: Set<string>): Promise<number> {
+async function runCommand(
+  argv: string[],
+  io: { cwd?: string; env?: NodeJS.ProcessEnv },
+  secrets: Set<string>,
+): Promise<number> {
   const cwd = io.cwd ?? process.cwd()
   const env = io.env ?? process.env
   let exitCode = 0
@@ -106,7 +115,7 @@ async function runCommand(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
   let verbose = argv.includes('--verbose')
   const colorsWanted = !argv.includes('--no-color')
   const c = makeColors(colorsWanted)
-  const out = (s: string): void => void process.stdout.write(s + "\n")
+  const out = (s: string): void => void process.stdout.write(s + '\n')
   const json = (o: unknown) => out(JSON.stringify(o, null, 2))
 
   const program = new Command('mvmigrate')
@@ -118,7 +127,11 @@ async function runCommand(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
     .option('--config <file>', 'config file (default: mvmigrate.config.{ts,js,json} in the working directory)')
     .option('--migrations-dir <dir>', 'directory of migration files (default: migrations)')
     .option('--data-dir <dir>', 'embedded Milvus Lite data directory (default: .mvmigrate/milvus)')
-    .addOption(new Option('--connect-timeout <seconds>', 'give up connecting after this long (default: 15)').argParser(parseSeconds('--connect-timeout')))
+    .addOption(
+      new Option('--connect-timeout <seconds>', 'give up connecting after this long (default: 15)').argParser(
+        parseSeconds('--connect-timeout'),
+      ),
+    )
     .option('--json', 'machine-readable output on stdout')
     .option('--verbose', 'debug output, and stack traces on errors')
     .option('--no-color', 'no colours (also: NO_COLOR, or output that is not a terminal)')
@@ -164,7 +177,15 @@ async function runCommand(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
     try {
-      const migrator = new Migrator({ client: session.client, migrationsDir: cfg.migrationsDir, logger: logger(), lockTimeoutMs: cfg.lockTimeout * 1000, verify: verifyMode, cwd, redact: (t) => redactSecrets(t, [...secrets]) })
+      const migrator = new Migrator({
+        client: session.client,
+        migrationsDir: cfg.migrationsDir,
+        logger: logger(),
+        lockTimeoutMs: cfg.lockTimeout * 1000,
+        verify: verifyMode,
+        cwd,
+        redact: (t) => redactSecrets(t, [...secrets]),
+      })
       return await fn(migrator, session)
     } finally {
       process.removeListener('SIGINT', stop)
@@ -190,7 +211,11 @@ async function runCommand(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
     .option('--js', 'write a .js migration instead of .ts')
     .action((name: string, opts: { js?: boolean }) => {
       const cfg = config()
-      const file = makeMigration(name, { migrationsDir: cfg.migrationsDir, templatesDir: cfg.templatesDir, js: opts.js })
+      const file = makeMigration(name, {
+        migrationsDir: cfg.migrationsDir,
+        templatesDir: cfg.templatesDir,
+        js: opts.js,
+      })
       if (jsonMode) json({ file })
       else out(file)
     })
@@ -203,21 +228,40 @@ async function runCommand(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
     .option('--dry-run', 'list what would run; change nothing')
     .option('--allow-changed', 'run even though applied migration files changed since')
     .option('--allow-out-of-order', 'apply pending migrations older than the newest applied one')
-    .addOption(new Option('--verify <mode>', 'alters verify row count and keys (count), or every value too (full)').choices(['count', 'full']))
-    .addOption(new Option('--lock-timeout <seconds>', 'wait this long for another runner (default: fail at once)').argParser(parseSeconds('--lock-timeout')))
-    .action(async (opts: { to?: string; step?: number; dryRun?: boolean; allowChanged?: boolean; allowOutOfOrder?: boolean; lockTimeout?: number; verify?: 'count' | 'full' }) => {
-      const cfg = config({ lockTimeout: opts.lockTimeout })
-      verifyMode = opts.verify
-      if (opts.dryRun) {
-        const plans = await withMigrator(cfg, (m) => m.plan(opts))
-        if (jsonMode) json({ direction: 'up', dryRun: true, migrations: plans })
-        else out(formatPlan(plans, c))
-        return
-      }
-      const result = await withMigrator(cfg, (m) => m.up(opts))
-      if (jsonMode) json(result)
-      else out(formatRun(result))
-    })
+    .addOption(
+      new Option('--verify <mode>', 'alters verify row count and keys (count), or every value too (full)').choices([
+        'count',
+        'full',
+      ]),
+    )
+    .addOption(
+      new Option('--lock-timeout <seconds>', 'wait this long for another runner (default: fail at once)').argParser(
+        parseSeconds('--lock-timeout'),
+      ),
+    )
+    .action(
+      async (opts: {
+        to?: string
+        step?: number
+        dryRun?: boolean
+        allowChanged?: boolean
+        allowOutOfOrder?: boolean
+        lockTimeout?: number
+        verify?: 'count' | 'full'
+      }) => {
+        const cfg = config({ lockTimeout: opts.lockTimeout })
+        verifyMode = opts.verify
+        if (opts.dryRun) {
+          const plans = await withMigrator(cfg, (m) => m.plan(opts))
+          if (jsonMode) json({ direction: 'up', dryRun: true, migrations: plans })
+          else out(formatPlan(plans, c))
+          return
+        }
+        const result = await withMigrator(cfg, (m) => m.up(opts))
+        if (jsonMode) json(result)
+        else out(formatRun(result))
+      },
+    )
 
   program
     .command('plan')
@@ -236,7 +280,10 @@ async function runCommand(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
     .description('drop the backups (and leftovers) that alters kept; asks first on a terminal')
     .option('--yes', 'do not ask (for scripts)')
     .option('--dry-run', 'list what would be dropped')
-    .option('--discard-writes', 'also drop leftovers holding rows that exist nowhere else (rows written after an alter that down set aside)')
+    .option(
+      '--discard-writes',
+      'also drop leftovers holding rows that exist nowhere else (rows written after an alter that down set aside)',
+    )
     .action(async (opts: { yes?: boolean; dryRun?: boolean; discardWrites?: boolean }) => {
       const cfg = config()
       await withMigrator(cfg, async (m) => {
@@ -247,7 +294,8 @@ async function runCommand(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
           return
         }
         if (!opts.yes) {
-          if (!process.stdin.isTTY) throw usage(`prune would drop ${list.length} collection(s) and needs --yes when not run on a terminal`)
+          if (!process.stdin.isTTY)
+            throw usage(`prune would drop ${list.length} collection(s) and needs --yes when not run on a terminal`)
           out(formatLeftovers(list, 'Will drop'))
           if (!(await confirm('Drop them? [y/N] '))) {
             out('Nothing dropped.')
@@ -264,20 +312,49 @@ async function runCommand(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
     .command('down')
     .description('roll back the last batch (newest first), or --step n / --to <version> / --all')
     .addOption(new Option('--step <n>', 'roll back the n most recent migrations').argParser(parseCount('--step')))
-    .addOption(new Option('--to <version>', 'roll back every migration newer than this version').argParser(parseVersion('--to')))
+    .addOption(
+      new Option('--to <version>', 'roll back every migration newer than this version').argParser(parseVersion('--to')),
+    )
     .option('--all', 'roll back every applied migration')
     .option('--dry-run', 'list what would be rolled back; change nothing')
-    .addOption(new Option('--carry-writes', 'copy rows written since an alter back into the restored collection').conflicts('discardWrites'))
-    .option('--discard-writes', 'roll back even though rows were written since an alter; they stay only in the leftover collection')
-    .addOption(new Option('--verify <mode>', 'find rows written since an alter by their keys (count), or compare every value too (full)').choices(['count', 'full']))
-    .addOption(new Option('--lock-timeout <seconds>', 'wait this long for another runner (default: fail at once)').argParser(parseSeconds('--lock-timeout')))
-    .action(async (opts: { step?: number; to?: string; all?: boolean; dryRun?: boolean; lockTimeout?: number; carryWrites?: boolean; discardWrites?: boolean; verify?: 'count' | 'full' }) => {
-      const cfg = config({ lockTimeout: opts.lockTimeout })
-      const writes = opts.carryWrites ? 'carry' : opts.discardWrites ? 'discard' : 'refuse'
-      const result = await withMigrator(cfg, (m) => m.down({ ...opts, writes, verify: opts.verify }))
-      if (jsonMode) json(result)
-      else out(formatRun(result))
-    })
+    .addOption(
+      new Option('--carry-writes', 'copy rows written since an alter back into the restored collection').conflicts(
+        'discardWrites',
+      ),
+    )
+    .option(
+      '--discard-writes',
+      'roll back even though rows were written since an alter; they stay only in the leftover collection',
+    )
+    .addOption(
+      new Option(
+        '--verify <mode>',
+        'find rows written since an alter by their keys (count), or compare every value too (full)',
+      ).choices(['count', 'full']),
+    )
+    .addOption(
+      new Option('--lock-timeout <seconds>', 'wait this long for another runner (default: fail at once)').argParser(
+        parseSeconds('--lock-timeout'),
+      ),
+    )
+    .action(
+      async (opts: {
+        step?: number
+        to?: string
+        all?: boolean
+        dryRun?: boolean
+        lockTimeout?: number
+        carryWrites?: boolean
+        discardWrites?: boolean
+        verify?: 'count' | 'full'
+      }) => {
+        const cfg = config({ lockTimeout: opts.lockTimeout })
+        const writes = opts.carryWrites ? 'carry' : opts.discardWrites ? 'discard' : 'refuse'
+        const result = await withMigrator(cfg, (m) => m.down({ ...opts, writes, verify: opts.verify }))
+        if (jsonMode) json(result)
+        else out(formatRun(result))
+      },
+    )
 
   program
     .command('status')
@@ -289,7 +366,10 @@ async function runCommand(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
       else out(formatStatus(report, c))
       if (opts.check && !report.upToDate) {
         const notApplied = report.migrations.filter((m) => m.state !== 'applied')
-        if (!jsonMode) process.stderr.write(c.red(`not up to date: ${notApplied.map((m) => `${m.version}_${m.name} (${m.state})`).join(', ')}`) + '\n')
+        if (!jsonMode)
+          process.stderr.write(
+            c.red(`not up to date: ${notApplied.map((m) => `${m.version}_${m.name} (${m.state})`).join(', ')}`) + '\n',
+          )
         exitCode = 3
       }
     })
@@ -309,20 +389,33 @@ async function runCommand(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
     .description('install the pinned Milvus Lite into the project virtual environment (.mvmigrate/venv)')
     .action(async () => {
       const cfg = config()
-      const binary = await ensureLiteInstalled({ venvDir: cfg.lite.venvDir, python: cfg.lite.python, log: (l) => !jsonMode && process.stderr.write(l + '\n') })
+      const binary = await ensureLiteInstalled({
+        venvDir: cfg.lite.venvDir,
+        python: cfg.lite.python,
+        log: (l) => !jsonMode && process.stderr.write(l + '\n'),
+      })
       if (jsonMode) json({ binary })
       else out(`Milvus Lite is installed: ${binary}`)
     })
   lite
     .command('serve')
     .description('run Milvus Lite in the foreground, for several commands to share with --uri (Ctrl-C stops it)')
-    .addOption(new Option('--port <port>', 'port on 127.0.0.1 (default: any free port)').argParser(parseCount('--port')))
+    .addOption(
+      new Option('--port <port>', 'port on 127.0.0.1 (default: any free port)').argParser(parseCount('--port')),
+    )
     .action(async (opts: { port?: number }) => {
       const cfg = config()
-      const binary = await ensureLiteInstalled({ venvDir: cfg.lite.venvDir, python: cfg.lite.python, log: (l) => process.stderr.write(l + '\n') })
+      const binary = await ensureLiteInstalled({
+        venvDir: cfg.lite.venvDir,
+        python: cfg.lite.python,
+        log: (l) => process.stderr.write(l + '\n'),
+      })
       const server = await startLiteServer({ binary, dataDir: cfg.lite.dataDir, port: opts.port ?? cfg.lite.port })
       if (jsonMode) json({ uri: server.uri, pid: server.pid, dataDir: server.dataDir })
-      else out(`Milvus Lite is serving ${server.dataDir} on ${server.uri}\nUse: mvmigrate --uri ${server.uri} <command>   (Ctrl-C to stop)`)
+      else
+        out(
+          `Milvus Lite is serving ${server.dataDir} on ${server.uri}\nUse: mvmigrate --uri ${server.uri} <command>   (Ctrl-C to stop)`,
+        )
       await new Promise<void>((resolve) => {
         const stop = () => void server.stop().then(resolve)
         process.once('SIGINT', stop)
@@ -338,11 +431,17 @@ async function runCommand(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
     jsonMode = jsonMode || !!program.opts<GlobalFlags>().json
     verbose = verbose || !!program.opts<GlobalFlags>().verbose
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+        return 0
       if (jsonMode) json(errorJson(usage(e.message.replace(/^error: /, ''))))
       return 2
     }
-    const err = isMvmError(e) ? e : new MvmError('INTERNAL', `Unexpected error: ${messageOf(e)}`, { hint: 'Run again with --verbose for the stack trace, and report it if it persists.', cause: e })
+    const err = isMvmError(e)
+      ? e
+      : new MvmError('INTERNAL', `Unexpected error: ${messageOf(e)}`, {
+          hint: 'Run again with --verbose for the stack trace, and report it if it persists.',
+          cause: e,
+        })
     if (jsonMode) json(errorJson(err))
     else process.stderr.write(formatError(err, c, verbose) + '\n')
     return err.exitCode

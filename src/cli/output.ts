@@ -12,7 +12,11 @@ export function makeColors(enabled: boolean): chalk.Chalk {
 
 function table(rows: string[][], header: string[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => stripAnsi(r[i]).length)))
-  const line = (cells: string[]) => cells.map((c, i) => c + ' '.repeat(widths[i] - stripAnsi(c).length)).join('  ').trimEnd()
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c + ' '.repeat(widths[i] - stripAnsi(c).length))
+      .join('  ')
+      .trimEnd()
   return [line(header), ...rows.map(line)].join('\n')
 }
 
@@ -37,11 +41,14 @@ export function formatStatus(report: StatusReport, c: chalk.Chalk): string {
     m.durationMs !== undefined ? `${m.durationMs} ms` : '',
   ])
   const out: string[] = []
-  out.push(rows.length ? table(rows, ['VERSION', 'NAME', 'STATE', 'BATCH', 'APPLIED AT', 'DURATION']) : 'No migrations found.')
+  out.push(
+    rows.length ? table(rows, ['VERSION', 'NAME', 'STATE', 'BATCH', 'APPLIED AT', 'DURATION']) : 'No migrations found.',
+  )
   for (const m of report.migrations.filter((x) => x.state === 'failed' && x.error)) {
     out.push(c.red(`${m.version}_${m.name} failed: ${m.error}`))
   }
-  for (const i of report.interrupted) out.push(c.yellow(`Interrupted alter of ${i.name} (migration ${i.version}, ${i.state}): ${i.next}`))
+  for (const i of report.interrupted)
+    out.push(c.yellow(`Interrupted alter of ${i.name} (migration ${i.version}, ${i.state}): ${i.next}`))
   if (report.backups.length) {
     out.push('Backups and leftovers (mvmigrate prune drops them):')
     for (const b of report.backups) out.push(`  ${describeLeftover(b, c)}`)
@@ -56,9 +63,18 @@ export function formatStatus(report: StatusReport, c: chalk.Chalk): string {
 }
 
 export function formatRun(result: RunResult): string {
-  const verb = result.direction === 'up' ? (result.dryRun ? 'Would apply' : 'Applied') : result.dryRun ? 'Would roll back' : 'Rolled back'
+  const verb =
+    result.direction === 'up'
+      ? result.dryRun
+        ? 'Would apply'
+        : 'Applied'
+      : result.dryRun
+        ? 'Would roll back'
+        : 'Rolled back'
   if (!result.migrations.length) return result.direction === 'up' ? 'Already up to date.' : 'Nothing to roll back.'
-  const list = result.migrations.map((m) => `  ${m.version}_${m.name}${m.durationMs !== undefined ? ` (${m.durationMs} ms)` : ''}`).join('\n')
+  const list = result.migrations
+    .map((m) => `  ${m.version}_${m.name}${m.durationMs !== undefined ? ` (${m.durationMs} ms)` : ''}`)
+    .join('\n')
   const batch = result.batch !== undefined ? ` as batch ${result.batch}` : ''
   const writes = (result.writes ?? []).map((w) =>
     w.handled === 'carried'
@@ -75,9 +91,17 @@ export function formatPlan(plans: MigrationPlan[], c: chalk.Chalk): string {
     out.push(c.bold(`${p.version}_${p.name}`))
     for (const s of p.steps) out.push(`  - ${s}`)
     for (const a of p.alters) {
-      out.push(`  alter ${a.name}: copy ${a.rowsToCopy} rows, then swap${a.backup ? `; backup kept as ${a.backup}` : '; no backup kept'}`)
+      out.push(
+        `  alter ${a.name}: copy ${a.rowsToCopy} rows, then swap${a.backup ? `; backup kept as ${a.backup}` : '; no backup kept'}`,
+      )
       for (const ch of a.changes) {
-        out.push(ch.startsWith('add') ? c.green(`    + ${ch}`) : ch.startsWith('drop') ? c.red(`    - ${ch}`) : c.yellow(`    ~ ${ch}`))
+        out.push(
+          ch.startsWith('add')
+            ? c.green(`    + ${ch}`)
+            : ch.startsWith('drop')
+              ? c.red(`    - ${ch}`)
+              : c.yellow(`    ~ ${ch}`),
+        )
       }
       for (const w of a.warnings) out.push(c.yellow(`    ! ${w}`))
     }
@@ -87,9 +111,18 @@ export function formatPlan(plans: MigrationPlan[], c: chalk.Chalk): string {
 
 /** One backup or leftover: what it is, its rows, and the rows that exist only there. */
 export function describeLeftover(l: LeftoverCollection, c: chalk.Chalk = makeColors(false)): string {
-  const rows = l.rows === null ? 'rows unknown' : `${l.rowsApproximate ? '~' : ''}${l.rows} rows${l.rowsApproximate ? ' (not loaded)' : ''}`
+  const rows =
+    l.rows === null
+      ? 'rows unknown'
+      : `${l.rowsApproximate ? '~' : ''}${l.rows} rows${l.rowsApproximate ? ' (not loaded)' : ''}`
   const unique =
-    l.uniqueRows === undefined ? '' : l.uniqueRows === null ? c.yellow(', rows that exist only here: unknown until loaded') : l.uniqueRows > 0 ? c.red(`, ${l.uniqueRows} exist nowhere else`) : ', none only here'
+    l.uniqueRows === undefined
+      ? ''
+      : l.uniqueRows === null
+        ? c.yellow(', rows that exist only here: unknown until loaded')
+        : l.uniqueRows > 0
+          ? c.red(`, ${l.uniqueRows} exist nowhere else`)
+          : ', none only here'
   return `${l.collection}  ${l.kind} of ${l.of}, migration ${l.version}: ${rows}${unique}`
 }
 
@@ -113,5 +146,13 @@ export function formatError(e: MvmError, c: chalk.Chalk, verbose: boolean): stri
 }
 
 export function errorJson(e: MvmError): Record<string, unknown> {
-  return { error: { code: e.code, exitCode: e.exitCode, message: e.message, ...(e.hint ? { hint: e.hint } : {}), ...(e.details ? { details: e.details } : {}) } }
+  return {
+    error: {
+      code: e.code,
+      exitCode: e.exitCode,
+      message: e.message,
+      ...(e.hint ? { hint: e.hint } : {}),
+      ...(e.details ? { details: e.details } : {}),
+    },
+  }
 }

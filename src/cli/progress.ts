@@ -8,7 +8,11 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
  * during the copy), one JSON object per line with --json. All on stderr, so stdout stays the
  * command's result. Every event's elapsedMs counts from the start of the alter.
  */
-export function progressReporter(mode: 'tty' | 'lines' | 'json', write: (s: string) => void = (s) => void process.stderr.write(s), everyMs = 5000): (e: AlterProgress) => void {
+export function progressReporter(
+  mode: 'tty' | 'lines' | 'json',
+  write: (s: string) => void = (s) => void process.stderr.write(s),
+  everyMs = 5000,
+): (e: AlterProgress) => void {
   let lastLine = 0
   let phase: { name: string; phase: AlterProgress['phase']; startedMs: number } | undefined
   let copyStartedMs = 0
@@ -41,14 +45,23 @@ export function progressReporter(mode: 'tty' | 'lines' | 'json', write: (s: stri
       const took = e.elapsedMs - previous.startedMs
       if (previous.phase === 'copy') {
         const copied = e.rows
-        write(`${previous.name}: copy done: ${copied} rows in ${seconds(took)} (${took > 0 ? Math.round((copied / took) * 1000) : copied} rows/s)\n`)
+        write(
+          `${previous.name}: copy done: ${copied} rows in ${seconds(took)} (${took > 0 ? Math.round((copied / took) * 1000) : copied} rows/s)\n`,
+        )
       } else if (previous.phase !== 'done') write(`${previous.name}: ${previous.phase} done in ${seconds(took)}\n`)
     }
     const now = Date.now()
-    if (e.phase === 'done') write(`${e.name}: done: ${e.rows} rows copied, verified and swapped in ${seconds(e.elapsedMs)}\n`)
+    if (e.phase === 'done')
+      write(`${e.name}: done: ${e.rows} rows copied, verified and swapped in ${seconds(e.elapsedMs)}\n`)
     else if (changed) {
       lastLine = now
-      write(e.phase === 'copy' ? `${e.name}: copy ${e.rows}/${e.total} rows (${pct}%)\n` : e.phase === 'verify' ? `${e.name}: verify ${e.rows} rows\n` : `${e.name}: ${e.phase}\n`)
+      write(
+        e.phase === 'copy'
+          ? `${e.name}: copy ${e.rows}/${e.total} rows (${pct}%)\n`
+          : e.phase === 'verify'
+            ? `${e.name}: verify ${e.rows} rows\n`
+            : `${e.name}: ${e.phase}\n`,
+      )
     } else if (e.phase === 'copy' && now - lastLine >= everyMs) {
       lastLine = now
       write(`${e.name}: copy ${e.rows}/${e.total} rows (${pct}%), ${rate} rows/s, ETA ${etaS}s\n`)

@@ -43,10 +43,23 @@ export const CONFIG_FILE_NAMES = ['mvmigrate.config.ts', 'mvmigrate.config.js', 
 export const PACKAGE_TEMPLATES_DIR = path.resolve(__dirname, '..', '..', 'templates')
 
 const TOP_KEYS: Record<string, 'string' | 'number' | 'object'> = {
-  uri: 'string', token: 'string', username: 'string', password: 'string', database: 'string',
-  migrationsDir: 'string', templatesDir: 'string', lockTimeout: 'number', connectTimeout: 'number', lite: 'object',
+  uri: 'string',
+  token: 'string',
+  username: 'string',
+  password: 'string',
+  database: 'string',
+  migrationsDir: 'string',
+  templatesDir: 'string',
+  lockTimeout: 'number',
+  connectTimeout: 'number',
+  lite: 'object',
 }
-const LITE_KEYS: Record<string, 'string' | 'number'> = { dataDir: 'string', venvDir: 'string', python: 'string', port: 'number' }
+const LITE_KEYS: Record<string, 'string' | 'number'> = {
+  dataDir: 'string',
+  venvDir: 'string',
+  python: 'string',
+  port: 'number',
+}
 
 export function defaults(cwd: string): MvmigrateConfig {
   return {
@@ -61,7 +74,8 @@ export function defaults(cwd: string): MvmigrateConfig {
 /** Rejects unknown keys and wrong types, naming the file and every bad key at once. */
 export function validateConfigFile(raw: unknown, file: string): ConfigFile {
   const hint = `Known keys: ${Object.keys(TOP_KEYS).join(', ')}; lite: { ${Object.keys(LITE_KEYS).join(', ')} }.`
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new MvmError('CONFIG_INVALID', `${file}: the config must be an object`, { hint })
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new MvmError('CONFIG_INVALID', `${file}: the config must be an object`, { hint })
   const problems: string[] = []
   for (const [k, v] of Object.entries(raw)) {
     const want = TOP_KEYS[k]
@@ -77,13 +91,18 @@ export function validateConfigFile(raw: unknown, file: string): ConfigFile {
       }
       for (const [lk, lv] of Object.entries(v)) {
         if (!LITE_KEYS[lk]) problems.push(`unknown key 'lite.${lk}'${didYouMean(lk, Object.keys(LITE_KEYS))}`)
-        else if (lv !== undefined && typeof lv !== LITE_KEYS[lk]) problems.push(`'lite.${lk}' must be a ${LITE_KEYS[lk]}, got ${JSON.stringify(lv)}`)
+        else if (lv !== undefined && typeof lv !== LITE_KEYS[lk])
+          problems.push(`'lite.${lk}' must be a ${LITE_KEYS[lk]}, got ${JSON.stringify(lv)}`)
       }
     } else if (typeof v !== want) problems.push(`'${k}' must be a ${want}, got ${JSON.stringify(v)}`)
-    else if (want === 'number' && (!Number.isFinite(v) || (v as number) < 0)) problems.push(`'${k}' must be a non-negative number`)
+    else if (want === 'number' && (!Number.isFinite(v) || (v as number) < 0))
+      problems.push(`'${k}' must be a non-negative number`)
   }
   if (problems.length === 1) throw new MvmError('CONFIG_INVALID', `${file}: ${problems[0]}`, { hint })
-  if (problems.length) throw new MvmError('CONFIG_INVALID', `${file} has ${problems.length} problems:\n  ${problems.join('\n  ')}`, { hint })
+  if (problems.length)
+    throw new MvmError('CONFIG_INVALID', `${file} has ${problems.length} problems:\n  ${problems.join('\n  ')}`, {
+      hint,
+    })
   return raw as ConfigFile
 }
 
@@ -93,7 +112,9 @@ export function findConfigFile(cwd: string): string | undefined {
 
 export function readConfigFile(file: string): ConfigFile {
   if (!fs.existsSync(file)) {
-    throw new MvmError('CONFIG_INVALID', `Config file ${file} does not exist`, { hint: 'Check --config, or run `mvmigrate init` to write one.' })
+    throw new MvmError('CONFIG_INVALID', `Config file ${file} does not exist`, {
+      hint: 'Check --config, or run `mvmigrate init` to write one.',
+    })
   }
   let raw: unknown
   try {
@@ -103,7 +124,10 @@ export function readConfigFile(file: string): ConfigFile {
       raw = mod && typeof mod === 'object' && 'default' in mod ? mod.default : mod
     }
   } catch (e) {
-    throw new MvmError('CONFIG_INVALID', `Could not read config file ${file}: ${loadErrorText(e)}`, { hint: 'Fix the file (it must export or contain one config object), or pass another with --config.', cause: e })
+    throw new MvmError('CONFIG_INVALID', `Could not read config file ${file}: ${loadErrorText(e)}`, {
+      hint: 'Fix the file (it must export or contain one config object), or pass another with --config.',
+      cause: e,
+    })
   }
   return validateConfigFile(raw, file)
 }

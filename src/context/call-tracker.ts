@@ -23,7 +23,9 @@ export class CallTracker {
   track<T>(label: string, start: () => Promise<T>): Promise<T> {
     if (this.closed) {
       this.late.push(label)
-      return Promise.reject(this.error(`${label} was called after ${this.fn}() of ${this.file} had returned`, label, true))
+      return Promise.reject(
+        this.error(`${label} was called after ${this.fn}() of ${this.file} had returned`, label, true),
+      )
     }
     const id = this.next++
     const p = Promise.resolve().then(start)
@@ -42,8 +44,18 @@ export class CallTracker {
     while (this.running.size) await Promise.all([...this.running.values()].map((r) => r.done))
     // A call chained on an unawaited one (`.then(() => ctx.alter(...))`) starts now, and is refused.
     await new Promise((resolve) => setImmediate(resolve))
-    if (this.unawaited.length) return this.error(`${this.fn}() of ${this.file} returned while ${this.unawaited.join(', ')} was still running`, this.unawaited[0], false)
-    if (this.late.length) return this.error(`${this.late.join(', ')} was called after ${this.fn}() of ${this.file} had returned`, this.late[0], true)
+    if (this.unawaited.length)
+      return this.error(
+        `${this.fn}() of ${this.file} returned while ${this.unawaited.join(', ')} was still running`,
+        this.unawaited[0],
+        false,
+      )
+    if (this.late.length)
+      return this.error(
+        `${this.late.join(', ')} was called after ${this.fn}() of ${this.file} had returned`,
+        this.late[0],
+        true,
+      )
     return undefined
   }
 
@@ -59,17 +71,27 @@ export class CallTracker {
 export function callLabel(owner: string, method: string, args: unknown[]): string {
   const o = args[0] && typeof args[0] === 'object' ? (args[0] as Record<string, unknown>) : undefined
   const key = o && (['name', 'collection_name'] as const).find((k) => typeof o[k] === 'string')
-  const first = typeof args[0] === 'string' ? `'${args[0]}'` : o && key ? `{ ${key}: '${o[key]}', … }` : o ? '{ … }' : ''
+  const first =
+    typeof args[0] === 'string' ? `'${args[0]}'` : o && key ? `{ ${key}: '${o[key]}', … }` : o ? '{ … }' : ''
   return `${owner}.${method}(${first}${args.length > 1 ? ', …' : ''})`
 }
 
 /** Wraps an object so every method call returning a promise is tracked. */
-export function tracked<T extends object>(target: T, owner: string, tracker: CallTracker, only?: (method: string) => boolean): T {
+export function tracked<T extends object>(
+  target: T,
+  owner: string,
+  tracker: CallTracker,
+  only?: (method: string) => boolean,
+): T {
   return new Proxy(target, {
     get(obj, prop) {
       const value = Reflect.get(obj, prop, obj)
-      if (typeof value !== 'function' || typeof prop !== 'string' || prop === 'constructor' || (only && !only(prop))) return value
-      return (...args: unknown[]) => tracker.track(callLabel(owner, prop, args), async () => (value as (...a: unknown[]) => unknown).apply(obj, args))
+      if (typeof value !== 'function' || typeof prop !== 'string' || prop === 'constructor' || (only && !only(prop)))
+        return value
+      return (...args: unknown[]) =>
+        tracker.track(callLabel(owner, prop, args), async () =>
+          (value as (...a: unknown[]) => unknown).apply(obj, args),
+        )
     },
   })
 }

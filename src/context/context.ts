@@ -20,7 +20,8 @@ import type { Logger } from './logger'
 export type { MigrationInfo } from '../migrations/info'
 
 /** SDK methods that only read; every other call may change something. */
-export const READ_ONLY_CALL = /^(describe|has|list|get|query|count|search|show|check|connect|closeConnection|invalidateCollectionInfo)/
+export const READ_ONLY_CALL =
+  /^(describe|has|list|get|query|count|search|show|check|connect|closeConnection|invalidateCollectionInfo)/
 
 export interface ContextOptions {
   journal?: Journal
@@ -95,9 +96,16 @@ export class MigrationContext {
     if (!resolved) {
       const names = await collections.listCollectionNames(this.sdk)
       const near = names.filter((n) => !n.startsWith('_migrations') && !n.includes('__mvm_'))
-      throw new MvmError('MIGRATION_INVALID', `${this.where()}cannot alter '${name}': no such collection or alias${didYouMean(name, near)}`, { hint: 'Check the name (mvmigrate status shows what has run). Nothing was changed.' })
+      throw new MvmError(
+        'MIGRATION_INVALID',
+        `${this.where()}cannot alter '${name}': no such collection or alias${didYouMean(name, near)}`,
+        { hint: 'Check the name (mvmigrate status shows what has run). Nothing was changed.' },
+      )
     }
-    const merged = { ...Object.fromEntries(Object.entries(this.options.alterDefaults ?? {}).filter(([, v]) => v !== undefined)), ...options }
+    const merged = {
+      ...Object.fromEntries(Object.entries(this.options.alterDefaults ?? {}).filter(([, v]) => v !== undefined)),
+      ...options,
+    }
     const source = await describeCollectionSpec(this.sdk, resolved.collection)
     const plan = await prepareAlter(source, change, merged, this.migration.file, name)
     return runAlter(ctx, name, resolved, plan, merged)
@@ -207,7 +215,11 @@ export class MigrationContext {
   }
 
   /** Inserts rows (seed data, lookup tables). Int64 values may be given as strings to keep precision. */
-  async insert(collection: string, rows: Record<string, unknown>[], opts: { partition?: string } = {}): Promise<number> {
+  async insert(
+    collection: string,
+    rows: Record<string, unknown>[],
+    opts: { partition?: string } = {},
+  ): Promise<number> {
     return (await insertRows(this.sdk, collection, rows, opts.partition)).count
   }
 }

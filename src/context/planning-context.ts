@@ -30,7 +30,6 @@ export interface MigrationPlan {
   alters: PlannedAlter[]
 }
 
-
 /**
  * Runs a migration's up() without changing anything: each helper records the step it would take,
  * ctx.alter computes its plan (schema diff, rows to copy, backup) against the live collection or
@@ -76,21 +75,31 @@ export class PlanningContext extends MigrationContext {
 
   override async describeCollection(name: string): Promise<CollectionSpec> {
     const s = await this.spec(name)
-    if (!s) throw new MvmError('MIGRATION_INVALID', `${this.migration.file}: collection '${name}' does not exist (at this point of the plan)`)
+    if (!s)
+      throw new MvmError(
+        'MIGRATION_INVALID',
+        `${this.migration.file}: collection '${name}' does not exist (at this point of the plan)`,
+      )
     return s
   }
 
   override async createCollection(def: CollectionDefinition): Promise<CollectionSpec> {
     const { spec, problems } = specFromDefinition(def, `${this.migration.file}: `)
-    if (problems.length) throw new MvmError('MIGRATION_INVALID', `Invalid collection definition:\n  ${problems.join('\n  ')}`)
-    if (await this.spec(spec.name)) throw new MvmError('MIGRATION_INVALID', `${this.migration.file}: collection '${spec.name}' already exists`)
+    if (problems.length)
+      throw new MvmError('MIGRATION_INVALID', `Invalid collection definition:\n  ${problems.join('\n  ')}`)
+    if (await this.spec(spec.name))
+      throw new MvmError('MIGRATION_INVALID', `${this.migration.file}: collection '${spec.name}' already exists`)
     this.overlay.set(spec.name, spec)
     this.steps.push(`create collection ${spec.name} (${spec.fields.map((f) => `${f.name} ${f.type}`).join(', ')})`)
     return spec
   }
 
   override async dropCollection(name: string, opts: { ifExists?: boolean } = {}): Promise<void> {
-    if (!(await this.spec(name)) && !opts.ifExists) throw new MvmError('MIGRATION_INVALID', `${this.migration.file}: cannot drop collection '${name}': it does not exist`)
+    if (!(await this.spec(name)) && !opts.ifExists)
+      throw new MvmError(
+        'MIGRATION_INVALID',
+        `${this.migration.file}: cannot drop collection '${name}': it does not exist`,
+      )
     this.overlay.set(name, undefined)
     this.steps.push(`drop collection ${name}`)
   }
@@ -104,10 +113,17 @@ export class PlanningContext extends MigrationContext {
 
   override async alter(name: string, change: AlterChange, options: AlterOptions = {}): Promise<AlterSummary> {
     const source = await this.spec(name)
-    if (!source) throw new MvmError('MIGRATION_INVALID', `${this.migration.file}: cannot alter '${name}': no such collection or alias`, { hint: 'Check the name. Nothing was changed.' })
+    if (!source)
+      throw new MvmError(
+        'MIGRATION_INVALID',
+        `${this.migration.file}: cannot alter '${name}': no such collection or alias`,
+        { hint: 'Check the name. Nothing was changed.' },
+      )
     const plan = await prepareAlter(source, change, options, this.migration.file, name)
     const live = !this.overlay.has(name) ? await resolveName(this.realClient, name) : undefined
-    const rowsToCopy = live ? await countRows(this.realClient, live.collection).catch(() => 'unknown' as const) : 'unknown'
+    const rowsToCopy = live
+      ? await countRows(this.realClient, live.collection).catch(() => 'unknown' as const)
+      : 'unknown'
     const names = alterNames(name, this.migration.version)
     const backup = options.keepBackup === false ? '' : live?.alias ? live.collection : names.backup
     const planned: PlannedAlter = { name, changes: plan.changes, warnings: plan.warnings, rowsToCopy, backup }
@@ -115,7 +131,15 @@ export class PlanningContext extends MigrationContext {
     this.alters.push(planned)
     this.steps.push(`alter ${name} by copy-and-swap`)
     this.overlay.set(name, { ...plan.target, name })
-    return { name, mode: live?.alias ? 'alias' : 'rename', collection: name, backup, rowsCopied: 0, durationMs: 0, changes: plan.changes }
+    return {
+      name,
+      mode: live?.alias ? 'alias' : 'rename',
+      collection: name,
+      backup,
+      rowsCopied: 0,
+      durationMs: 0,
+      changes: plan.changes,
+    }
   }
 
   override async revertAlter(name: string): Promise<RevertSummary> {
@@ -136,8 +160,15 @@ export class PlanningContext extends MigrationContext {
   override async dropPartition(collection: string, partition: string): Promise<void> {
     this.steps.push(`drop partition ${partition} of ${collection}`)
   }
-  override async setProperties(collection: string, properties: Record<string, string | number | boolean>): Promise<void> {
-    this.steps.push(`set properties of ${collection}: ${Object.entries(properties).map(([k, v]) => `${k}=${v}`).join(', ')}`)
+  override async setProperties(
+    collection: string,
+    properties: Record<string, string | number | boolean>,
+  ): Promise<void> {
+    this.steps.push(
+      `set properties of ${collection}: ${Object.entries(properties)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}`,
+    )
   }
   override async createAlias(collection: string, alias: string): Promise<void> {
     this.steps.push(`create alias ${alias} -> ${collection}`)

@@ -69,7 +69,11 @@ export class Journal {
   async list(): Promise<JournalEntry[]> {
     if (!(await this.exists())) return []
     await ensureLoaded(this.client, this.collection)
-    const rows = await queryRows(this.client, this.collection, { filter: 'id != ""', outputFields: ['entry'], limit: 16384 })
+    const rows = await queryRows(this.client, this.collection, {
+      filter: 'id != ""',
+      outputFields: ['entry'],
+      limit: 16384,
+    })
     return rows.map((r) => JSON.parse(String(r.entry)) as JournalEntry).sort((a, b) => a.id.localeCompare(b.id))
   }
 
@@ -80,7 +84,9 @@ export class Journal {
   async write(entry: Omit<JournalEntry, 'id' | 'updatedAt'>): Promise<JournalEntry> {
     await this.ensure()
     const full: JournalEntry = { ...entry, id: `${entry.version}/${entry.name}`, updatedAt: new Date().toISOString() }
-    await upsertRows(this.client, this.collection, [{ id: full.id, entry: JSON.stringify(full), [HIDDEN_VECTOR]: HIDDEN_VECTOR_VALUE }])
+    await upsertRows(this.client, this.collection, [
+      { id: full.id, entry: JSON.stringify(full), [HIDDEN_VECTOR]: HIDDEN_VECTOR_VALUE },
+    ])
     return full
   }
 

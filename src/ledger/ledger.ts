@@ -20,7 +20,17 @@ export interface LedgerRow {
 
 export const LEDGER_COLLECTION = '_migrations'
 const MAX_ERROR_LENGTH = 4000
-const OUTPUT_FIELDS = ['version', 'name', 'checksum', 'batch', 'state', 'applied_at', 'duration_ms', 'tool_version', 'error']
+const OUTPUT_FIELDS = [
+  'version',
+  'name',
+  'checksum',
+  'batch',
+  'state',
+  'applied_at',
+  'duration_ms',
+  'tool_version',
+  'error',
+]
 // Milvus caps offset + limit per query at 16384; one ledger holds far fewer migrations than that.
 const QUERY_LIMIT = 16384
 
@@ -57,7 +67,11 @@ export class Ledger {
   async list(): Promise<LedgerRow[]> {
     if (!(await this.exists())) return []
     await ensureLoaded(this.client, this.collection)
-    const rows = await queryRows(this.client, this.collection, { filter: 'version != ""', outputFields: OUTPUT_FIELDS, limit: QUERY_LIMIT })
+    const rows = await queryRows(this.client, this.collection, {
+      filter: 'version != ""',
+      outputFields: OUTPUT_FIELDS,
+      limit: QUERY_LIMIT,
+    })
     return rows
       .map((r) => ({
         version: String(r.version),
@@ -81,18 +95,18 @@ export class Ledger {
   /** Insert-or-replace by version: a retried failure becomes an applied row. */
   async write(row: LedgerRow): Promise<void> {
     await upsertRows(this.client, this.collection, [
-          {
-            version: row.version,
-            name: row.name,
-            checksum: row.checksum,
-            batch: row.batch,
-            state: row.state,
-            applied_at: row.appliedAt,
-            duration_ms: row.durationMs,
-            tool_version: row.toolVersion,
-            error: (row.error ?? '').slice(0, MAX_ERROR_LENGTH),
-            [HIDDEN_VECTOR]: HIDDEN_VECTOR_VALUE,
-          },
+      {
+        version: row.version,
+        name: row.name,
+        checksum: row.checksum,
+        batch: row.batch,
+        state: row.state,
+        applied_at: row.appliedAt,
+        duration_ms: row.durationMs,
+        tool_version: row.toolVersion,
+        error: (row.error ?? '').slice(0, MAX_ERROR_LENGTH),
+        [HIDDEN_VECTOR]: HIDDEN_VECTOR_VALUE,
+      },
     ])
   }
 

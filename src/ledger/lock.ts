@@ -44,18 +44,32 @@ export class MigrationLock {
     }
     // The holder is stored twice: as a collection property (Milvus Lite keeps those but drops
     // descriptions) and as the description (older servers without properties on create).
-    const fromProperty = (d.properties as unknown as { key: string; value: string }[] | undefined)?.find((p) => p.key === HOLDER_PROPERTY)?.value
+    const fromProperty = (d.properties as unknown as { key: string; value: string }[] | undefined)?.find(
+      (p) => p.key === HOLDER_PROPERTY,
+    )?.value
     const raw = fromProperty || String((d.schema as { description?: string } | undefined)?.description ?? '')
     try {
       return JSON.parse(raw) as LockHolder
     } catch {
-      return { token: '', host: 'unknown', pid: 0, since: 'unknown', command: `unreadable lock (${JSON.stringify(raw)})` }
+      return {
+        token: '',
+        host: 'unknown',
+        pid: 0,
+        since: 'unknown',
+        command: `unreadable lock (${JSON.stringify(raw)})`,
+      }
     }
   }
 
   /** One attempt: true when this runner now holds the lock. */
   async tryAcquire(command: string): Promise<boolean> {
-    const me: LockHolder = { token: randomUUID(), host: os.hostname(), pid: process.pid, since: new Date().toISOString(), command }
+    const me: LockHolder = {
+      token: randomUUID(),
+      host: os.hostname(),
+      pid: process.pid,
+      since: new Date().toISOString(),
+      command,
+    }
     const created = await tryCreateCollection(this.client, {
       name: this.collection,
       description: JSON.stringify(me),

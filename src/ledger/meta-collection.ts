@@ -9,7 +9,12 @@ export const HIDDEN_VECTOR = '_placeholder_vector'
 export const HIDDEN_VECTOR_VALUE = [1, 0]
 
 /** Creates one of mvmigrate's bookkeeping collections if missing, and makes sure it is loaded. */
-export async function ensureMetaCollection(client: MilvusClient, name: string, description: string, fields: FieldSpec[]): Promise<void> {
+export async function ensureMetaCollection(
+  client: MilvusClient,
+  name: string,
+  description: string,
+  fields: FieldSpec[],
+): Promise<void> {
   if (!(await collectionExists(client, name))) {
     await createCollectionFromSpec(client, {
       name,

@@ -28,31 +28,48 @@ function requirementsDigest(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex')
 }
 
-export function isLiteInstalled(venvDir: string, requirementsFile = REQUIREMENTS_FILE, binary = 'milvus-lite'): boolean {
+export function isLiteInstalled(
+  venvDir: string,
+  requirementsFile = REQUIREMENTS_FILE,
+  binary = 'milvus-lite',
+): boolean {
   try {
-    return fs.existsSync(liteBinary(venvDir, binary)) && fs.readFileSync(path.join(venvDir, STAMP), 'utf8').trim() === requirementsDigest(requirementsFile)
+    return (
+      fs.existsSync(liteBinary(venvDir, binary)) &&
+      fs.readFileSync(path.join(venvDir, STAMP), 'utf8').trim() === requirementsDigest(requirementsFile)
+    )
   } catch {
     return false
   }
 }
 
 function findPython(explicit?: string): string {
-  const candidates = explicit ? [explicit] : [process.env.MVMIGRATE_PYTHON, 'python3', 'python'].filter((x): x is string => !!x)
+  const candidates = explicit
+    ? [explicit]
+    : [process.env.MVMIGRATE_PYTHON, 'python3', 'python'].filter((x): x is string => !!x)
   for (const py of candidates) {
     const r = spawnSync(py, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' })
     if (r.status !== 0) continue
     const [major, minor] = r.stdout.trim().split('.').map(Number)
     if (major === 3 && minor >= 10) return py
   }
-  throw new MvmError('PYTHON_MISSING', `Milvus Lite needs Python 3.10 or newer with venv and pip; none found (tried ${candidates.join(', ')})`, {
-    hint: 'Install Python 3.10+ (e.g. apt-get install python3 python3-venv python3-pip), or set MVMIGRATE_PYTHON, or pass --uri to use a Milvus server instead.',
-  })
+  throw new MvmError(
+    'PYTHON_MISSING',
+    `Milvus Lite needs Python 3.10 or newer with venv and pip; none found (tried ${candidates.join(', ')})`,
+    {
+      hint: 'Install Python 3.10+ (e.g. apt-get install python3 python3-venv python3-pip), or set MVMIGRATE_PYTHON, or pass --uri to use a Milvus server instead.',
+    },
+  )
 }
 
 function run(cmd: string, args: string[], what: string): void {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
   if (r.status !== 0) {
-    const output = `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}`.trim().split('\n').slice(-15).join('\n')
+    const output = `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}`
+      .trim()
+      .split('\n')
+      .slice(-15)
+      .join('\n')
     throw new MvmError('LITE_INSTALL_FAILED', `${what} failed (exit ${r.status}):\n${output}`, {
       hint: 'Check that PyPI is reachable and python3-venv is installed, then run `mvmigrate lite install` again; or pass --uri to use a Milvus server instead.',
     })
@@ -82,19 +99,33 @@ export async function ensureLiteInstalled(opts: LiteInstallOptions): Promise<str
       if (installed()) return liteBinary(venvDir, binary)
       const age = Date.now() - (fs.statSync(lockDir, { throwIfNoEntry: false })?.mtimeMs ?? Date.now())
       if (age > 15 * 60_000) fs.rmSync(lockDir, { recursive: true, force: true }) // a killed installer's leftover
-      if (Date.now() > deadline) throw new MvmError('LITE_INSTALL_FAILED', `Timed out waiting for another process installing Milvus Lite into ${venvDir}`, { hint: `Remove ${lockDir} if no install is running.` })
+      if (Date.now() > deadline)
+        throw new MvmError(
+          'LITE_INSTALL_FAILED',
+          `Timed out waiting for another process installing Milvus Lite into ${venvDir}`,
+          { hint: `Remove ${lockDir} if no install is running.` },
+        )
       await new Promise((r) => setTimeout(r, 500))
     }
   }
   try {
     if (installed()) return liteBinary(venvDir, binary)
     const python = findPython(opts.python)
-    opts.log?.(`Installing ${requirements === REQUIREMENTS_FILE ? 'Milvus Lite' : binary} into ${path.relative(process.cwd(), venvDir) || venvDir} (first run only)...`)
-    if (!fs.existsSync(path.join(venvDir, 'bin', 'pip'))) run(python, ['-m', 'venv', venvDir], `${python} -m venv ${venvDir}`)
+    opts.log?.(
+      `Installing ${requirements === REQUIREMENTS_FILE ? 'Milvus Lite' : binary} into ${path.relative(process.cwd(), venvDir) || venvDir} (first run only)...`,
+    )
+    if (!fs.existsSync(path.join(venvDir, 'bin', 'pip')))
+      run(python, ['-m', 'venv', venvDir], `${python} -m venv ${venvDir}`)
     const pip = path.join(venvDir, 'bin', 'pip')
-    run(pip, ['install', '--disable-pip-version-check', '--quiet', '-r', requirements], `pip install -r ${requirements}`)
+    run(
+      pip,
+      ['install', '--disable-pip-version-check', '--quiet', '-r', requirements],
+      `pip install -r ${requirements}`,
+    )
     if (!fs.existsSync(liteBinary(venvDir, binary))) {
-      throw new MvmError('LITE_INSTALL_FAILED', `pip finished but ${liteBinary(venvDir, binary)} is missing`, { hint: `Remove ${venvDir} and run \`mvmigrate lite install\` again.` })
+      throw new MvmError('LITE_INSTALL_FAILED', `pip finished but ${liteBinary(venvDir, binary)} is missing`, {
+        hint: `Remove ${venvDir} and run \`mvmigrate lite install\` again.`,
+      })
     }
     fs.writeFileSync(path.join(venvDir, STAMP), requirementsDigest(requirements) + '\n')
     opts.log?.('Installed.')

@@ -58,7 +58,10 @@ function isAlive(pid: number): boolean {
 function isLiteServerFor(pid: number, dataDir: string): boolean {
   try {
     const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
-    return cmdline.some((a) => a.includes('milvus-lite') || a.includes('milvus_lite')) && cmdline.includes(path.resolve(dataDir))
+    return (
+      cmdline.some((a) => a.includes('milvus-lite') || a.includes('milvus_lite')) &&
+      cmdline.includes(path.resolve(dataDir))
+    )
   } catch {
     return isAlive(pid) // no /proc (macOS): trust the record
   }
@@ -102,10 +105,14 @@ async function handleExistingServer(dataDir: string): Promise<void> {
   }
   const serverRunning = isLiteServerFor(record.serverPid, dataDir)
   if (serverRunning && record.ownerPid !== process.pid && isAlive(record.ownerPid)) {
-    throw new MvmError('DATA_DIR_IN_USE', `The embedded Milvus data directory ${dataDir} is in use by another mvmigrate (pid ${record.ownerPid}, since ${record.startedAt})`, {
-      hint: 'Wait for that command to finish. To run several commands at once, start one shared server (`mvmigrate lite serve`) and pass its --uri to each.',
-      details: { ownerPid: record.ownerPid, serverPid: record.serverPid, port: record.port },
-    })
+    throw new MvmError(
+      'DATA_DIR_IN_USE',
+      `The embedded Milvus data directory ${dataDir} is in use by another mvmigrate (pid ${record.ownerPid}, since ${record.startedAt})`,
+      {
+        hint: 'Wait for that command to finish. To run several commands at once, start one shared server (`mvmigrate lite serve`) and pass its --uri to each.',
+        details: { ownerPid: record.ownerPid, serverPid: record.serverPid, port: record.port },
+      },
+    )
   }
   if (serverRunning) await terminate(record.serverPid)
   fs.rmSync(recordPath, { force: true })
@@ -117,9 +124,13 @@ export async function startLiteServer(opts: LiteServerOptions): Promise<LiteServ
   fs.mkdirSync(path.dirname(dataDir), { recursive: true })
   await handleExistingServer(dataDir)
   const port = opts.port ?? (await freePort())
-  const child: ChildProcess = spawn(opts.binary, ['server', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child: ChildProcess = spawn(
+    opts.binary,
+    ['server', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   let output = ''
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-8000)
@@ -153,18 +164,35 @@ export async function startLiteServer(opts: LiteServerOptions): Promise<LiteServ
       stopSync()
       process.removeListener('exit', stopSync)
       if (/DataDirLockedError|holds the lock/.test(output)) {
-        throw new MvmError('DATA_DIR_IN_USE', `The embedded Milvus data directory ${dataDir} is locked by another process`, {
-          hint: 'Another Milvus Lite is using it, perhaps one serving a migration right now: do not kill it. Wait for it to finish, or share one server: start `mvmigrate lite serve` once and pass its --uri to every command. A different --data-dir / lite.dataDir is a different (empty) database.',
-        })
+        throw new MvmError(
+          'DATA_DIR_IN_USE',
+          `The embedded Milvus data directory ${dataDir} is locked by another process`,
+          {
+            hint: 'Another Milvus Lite is using it, perhaps one serving a migration right now: do not kill it. Wait for it to finish, or share one server: start `mvmigrate lite serve` once and pass its --uri to every command. A different --data-dir / lite.dataDir is a different (empty) database.',
+          },
+        )
       }
-      const why = firstError ? String(firstError) : exited !== undefined ? `it exited with code ${exited}` : `it was not ready within ${readyTimeoutMs / 1000} s`
-      throw new MvmError('LITE_START_FAILED', `Milvus Lite did not start (${why}). Its output:\n${output.trim().split('\n').slice(-12).join('\n')}`, {
-        hint: 'Run `mvmigrate lite install` to repair the install, or pass --uri to use a Milvus server instead.',
-      })
+      const why = firstError
+        ? String(firstError)
+        : exited !== undefined
+          ? `it exited with code ${exited}`
+          : `it was not ready within ${readyTimeoutMs / 1000} s`
+      throw new MvmError(
+        'LITE_START_FAILED',
+        `Milvus Lite did not start (${why}). Its output:\n${output.trim().split('\n').slice(-12).join('\n')}`,
+        {
+          hint: 'Run `mvmigrate lite install` to repair the install, or pass --uri to use a Milvus server instead.',
+        },
+      )
     }
     await new Promise((r) => setTimeout(r, 100))
   }
-  const record: ServerRecord = { serverPid: child.pid!, ownerPid: process.pid, port, startedAt: new Date().toISOString() }
+  const record: ServerRecord = {
+    serverPid: child.pid!,
+    ownerPid: process.pid,
+    port,
+    startedAt: new Date().toISOString(),
+  }
   fs.writeFileSync(serverRecordPath(dataDir), JSON.stringify(record) + '\n')
 
   return {

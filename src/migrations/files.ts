@@ -35,10 +35,17 @@ export function discoverMigrations(dir: string): MigrationFile[] {
     if (!fs.statSync(full).isFile()) continue
     const m = MIGRATION_FILE_RE.exec(entry)
     if (!m) {
-      problems.push(`${full}: not a migration file name; expected <yyyyMMddHHmmss>_<lower_snake_or_kebab_name>.ts (or .js)`)
+      problems.push(
+        `${full}: not a migration file name; expected <yyyyMMddHHmmss>_<lower_snake_or_kebab_name>.ts (or .js)`,
+      )
       continue
     }
-    const file: MigrationFile = { version: m[1], name: m[2], path: full, checksum: checksumOf(fs.readFileSync(full, 'utf8')) }
+    const file: MigrationFile = {
+      version: m[1],
+      name: m[2],
+      path: full,
+      checksum: checksumOf(fs.readFileSync(full, 'utf8')),
+    }
     const other = byVersion.get(file.version)
     if (other) problems.push(`${full}: version ${file.version} is also used by ${path.basename(other.path)}`)
     else byVersion.set(file.version, file)

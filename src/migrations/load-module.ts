@@ -13,7 +13,13 @@ export function requireUserModule(file: string): unknown {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('ts-node').register({
       transpileOnly: true,
-      compilerOptions: { module: 'commonjs', moduleResolution: 'node', esModuleInterop: true, target: 'ES2022', sourceMap: true },
+      compilerOptions: {
+        module: 'commonjs',
+        moduleResolution: 'node',
+        esModuleInterop: true,
+        target: 'ES2022',
+        sourceMap: true,
+      },
     })
     registered = true
   }

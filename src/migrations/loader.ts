@@ -21,14 +21,17 @@ export function loadMigration(file: MigrationFile): LoadedMigration {
     })
   }
   const m = mod as Record<string, unknown> | undefined
-  const candidate = (m && typeof m === 'object' && 'default' in m ? m.default : m) as Record<string, unknown> | undefined
+  const candidate = (m && typeof m === 'object' && 'default' in m ? m.default : m) as
+    Record<string, unknown> | undefined
   if (!candidate || typeof candidate.up !== 'function') {
     throw new MvmError('MIGRATION_INVALID', `Migration ${rel} does not export an up() function`, {
       hint: "Write `export default defineMigration({ async up(ctx) { ... }, async down(ctx) { ... } })` (import { defineMigration } from 'mvmigrate').",
     })
   }
   if (candidate.down !== undefined && typeof candidate.down !== 'function') {
-    throw new MvmError('MIGRATION_INVALID', `Migration ${rel} exports a down that is not a function`, { hint: 'Make down an async function, or remove it.' })
+    throw new MvmError('MIGRATION_INVALID', `Migration ${rel} exports a down that is not a function`, {
+      hint: 'Make down an async function, or remove it.',
+    })
   }
   return { ...file, migration: candidate as unknown as Migration }
 }

@@ -24,7 +24,12 @@ export function computeStatus(files: MigrationFile[], rows: LedgerRow[]): Migrat
     const entry = byVersion.get(row.version)
     if (!entry) {
       // A failed attempt whose file is gone is history, not a problem; an applied one is.
-      byVersion.set(row.version, { version: row.version, name: row.name, state: row.state === 'failed' ? 'failed' : 'missing', row })
+      byVersion.set(row.version, {
+        version: row.version,
+        name: row.name,
+        state: row.state === 'failed' ? 'failed' : 'missing',
+        row,
+      })
       continue
     }
     entry.row = row
@@ -62,13 +67,20 @@ function checkVersionKnown(entries: MigrationStatus[], version: string | undefin
 export function integrityProblems(entries: MigrationStatus[], opts: UpOptions): MvmError | undefined {
   const missing = entries.filter((e) => e.state === 'missing')
   const changed = opts.allowChanged ? [] : entries.filter((e) => e.state === 'changed')
-  const newestApplied = entries.filter(isApplied).map((e) => e.version).sort().pop()
-  const outOfOrder = opts.allowOutOfOrder || !newestApplied ? [] : entries.filter((e) => isRunnable(e) && e.version < newestApplied)
+  const newestApplied = entries
+    .filter(isApplied)
+    .map((e) => e.version)
+    .sort()
+    .pop()
+  const outOfOrder =
+    opts.allowOutOfOrder || !newestApplied ? [] : entries.filter((e) => isRunnable(e) && e.version < newestApplied)
   if (!missing.length && !changed.length && !outOfOrder.length) return undefined
   const lines = [
     ...missing.map((e) => `applied migration ${e.version}_${e.name} has no file any more (missing)`),
     ...changed.map((e) => `applied migration ${rel(e.file?.path)} was changed after it was applied (checksum differs)`),
-    ...outOfOrder.map((e) => `pending migration ${rel(e.file?.path)} is older than the newest applied one (${newestApplied})`),
+    ...outOfOrder.map(
+      (e) => `pending migration ${rel(e.file?.path)} is older than the newest applied one (${newestApplied})`,
+    ),
   ]
   const hints = [
     missing.length && 'restore missing files from version control',
@@ -76,9 +88,13 @@ export function integrityProblems(entries: MigrationStatus[], opts: UpOptions): 
     outOfOrder.length && 'give the pending migration a newer version (rename it) or pass --allow-out-of-order',
   ].filter(Boolean)
   const code = missing.length ? 'MISSING_FILE' : changed.length ? 'CHANGED_FILE' : 'OUT_OF_ORDER'
-  return new MvmError(code, `Refusing to run: the migrations on disk do not match the ledger:\n  ${lines.join('\n  ')}`, {
-    hint: `Nothing was changed. To fix: ${hints.join('; ')}.`,
-  })
+  return new MvmError(
+    code,
+    `Refusing to run: the migrations on disk do not match the ledger:\n  ${lines.join('\n  ')}`,
+    {
+      hint: `Nothing was changed. To fix: ${hints.join('; ')}.`,
+    },
+  )
 }
 
 /** What `up` will apply, in order. Throws before anything runs when integrity rules are broken. */
@@ -104,7 +120,10 @@ export interface DownOptions {
 /** What `down` will undo, newest first. Default: the last batch. */
 export function planDown(entries: MigrationStatus[], opts: DownOptions = {}): MigrationStatus[] {
   const chosen = [opts.step !== undefined, opts.to !== undefined, !!opts.all].filter(Boolean).length
-  if (chosen > 1) throw new MvmError('USAGE', 'down takes only one of --step, --to and --all', { hint: 'Pick one; without any, down undoes the last batch.' })
+  if (chosen > 1)
+    throw new MvmError('USAGE', 'down takes only one of --step, --to and --all', {
+      hint: 'Pick one; without any, down undoes the last batch.',
+    })
   checkVersionKnown(entries, opts.to)
   const applied = entries.filter(isApplied).sort((a, b) => b.version.localeCompare(a.version))
   let todo: MigrationStatus[]
@@ -116,15 +135,25 @@ export function planDown(entries: MigrationStatus[], opts: DownOptions = {}): Mi
     todo = applied.filter((e) => e.row!.batch === lastBatch)
   }
   if (!todo.length) {
-    throw new MvmError('NOTHING_TO_UNDO', opts.to !== undefined ? `Nothing to undo: no applied migration is newer than ${opts.to}` : 'Nothing to undo: no migration is applied', {
-      hint: 'Run `mvmigrate status` to see what is applied.',
-    })
+    throw new MvmError(
+      'NOTHING_TO_UNDO',
+      opts.to !== undefined
+        ? `Nothing to undo: no applied migration is newer than ${opts.to}`
+        : 'Nothing to undo: no migration is applied',
+      {
+        hint: 'Run `mvmigrate status` to see what is applied.',
+      },
+    )
   }
   const missing = todo.filter((e) => !e.file)
   if (missing.length) {
-    throw new MvmError('MISSING_FILE', `Cannot undo ${missing.map((e) => `${e.version}_${e.name}`).join(', ')}: the file is missing, so its down() is unknown`, {
-      hint: 'Restore the file from version control. Nothing was undone.',
-    })
+    throw new MvmError(
+      'MISSING_FILE',
+      `Cannot undo ${missing.map((e) => `${e.version}_${e.name}`).join(', ')}: the file is missing, so its down() is unknown`,
+      {
+        hint: 'Restore the file from version control. Nothing was undone.',
+      },
+    )
   }
   return todo
 }

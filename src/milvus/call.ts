@@ -40,17 +40,29 @@ const GRPC_DEADLINE_EXCEEDED = 4
 const GRPC_UNAUTHENTICATED = 16
 const GRPC_UNIMPLEMENTED = 12
 
-export function unsupported(what: string, rpc: string | undefined, detail = 'it answered with an empty reply'): MvmError {
-  return new MvmError('UNSUPPORTED_BY_SERVER', `${what}: the server does not implement ${rpc ?? 'this call'} (${detail})`, {
-    hint: 'This Milvus server lacks an operation mvmigrate needs for this step; nothing after it was done. Use a Milvus server that has it (2.4 or newer for renames, aliases and properties).',
-  })
+export function unsupported(
+  what: string,
+  rpc: string | undefined,
+  detail = 'it answered with an empty reply',
+): MvmError {
+  return new MvmError(
+    'UNSUPPORTED_BY_SERVER',
+    `${what}: the server does not implement ${rpc ?? 'this call'} (${detail})`,
+    {
+      hint: 'This Milvus server lacks an operation mvmigrate needs for this step; nothing after it was done. Use a Milvus server that has it (2.4 or newer for renames, aliases and properties).',
+    },
+  )
 }
 
 export function translateSdkError(what: string, e: unknown, rpc?: string): MvmError {
   if (e instanceof MvmError) return e
   const msg = messageOf(e)
   const grpcCode = (e as { code?: unknown })?.code
-  if (grpcCode === GRPC_UNAVAILABLE || grpcCode === GRPC_DEADLINE_EXCEEDED || /ECONNREFUSED|UNAVAILABLE|DEADLINE_EXCEEDED|No connection established/i.test(msg)) {
+  if (
+    grpcCode === GRPC_UNAVAILABLE ||
+    grpcCode === GRPC_DEADLINE_EXCEEDED ||
+    /ECONNREFUSED|UNAVAILABLE|DEADLINE_EXCEEDED|No connection established/i.test(msg)
+  ) {
     return new MvmError('UNREACHABLE', `${what}: the Milvus server did not answer (${msg.split('\n')[0]})`, {
       hint: 'Check that Milvus is running and that --uri / MILVUS_URI points at it.',
       cause: e,

@@ -42,14 +42,23 @@ export async function collectionExists(client: MilvusClient, name: string): Prom
 
 /** The raw describe reply, fresh from the server. */
 export async function describeRaw(client: MilvusClient, name: string): Promise<Described & Record<string, unknown>> {
-  return (await milvusCall(`describe collection '${name}'`, () => client.describeCollection({ collection_name: name }), { rpc: 'DescribeCollection' })) as never
+  return (await milvusCall(
+    `describe collection '${name}'`,
+    () => client.describeCollection({ collection_name: name }),
+    { rpc: 'DescribeCollection' },
+  )) as never
 }
 
 /** A describe that answers undefined for a missing name instead of throwing. */
 async function tryDescribe(client: MilvusClient, name: string): Promise<Described | undefined> {
   try {
     const d = (await client.describeCollection({ collection_name: name })) as unknown as Described
-    if (!d?.status || d.status.code || (d.status.error_code !== undefined && d.status.error_code !== 'Success' && d.status.error_code !== 0)) return undefined
+    if (
+      !d?.status ||
+      d.status.code ||
+      (d.status.error_code !== undefined && d.status.error_code !== 'Success' && d.status.error_code !== 0)
+    )
+      return undefined
     return d
   } catch {
     return undefined // some servers' "not found" makes the SDK throw while formatting the reply
@@ -70,7 +79,10 @@ export async function collectionNameOf(client: MilvusClient, d: Described, asked
 }
 
 /** Which collection a name resolves to, and whether the name is an alias; undefined when neither. */
-export async function resolveName(client: MilvusClient, name: string): Promise<{ collection: string; alias: boolean } | undefined> {
+export async function resolveName(
+  client: MilvusClient,
+  name: string,
+): Promise<{ collection: string; alias: boolean } | undefined> {
   const names = await listCollectionNames(client)
   if (names.includes(name)) return { collection: name, alias: false }
   const d = await tryDescribe(client, name)
@@ -87,23 +99,34 @@ async function collectionId(client: MilvusClient, name: string): Promise<string>
 /** Renames a collection and proves it: the old name is gone, the new one is the same collection. */
 export async function renameCollection(client: MilvusClient, from: string, to: string): Promise<void> {
   const what = `rename collection '${from}' to '${to}'`
-  if (!(await collectionExists(client, from))) throw new MvmError('MILVUS_ERROR', `${what}: collection '${from}' does not exist`)
+  if (!(await collectionExists(client, from)))
+    throw new MvmError('MILVUS_ERROR', `${what}: collection '${from}' does not exist`)
   const id = await collectionId(client, from)
-  await milvusCall(what, () => client.renameCollection({ collection_name: from, new_collection_name: to }), { rpc: 'RenameCollection' })
+  await milvusCall(what, () => client.renameCollection({ collection_name: from, new_collection_name: to }), {
+    rpc: 'RenameCollection',
+  })
   forgetCollectionInfo(client, from, to)
   const names = await listCollectionNames(client)
   if (names.includes(from) || !names.includes(to) || (await collectionId(client, to)) !== id) {
-    throw unsupported(what, 'RenameCollection', `it answered OK, but '${from}' ${names.includes(from) ? 'still exists' : 'is gone'} and '${to}' ${names.includes(to) ? 'is not the renamed collection' : 'does not exist'}`)
+    throw unsupported(
+      what,
+      'RenameCollection',
+      `it answered OK, but '${from}' ${names.includes(from) ? 'still exists' : 'is gone'} and '${to}' ${names.includes(to) ? 'is not the renamed collection' : 'does not exist'}`,
+    )
   }
 }
 
 export async function dropCollection(client: MilvusClient, name: string): Promise<void> {
-  await milvusCall(`drop collection '${name}'`, () => client.dropCollection({ collection_name: name }), { rpc: 'DropCollection' })
+  await milvusCall(`drop collection '${name}'`, () => client.dropCollection({ collection_name: name }), {
+    rpc: 'DropCollection',
+  })
   forgetCollectionInfo(client, name)
 }
 
 export async function isLoaded(client: MilvusClient, name: string): Promise<boolean> {
-  const state = await milvusCall(`load state of '${name}'`, () => client.getLoadState({ collection_name: name }), { rpc: 'GetLoadState' })
+  const state = await milvusCall(`load state of '${name}'`, () => client.getLoadState({ collection_name: name }), {
+    rpc: 'GetLoadState',
+  })
   return String(state.state) === 'LoadStateLoaded'
 }
 
@@ -112,7 +135,9 @@ export async function loadCollection(client: MilvusClient, name: string): Promis
 }
 
 export async function releaseCollection(client: MilvusClient, name: string): Promise<void> {
-  await milvusCall(`release '${name}'`, () => client.releaseCollection({ collection_name: name }), { rpc: 'ReleaseCollection' })
+  await milvusCall(`release '${name}'`, () => client.releaseCollection({ collection_name: name }), {
+    rpc: 'ReleaseCollection',
+  })
 }
 
 /** Loads a collection unless it already is (servers release on restart, Milvus Lite on rename). */
@@ -128,19 +153,29 @@ export async function flush(client: MilvusClient, name: string): Promise<void> {
 /** Exact row count (of one partition, if given), read with Strong consistency. */
 export async function countRows(client: MilvusClient, name: string, partition?: string): Promise<number> {
   const r = await milvusCall(`count ${name}`, () =>
-    client.query({ collection_name: name, filter: '', output_fields: ['count(*)'], consistency_level: 'Strong', ...(partition ? { partition_names: [partition] } : {}) } as never),
+    client.query({
+      collection_name: name,
+      filter: '',
+      output_fields: ['count(*)'],
+      consistency_level: 'Strong',
+      ...(partition ? { partition_names: [partition] } : {}),
+    } as never),
   )
   const row = (r.data as Record<string, unknown>[] | undefined)?.[0]
   if (!row || row['count(*)'] === undefined) {
     // A released collection on some servers answers a query with no rows and no error.
-    throw new MvmError('MILVUS_ERROR', `count ${name}: the server returned no count (is the collection loaded?)`, { hint: `Load '${name}' and run the command again.` })
+    throw new MvmError('MILVUS_ERROR', `count ${name}: the server returned no count (is the collection loaded?)`, {
+      hint: `Load '${name}' and run the command again.`,
+    })
   }
   return Number(row['count(*)'])
 }
 
 /** Approximate row count without loading (deleted rows may still be counted until compaction). */
 export async function statisticsRowCount(client: MilvusClient, name: string): Promise<number> {
-  const r = await milvusCall(`statistics of ${name}`, () => client.getCollectionStatistics({ collection_name: name }), { rpc: 'GetCollectionStatistics' })
+  const r = await milvusCall(`statistics of ${name}`, () => client.getCollectionStatistics({ collection_name: name }), {
+    rpc: 'GetCollectionStatistics',
+  })
   return Number((r as { data?: { row_count?: unknown } }).data?.row_count ?? 0)
 }
 
@@ -154,19 +189,32 @@ export async function propertiesOf(client: MilvusClient, name: string): Promise<
 const sameValue = (a: unknown, b: string | undefined) => b !== undefined && String(a).toLowerCase() === b.toLowerCase()
 
 /** Sets collection properties and proves the server kept them. */
-export async function setProperties(client: MilvusClient, name: string, properties: Record<string, string | number | boolean>): Promise<void> {
+export async function setProperties(
+  client: MilvusClient,
+  name: string,
+  properties: Record<string, string | number | boolean>,
+): Promise<void> {
   const what = `set properties of '${name}'`
-  await milvusCall(what, () => client.alterCollectionProperties({ collection_name: name, properties }), { rpc: 'AlterCollection' })
+  await milvusCall(what, () => client.alterCollectionProperties({ collection_name: name, properties }), {
+    rpc: 'AlterCollection',
+  })
   forgetCollectionInfo(client, name)
   const now = await propertiesOf(client, name)
   const missing = Object.entries(properties).filter(([k, v]) => !sameValue(v, now[k]))
-  if (missing.length) throw unsupported(what, 'AlterCollection', `it answered OK, but ${missing.map(([k, v]) => `${k}=${v} reads back as ${now[k] ?? 'unset'}`).join(', ')}`)
+  if (missing.length)
+    throw unsupported(
+      what,
+      'AlterCollection',
+      `it answered OK, but ${missing.map(([k, v]) => `${k}=${v} reads back as ${now[k] ?? 'unset'}`).join(', ')}`,
+    )
 }
 
 /** Removes collection properties and proves they are gone. */
 export async function dropProperties(client: MilvusClient, name: string, keys: string[]): Promise<void> {
   const what = `remove properties ${keys.join(', ')} of '${name}'`
-  await milvusCall(what, () => client.dropCollectionProperties({ collection_name: name, properties: keys }), { rpc: 'AlterCollection' })
+  await milvusCall(what, () => client.dropCollectionProperties({ collection_name: name, properties: keys }), {
+    rpc: 'AlterCollection',
+  })
   forgetCollectionInfo(client, name)
   const now = await propertiesOf(client, name)
   const left = keys.filter((k) => now[k] !== undefined)
@@ -174,7 +222,11 @@ export async function dropProperties(client: MilvusClient, name: string, keys: s
 }
 
 export async function dropIndex(client: MilvusClient, collection: string, indexName: string): Promise<void> {
-  await milvusCall(`drop index '${indexName}' on '${collection}'`, () => client.dropIndex({ collection_name: collection, index_name: indexName }), { rpc: 'DropIndex' })
+  await milvusCall(
+    `drop index '${indexName}' on '${collection}'`,
+    () => client.dropIndex({ collection_name: collection, index_name: indexName }),
+    { rpc: 'DropIndex' },
+  )
 }
 
 /** Partition names, `_default` included. */
@@ -185,7 +237,8 @@ export async function listPartitions(client: MilvusClient, name: string): Promis
     res = await milvusCall(what, () => client.listPartitions({ collection_name: name }), { rpc: 'ShowPartitions' })
   } catch (e) {
     // The SDK reads `partition_names` of the empty reply a server without the RPC gives, and throws.
-    if (e instanceof MvmError && e.code === 'MILVUS_ERROR' && /reading 'forEach'|of undefined/.test(messageOf(e))) throw unsupported(what, 'ShowPartitions')
+    if (e instanceof MvmError && e.code === 'MILVUS_ERROR' && /reading 'forEach'|of undefined/.test(messageOf(e)))
+      throw unsupported(what, 'ShowPartitions')
     throw e
   }
   if (!Array.isArray(res.partition_names)) throw unsupported(what, 'ShowPartitions')
@@ -194,20 +247,37 @@ export async function listPartitions(client: MilvusClient, name: string): Promis
 
 export async function createPartition(client: MilvusClient, collection: string, partition: string): Promise<void> {
   const what = `create partition '${partition}' in '${collection}'`
-  await milvusCall(what, () => client.createPartition({ collection_name: collection, partition_name: partition }), { rpc: 'CreatePartition' })
-  if (!(await listPartitions(client, collection)).includes(partition)) throw unsupported(what, 'CreatePartition', `it answered OK, but '${collection}' has no partition '${partition}'`)
+  await milvusCall(what, () => client.createPartition({ collection_name: collection, partition_name: partition }), {
+    rpc: 'CreatePartition',
+  })
+  if (!(await listPartitions(client, collection)).includes(partition))
+    throw unsupported(what, 'CreatePartition', `it answered OK, but '${collection}' has no partition '${partition}'`)
 }
 
 export async function dropPartition(client: MilvusClient, collection: string, partition: string): Promise<void> {
-  await milvusCall(`drop partition '${partition}' of '${collection}'`, () => client.dropPartition({ collection_name: collection, partition_name: partition }), { rpc: 'DropPartition' })
+  await milvusCall(
+    `drop partition '${partition}' of '${collection}'`,
+    () => client.dropPartition({ collection_name: collection, partition_name: partition }),
+    { rpc: 'DropPartition' },
+  )
 }
 
 /** Proves `alias` now resolves to `collection` (same collection id). */
-async function checkAlias(client: MilvusClient, alias: string, collection: string, what: string, rpc: string): Promise<void> {
+async function checkAlias(
+  client: MilvusClient,
+  alias: string,
+  collection: string,
+  what: string,
+  rpc: string,
+): Promise<void> {
   forgetCollectionInfo(client, alias, collection)
   const viaAlias = await tryDescribe(client, alias)
   if (!viaAlias || String(viaAlias.collectionID) !== (await collectionId(client, collection))) {
-    throw unsupported(what, rpc, `it answered OK, but '${alias}' ${viaAlias ? 'resolves to another collection' : 'does not resolve'}`)
+    throw unsupported(
+      what,
+      rpc,
+      `it answered OK, but '${alias}' ${viaAlias ? 'resolves to another collection' : 'does not resolve'}`,
+    )
   }
 }
 
@@ -227,7 +297,8 @@ export async function dropAlias(client: MilvusClient, alias: string): Promise<vo
   const what = `drop alias '${alias}'`
   await milvusCall(what, () => client.dropAlias({ alias }), { rpc: 'DropAlias' })
   forgetCollectionInfo(client, alias)
-  if (await tryDescribe(client, alias)) throw unsupported(what, 'DropAlias', `it answered OK, but '${alias}' still resolves`)
+  if (await tryDescribe(client, alias))
+    throw unsupported(what, 'DropAlias', `it answered OK, but '${alias}' still resolves`)
 }
 
 /**
@@ -236,7 +307,9 @@ export async function dropAlias(client: MilvusClient, alias: string): Promise<vo
  */
 export async function aliasesOf(client: MilvusClient, name: string, fromDescribe?: string[]): Promise<string[]> {
   try {
-    const res = await milvusCall(`list aliases of '${name}'`, () => client.listAliases({ collection_name: name }), { rpc: 'ListAliases' })
+    const res = await milvusCall(`list aliases of '${name}'`, () => client.listAliases({ collection_name: name }), {
+      rpc: 'ListAliases',
+    })
     return res.aliases ?? []
   } catch (e) {
     if (!(e instanceof MvmError) || (e.code !== 'MILVUS_ERROR' && e.code !== 'UNSUPPORTED_BY_SERVER')) throw e

@@ -57,9 +57,13 @@ export async function connectMilvus(opts: ConnectionOptions): Promise<MilvusClie
     channelOptions: KEEPALIVE,
   } as never)
   const unreachable = () =>
-    new MvmError('UNREACHABLE', `Could not reach Milvus at ${address} within ${Math.round(connectTimeoutMs / 1000)} s`, {
-      hint: 'Check that the server is running and the address is right (--uri / MILVUS_URI), or leave --uri out to use the embedded Milvus Lite.',
-    })
+    new MvmError(
+      'UNREACHABLE',
+      `Could not reach Milvus at ${address} within ${Math.round(connectTimeoutMs / 1000)} s`,
+      {
+        hint: 'Check that the server is running and the address is right (--uri / MILVUS_URI), or leave --uri out to use the embedded Milvus Lite.',
+      },
+    )
   try {
     await withDeadline(
       (async () => {
@@ -78,7 +82,10 @@ export async function connectMilvus(opts: ConnectionOptions): Promise<MilvusClie
   } catch (e) {
     await closeClient(client)
     if (e instanceof MvmError && e.code === 'UNREACHABLE' && !e.message.startsWith('Could not reach')) {
-      throw new MvmError('UNREACHABLE', `Could not reach Milvus at ${address}: ${e.message.replace(/^.*?: /, '')}`, { hint: unreachable().hint, cause: e })
+      throw new MvmError('UNREACHABLE', `Could not reach Milvus at ${address}: ${e.message.replace(/^.*?: /, '')}`, {
+        hint: unreachable().hint,
+        cause: e,
+      })
     }
     throw e
   }
@@ -92,14 +99,22 @@ async function ensureDatabase(client: MilvusClient, database: string, address: s
     res = await milvusCall(`list databases on ${address}`, () => client.listDatabases(), { rpc: 'ListDatabases' })
   } catch (e) {
     if (!(e instanceof MvmError && e.code === 'UNSUPPORTED_BY_SERVER')) throw e
-    throw new MvmError('DATABASE_NOT_FOUND', `Cannot use database '${database}' on ${address}: the server has no databases (it does not implement ListDatabases)`, {
-      hint: "Leave --database / MILVUS_DATABASE out (or use 'default') on this server.",
-    })
+    throw new MvmError(
+      'DATABASE_NOT_FOUND',
+      `Cannot use database '${database}' on ${address}: the server has no databases (it does not implement ListDatabases)`,
+      {
+        hint: "Leave --database / MILVUS_DATABASE out (or use 'default') on this server.",
+      },
+    )
   }
   if (!(res.db_names ?? []).includes(database)) {
-    throw new MvmError('DATABASE_NOT_FOUND', `Database '${database}' does not exist on ${address} (it has: ${(res.db_names ?? []).join(', ') || 'none'})`, {
-      hint: `Create it first (e.g. client.createDatabase({ db_name: '${database}' })), or pass the right --database / MILVUS_DATABASE.`,
-    })
+    throw new MvmError(
+      'DATABASE_NOT_FOUND',
+      `Database '${database}' does not exist on ${address} (it has: ${(res.db_names ?? []).join(', ') || 'none'})`,
+      {
+        hint: `Create it first (e.g. client.createDatabase({ db_name: '${database}' })), or pass the right --database / MILVUS_DATABASE.`,
+      },
+    )
   }
 }
 

@@ -2,7 +2,14 @@ import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError } from '../errors'
 import type { CollectionSpec, FieldSpec, IndexSpec } from '../schema/spec'
 import { milvusCall, unsupported } from './call'
-import { createPartition, dropCollection, forgetCollectionInfo, loadCollection, propertiesOf, setProperties } from './collections'
+import {
+  createPartition,
+  dropCollection,
+  forgetCollectionInfo,
+  loadCollection,
+  propertiesOf,
+  setProperties,
+} from './collections'
 import { toDataType } from './data-types'
 import { describeFields } from './describe'
 
@@ -67,11 +74,22 @@ export async function createIndex(client: MilvusClient, collection: string, idx:
       } as never),
     { rpc: 'CreateIndex' },
   )
-  const res = await milvusCall(`describe indexes of '${collection}'`, () => client.describeIndex({ collection_name: collection }), { rpc: 'DescribeIndex' })
+  const res = await milvusCall(
+    `describe indexes of '${collection}'`,
+    () => client.describeIndex({ collection_name: collection }),
+    { rpc: 'DescribeIndex' },
+  )
   const found = (res.index_descriptions ?? []).find((d) => d.field_name === idx.field)
-  const type = found && Object.fromEntries(((found.params ?? []) as { key: string; value: string }[]).map((p) => [p.key, p.value])).index_type
+  const type =
+    found &&
+    Object.fromEntries(((found.params ?? []) as { key: string; value: string }[]).map((p) => [p.key, p.value]))
+      .index_type
   if (!found || (type && idx.type !== 'AUTOINDEX' && type.toUpperCase() !== idx.type.toUpperCase())) {
-    throw unsupported(what, 'CreateIndex', `it answered OK, but '${idx.field}' has ${found ? `a ${type} index` : 'no index'}`)
+    throw unsupported(
+      what,
+      'CreateIndex',
+      `it answered OK, but '${idx.field}' has ${found ? `a ${type} index` : 'no index'}`,
+    )
   }
 }
 
@@ -95,9 +113,15 @@ function fieldMismatches(wanted: FieldSpec[], got: FieldSpec[]): string[] {
       ['max capacity', w.maxCapacity, g.maxCapacity],
       // Milvus Lite does not report max_length of VarChar array elements back.
       ['max length', w.type === 'Array' ? undefined : w.maxLength, w.type === 'Array' ? undefined : g.maxLength],
-      ['default', w.defaultValue === undefined || w.defaultValue === null ? undefined : String(w.defaultValue), g.defaultValue === undefined || g.defaultValue === null ? undefined : String(g.defaultValue)],
+      [
+        'default',
+        w.defaultValue === undefined || w.defaultValue === null ? undefined : String(w.defaultValue),
+        g.defaultValue === undefined || g.defaultValue === null ? undefined : String(g.defaultValue),
+      ],
     ]
-    for (const [label, a, b] of checks) if (a !== b) out.push(`field '${w.name}' ${label}: asked ${JSON.stringify(a)}, the server made ${JSON.stringify(b)}`)
+    for (const [label, a, b] of checks)
+      if (a !== b)
+        out.push(`field '${w.name}' ${label}: asked ${JSON.stringify(a)}, the server made ${JSON.stringify(b)}`)
   }
   return out
 }
@@ -109,23 +133,38 @@ function fieldMismatches(wanted: FieldSpec[], got: FieldSpec[]): string[] {
  * drops it. A collection the server did not make as asked is dropped again (it is new and empty)
  * and the error says what the server did not keep.
  */
-export async function createCollectionFromSpec(client: MilvusClient, spec: CollectionSpec, name = spec.name): Promise<void> {
+export async function createCollectionFromSpec(
+  client: MilvusClient,
+  spec: CollectionSpec,
+  name = spec.name,
+): Promise<void> {
   const params = toCreateCollectionParams(spec, name)
-  await milvusCall(`create collection '${name}'`, () => client.createCollection(params as never), { rpc: 'CreateCollection' })
+  await milvusCall(`create collection '${name}'`, () => client.createCollection(params as never), {
+    rpc: 'CreateCollection',
+  })
   forgetCollectionInfo(client, name)
   try {
     const made = await describeFields(client, name)
     const problems = fieldMismatches(spec.fields, made.fields)
     if (spec.enableDynamicField && !made.enableDynamicField) problems.push('the dynamic field is off')
-    if (made.functions < spec.functions.length) problems.push(`${spec.functions.length - made.functions} function(s) missing`)
+    if (made.functions < spec.functions.length)
+      problems.push(`${spec.functions.length - made.functions} function(s) missing`)
     if (problems.length) {
-      throw new MvmError('UNSUPPORTED_BY_SERVER', `create collection '${name}': the server answered OK but did not make it as asked: ${problems.join('; ')}`, {
-        hint: 'This Milvus server does not support part of the definition (nullable fields and functions need Milvus 2.5 or newer). Change the definition, or use a newer server. The collection was not kept.',
-      })
+      throw new MvmError(
+        'UNSUPPORTED_BY_SERVER',
+        `create collection '${name}': the server answered OK but did not make it as asked: ${problems.join('; ')}`,
+        {
+          hint: 'This Milvus server does not support part of the definition (nullable fields and functions need Milvus 2.5 or newer). Change the definition, or use a newer server. The collection was not kept.',
+        },
+      )
     }
     // Some servers drop properties given at create; alter them in (read back) where they can.
     const props = await propertiesOf(client, name)
-    const lost = Object.fromEntries(Object.entries(spec.properties).filter(([k, v]) => props[k] === undefined || props[k].toLowerCase() !== String(v).toLowerCase()))
+    const lost = Object.fromEntries(
+      Object.entries(spec.properties).filter(
+        ([k, v]) => props[k] === undefined || props[k].toLowerCase() !== String(v).toLowerCase(),
+      ),
+    )
     if (Object.keys(lost).length) await setProperties(client, name, lost)
     for (const p of spec.partitions) await createPartition(client, name, p)
     for (const idx of spec.indexes) await createIndex(client, name, idx)
@@ -141,9 +180,15 @@ export async function createCollectionFromSpec(client: MilvusClient, spec: Colle
  * One create attempt with no read-back and no cleanup, for the lock: 'exists' when the server
  * refused because the name is taken (another runner won the create). Any other failure throws.
  */
-export async function tryCreateCollection(client: MilvusClient, spec: CollectionSpec, name = spec.name): Promise<'created' | 'exists'> {
+export async function tryCreateCollection(
+  client: MilvusClient,
+  spec: CollectionSpec,
+  name = spec.name,
+): Promise<'created' | 'exists'> {
   try {
-    await milvusCall(`create ${name}`, () => client.createCollection(toCreateCollectionParams(spec, name) as never), { rpc: 'CreateCollection' })
+    await milvusCall(`create ${name}`, () => client.createCollection(toCreateCollectionParams(spec, name) as never), {
+      rpc: 'CreateCollection',
+    })
   } catch (e) {
     // "already exists" / "duplicate" (Milvus), "File exists" (Milvus Lite's losing racer).
     if (e instanceof MvmError && e.code === 'MILVUS_ERROR' && /exist|duplicate/i.test(e.message)) return 'exists'

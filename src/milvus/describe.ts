@@ -5,7 +5,8 @@ import { aliasesOf, collectionNameOf, describeRaw, isLoaded, listPartitions } fr
 import { fromDataType } from './data-types'
 
 type KV = { key: string; value: string }
-const kvToObject = (kvs: KV[] | undefined): Record<string, string> => Object.fromEntries((kvs ?? []).map((p) => [p.key, p.value]))
+const kvToObject = (kvs: KV[] | undefined): Record<string, string> =>
+  Object.fromEntries((kvs ?? []).map((p) => [p.key, p.value]))
 
 /** The SDK gives a default as a proto ValueField ({ long_data: "5" }) or null. */
 function defaultFromSdk(v: unknown, type: FieldSpec['type']): ScalarValue | undefined {
@@ -53,13 +54,18 @@ function indexFromSdk(raw: { index_name: string; field_name: string; params: KV[
   if (p.metric_type) idx.metric = p.metric_type
   const extra: Record<string, string | number | boolean> = {}
   if (p.params) Object.assign(extra, JSON.parse(p.params))
-  for (const [k, v] of Object.entries(p)) if (!['index_type', 'metric_type', 'params', 'mmap.enabled'].includes(k)) extra[k] = v
+  for (const [k, v] of Object.entries(p))
+    if (!['index_type', 'metric_type', 'params', 'mmap.enabled'].includes(k)) extra[k] = v
   if (Object.keys(extra).length) idx.params = extra
   return idx
 }
 
 /** The schema part of a collection: fields, dynamic field, functions. */
-function schemaOf(d: Record<string, unknown>): { fields: FieldSpec[]; enableDynamicField: boolean; functions: FunctionSpec[] } {
+function schemaOf(d: Record<string, unknown>): {
+  fields: FieldSpec[]
+  enableDynamicField: boolean
+  functions: FunctionSpec[]
+} {
   const schema = d.schema as Record<string, unknown>
   const fields = (schema.fields as Record<string, unknown>[]).map(fieldFromSdk)
   const functions: FunctionSpec[] = ((schema.functions as Record<string, unknown>[] | undefined) ?? []).map((fn) => ({
@@ -74,7 +80,10 @@ function schemaOf(d: Record<string, unknown>): { fields: FieldSpec[]; enableDyna
 }
 
 /** Fields as the server made them, and how many functions it kept (read back after a create). */
-export async function describeFields(client: MilvusClient, name: string): Promise<{ fields: FieldSpec[]; enableDynamicField: boolean; functions: number }> {
+export async function describeFields(
+  client: MilvusClient,
+  name: string,
+): Promise<{ fields: FieldSpec[]; enableDynamicField: boolean; functions: number }> {
   const s = schemaOf(await describeRaw(client, name))
   return { fields: s.fields, enableDynamicField: s.enableDynamicField, functions: s.functions.length }
 }
@@ -87,7 +96,10 @@ export async function describeCollectionSpec(client: MilvusClient, name: string)
 
   const idx = await client.describeIndex({ collection_name: name })
   // "index not found" is how the server says there are none.
-  const indexes = idx.status?.code === 0 || idx.status?.error_code === 'Success' ? (idx.index_descriptions ?? []).map((i) => indexFromSdk(i as never)) : []
+  const indexes =
+    idx.status?.code === 0 || idx.status?.error_code === 'Success'
+      ? (idx.index_descriptions ?? []).map((i) => indexFromSdk(i as never))
+      : []
 
   const hasPartitionKey = fields.some((f) => f.partitionKey)
   let partitionNames: string[] = []

@@ -76,20 +76,42 @@ function delimited(tag: number, parts: Buffer[]): Buffer[] {
 function learnTags(serialize: Serialize): Tags | undefined {
   // {fields_data: [{vectors: {dim: 3, float_vector: {data: [1]}}}]}: one field at each level,
   // except the vector field, which holds dim (a varint) then float_vector.
-  const [fieldsData, ...more] = fieldsOf(serialize({ fields_data: [{ vectors: { dim: 3, float_vector: { data: [1] } } }] }))
+  const [fieldsData, ...more] = fieldsOf(
+    serialize({ fields_data: [{ vectors: { dim: 3, float_vector: { data: [1] } } }] }),
+  )
   const [vectors, ...more2] = fieldsData?.body ? fieldsOf(fieldsData.body) : []
   const [dim, floatVector, ...more3] = vectors?.body ? fieldsOf(vectors.body) : []
   const [floatData, ...more4] = floatVector?.body ? fieldsOf(floatVector.body) : []
   const ok =
-    !more.length && !more2.length && !more3.length && !more4.length && !!dim && !dim.body &&
-    readVarint(dim.raw, readVarint(dim.raw, 0).next).value === 3 && floatData?.body?.length === 4 && floatData.body.readFloatLE(0) === 1
-  return ok ? { fieldsData: fieldsData.tag, vectors: vectors.tag, dim: dim.tag, floatVector: floatVector.tag, floatData: floatData.tag } : undefined
+    !more.length &&
+    !more2.length &&
+    !more3.length &&
+    !more4.length &&
+    !!dim &&
+    !dim.body &&
+    readVarint(dim.raw, readVarint(dim.raw, 0).next).value === 3 &&
+    floatData?.body?.length === 4 &&
+    floatData.body.readFloatLE(0) === 1
+  return ok
+    ? {
+        fieldsData: fieldsData.tag,
+        vectors: vectors.tag,
+        dim: dim.tag,
+        floatVector: floatVector.tag,
+        floatData: floatData.tag,
+      }
+    : undefined
 }
 
 /** A fields_data entry this serialiser writes: a float vector and nothing else under `vectors`. */
 function isFloatVectorEntry(entry: FieldDataObject): boolean {
   const v = entry?.vectors
-  return !!v && Array.isArray(v.float_vector?.data) && Object.keys(v).every((k) => k === 'dim' || k === 'float_vector') && Object.keys(v.float_vector!).every((k) => k === 'data')
+  return (
+    !!v &&
+    Array.isArray(v.float_vector?.data) &&
+    Object.keys(v).every((k) => k === 'dim' || k === 'float_vector') &&
+    Object.keys(v.float_vector!).every((k) => k === 'data')
+  )
 }
 
 function floatBytes(data: unknown[]): Buffer {
@@ -114,7 +136,10 @@ export function floatVectorSerializer(serialize: Serialize, tags: Tags): Seriali
       const { dim, float_vector } = entry.vectors!
       const data = float_vector!.data as unknown[]
       const floatArray = data.length ? delimited(tags.floatData, [floatBytes(data)]) : []
-      const vectorField = [...(dim === undefined ? [] : [varint(tags.dim), varint(Number(dim))]), ...delimited(tags.floatVector, floatArray)]
+      const vectorField = [
+        ...(dim === undefined ? [] : [varint(tags.dim), varint(Number(dim))]),
+        ...delimited(tags.floatVector, floatArray),
+      ]
       parts.push(...delimited(tags.fieldsData, [restBody, ...delimited(tags.vectors, vectorField)]))
     }
     return Buffer.concat(parts)
@@ -131,7 +156,12 @@ function probeRequest(): unknown {
     hash_keys: [],
     fields_data: [
       { type: 'Int64', field_name: 'id', scalars: { long_data: { data: [1, 2] } }, valid_data: [] },
-      { type: 'FloatVector', field_name: 'v', vectors: { dim: 3, float_vector: { data: [0.5, -1.25, 3e38, 1e-7, 0, -0] } }, valid_data: [] },
+      {
+        type: 'FloatVector',
+        field_name: 'v',
+        vectors: { dim: 3, float_vector: { data: [0.5, -1.25, 3e38, 1e-7, 0, -0] } },
+        valid_data: [],
+      },
       { type: 'VarChar', field_name: 's', scalars: { string_data: { data: ['a', 'é'] } }, valid_data: [true, true] },
     ],
   }
@@ -254,8 +284,20 @@ function probeResult(): unknown {
     output_fields: ['id', 'v', 'w'],
     fields_data: [
       { type: 'Int64', field_name: 'id', field_id: 100, scalars: { long_data: { data: [1, 2] } }, valid_data: [] },
-      { type: 'FloatVector', field_name: 'v', field_id: 101, vectors: { dim: 3, float_vector: { data: [0.5, -1.25, 3e38, 1e-7, 0, 7] } }, valid_data: [] },
-      { type: 'FloatVector', field_name: 'w', field_id: 102, vectors: { dim: 1, float_vector: { data: [2] } }, valid_data: [true, false] },
+      {
+        type: 'FloatVector',
+        field_name: 'v',
+        field_id: 101,
+        vectors: { dim: 3, float_vector: { data: [0.5, -1.25, 3e38, 1e-7, 0, 7] } },
+        valid_data: [],
+      },
+      {
+        type: 'FloatVector',
+        field_name: 'w',
+        field_id: 102,
+        vectors: { dim: 1, float_vector: { data: [2] } },
+        valid_data: [true, false],
+      },
     ],
   }
 }
@@ -274,7 +316,12 @@ export function installFloatVectorWire(serviceClass: unknown): boolean {
   if (!proto) return false
   const attrs = (m: unknown): MethodAttrs | undefined => {
     const f = m as Method
-    const ok = typeof f === 'function' && typeof f.path === 'string' && ['requestSerialize', 'requestDeserialize', 'responseSerialize', 'responseDeserialize'].every((k) => typeof (f as unknown as Record<string, unknown>)[k] === 'function')
+    const ok =
+      typeof f === 'function' &&
+      typeof f.path === 'string' &&
+      ['requestSerialize', 'requestDeserialize', 'responseSerialize', 'responseDeserialize'].every(
+        (k) => typeof (f as unknown as Record<string, unknown>)[k] === 'function',
+      )
     return ok ? (f as MethodAttrs) : undefined
   }
   const replace = (name: string, serialize: Serialize, deserialize: Deserialize) => {
@@ -295,7 +342,8 @@ export function installFloatVectorWire(serviceClass: unknown): boolean {
     const read = floatVectorDeserializer(query.responseDeserialize, queryTags)
     const request = probeRequest()
     const result = query.responseSerialize(probeResult())
-    if (!same(insert.requestDeserialize(write(request)), insert.requestDeserialize(insert.requestSerialize(request)))) return false
+    if (!same(insert.requestDeserialize(write(request)), insert.requestDeserialize(insert.requestSerialize(request))))
+      return false
     if (!same(read(result), query.responseDeserialize(result))) return false
     replace('Insert', write, insert.responseDeserialize)
     replace('Query', query.requestSerialize, read)

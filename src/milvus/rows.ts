@@ -46,14 +46,26 @@ function idsOf(res: { IDs?: unknown }): string[] {
  * Inserts rows and checks that the server accepted every one (the SDK does not throw on a
  * partial failure: it reports err_index and a smaller insert_cnt).
  */
-export async function insertRows(client: MilvusClient, collection: string, rows: Row[], partition?: string): Promise<WriteResult> {
+export async function insertRows(
+  client: MilvusClient,
+  collection: string,
+  rows: Row[],
+  partition?: string,
+): Promise<WriteResult> {
   const what = `insert into '${collection}'`
   const res = await milvusCall(what, () =>
-    client.insert({ collection_name: collection, data: rows, ...(partition && partition !== '_default' ? { partition_name: partition } : {}) } as never),
+    client.insert({
+      collection_name: collection,
+      data: rows,
+      ...(partition && partition !== '_default' ? { partition_name: partition } : {}),
+    } as never),
   )
   const count = Number(res.insert_cnt)
   if (res.err_index?.length || count !== rows.length) {
-    throw new MvmError('MILVUS_ERROR', `${what}: ${count} of ${rows.length} rows were accepted${res.err_index?.length ? ` (rejected: rows ${res.err_index.slice(0, 5).join(', ')})` : ''}`)
+    throw new MvmError(
+      'MILVUS_ERROR',
+      `${what}: ${count} of ${rows.length} rows were accepted${res.err_index?.length ? ` (rejected: rows ${res.err_index.slice(0, 5).join(', ')})` : ''}`,
+    )
   }
   return { count, ids: idsOf(res) }
 }
@@ -62,13 +74,23 @@ export async function upsertRows(client: MilvusClient, collection: string, rows:
   const what = `upsert into '${collection}'`
   const res = await milvusCall(what, () => client.upsert({ collection_name: collection, data: rows } as never))
   const count = Number((res as { upsert_cnt?: unknown }).upsert_cnt ?? res.insert_cnt ?? rows.length)
-  if (res.err_index?.length) throw new MvmError('MILVUS_ERROR', `${what}: ${res.err_index.length} of ${rows.length} rows were rejected`)
+  if (res.err_index?.length)
+    throw new MvmError('MILVUS_ERROR', `${what}: ${res.err_index.length} of ${rows.length} rows were rejected`)
   return { count, ids: idsOf(res) }
 }
 
 /** Deletes the rows matching a filter expression. */
-export async function deleteRows(client: MilvusClient, collection: string, filter: string, partition?: string): Promise<void> {
+export async function deleteRows(
+  client: MilvusClient,
+  collection: string,
+  filter: string,
+  partition?: string,
+): Promise<void> {
   await milvusCall(`delete from '${collection}'`, () =>
-    client.delete({ collection_name: collection, filter, ...(partition ? { partition_name: partition } : {}) } as never),
+    client.delete({
+      collection_name: collection,
+      filter,
+      ...(partition ? { partition_name: partition } : {}),
+    } as never),
   )
 }

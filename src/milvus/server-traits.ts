@@ -39,7 +39,8 @@ export function serverTraits(client: MilvusClient): Promise<ServerTraits> {
 const PROBES: Record<string, (c: MilvusClient, a: string, b: string) => Promise<unknown>> = {
   RenameCollection: (c, a, b) => c.renameCollection({ collection_name: a, new_collection_name: b }),
   AlterAlias: (c, a, b) => c.alterAlias({ alias: a, collection_name: b }),
-  AlterCollection: (c, a) => c.alterCollectionProperties({ collection_name: a, properties: { 'mvmigrate.probe': '1' } }),
+  AlterCollection: (c, a) =>
+    c.alterCollectionProperties({ collection_name: a, properties: { 'mvmigrate.probe': '1' } }),
   CreatePartition: (c, a, b) => c.createPartition({ collection_name: a, partition_name: b }),
 }
 
@@ -78,8 +79,12 @@ export async function requireRpcs(client: MilvusClient, rpcs: string[], what: st
   const missing: string[] = []
   for (const rpc of rpcs) if (!(await hasRpc(client, rpc))) missing.push(rpc)
   if (missing.length) {
-    throw new MvmError('UNSUPPORTED_BY_SERVER', `${what}: the server does not implement ${missing.join(', ')}, which this step needs (it answers them with an empty reply)`, {
-      hint: 'Nothing was created or changed. Renames, aliases, partitions and properties need a Milvus server (2.4 or newer, or Milvus Lite 3).',
-    })
+    throw new MvmError(
+      'UNSUPPORTED_BY_SERVER',
+      `${what}: the server does not implement ${missing.join(', ')}, which this step needs (it answers them with an empty reply)`,
+      {
+        hint: 'Nothing was created or changed. Renames, aliases, partitions and properties need a Milvus server (2.4 or newer, or Milvus Lite 3).',
+      },
+    )
   }
 }

@@ -16,10 +16,15 @@ export const LOCAL_STATE_DIR = '.mvmigrate/'
 function ignoreLocalState(cwd: string): string | undefined {
   const file = path.join(cwd, '.gitignore')
   const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : ''
-  const covered = text.split(/\r?\n/).some((l) => ['.mvmigrate', '.mvmigrate/', '/.mvmigrate', '/.mvmigrate/', '.mvmigrate/*'].includes(l.trim()))
+  const covered = text
+    .split(/\r?\n/)
+    .some((l) => ['.mvmigrate', '.mvmigrate/', '/.mvmigrate', '/.mvmigrate/', '.mvmigrate/*'].includes(l.trim()))
   if (covered) return undefined
   const prefix = text && !text.endsWith('\n') ? '\n' : ''
-  fs.appendFileSync(file, `${prefix}# mvmigrate: the embedded Milvus Lite (virtual environment and data)\n${LOCAL_STATE_DIR}\n`)
+  fs.appendFileSync(
+    file,
+    `${prefix}# mvmigrate: the embedded Milvus Lite (virtual environment and data)\n${LOCAL_STATE_DIR}\n`,
+  )
   return file
 }
 
@@ -31,7 +36,9 @@ export function initProject(cwd: string): InitResult {
   if (existingConfig) kept.push(existingConfig)
   else {
     const file = path.join(cwd, 'mvmigrate.config.ts')
-    fs.writeFileSync(file, fs.readFileSync(path.join(PACKAGE_TEMPLATES_DIR, 'mvmigrate.config.ts.stub')), { flag: 'wx' })
+    fs.writeFileSync(file, fs.readFileSync(path.join(PACKAGE_TEMPLATES_DIR, 'mvmigrate.config.ts.stub')), {
+      flag: 'wx',
+    })
     created.push(file)
   }
   const dir = path.join(cwd, 'migrations')

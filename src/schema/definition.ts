@@ -1,8 +1,21 @@
 import {
-  ARRAY_ELEMENT_TYPES, DENSE_VECTOR_TYPES, FIELD_TYPES, PRIMARY_KEY_TYPES, isVectorType, parseFieldType,
+  ARRAY_ELEMENT_TYPES,
+  DENSE_VECTOR_TYPES,
+  FIELD_TYPES,
+  PRIMARY_KEY_TYPES,
+  isVectorType,
+  parseFieldType,
 } from './field-types'
 import {
-  type CollectionSpec, type ConsistencyLevel, type FieldSpec, type FunctionSpec, type IndexSpec, MAX_DIM, MAX_FIELDS, MAX_VARCHAR_LENGTH, type ScalarValue,
+  type CollectionSpec,
+  type ConsistencyLevel,
+  type FieldSpec,
+  type FunctionSpec,
+  type IndexSpec,
+  MAX_DIM,
+  MAX_FIELDS,
+  MAX_VARCHAR_LENGTH,
+  type ScalarValue,
 } from './spec'
 
 /**
@@ -83,7 +96,9 @@ export function normalizeField(def: FieldDefinition, problems: string[], where =
   const name = pick(def.name, def.field_name)
   const label = `${where}field ${name === undefined ? '(unnamed)' : `'${name}'`}`
   if (typeof name !== 'string' || !NAME_RE.test(name)) {
-    problems.push(`${label}: a field needs a name of letters, digits and underscores, starting with a letter or underscore`)
+    problems.push(
+      `${label}: a field needs a name of letters, digits and underscores, starting with a letter or underscore`,
+    )
     return undefined
   }
   const rawType = pick(def.type, def.datatype, def.data_type)
@@ -111,19 +126,24 @@ export function normalizeField(def: FieldDefinition, problems: string[], where =
     if (!Number.isInteger(def.dim) || (def.dim as number) < 1 || (def.dim as number) > MAX_DIM) {
       problems.push(`${label}: ${type} needs a dim between 1 and ${MAX_DIM}, got ${JSON.stringify(def.dim)}`)
     } else spec.dim = def.dim
-    if (type === 'BinaryVector' && spec.dim && spec.dim % 8 !== 0) problems.push(`${label}: BinaryVector dim must be a multiple of 8`)
+    if (type === 'BinaryVector' && spec.dim && spec.dim % 8 !== 0)
+      problems.push(`${label}: BinaryVector dim must be a multiple of 8`)
   }
   const maxLength = pick(def.maxLength, def.max_length)
   const elementType = parseFieldType(pick(def.elementType, def.element_type))
   if (type === 'VarChar' || (type === 'Array' && elementType === 'VarChar')) {
     if (!Number.isInteger(maxLength) || (maxLength as number) < 1 || (maxLength as number) > MAX_VARCHAR_LENGTH) {
-      problems.push(`${label}: VarChar needs maxLength between 1 and ${MAX_VARCHAR_LENGTH}, got ${JSON.stringify(maxLength)}`)
+      problems.push(
+        `${label}: VarChar needs maxLength between 1 and ${MAX_VARCHAR_LENGTH}, got ${JSON.stringify(maxLength)}`,
+      )
     } else spec.maxLength = maxLength
   }
   if (type === 'Array') {
     const rawElement = pick(def.elementType, def.element_type)
     if (!elementType || !ARRAY_ELEMENT_TYPES.has(elementType)) {
-      problems.push(`${label}: Array needs elementType, one of ${[...ARRAY_ELEMENT_TYPES].join(', ')}; got ${JSON.stringify(rawElement)}`)
+      problems.push(
+        `${label}: Array needs elementType, one of ${[...ARRAY_ELEMENT_TYPES].join(', ')}; got ${JSON.stringify(rawElement)}`,
+      )
     } else spec.elementType = elementType
     const cap = pick(def.maxCapacity, def.max_capacity)
     if (!Number.isInteger(cap) || (cap as number) < 1 || (cap as number) > 4096) {
@@ -169,19 +189,28 @@ function defaultFits(type: FieldSpec['type'], v: ScalarValue): boolean {
 /** Checks that need the whole collection: one primary key, a vector field, unique names, limits. */
 export function validateSpec(spec: CollectionSpec, problems: string[], where = ''): void {
   const prefix = `${where}collection '${spec.name}': `
-  if (!NAME_RE.test(spec.name)) problems.push(`${prefix}a collection name must be letters, digits and underscores, starting with a letter or underscore`)
+  if (!NAME_RE.test(spec.name))
+    problems.push(
+      `${prefix}a collection name must be letters, digits and underscores, starting with a letter or underscore`,
+    )
   const seen = new Set<string>()
   for (const f of spec.fields) {
     if (seen.has(f.name)) problems.push(`${prefix}field '${f.name}' is defined twice`)
     seen.add(f.name)
   }
   const pks = spec.fields.filter((f) => f.primaryKey)
-  if (pks.length !== 1) problems.push(`${prefix}needs exactly one primary key field, found ${pks.length}${pks.length ? ` (${pks.map((f) => f.name).join(', ')})` : ''}`)
+  if (pks.length !== 1)
+    problems.push(
+      `${prefix}needs exactly one primary key field, found ${pks.length}${pks.length ? ` (${pks.map((f) => f.name).join(', ')})` : ''}`,
+    )
   if (!spec.fields.some((f) => isVectorType(f.type))) problems.push(`${prefix}needs at least one vector field`)
-  if (spec.fields.length > MAX_FIELDS) problems.push(`${prefix}has ${spec.fields.length} fields; Milvus allows at most ${MAX_FIELDS}`)
-  if (spec.fields.filter((f) => f.partitionKey).length > 1) problems.push(`${prefix}can have only one partition key field`)
+  if (spec.fields.length > MAX_FIELDS)
+    problems.push(`${prefix}has ${spec.fields.length} fields; Milvus allows at most ${MAX_FIELDS}`)
+  if (spec.fields.filter((f) => f.partitionKey).length > 1)
+    problems.push(`${prefix}can have only one partition key field`)
   for (const f of spec.fields.filter((x) => x.partitionKey)) {
-    if (f.type !== 'Int64' && f.type !== 'VarChar') problems.push(`${prefix}partition key '${f.name}' must be Int64 or VarChar`)
+    if (f.type !== 'Int64' && f.type !== 'VarChar')
+      problems.push(`${prefix}partition key '${f.name}' must be Int64 or VarChar`)
     if (f.primaryKey) problems.push(`${prefix}partition key '${f.name}' cannot be the primary key`)
   }
   if (spec.partitions.length && spec.fields.some((f) => f.partitionKey)) {
@@ -192,13 +221,18 @@ export function validateSpec(spec: CollectionSpec, problems: string[], where = '
     if (!idx.type) problems.push(`${prefix}index on '${idx.field}' needs a type`)
   }
   for (const fn of spec.functions) {
-    for (const input of fn.inputFields) if (!seen.has(input)) problems.push(`${prefix}function '${fn.name}' reads unknown field '${input}'`)
-    for (const out of fn.outputFields) if (!seen.has(out)) problems.push(`${prefix}function '${fn.name}' writes unknown field '${out}'`)
+    for (const input of fn.inputFields)
+      if (!seen.has(input)) problems.push(`${prefix}function '${fn.name}' reads unknown field '${input}'`)
+    for (const out of fn.outputFields)
+      if (!seen.has(out)) problems.push(`${prefix}function '${fn.name}' writes unknown field '${out}'`)
   }
 }
 
 /** Normalises and validates a createCollection definition; returns the spec and all problems. */
-export function specFromDefinition(def: CollectionDefinition, where = ''): { spec: CollectionSpec; problems: string[] } {
+export function specFromDefinition(
+  def: CollectionDefinition,
+  where = '',
+): { spec: CollectionSpec; problems: string[] } {
   const problems: string[] = []
   if (!def || typeof def !== 'object') {
     problems.push(`${where}createCollection needs an object with name and fields`)
@@ -219,10 +253,11 @@ export function specFromDefinition(def: CollectionDefinition, where = ''): { spe
     params: fn.params,
   }))
   // Function outputs (e.g. a BM25 sparse vector) are filled in by the server.
-  for (const fn of functions) for (const out of fn.outputFields) {
-    const f = fields.find((x) => x.name === out)
-    if (f) f.functionOutput = true
-  }
+  for (const fn of functions)
+    for (const out of fn.outputFields) {
+      const f = fields.find((x) => x.name === out)
+      if (f) f.functionOutput = true
+    }
   const indexes: IndexSpec[] = (def.indexes ?? []).map((i) => ({
     field: i.field,
     type: i.type,
@@ -243,7 +278,8 @@ export function specFromDefinition(def: CollectionDefinition, where = ''): { spe
     consistencyLevel: def.consistencyLevel,
     shards: def.shards,
     aliases: [],
-    loaded: def.load ?? fields.filter((f) => isVectorType(f.type)).every((f) => indexes.some((i) => i.field === f.name)),
+    loaded:
+      def.load ?? fields.filter((f) => isVectorType(f.type)).every((f) => indexes.some((i) => i.field === f.name)),
   }
   if (typeof def.name !== 'string') problems.push(`${where}createCollection needs a collection name`)
   else validateSpec(spec, problems, where)
@@ -251,5 +287,15 @@ export function specFromDefinition(def: CollectionDefinition, where = ''): { spe
 }
 
 function emptySpec(name: string): CollectionSpec {
-  return { name, fields: [], enableDynamicField: false, functions: [], indexes: [], partitions: [], properties: {}, aliases: [], loaded: false }
+  return {
+    name,
+    fields: [],
+    enableDynamicField: false,
+    functions: [],
+    indexes: [],
+    partitions: [],
+    properties: {},
+    aliases: [],
+    loaded: false,
+  }
 }

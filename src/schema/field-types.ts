@@ -1,20 +1,50 @@
 /** Field types by their canonical (Milvus SDK) spelling, and parsing of every other spelling. */
 export const FIELD_TYPES = [
-  'Bool', 'Int8', 'Int16', 'Int32', 'Int64', 'Float', 'Double', 'VarChar', 'JSON', 'Array',
-  'FloatVector', 'BinaryVector', 'Float16Vector', 'BFloat16Vector', 'SparseFloatVector', 'Int8Vector',
+  'Bool',
+  'Int8',
+  'Int16',
+  'Int32',
+  'Int64',
+  'Float',
+  'Double',
+  'VarChar',
+  'JSON',
+  'Array',
+  'FloatVector',
+  'BinaryVector',
+  'Float16Vector',
+  'BFloat16Vector',
+  'SparseFloatVector',
+  'Int8Vector',
 ] as const
 export type FieldType = (typeof FIELD_TYPES)[number]
 
 export const VECTOR_TYPES: ReadonlySet<FieldType> = new Set<FieldType>([
-  'FloatVector', 'BinaryVector', 'Float16Vector', 'BFloat16Vector', 'SparseFloatVector', 'Int8Vector',
+  'FloatVector',
+  'BinaryVector',
+  'Float16Vector',
+  'BFloat16Vector',
+  'SparseFloatVector',
+  'Int8Vector',
 ])
 /** Vector types whose definition needs a `dim`. */
 export const DENSE_VECTOR_TYPES: ReadonlySet<FieldType> = new Set<FieldType>([
-  'FloatVector', 'BinaryVector', 'Float16Vector', 'BFloat16Vector', 'Int8Vector',
+  'FloatVector',
+  'BinaryVector',
+  'Float16Vector',
+  'BFloat16Vector',
+  'Int8Vector',
 ])
 /** Types an Array field may hold. */
 export const ARRAY_ELEMENT_TYPES: ReadonlySet<FieldType> = new Set<FieldType>([
-  'Bool', 'Int8', 'Int16', 'Int32', 'Int64', 'Float', 'Double', 'VarChar',
+  'Bool',
+  'Int8',
+  'Int16',
+  'Int32',
+  'Int64',
+  'Float',
+  'Double',
+  'VarChar',
 ])
 export const PRIMARY_KEY_TYPES: ReadonlySet<FieldType> = new Set<FieldType>(['Int64', 'VarChar'])
 

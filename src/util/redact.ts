@@ -14,7 +14,11 @@ export function redactUri(text: string): string {
 export function splitCredentials(uri: string): { uri: string; username?: string; password?: string } {
   const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/\s@:]+)(?::([^/\s@]*))?@(.*)$/i.exec(uri)
   if (!m) return { uri }
-  return { uri: m[1] + m[4], username: decodeURIComponent(m[2]), ...(m[3] !== undefined ? { password: decodeURIComponent(m[3]) } : {}) }
+  return {
+    uri: m[1] + m[4],
+    username: decodeURIComponent(m[2]),
+    ...(m[3] !== undefined ? { password: decodeURIComponent(m[3]) } : {}),
+  }
 }
 
 /**
@@ -27,7 +31,9 @@ export const MIN_FILTERED_SECRET = 8
 /** Replaces every known secret (and any uri's userinfo) in a text with ***. */
 export function redactSecrets(text: string, secrets: (string | undefined)[]): string {
   let out = redactUri(text)
-  const known = [...new Set(secrets.filter((s): s is string => !!s && s.length >= MIN_FILTERED_SECRET))].sort((a, b) => b.length - a.length)
+  const known = [...new Set(secrets.filter((s): s is string => !!s && s.length >= MIN_FILTERED_SECRET))].sort(
+    (a, b) => b.length - a.length,
+  )
   for (const s of known) out = out.split(s).join('***')
   return out
 }

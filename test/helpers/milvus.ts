@@ -18,7 +18,8 @@ export function milvusToken(): string | undefined {
  * scalar indexes and keeping auto_id keys; 'liteProcess' is a Milvus Lite process the tests may kill and restart. Tests that need a
  * feature adapt their data, or are reported as skipped with the reason printed.
  */
-export type Feature = 'nullable' | 'sparse' | 'functions' | 'keepAutoIdKeys' | 'invertedIndex' | 'multipleVectors' | 'liteProcess'
+export type Feature =
+  'nullable' | 'sparse' | 'functions' | 'keepAutoIdKeys' | 'invertedIndex' | 'multipleVectors' | 'liteProcess'
 export function lacks(feature: Feature): boolean {
   return (inject('serverLacks') ?? []).includes(feature)
 }
@@ -52,7 +53,9 @@ export async function snapshot(client: MilvusClient): Promise<Record<string, unk
   const out: Record<string, unknown> = {}
   for (const name of names) {
     const d = await client.describeCollection({ collection_name: name })
-    const count = await client.query({ collection_name: name, output_fields: ['count(*)'], consistency_level: 'Strong' as never }).catch(() => undefined)
+    const count = await client
+      .query({ collection_name: name, output_fields: ['count(*)'], consistency_level: 'Strong' as never })
+      .catch(() => undefined)
     const aliases = await client.listAliases({ collection_name: name })
     out[name] = {
       fields: d.schema.fields.map((f) => [f.name, f.data_type, f.type_params]),
@@ -61,7 +64,12 @@ export async function snapshot(client: MilvusClient): Promise<Record<string, unk
       aliases: aliases.aliases,
     }
     if (name === '_migrations') {
-      const rows = await client.query({ collection_name: name, filter: 'version != ""', output_fields: ['version', 'state', 'batch', 'checksum'], consistency_level: 'Strong' as never })
+      const rows = await client.query({
+        collection_name: name,
+        filter: 'version != ""',
+        output_fields: ['version', 'state', 'batch', 'checksum'],
+        consistency_level: 'Strong' as never,
+      })
       out[name + ':rows'] = rows.data.map((r) => `${r.version}:${r.state}:${r.batch}:${r.checksum}`).sort()
     }
   }

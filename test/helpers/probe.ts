@@ -36,26 +36,57 @@ export async function probeServerLacks(uri: string, token?: string): Promise<Fea
   }
   const field = (d: Described, name: string) => d.schema?.fields?.find((f) => f.name === name)
   try {
-    const nullable = await creates('nullable', { fields: [{ name: 'id', data_type: 5, is_primary_key: true }, vector, { name: 'n', data_type: 21, max_length: 8, nullable: true }] }, (d) => field(d, 'n')?.nullable === true)
+    const nullable = await creates(
+      'nullable',
+      {
+        fields: [
+          { name: 'id', data_type: 5, is_primary_key: true },
+          vector,
+          { name: 'n', data_type: 21, max_length: 8, nullable: true },
+        ],
+      },
+      (d) => field(d, 'n')?.nullable === true,
+    )
     if (!nullable) lacking.push('nullable')
-    const sparse = await creates('sparse', { fields: [{ name: 'id', data_type: 5, is_primary_key: true }, { name: 's', data_type: 104 }] }, (d) => ['SparseFloatVector', 104].includes(field(d, 's')?.data_type as never))
-    if (!sparse || !(await indexes('sparse', 's', { index_type: 'SPARSE_INVERTED_INDEX', metric_type: 'IP' }))) lacking.push('sparse')
-    await creates('inverted', { fields: [{ name: 'id', data_type: 5, is_primary_key: true }, vector, { name: 't', data_type: 21, max_length: 8 }] })
+    const sparse = await creates(
+      'sparse',
+      {
+        fields: [
+          { name: 'id', data_type: 5, is_primary_key: true },
+          { name: 's', data_type: 104 },
+        ],
+      },
+      (d) => ['SparseFloatVector', 104].includes(field(d, 's')?.data_type as never),
+    )
+    if (!sparse || !(await indexes('sparse', 's', { index_type: 'SPARSE_INVERTED_INDEX', metric_type: 'IP' })))
+      lacking.push('sparse')
+    await creates('inverted', {
+      fields: [{ name: 'id', data_type: 5, is_primary_key: true }, vector, { name: 't', data_type: 21, max_length: 8 }],
+    })
     if (!(await indexes('inverted', 't', { index_type: 'INVERTED' }))) lacking.push('invertedIndex')
-    const bm25 = await creates('functions', {
-      fields: [
-        { name: 'id', data_type: 5, is_primary_key: true },
-        { name: 'body', data_type: 21, max_length: 64, enable_analyzer: true },
-        { name: 's', data_type: 104 },
-      ],
-      functions: [{ name: 'bm25', type: 1, input_field_names: ['body'], output_field_names: ['s'], params: {} }],
-    }, (d) => (d.schema?.functions?.length ?? 0) > 0)
+    const bm25 = await creates(
+      'functions',
+      {
+        fields: [
+          { name: 'id', data_type: 5, is_primary_key: true },
+          { name: 'body', data_type: 21, max_length: 64, enable_analyzer: true },
+          { name: 's', data_type: 104 },
+        ],
+        functions: [{ name: 'bm25', type: 1, input_field_names: ['body'], output_field_names: ['s'], params: {} }],
+      },
+      (d) => (d.schema?.functions?.length ?? 0) > 0,
+    )
     if (!bm25) lacking.push('functions')
     if (!(await keepsAutoIdKeys(client, creates))) lacking.push('keepAutoIdKeys')
-    const twoVectors = await creates('two_vectors', { fields: [{ name: 'id', data_type: 5, is_primary_key: true }, vector, { ...vector, name: 'w' }] }, (d) => !!field(d, 'w'))
+    const twoVectors = await creates(
+      'two_vectors',
+      { fields: [{ name: 'id', data_type: 5, is_primary_key: true }, vector, { ...vector, name: 'w' }] },
+      (d) => !!field(d, 'w'),
+    )
     if (!twoVectors) lacking.push('multipleVectors')
   } finally {
-    for (const c of (await client.listCollections()).data ?? []) await client.dropCollection({ collection_name: c.name })
+    for (const c of (await client.listCollections()).data ?? [])
+      await client.dropCollection({ collection_name: c.name })
     await client.closeConnection()
     await admin.dropDatabase({ db_name: database }).catch(() => undefined)
     await admin.closeConnection()
@@ -68,9 +99,15 @@ interface Described {
 }
 
 /** Does an auto_id collection with allow_insert_auto_id keep the key a client sends? */
-async function keepsAutoIdKeys(client: MilvusClient, creates: (name: string, body: Record<string, unknown>) => Promise<boolean>): Promise<boolean> {
+async function keepsAutoIdKeys(
+  client: MilvusClient,
+  creates: (name: string, body: Record<string, unknown>) => Promise<boolean>,
+): Promise<boolean> {
   const ok = await creates('autoid', {
-    fields: [{ name: 'id', data_type: 5, is_primary_key: true, autoID: true }, { name: 'v', data_type: 101, dim: 2 }],
+    fields: [
+      { name: 'id', data_type: 5, is_primary_key: true, autoID: true },
+      { name: 'v', data_type: 101, dim: 2 },
+    ],
     properties: { allow_insert_auto_id: 'true' },
   })
   if (!ok) return false

@@ -18,7 +18,10 @@ export function tempProject(config: Record<string, unknown> = {}): string {
   fs.mkdirSync(path.join(dir, 'migrations'))
   fs.mkdirSync(path.join(dir, 'node_modules'))
   fs.symlinkSync(REPO_ROOT, path.join(dir, 'node_modules', 'mvmigrate'), 'dir')
-  fs.writeFileSync(path.join(dir, 'mvmigrate.config.json'), JSON.stringify({ lite: { venvDir: TEST_VENV }, ...config }, null, 2))
+  fs.writeFileSync(
+    path.join(dir, 'mvmigrate.config.json'),
+    JSON.stringify({ lite: { venvDir: TEST_VENV }, ...config }, null, 2),
+  )
   return dir
 }
 
@@ -35,7 +38,11 @@ export interface CliResult {
 }
 
 /** Runs the real CLI (bin/mvmigrate.js) as a separate process. */
-export function cli(cwd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function cli(
+  cwd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...opts.env }
     for (const k of ['MILVUS_URI', 'MILVUS_TOKEN', 'MILVUS_DATABASE']) if (!opts.env || !(k in opts.env)) delete env[k]

@@ -17,20 +17,38 @@ afterAll(async () => {
   for (const c of clients) await c.closeConnection()
 })
 
-const ctxFor = (client: MilvusClient) => new MigrationContext(client, { version: '20260401000000', name: 'matrix', file: 'migrations/20260401000000_matrix.ts' }, silentLogger)
+const ctxFor = (client: MilvusClient) =>
+  new MigrationContext(
+    client,
+    { version: '20260401000000', name: 'matrix', file: 'migrations/20260401000000_matrix.ts' },
+    silentLogger,
+  )
 
-async function readAll(client: MilvusClient, collection: string, pk: string): Promise<Map<string, Record<string, unknown>>> {
+async function readAll(
+  client: MilvusClient,
+  collection: string,
+  pk: string,
+): Promise<Map<string, Record<string, unknown>>> {
   const out = new Map<string, Record<string, unknown>>()
   const { readPages } = await import('../../src/alter/pager')
   const type = pk === 'pk' ? 'Int64' : 'VarChar'
-  for await (const page of readPages({ client, collection, pk: { name: pk, type, maxLength: 64 }, outputFields: ['*'], batchSize: 4000 })) {
+  for await (const page of readPages({
+    client,
+    collection,
+    pk: { name: pk, type, maxLength: 64 },
+    outputFields: ['*'],
+    batchSize: 4000,
+  })) {
     for (const r of page.rows) out.set(String(r[pk]), r)
   }
   return out
 }
 
 function scrambled<T>(xs: T[]): T[] {
-  return xs.map((x, i) => ({ x, r: (i * 2654435761) % 4294967296 })).sort((a, b) => a.r - b.r).map((o) => o.x)
+  return xs
+    .map((x, i) => ({ x, r: (i * 2654435761) % 4294967296 }))
+    .sort((a, b) => a.r - b.r)
+    .map((o) => o.x)
 }
 
 describe('alter matrix on Milvus Lite', () => {
@@ -100,18 +118,26 @@ describe('alter matrix on Milvus Lite', () => {
     for (let b = 0; b < batches.length; b += 1000) {
       const chunk = batches.slice(b, b + 1000)
       const partition = (b / 1000) % 3 === 0 ? undefined : (b / 1000) % 3 === 1 ? 'p1' : 'p2'
-      await ctx.insert('m', chunk.map(({ k, i }) => row(k, i)), { partition })
+      await ctx.insert(
+        'm',
+        chunk.map(({ k, i }) => row(k, i)),
+        { partition },
+      )
       if ((b / 1000) % 5 === 4) await client.flush({ collection_names: ['m'] })
     }
     const before = await readAll(client, 'm', 'pk')
     expect(before.size).toBe(20000)
 
-    const summary = await ctx.alter('m', (t) => {
-      t.renameField('s', 'str')
-      t.dropField('old')
-      t.addField({ name: 'added', type: 'Int16', default: 7 })
-      t.addField({ name: 'added_null', type: 'JSON', nullable: true })
-    }, { verify: 'full' })
+    const summary = await ctx.alter(
+      'm',
+      (t) => {
+        t.renameField('s', 'str')
+        t.dropField('old')
+        t.addField({ name: 'added', type: 'Int16', default: 7 })
+        t.addField({ name: 'added_null', type: 'JSON', nullable: true })
+      },
+      { verify: 'full' },
+    )
     expect(summary.rowsCopied).toBe(20000)
     const after = await readAll(client, 'm', 'pk')
     expect(after.size).toBe(20000)
@@ -149,7 +175,17 @@ describe('alter matrix on Milvus Lite', () => {
     })
     const keys = scrambled(Array.from({ length: 8000 }, (_, i) => `key-${(i * 7919) % 100003}-${i}`))
     for (let b = 0; b < keys.length; b += 800) {
-      await ctx.insert('v', keys.slice(b, b + 800).map((k, j) => ({ key: k, tenant: `t${(b + j) % 5}`, ...((b + j) % 2 ? { n: b + j } : {}), emb: [1, (b + j) / 8000, 0.5, 0.25] })))
+      await ctx.insert(
+        'v',
+        keys
+          .slice(b, b + 800)
+          .map((k, j) => ({
+            key: k,
+            tenant: `t${(b + j) % 5}`,
+            ...((b + j) % 2 ? { n: b + j } : {}),
+            emb: [1, (b + j) / 8000, 0.5, 0.25],
+          })),
+      )
     }
     const before = await readAll(client, 'v', 'key')
     await ctx.alter('v', (t) => {
@@ -173,12 +209,35 @@ describe('alter matrix on Milvus Lite', () => {
     const { client } = await freshDatabase('matrix')
     clients.push(client)
     const ctx = ctxFor(client)
-    await ctx.createCollection({ name: 'r', fields: [{ name: 'pk', type: 'Int64', primaryKey: true }, { name: 'x', type: 'Double' }, { name: 'emb', type: 'FloatVector', dim: 2 }], indexes: [{ field: 'emb', type: 'FLAT', metric: 'L2' }] })
-    await ctx.insert('r', Array.from({ length: 300 }, (_, i) => ({ pk: String(i + 1), x: i, emb: [1, i] })))
-    const e = await ctx.alter('r', (t) => t.mapRows((row) => ({ ...row, x: Math.random() })), { verify: 'full' }).then(() => undefined, (x) => x as MvmError)
-    expect(e?.message).toMatch(/Verification \(full\) failed: the row with key \d+ in 'r__mvm_tmp_20260401000000' differs from the transformed source row \(field 'x': expected [-\d.e]+, found [-\d.e]+\)/)
+    await ctx.createCollection({
+      name: 'r',
+      fields: [
+        { name: 'pk', type: 'Int64', primaryKey: true },
+        { name: 'x', type: 'Double' },
+        { name: 'emb', type: 'FloatVector', dim: 2 },
+      ],
+      indexes: [{ field: 'emb', type: 'FLAT', metric: 'L2' }],
+    })
+    await ctx.insert(
+      'r',
+      Array.from({ length: 300 }, (_, i) => ({ pk: String(i + 1), x: i, emb: [1, i] })),
+    )
+    const e = await ctx
+      .alter('r', (t) => t.mapRows((row) => ({ ...row, x: Math.random() })), { verify: 'full' })
+      .then(
+        () => undefined,
+        (x) => x as MvmError,
+      )
+    expect(e?.message).toMatch(
+      /Verification \(full\) failed: the row with key \d+ in 'r__mvm_tmp_20260401000000' differs from the transformed source row \(field 'x': expected [-\d.e]+, found [-\d.e]+\)/,
+    )
     expect(await ctx.hasCollection('r__mvm_tmp_20260401000000')).toBe(false)
-    const rows = await client.query({ collection_name: 'r', filter: 'pk == 5', output_fields: ['x'], consistency_level: 'Strong' } as never)
+    const rows = await client.query({
+      collection_name: 'r',
+      filter: 'pk == 5',
+      output_fields: ['x'],
+      consistency_level: 'Strong',
+    } as never)
     expect(rows.data[0].x).toBe(4)
   })
 })

@@ -15,13 +15,23 @@ afterAll(async () => {
 async function setup() {
   const db = await freshDatabase('alter')
   clients.push(db.client)
-  const ctx = new MigrationContext(db.client, { version: '20260201000000', name: 'alter_docs', file: 'migrations/20260201000000_alter_docs.ts' }, silentLogger)
+  const ctx = new MigrationContext(
+    db.client,
+    { version: '20260201000000', name: 'alter_docs', file: 'migrations/20260201000000_alter_docs.ts' },
+    silentLogger,
+  )
   return { ...db, ctx }
 }
 
 async function allRows(client: MilvusClient, collection: string, pk = 'id') {
   const rows: Record<string, unknown>[] = []
-  const res = await client.query({ collection_name: collection, filter: '', output_fields: ['*'], limit: 16384, consistency_level: 'Strong' as never })
+  const res = await client.query({
+    collection_name: collection,
+    filter: '',
+    output_fields: ['*'],
+    limit: 16384,
+    consistency_level: 'Strong' as never,
+  })
   rows.push(...(res.data as Record<string, unknown>[]))
   return new Map(rows.map((r) => [String(r[pk]), r]))
 }
@@ -30,7 +40,7 @@ async function allRows(client: MilvusClient, collection: string, pk = 'id') {
 // same collection with explicit keys and empty values where the others get nulls.
 const autoIds = () => !lacks('keepAutoIdKeys')
 const nulls = () => !lacks('nullable')
-const orEmpty = <T,>(v: T | null, empty: T) => (v === null && !nulls() ? empty : v)
+const orEmpty = <T>(v: T | null, empty: T) => (v === null && !nulls() ? empty : v)
 
 async function documents(ctx: MigrationContext, client: MilvusClient, n: number) {
   await ctx.createCollection({
@@ -84,13 +94,18 @@ describe('ctx.alter: copy-and-swap', () => {
       expect(now, id).toBeDefined()
       expect(now.legacy_tag).toBeUndefined()
       expect(now.page_num).toBe(String((old.metadata as { page?: number } | null)?.page ?? ''))
-      for (const k of ['file_id', 'vector', 'text', 'metadata', 'name', '$meta']) expect(now[k], `${id}.${k}`).toEqual(old[k])
+      for (const k of ['file_id', 'vector', 'text', 'metadata', 'name', '$meta'])
+        expect(now[k], `${id}.${k}`).toEqual(old[k])
     }
     const spec = await ctx.describeCollection('documents')
     expect(spec.fields.map((f) => f.name)).toEqual(['id', 'file_id', 'vector', 'text', 'metadata', 'name', 'page_num'])
     expect(spec.fields[0].primaryKey).toBe(true)
     expect(!!spec.fields[0].autoId).toBe(autoIds())
-    expect(spec.fields.find((f) => f.name === 'page_num')).toMatchObject({ type: 'VarChar', maxLength: 500, defaultValue: '' })
+    expect(spec.fields.find((f) => f.name === 'page_num')).toMatchObject({
+      type: 'VarChar',
+      maxLength: 500,
+      defaultValue: '',
+    })
     expect(spec.indexes.map((i) => i.field)).toEqual(['vector'])
     expect(spec.loaded).toBe(true)
     expect(spec.properties.allow_insert_auto_id).toBeUndefined()
@@ -120,36 +135,94 @@ describe('ctx.alter: copy-and-swap', () => {
     })
     const keys = ['-9223372036854775808', '9223372036854775807', '9007199254740993', '0', '-1']
     for (let i = 0; i < 1200; i++) keys.push(String(BigInt(i) * 1000000007n - 600000000000n))
-    const rowsFor = (ks: string[], offset: number) => ks.map((k, j) => ({ i: offset + j, k })).map(({ k, i }) => ({ pk: k, title: `t${k.slice(-6)}`, year: String(1990 + (i % 30)), score: orEmpty(i % 7 === 0 ? null : i, i), tags: [k, '1'], flag: i % 2 === 0, ratio: i / 3, small: (i % 200) - 100, emb: Array.from({ length: 8 }, (_, d) => Math.fround(Math.cos(i * 0.37 + d * 1.3) + i * 0.0001)) }))
+    const rowsFor = (ks: string[], offset: number) =>
+      ks
+        .map((k, j) => ({ i: offset + j, k }))
+        .map(({ k, i }) => ({
+          pk: k,
+          title: `t${k.slice(-6)}`,
+          year: String(1990 + (i % 30)),
+          score: orEmpty(i % 7 === 0 ? null : i, i),
+          tags: [k, '1'],
+          flag: i % 2 === 0,
+          ratio: i / 3,
+          small: (i % 200) - 100,
+          emb: Array.from({ length: 8 }, (_, d) => Math.fround(Math.cos(i * 0.37 + d * 1.3) + i * 0.0001)),
+        }))
     await ctx.insert('items', rowsFor(keys.slice(0, 400), 0), { partition: 'p_old' })
     await ctx.insert('items', rowsFor(keys.slice(400, 800), 400), { partition: 'p_new' })
     await ctx.insert('items', rowsFor(keys.slice(800), 800))
     await ctx.createAlias('items', 'items_read')
     // Milvus 2.3 counts a row keyed with the Int64 maximum but never returns it to a query: the
     // alter must refuse to swap rather than leave that row behind. Then the row goes, and on.
-    const maxVisible = (await client.query({ collection_name: 'items', filter: 'pk >= 9223372036854775800', output_fields: ['pk'], consistency_level: 'Strong' } as never)).data.length > 0
+    const maxVisible =
+      (
+        await client.query({
+          collection_name: 'items',
+          filter: 'pk >= 9223372036854775800',
+          output_fields: ['pk'],
+          consistency_level: 'Strong',
+        } as never)
+      ).data.length > 0
     if (!maxVisible) {
-      const refused = await ctx.alter('items', (t) => t.alterField('title', { maxLength: 30 })).then(() => undefined, (x) => x as MvmError)
+      const refused = await ctx
+        .alter('items', (t) => t.alterField('title', { maxLength: 30 }))
+        .then(
+          () => undefined,
+          (x) => x as MvmError,
+        )
       expect(refused?.message).toContain("'items' counts 1205 rows but its queries return only 1204 of them")
       expect(refused?.hint).toContain('9223372036854775807')
       expect((await ctx.describeCollection('items')).fields.find((f) => f.name === 'title')?.maxLength).toBe(20)
-      console.log('this server hides the row keyed 9223372036854775807 from queries: the alter refused, as it must; the row is deleted and the test goes on')
+      console.log(
+        'this server hides the row keyed 9223372036854775807 from queries: the alter refused, as it must; the row is deleted and the test goes on',
+      )
       await client.delete({ collection_name: 'items', filter: 'pk in [9223372036854775807]' })
     }
     const before = await allRows(client, 'items', 'pk')
     const query = Array.from({ length: 8 }, (_, d) => Math.fround(Math.cos(42 * 0.37 + d * 1.3)))
-    const neighbours = async () => (await client.search({ collection_name: 'items', data: [query], anns_field: 'emb', limit: 10, output_fields: ['pk'], consistency_level: 'Strong' } as never)).results.map((r) => String((r as Record<string, unknown>).pk))
+    const neighbours = async () =>
+      (
+        await client.search({
+          collection_name: 'items',
+          data: [query],
+          anns_field: 'emb',
+          limit: 10,
+          output_fields: ['pk'],
+          consistency_level: 'Strong',
+        } as never)
+      ).results.map((r) => String((r as Record<string, unknown>).pk))
     const nearBefore = await neighbours()
-    const inP = async (p: string) => (await client.query({ collection_name: 'items', filter: '', output_fields: ['pk'], partition_names: [p], limit: 16384, consistency_level: 'Strong' } as never)).data.map((r) => String(r.pk)).sort()
+    const inP = async (p: string) =>
+      (
+        await client.query({
+          collection_name: 'items',
+          filter: '',
+          output_fields: ['pk'],
+          partition_names: [p],
+          limit: 16384,
+          consistency_level: 'Strong',
+        } as never)
+      ).data
+        .map((r) => String(r.pk))
+        .sort()
     const pOldBefore = await inP('p_old')
 
-    await ctx.alter('items', (t) => {
-      t.renameField('title', 'headline')
-      t.alterField('headline', { maxLength: 200 })
-      t.alterField('year', { type: 'Int64', convert: (v) => Number(v) })
-      t.alterField('score', { type: 'Int64' })
-      t.addField(nulls() ? { name: 'note', type: 'VarChar', maxLength: 10, nullable: true } : { name: 'note', type: 'VarChar', maxLength: 10, default: '' })
-    }, { verify: 'full' }) // reads target rows by key lists, the Int64 minimum among them
+    await ctx.alter(
+      'items',
+      (t) => {
+        t.renameField('title', 'headline')
+        t.alterField('headline', { maxLength: 200 })
+        t.alterField('year', { type: 'Int64', convert: (v) => Number(v) })
+        t.alterField('score', { type: 'Int64' })
+        t.addField(
+          nulls()
+            ? { name: 'note', type: 'VarChar', maxLength: 10, nullable: true }
+            : { name: 'note', type: 'VarChar', maxLength: 10, default: '' },
+        )
+      },
+      { verify: 'full' },
+    ) // reads target rows by key lists, the Int64 minimum among them
     const after = await allRows(client, 'items', 'pk')
     expect(after.size).toBe(before.size)
     for (const [k, old] of before) {
@@ -162,7 +235,11 @@ describe('ctx.alter: copy-and-swap', () => {
       expect(now.note).toEqual(orEmpty(null, ''))
       for (const f of ['tags', 'flag', 'ratio', 'small', 'emb']) expect(now[f], `${k}.${f}`).toEqual(old[f])
     }
-    expect(after.has('-9223372036854775808') && (after.has('9223372036854775807') || !maxVisible) && after.has('9007199254740993')).toBe(true)
+    expect(
+      after.has('-9223372036854775808') &&
+        (after.has('9223372036854775807') || !maxVisible) &&
+        after.has('9007199254740993'),
+    ).toBe(true)
     const spec = await ctx.describeCollection('items')
     expect(spec.partitions.sort()).toEqual(['p_new', 'p_old'])
     expect(await inP('p_old')).toEqual(pOldBefore)
@@ -209,14 +286,16 @@ describe('ctx.alter: copy-and-swap', () => {
     const { client, ctx } = await setup()
     await documents(ctx, client, 500)
     const before = await allRows(client, 'documents')
-    await ctx.alter('documents', { schema: [
-      { field_name: 'file_id', datatype: 'VARCHAR', max_length: 500 },
-      { field_name: 'vector', datatype: 'FLOAT_VECTOR', dim: 16 },
-      { field_name: 'text', datatype: 'VARCHAR', max_length: 65535 },
-      { field_name: 'metadata', datatype: 'JSON', nullable: nulls() },
-      { field_name: 'page_num', datatype: 'VARCHAR', max_length: 500, default_value: '0' },
-      { name: 'views', type: 'Int32' },
-    ] })
+    await ctx.alter('documents', {
+      schema: [
+        { field_name: 'file_id', datatype: 'VARCHAR', max_length: 500 },
+        { field_name: 'vector', datatype: 'FLOAT_VECTOR', dim: 16 },
+        { field_name: 'text', datatype: 'VARCHAR', max_length: 65535 },
+        { field_name: 'metadata', datatype: 'JSON', nullable: nulls() },
+        { field_name: 'page_num', datatype: 'VARCHAR', max_length: 500, default_value: '0' },
+        { name: 'views', type: 'Int32' },
+      ],
+    })
     const spec = await ctx.describeCollection('documents')
     expect(spec.fields.map((f) => f.name)).toEqual(['id', 'file_id', 'vector', 'text', 'metadata', 'page_num', 'views'])
     const after = await allRows(client, 'documents')
@@ -233,42 +312,67 @@ describe('ctx.alter: copy-and-swap', () => {
     const { client, ctx } = await setup()
     await documents(ctx, client, 50)
     const before = await snapshot(client)
-    const e = await ctx.alter('documents', (t) => {
-      t.dropField('nope')
-      t.renameField('text', 'name')
-      t.dropField('id')
-      t.dropField('vector')
-      t.addField({ name: 'big', type: 'VarChar', maxLength: 70000 })
-      t.addField({ name: 'v2', type: 'FloatVector' })
-      t.addField({ name: 'arr', type: 'Array' })
-      t.addField({ name: 'emb2', type: 'FloatVector', dim: 4 })
-      t.alterField('file_id', { type: 'Int64' })
-    }).then(() => undefined, (x) => x as MvmError)
+    const e = await ctx
+      .alter('documents', (t) => {
+        t.dropField('nope')
+        t.renameField('text', 'name')
+        t.dropField('id')
+        t.dropField('vector')
+        t.addField({ name: 'big', type: 'VarChar', maxLength: 70000 })
+        t.addField({ name: 'v2', type: 'FloatVector' })
+        t.addField({ name: 'arr', type: 'Array' })
+        t.addField({ name: 'emb2', type: 'FloatVector', dim: 4 })
+        t.alterField('file_id', { type: 'Int64' })
+      })
+      .then(
+        () => undefined,
+        (x) => x as MvmError,
+      )
     expect(e).toBeInstanceOf(MvmError)
     expect(e!.code).toBe('MIGRATION_INVALID')
     const m = e!.message
-    expect(m).toContain("migrations/20260201000000_alter_docs.ts: alter 'documents': cannot drop field 'nope': no such field")
+    expect(m).toContain(
+      "migrations/20260201000000_alter_docs.ts: alter 'documents': cannot drop field 'nope': no such field",
+    )
     expect(m).toContain("cannot rename 'text' to 'name': that name is already taken")
     expect(m).toContain("field 'id' is the primary key; dropping it needs { allowPrimaryKeyChange: true }")
     expect(m).toContain("field 'big': VarChar needs maxLength between 1 and 65535, got 70000")
     expect(m).toContain("field 'v2': FloatVector needs a dim")
     expect(m).toContain("field 'arr': Array needs elementType")
-    expect(m).toContain("new field 'emb2' (FloatVector, not nullable) has no default; give it a default, make it nullable, or backfill it")
+    expect(m).toContain(
+      "new field 'emb2' (FloatVector, not nullable) has no default; give it a default, make it nullable, or backfill it",
+    )
     expect(m).toContain("field 'file_id': VarChar -> Int64 does not convert on its own; pass convert")
     expect(await snapshot(client)).toEqual(before)
-    const e2 = await ctx.alter('documents', (t) => t.dropField('vector')).then(() => undefined, (x) => x as MvmError)
+    const e2 = await ctx
+      .alter('documents', (t) => t.dropField('vector'))
+      .then(
+        () => undefined,
+        (x) => x as MvmError,
+      )
     expect(e2!.message).toContain('cannot drop the last vector field')
-    const e3 = await ctx.alter('ghost', (t) => t.dropField('x')).then(() => undefined, (x) => x as MvmError)
+    const e3 = await ctx
+      .alter('ghost', (t) => t.dropField('x'))
+      .then(
+        () => undefined,
+        (x) => x as MvmError,
+      )
     expect(e3!.message).toContain("cannot alter 'ghost': no such collection or alias")
-    const e4 = await ctx.alter('documents', (t) => {
-      t.renameField('id', 'doc_id')
-      for (let i = 0; i < 60; i++) t.addField({ name: `extra_${i}`, type: 'Int32' })
-    }).then(() => undefined, (x) => x as MvmError)
+    const e4 = await ctx
+      .alter('documents', (t) => {
+        t.renameField('id', 'doc_id')
+        for (let i = 0; i < 60; i++) t.addField({ name: `extra_${i}`, type: 'Int32' })
+      })
+      .then(
+        () => undefined,
+        (x) => x as MvmError,
+      )
     expect(e4!.message).toContain("field 'id' is the primary key; renaming it needs { allowPrimaryKeyChange: true }")
     expect(e4!.message).toContain("collection 'documents': has 67 fields; Milvus allows at most 64")
     expect(await snapshot(client)).toEqual(before)
 
-    if (lacks('functions') || lacks('sparse')) return console.log('the function case is left out: the server lacks functions or sparse vectors')
+    if (lacks('functions') || lacks('sparse'))
+      return console.log('the function case is left out: the server lacks functions or sparse vectors')
     await ctx.createCollection({
       name: 'articles',
       fields: [
@@ -280,7 +384,12 @@ describe('ctx.alter: copy-and-swap', () => {
       indexes: [{ field: 'sparse', type: 'SPARSE_INVERTED_INDEX', metric: 'BM25' }],
     })
     const withArticles = await snapshot(client)
-    const e5 = await ctx.alter('articles', (t) => t.dropField('body')).then(() => undefined, (x) => x as MvmError)
+    const e5 = await ctx
+      .alter('articles', (t) => t.dropField('body'))
+      .then(
+        () => undefined,
+        (x) => x as MvmError,
+      )
     expect(e5!.message).toContain("field 'body' feeds function 'bm25'; drop or change the function first")
     expect(await snapshot(client)).toEqual(withArticles)
   })
@@ -292,12 +401,31 @@ describe('ctx.alter: copy-and-swap', () => {
     const acknowledged: string[] = []
     const writer = (async () => {
       for (let i = 0; !stop && i < 400; i++) {
-        const r = await client.insert({ collection_name: 'documents', data: [{ ...(autoIds() ? {} : { id: String(1_000_000_000 + i) }), file_id: 'w', vector: Array(16).fill(0.5), text: `late ${i}`, metadata: orEmpty(null, {}), name: 'w', legacy_tag: orEmpty(null, '') }] })
-        if (Number(r.insert_cnt) === 1) acknowledged.push(String(((r.IDs as { int_id: { data: unknown[] } }).int_id.data[0])))
+        const r = await client.insert({
+          collection_name: 'documents',
+          data: [
+            {
+              ...(autoIds() ? {} : { id: String(1_000_000_000 + i) }),
+              file_id: 'w',
+              vector: Array(16).fill(0.5),
+              text: `late ${i}`,
+              metadata: orEmpty(null, {}),
+              name: 'w',
+              legacy_tag: orEmpty(null, ''),
+            },
+          ],
+        })
+        if (Number(r.insert_cnt) === 1)
+          acknowledged.push(String((r.IDs as { int_id: { data: unknown[] } }).int_id.data[0]))
         await new Promise((res) => setTimeout(res, 20))
       }
     })()
-    const e = await ctx.alter('documents', (t) => t.dropField('legacy_tag'), { batchSize: 100 }).then(() => undefined, (x) => x as MvmError)
+    const e = await ctx
+      .alter('documents', (t) => t.dropField('legacy_tag'), { batchSize: 100 })
+      .then(
+        () => undefined,
+        (x) => x as MvmError,
+      )
     stop = true
     await writer
     expect(e?.code).toBe('MIGRATION_FAILED')
@@ -320,7 +448,11 @@ describe('ctx.alter: copy-and-swap', () => {
     const { Migrator } = await import('../../src/migrator')
     const { tempProject, writeMigration } = await import('../helpers/project')
     const dir = tempProject()
-    writeMigration(dir, '20260201000000_alter_docs.ts', `export default { async up(ctx: any) { await ctx.alter('documents', (t: any) => t.dropField('legacy_tag')) } }\n`)
+    writeMigration(
+      dir,
+      '20260201000000_alter_docs.ts',
+      `export default { async up(ctx: any) { await ctx.alter('documents', (t: any) => t.dropField('legacy_tag')) } }\n`,
+    )
     const m = new Migrator({ client, migrationsDir: `${dir}/migrations` })
     await m.up()
     expect((await ctx.describeCollection('documents')).fields.map((f) => f.name)).not.toContain('legacy_tag')
@@ -330,4 +462,3 @@ describe('ctx.alter: copy-and-swap', () => {
     expect((await allRows(client, 'documents')).size).toBe(200)
   })
 })
-

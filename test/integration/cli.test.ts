@@ -84,7 +84,9 @@ describe('mvmigrate CLI', () => {
 
     const dry = await cli(p.dir, p.args('up', '--dry-run'))
     expect(dry.code).toBe(0)
-    expect(dry.stdout).toContain('20260101000001_docs\n  - create collection docs (id Int64, vector FloatVector, title VarChar)')
+    expect(dry.stdout).toContain(
+      '20260101000001_docs\n  - create collection docs (id Int64, vector FloatVector, title VarChar)',
+    )
     expect(((await p.client.listCollections()).data ?? []).map((x) => x.name)).toEqual([]) // touched nothing
 
     const up = await cli(p.dir, p.args('up'))
@@ -109,7 +111,22 @@ describe('mvmigrate CLI', () => {
     expect(nothing.code).toBe(9)
     expect(nothing.stderr).toContain('Nothing to undo')
 
-    await p.client.createCollection({ collection_name: '_migrations_lock', fields: [{ name: 'id', data_type: 5, is_primary_key: true }, { name: 'v', data_type: 101, dim: 2 }], properties: { 'mvmigrate.lock.holder': JSON.stringify({ token: 't', host: 'build-7', pid: 4242, since: '2026-11-26T00:00:00Z', command: 'mvmigrate up' }) } })
+    await p.client.createCollection({
+      collection_name: '_migrations_lock',
+      fields: [
+        { name: 'id', data_type: 5, is_primary_key: true },
+        { name: 'v', data_type: 101, dim: 2 },
+      ],
+      properties: {
+        'mvmigrate.lock.holder': JSON.stringify({
+          token: 't',
+          host: 'build-7',
+          pid: 4242,
+          since: '2026-11-26T00:00:00Z',
+          command: 'mvmigrate up',
+        }),
+      },
+    })
     const locked = await cli(p.dir, p.args('up'))
     expect(locked.code).toBe(5)
     expect(locked.stderr).toContain('mvmigrate up on build-7 (pid 4242) since 2026-11-26T00:00:00Z')
@@ -146,7 +163,11 @@ describe('mvmigrate CLI', () => {
 
   it('embedded default: a second mvmigrate on the same data directory says clearly that it is in use', async () => {
     const dir = tempProject()
-    writeMigration(dir, '20260101000001_slow.ts', `export default { async up() { await new Promise((r) => setTimeout(r, 6000)) } }\n`)
+    writeMigration(
+      dir,
+      '20260101000001_slow.ts',
+      `export default { async up() { await new Promise((r) => setTimeout(r, 6000)) } }\n`,
+    )
     const first = cli(dir, ['up'])
     const record = path.join(dir, '.mvmigrate', 'milvus.server.json')
     const t0 = Date.now()
@@ -166,8 +187,14 @@ describe('plan, alter, backups and prune from the CLI', () => {
   it('plan shows the diff and rows to copy and changes nothing; up runs it; status lists the backup; prune needs --yes off a terminal', async () => {
     const p = await remoteProject({ '20260101000001_docs.ts': createCollectionMigration('docs') })
     expect((await cli(p.dir, p.args('up'))).code).toBe(0)
-    await p.client.insert({ collection_name: 'docs', data: Array.from({ length: 250 }, (_, i) => ({ id: String(i + 1), vector: [i, 1, 2, 3], title: `t${i}` })) })
-    writeMigration(p.dir, '20260101000002_grow_title.ts', `import { defineMigration } from 'mvmigrate'
+    await p.client.insert({
+      collection_name: 'docs',
+      data: Array.from({ length: 250 }, (_, i) => ({ id: String(i + 1), vector: [i, 1, 2, 3], title: `t${i}` })),
+    })
+    writeMigration(
+      p.dir,
+      '20260101000002_grow_title.ts',
+      `import { defineMigration } from 'mvmigrate'
 export default defineMigration({
   async up(ctx) {
     await ctx.alter('docs', (t) => {
@@ -177,7 +204,8 @@ export default defineMigration({
   },
   async down(ctx) { await ctx.revertAlter('docs') },
 })
-`)
+`,
+    )
     const before = await snapshot(p.client)
     const plan = await cli(p.dir, p.args('plan'))
     expect(plan.code, plan.stderr).toBe(0)
@@ -229,9 +257,13 @@ describe('mvmigrate lite serve', () => {
     let out = ''
     server.stdout.on('data', (d) => (out += d))
     const t0 = Date.now()
-    while (!/on (http:\/\/127\.0\.0\.1:\d+)/.test(out) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100))
+    while (!/on (http:\/\/127\.0\.0\.1:\d+)/.test(out) && Date.now() - t0 < 30_000)
+      await new Promise((r) => setTimeout(r, 100))
     const uri = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]
-    const [a, b] = await Promise.all([cli(dir, ['--uri', uri, 'up', '--lock-timeout', '30']), cli(dir, ['--uri', uri, 'status'])])
+    const [a, b] = await Promise.all([
+      cli(dir, ['--uri', uri, 'up', '--lock-timeout', '30']),
+      cli(dir, ['--uri', uri, 'status']),
+    ])
     expect(a.code, a.stderr).toBe(0)
     expect(b.code, b.stderr).toBe(0)
     server.kill('SIGINT')
@@ -261,11 +293,41 @@ describe('bad input: a clear message, a documented non-zero exit, and no change 
     const p = await remoteProject({ '20260101000001_a.ts': createCollectionMigration('a') })
     expect((await cli(p.dir, p.args('up'))).code).toBe(0)
     const cases: { file: string; body: string; args: string[]; code: number; text: string }[] = [
-      { file: '20260101000002_syntax.ts', body: 'export default { async up( {', args: ['up'], code: 8, text: '20260101000002_syntax.ts could not be loaded' },
-      { file: '20260101000002_noup.ts', body: 'export default { async down() {} }\n', args: ['up'], code: 8, text: '20260101000002_noup.ts does not export an up() function' },
-      { file: '20260101000002_ok.ts', body: createCollectionMigration('b'), args: ['up', '--to', '20990101000000'], code: 2, text: '--to 20990101000000: no migration has that version' },
-      { file: '20260101000002_ok.ts', body: createCollectionMigration('b'), args: ['down', '--to', '20990101000000'], code: 2, text: 'no migration has that version' },
-      { file: '20260101000002_ok.ts', body: createCollectionMigration('b'), args: ['up', '--to', 'latest'], code: 2, text: '--to takes a 14-digit migration version' },
+      {
+        file: '20260101000002_syntax.ts',
+        body: 'export default { async up( {',
+        args: ['up'],
+        code: 8,
+        text: '20260101000002_syntax.ts could not be loaded',
+      },
+      {
+        file: '20260101000002_noup.ts',
+        body: 'export default { async down() {} }\n',
+        args: ['up'],
+        code: 8,
+        text: '20260101000002_noup.ts does not export an up() function',
+      },
+      {
+        file: '20260101000002_ok.ts',
+        body: createCollectionMigration('b'),
+        args: ['up', '--to', '20990101000000'],
+        code: 2,
+        text: '--to 20990101000000: no migration has that version',
+      },
+      {
+        file: '20260101000002_ok.ts',
+        body: createCollectionMigration('b'),
+        args: ['down', '--to', '20990101000000'],
+        code: 2,
+        text: 'no migration has that version',
+      },
+      {
+        file: '20260101000002_ok.ts',
+        body: createCollectionMigration('b'),
+        args: ['up', '--to', 'latest'],
+        code: 2,
+        text: '--to takes a 14-digit migration version',
+      },
     ]
     for (const c of cases) {
       const before = await snapshot(p.client)

@@ -33,7 +33,13 @@ export default defineMigration({
 `
 
 async function runsByTag(client: MilvusClient): Promise<Record<string, number>> {
-  const res = await client.query({ collection_name: 'runs', filter: 'id > 0', output_fields: ['tag'], limit: 1000, consistency_level: 'Strong' as never })
+  const res = await client.query({
+    collection_name: 'runs',
+    filter: 'id > 0',
+    output_fields: ['tag'],
+    limit: 1000,
+    consistency_level: 'Strong' as never,
+  })
   const out: Record<string, number> = {}
   for (const r of res.data) out[String(r.tag)] = (out[String(r.tag)] ?? 0) + 1
   return out
@@ -43,7 +49,9 @@ describe('one runner at a time', () => {
   it('the lock is atomic: of 12 clients racing to take it, exactly one wins, five rounds in a row', async () => {
     const db = await freshDatabase('race')
     clients.push(db.client)
-    const racers = await Promise.all(Array.from({ length: 12 }, () => connectMilvus({ uri: db.uri, database: db.database, token: milvusToken() })))
+    const racers = await Promise.all(
+      Array.from({ length: 12 }, () => connectMilvus({ uri: db.uri, database: db.database, token: milvusToken() })),
+    )
     clients.push(...racers)
     for (let round = 0; round < 5; round++) {
       const locks = racers.map((c) => new MigrationLock(c))
@@ -61,18 +69,28 @@ describe('one runner at a time', () => {
     const db = await freshDatabase('four')
     clients.push(db.client)
     const dir = tempProject()
-    for (const [v, tag] of [['20260101000001', 'a'], ['20260101000002', 'b'], ['20260101000003', 'c']]) writeMigration(dir, `${v}_${tag}.ts`, countingMigration(tag))
+    for (const [v, tag] of [
+      ['20260101000001', 'a'],
+      ['20260101000002', 'b'],
+      ['20260101000003', 'c'],
+    ])
+      writeMigration(dir, `${v}_${tag}.ts`, countingMigration(tag))
     const args = ['--uri', db.uri, '--database', db.database, 'up']
     const results = await Promise.all([cli(dir, args), cli(dir, args), cli(dir, args), cli(dir, args)])
     for (const r of results) {
       expect([0, 5], r.stderr).toContain(r.code)
-      if (r.code === 5) expect(r.stderr).toMatch(/Another mvmigrate holds the migration lock: mvmigrate up on .* \(pid \d+\) since/)
+      if (r.code === 5)
+        expect(r.stderr).toMatch(/Another mvmigrate holds the migration lock: mvmigrate up on .* \(pid \d+\) since/)
     }
     expect(results.filter((r) => r.stdout.includes('Applied 3 migration(s) as batch 1'))).toHaveLength(1)
     expect(await runsByTag(db.client)).toEqual({ a: 1, b: 1, c: 1 })
     record({ faultsInjected: 3, recovered: results.filter((r) => r.code === 0 || r.code === 5).length - 1 })
     const st = JSON.parse((await cli(dir, ['--uri', db.uri, '--database', db.database, 'status', '--json'])).stdout)
-    expect(st.migrations.map((m: { state: string; batch: number }) => `${m.state}:${m.batch}`)).toEqual(['applied:1', 'applied:1', 'applied:1'])
+    expect(st.migrations.map((m: { state: string; batch: number }) => `${m.state}:${m.batch}`)).toEqual([
+      'applied:1',
+      'applied:1',
+      'applied:1',
+    ])
     expect(st.lock).toBeNull()
   })
 
@@ -80,7 +98,11 @@ describe('one runner at a time', () => {
     const db = await freshDatabase('wait')
     clients.push(db.client)
     const dir = tempProject()
-    for (const [v, tag] of [['20260101000001', 'a'], ['20260101000002', 'b']]) writeMigration(dir, `${v}_${tag}.ts`, countingMigration(tag))
+    for (const [v, tag] of [
+      ['20260101000001', 'a'],
+      ['20260101000002', 'b'],
+    ])
+      writeMigration(dir, `${v}_${tag}.ts`, countingMigration(tag))
     const args = ['--uri', db.uri, '--database', db.database, 'up', '--lock-timeout', '60']
     const results = await Promise.all([cli(dir, args), cli(dir, args), cli(dir, args), cli(dir, args)])
     expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
@@ -96,16 +118,29 @@ describe('one runner at a time', () => {
     writeMigration(dir, '20260101000001_docs.ts', createCollectionMigration('docs'))
     const args = ['--uri', db.uri, '--database', db.database]
     expect((await cli(dir, [...args, 'up'])).code).toBe(0)
-    await db.client.insert({ collection_name: 'docs', data: Array.from({ length: 3000 }, (_, i) => ({ id: String(i + 1), vector: [i, 1, 1, 1], title: `t${i}` })) })
-    writeMigration(dir, '20260101000002_alter.ts', `import { defineMigration } from 'mvmigrate'
+    await db.client.insert({
+      collection_name: 'docs',
+      data: Array.from({ length: 3000 }, (_, i) => ({ id: String(i + 1), vector: [i, 1, 1, 1], title: `t${i}` })),
+    })
+    writeMigration(
+      dir,
+      '20260101000002_alter.ts',
+      `import { defineMigration } from 'mvmigrate'
 export default defineMigration({ async up(ctx) { await ctx.alter('docs', (t) => t.addField({ name: 'n', type: 'Int32', default: 2 }), { batchSize: 500 }) } })
-`)
+`,
+    )
     const results = await Promise.all([1, 2, 3, 4].map(() => cli(dir, [...args, 'up', '--lock-timeout', '120'])))
     expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
     expect(results.filter((r) => r.stdout.includes('Applied 1 migration(s) as batch 2'))).toHaveLength(1)
     expect(results.filter((r) => r.stdout.includes('Already up to date.'))).toHaveLength(3)
     expect(results.filter((r) => /alter docs: 3000 rows copied/.test(r.stderr))).toHaveLength(1)
-    const rows = await db.client.query({ collection_name: 'docs', filter: 'id > 0', output_fields: ['id', 'title', 'n'], limit: 16384, consistency_level: 'Strong' as never })
+    const rows = await db.client.query({
+      collection_name: 'docs',
+      filter: 'id > 0',
+      output_fields: ['id', 'title', 'n'],
+      limit: 16384,
+      consistency_level: 'Strong' as never,
+    })
     const lost = 3000 - rows.data.filter((r) => r.title === `t${Number(r.id) - 1}` && r.n === 2).length
     record({ faultsInjected: 3, recovered: 3, rowsChecked: 3000, rowsLost: lost })
     expect(lost).toBe(0)
@@ -113,4 +148,3 @@ export default defineMigration({ async up(ctx) { await ctx.alter('docs', (t) => 
     expect(names).toEqual(['_migrations', '_migrations_journal', 'docs', 'docs__mvm_bak_20260101000002'])
   })
 })
-

@@ -30,10 +30,22 @@ describe('the bulk data connection', () => {
   it('drops the SDK interceptor that JSON-encodes every request, and still reads and writes the same rows', async () => {
     const { client } = await freshDatabase('data')
     clients.push(client)
-    await client.createCollection({ collection_name: 'c', fields: [{ name: 'id', data_type: 5, is_primary_key: true }, { name: 'v', data_type: 101, dim: 4 }, { name: 't', data_type: 21, max_length: 16 }] })
+    await client.createCollection({
+      collection_name: 'c',
+      fields: [
+        { name: 'id', data_type: 5, is_primary_key: true },
+        { name: 'v', data_type: 101, dim: 4 },
+        { name: 't', data_type: 21, max_length: 16 },
+      ],
+    })
     await client.createIndex({ collection_name: 'c', field_name: 'v', index_type: 'FLAT', metric_type: 'L2' })
     await client.loadCollection({ collection_name: 'c' })
-    const rows = (from: number) => Array.from({ length: 50 }, (_, i) => ({ id: String(from + i), v: [i, 0.5, -1, 2].map(Math.fround), t: `row ${from + i}` }))
+    const rows = (from: number) =>
+      Array.from({ length: 50 }, (_, i) => ({
+        id: String(from + i),
+        v: [i, 0.5, -1, 2].map(Math.fround),
+        t: `row ${from + i}`,
+      }))
 
     const data = await openDataClient(client)
     try {
@@ -42,8 +54,18 @@ describe('the bulk data connection', () => {
       expect(await stringifiedInserts(() => client.insert({ collection_name: 'c', data: rows(0) }))).toBeGreaterThan(0)
       expect(await stringifiedInserts(() => data.client.insert({ collection_name: 'c', data: rows(100) }))).toBe(0)
       // Same database, same rows, whichever connection reads them.
-      const viaData = await data.client.query({ collection_name: 'c', filter: 'id >= 0', output_fields: ['*'], consistency_level: 'Strong' } as never)
-      const viaMain = await client.query({ collection_name: 'c', filter: 'id >= 0', output_fields: ['*'], consistency_level: 'Strong' } as never)
+      const viaData = await data.client.query({
+        collection_name: 'c',
+        filter: 'id >= 0',
+        output_fields: ['*'],
+        consistency_level: 'Strong',
+      } as never)
+      const viaMain = await client.query({
+        collection_name: 'c',
+        filter: 'id >= 0',
+        output_fields: ['*'],
+        consistency_level: 'Strong',
+      } as never)
       const byId = (rs: Record<string, unknown>[]) => Object.fromEntries(rs.map((r) => [String(r.id), r]))
       expect(viaData.data).toHaveLength(100)
       expect(byId(viaData.data)).toEqual(byId(viaMain.data))
@@ -65,17 +87,39 @@ describe('float vectors as bytes on the bulk connection', () => {
     // Milvus 2.3 allows one vector field per collection; there the test runs with one.
     const vectorFields = lacks('multipleVectors') ? ['a'] : ['a', 'b']
     const dims: Record<string, number> = { a: 8, b: 2 }
-    await client.createCollection({ collection_name: 'c', fields: [{ name: 'id', data_type: 5, is_primary_key: true }, ...vectorFields.map((name) => ({ name, data_type: 101, dim: dims[name] })), { name: 'n', data_type: 21, max_length: 8 }] })
-    for (const f of vectorFields) await client.createIndex({ collection_name: 'c', field_name: f, index_type: 'FLAT', metric_type: 'L2' })
+    await client.createCollection({
+      collection_name: 'c',
+      fields: [
+        { name: 'id', data_type: 5, is_primary_key: true },
+        ...vectorFields.map((name) => ({ name, data_type: 101, dim: dims[name] })),
+        { name: 'n', data_type: 21, max_length: 8 },
+      ],
+    })
+    for (const f of vectorFields)
+      await client.createIndex({ collection_name: 'c', field_name: f, index_type: 'FLAT', metric_type: 'L2' })
     await client.loadCollection({ collection_name: 'c' })
-    const rows = (from: number) => Array.from({ length: 40 }, (_, i) => ({ id: String(from + i), a: vector(from + i), ...(vectorFields.includes('b') ? { b: [from + i, -(from + i) / 7] } : {}), n: `r${from + i}` }))
+    const rows = (from: number) =>
+      Array.from({ length: 40 }, (_, i) => ({
+        id: String(from + i),
+        a: vector(from + i),
+        ...(vectorFields.includes('b') ? { b: [from + i, -(from + i) / 7] } : {}),
+        n: `r${from + i}`,
+      }))
 
     const data = await openDataClient(client)
     try {
       expect(data.floatVectorBytes).toBe(true)
       expect((await client.insert({ collection_name: 'c', data: rows(0) })).insert_cnt).toBe('40') // the SDK's own encoding
       expect((await data.client.insert({ collection_name: 'c', data: rows(100) })).insert_cnt).toBe('40') // bytes
-      const read = async (c: MilvusClient) => (await c.query({ collection_name: 'c', filter: 'id >= 0', output_fields: ['*'], consistency_level: 'Strong' } as never)).data
+      const read = async (c: MilvusClient) =>
+        (
+          await c.query({
+            collection_name: 'c',
+            filter: 'id >= 0',
+            output_fields: ['*'],
+            consistency_level: 'Strong',
+          } as never)
+        ).data
       const viaMain = await read(client)
       const viaData = await read(data.client)
       const byId = (rs: Record<string, unknown>[]) => Object.fromEntries(rs.map((r) => [String(r.id), r]))
@@ -123,7 +167,9 @@ describe('idle connections', () => {
   // with RESOURCE_EXHAUSTED (seen after ~65 s idle in the benchmark).
   it('a session connection and a bulk connection left idle for 70 s are not sent away, and answer the next calls', async () => {
     const logged: string[] = []
-    const spy = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void logged.push(a.map(String).join(' ')))
+    const spy = vi
+      .spyOn(console, 'error')
+      .mockImplementation((...a: unknown[]) => void logged.push(a.map(String).join(' ')))
     const { client: first, uri, database } = await freshDatabase('idle')
     clients.push(first)
     const session = await connectMilvus({ uri, database, token: milvusToken() })
@@ -131,7 +177,12 @@ describe('idle connections', () => {
     const data = await openDataClient(session)
     try {
       await new Promise((r) => setTimeout(r, 70_000))
-      const calls = await Promise.all([session.listCollections(), session.listCollections(), data.client.listCollections(), data.client.listCollections()])
+      const calls = await Promise.all([
+        session.listCollections(),
+        session.listCollections(),
+        data.client.listCollections(),
+        data.client.listCollections(),
+      ])
       for (const r of calls) expect(r.status.error_code).toBe('Success')
       expect(logged.filter((l) => /excess pings|GOAWAY|ENHANCE_YOUR_CALM/i.test(l))).toEqual([])
     } finally {

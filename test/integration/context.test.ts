@@ -27,11 +27,22 @@ describe('the shipped example migrations (migrations/)', () => {
     const { client } = await db()
     const migrator = new Migrator({ client, migrationsDir: path.join(REPO_ROOT, 'migrations') })
     const res = await migrator.up()
-    expect(res.migrations.map((m) => m.name)).toEqual(['create_documents', 'index_and_alias_documents', 'create_feedback', 'add_page_num'])
+    expect(res.migrations.map((m) => m.name)).toEqual([
+      'create_documents',
+      'index_and_alias_documents',
+      'create_feedback',
+      'add_page_num',
+    ])
 
     const docs = await describeCollectionSpec(client, 'documents')
     expect(docs.fields.map((f) => `${f.name}:${f.type}`)).toEqual([
-      'id:Int64', 'file_id:VarChar', 'vector:FloatVector', 'text:VarChar', 'metadata:JSON', 'name:VarChar', 'page_num:VarChar',
+      'id:Int64',
+      'file_id:VarChar',
+      'vector:FloatVector',
+      'text:VarChar',
+      'metadata:JSON',
+      'name:VarChar',
+      'page_num:VarChar',
     ])
     expect(docs.fields[0]).toMatchObject({ primaryKey: true, autoId: true })
     expect(docs.fields[2].dim).toBe(1024)
@@ -40,30 +51,55 @@ describe('the shipped example migrations (migrations/)', () => {
     expect(docs.enableDynamicField).toBe(true)
     expect(docs.aliases).toEqual(['documents_live'])
     expect(docs.properties['collection.ttl.seconds']).toBe(String(30 * 24 * 3600))
-    expect(docs.indexes.map((i) => `${i.name}:${i.field}:${i.type}`).sort()).toEqual(['file_id:file_id:INVERTED', 'vector:vector:HNSW'])
-    expect(docs.indexes.find((i) => i.field === 'vector')).toMatchObject({ metric: 'COSINE', params: { M: 16, efConstruction: 200 } })
+    expect(docs.indexes.map((i) => `${i.name}:${i.field}:${i.type}`).sort()).toEqual([
+      'file_id:file_id:INVERTED',
+      'vector:vector:HNSW',
+    ])
+    expect(docs.indexes.find((i) => i.field === 'vector')).toMatchObject({
+      metric: 'COSINE',
+      params: { M: 16, efConstruction: 200 },
+    })
 
     const feedback = await describeCollectionSpec(client, 'feedback')
     expect(feedback.fields.find((f) => f.name === 'tenant')?.partitionKey).toBe(true)
     expect(feedback.fields.find((f) => f.name === 'score')?.defaultValue).toBe(0)
     // Milvus Lite does not report max_length of VarChar array elements back, so it is not asserted.
-    expect(feedback.fields.find((f) => f.name === 'labels')).toMatchObject({ type: 'Array', elementType: 'VarChar', maxCapacity: 8 })
+    expect(feedback.fields.find((f) => f.name === 'labels')).toMatchObject({
+      type: 'Array',
+      elementType: 'VarChar',
+      maxCapacity: 8,
+    })
 
-    expect((await migrator.status()).backups).toMatchObject([{ collection: 'documents__mvm_bak_20261126090300', kind: 'backup', version: '20261126090300', of: 'documents', rows: 0 }])
+    expect((await migrator.status()).backups).toMatchObject([
+      {
+        collection: 'documents__mvm_bak_20261126090300',
+        kind: 'backup',
+        version: '20261126090300',
+        of: 'documents',
+        rows: 0,
+      },
+    ])
 
     await migrator.down({ all: true })
     const left = ((await client.listCollections()).data ?? []).map((c) => c.name).sort()
     // The alter's result is kept (never lose rows written after it) until pruned.
     expect(left).toEqual(['_migrations', '_migrations_journal', 'documents__mvm_undone_20261126090300'])
     expect((await migrator.prune()).map((l) => l.collection)).toEqual(['documents__mvm_undone_20261126090300'])
-    expect(((await client.listCollections()).data ?? []).map((c) => c.name).sort()).toEqual(['_migrations', '_migrations_journal'])
+    expect(((await client.listCollections()).data ?? []).map((c) => c.name).sort()).toEqual([
+      '_migrations',
+      '_migrations_journal',
+    ])
   })
 })
 
 describe('MigrationContext helpers', () => {
   it('partitions, rename, aliases, properties, load state and insert do what they say', async () => {
     const { client } = await db()
-    const ctx = new MigrationContext(client, { version: '20260101000000', name: 't', file: 'migrations/20260101000000_t.ts' }, silentLogger)
+    const ctx = new MigrationContext(
+      client,
+      { version: '20260101000000', name: 't', file: 'migrations/20260101000000_t.ts' },
+      silentLogger,
+    )
     await ctx.createCollection({
       name: 'items',
       fields: [
@@ -79,7 +115,13 @@ describe('MigrationContext helpers', () => {
     // Milvus keeps the load state across a rename; Milvus Lite releases the collection. Load explicitly.
     await ctx.loadCollection('things')
     await ctx.createAlias('things', 'current')
-    await ctx.createCollection({ name: 'other', fields: [{ name: 'pk', type: 'Int64', primaryKey: true }, { name: 'v', type: 'FloatVector', dim: 2 }] })
+    await ctx.createCollection({
+      name: 'other',
+      fields: [
+        { name: 'pk', type: 'Int64', primaryKey: true },
+        { name: 'v', type: 'FloatVector', dim: 2 },
+      ],
+    })
     await ctx.alterAlias('other', 'current')
     expect(await resolveName(client, 'current')).toEqual({ collection: 'other', alias: true })
     await ctx.dropAlias('current')
@@ -89,7 +131,13 @@ describe('MigrationContext helpers', () => {
     expect(spec.properties['mmap.enabled']).toBe('true')
     expect(spec.aliases).toEqual([])
     expect(spec.loaded).toBe(true)
-    const rows = await client.query({ collection_name: 'things', filter: 'pk > 0', output_fields: ['pk'], partition_names: ['p1'], consistency_level: 'Strong' as never })
+    const rows = await client.query({
+      collection_name: 'things',
+      filter: 'pk > 0',
+      output_fields: ['pk'],
+      partition_names: ['p1'],
+      consistency_level: 'Strong' as never,
+    })
     expect(rows.data.map((r) => r.pk)).toEqual(['9007199254740993'])
     await ctx.dropPartition('things', 'p1').catch(() => undefined) // Milvus needs a released partition; either way p1 must not break the rest
     await ctx.releaseCollection('things')
@@ -99,7 +147,11 @@ describe('MigrationContext helpers', () => {
   it('createCollection with a BM25 function: the output field is filled by the server and described back', async (t) => {
     requireFeatures(t, 'functions', 'sparse') // BM25 needs both; Milvus 2.3 has neither
     const { client } = await db()
-    const ctx = new MigrationContext(client, { version: '20260101000000', name: 't', file: 'migrations/20260101000000_t.ts' }, silentLogger)
+    const ctx = new MigrationContext(
+      client,
+      { version: '20260101000000', name: 't', file: 'migrations/20260101000000_t.ts' },
+      silentLogger,
+    )
     await ctx.createCollection({
       name: 'articles',
       fields: [
@@ -115,17 +167,41 @@ describe('MigrationContext helpers', () => {
       ],
     })
     const spec = await ctx.describeCollection('articles')
-    expect(spec.functions).toMatchObject([{ name: 'body_bm25', type: 'BM25', inputFields: ['body'], outputFields: ['sparse'] }])
-    expect(spec.fields.find((f) => f.name === 'sparse')).toMatchObject({ type: 'SparseFloatVector', functionOutput: true })
-    await ctx.insert('articles', [{ body: 'vector databases store embeddings', dense: [1, 0, 0, 0] }, { body: 'cooking pasta at home', dense: [0, 1, 0, 0] }])
-    const hits = await client.search({ collection_name: 'articles', anns_field: 'sparse', data: ['embeddings'], limit: 1, metric_type: 'BM25', output_fields: ['body'], consistency_level: 'Strong' } as never)
+    expect(spec.functions).toMatchObject([
+      { name: 'body_bm25', type: 'BM25', inputFields: ['body'], outputFields: ['sparse'] },
+    ])
+    expect(spec.fields.find((f) => f.name === 'sparse')).toMatchObject({
+      type: 'SparseFloatVector',
+      functionOutput: true,
+    })
+    await ctx.insert('articles', [
+      { body: 'vector databases store embeddings', dense: [1, 0, 0, 0] },
+      { body: 'cooking pasta at home', dense: [0, 1, 0, 0] },
+    ])
+    const hits = await client.search({
+      collection_name: 'articles',
+      anns_field: 'sparse',
+      data: ['embeddings'],
+      limit: 1,
+      metric_type: 'BM25',
+      output_fields: ['body'],
+      consistency_level: 'Strong',
+    } as never)
     expect(hits.results[0]?.body).toBe('vector databases store embeddings')
   })
 
   it('failures come back as thrown errors that name the collection, not as status objects', async () => {
     const { client } = await db()
-    const ctx = new MigrationContext(client, { version: '20260101000000', name: 't', file: 'migrations/20260101000000_t.ts' }, silentLogger)
-    const err = (p: Promise<unknown>) => p.then(() => undefined, (e) => e as MvmError)
+    const ctx = new MigrationContext(
+      client,
+      { version: '20260101000000', name: 't', file: 'migrations/20260101000000_t.ts' },
+      silentLogger,
+    )
+    const err = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e) => e as MvmError,
+      )
     const e1 = await err(ctx.dropCollection('ghost'))
     expect(e1?.message).toContain("cannot drop collection 'ghost': it does not exist")
     await expect(ctx.dropCollection('ghost', { ifExists: true })).resolves.toBeUndefined()
@@ -134,8 +210,22 @@ describe('MigrationContext helpers', () => {
     expect(e2?.message).toContain("rename collection 'ghost' to 'spirit'")
     const e3 = await err(ctx.createIndex('ghost', { field: 'v', type: 'FLAT', metric: 'L2' }))
     expect(e3?.message).toContain("create index on 'ghost.v'")
-    await ctx.createCollection({ name: 'dup', fields: [{ name: 'pk', type: 'Int64', primaryKey: true }, { name: 'v', type: 'FloatVector', dim: 2 }] })
-    const e4 = await err(ctx.createCollection({ name: 'dup', fields: [{ name: 'pk', type: 'Int64', primaryKey: true }, { name: 'v', type: 'FloatVector', dim: 2 }] }))
+    await ctx.createCollection({
+      name: 'dup',
+      fields: [
+        { name: 'pk', type: 'Int64', primaryKey: true },
+        { name: 'v', type: 'FloatVector', dim: 2 },
+      ],
+    })
+    const e4 = await err(
+      ctx.createCollection({
+        name: 'dup',
+        fields: [
+          { name: 'pk', type: 'Int64', primaryKey: true },
+          { name: 'v', type: 'FloatVector', dim: 2 },
+        ],
+      }),
+    )
     expect(e4?.message).toContain("collection 'dup' already exists")
     expect(e4?.message).toContain('migrations/20260101000000_t.ts')
   })

@@ -52,17 +52,18 @@ async function seeded() {
   const args = (...a: string[]) => ['--uri', db.uri, '--database', db.database, ...a]
   const first = await cli(dir, args('up', '--to', '20260301000001'))
   expect(first.code, first.stderr).toBe(0)
-  const rows = (n: number, offset: number) => Array.from({ length: n }, (_, j) => {
-    const i = offset + j
-    const noNulls = lacks('nullable')
-    return {
-      ...(lacks('keepAutoIdKeys') ? { id: String(i * 3 + 1) } : {}),
-      vector: Array.from({ length: 8 }, (_, d) => Math.fround(Math.sin(i * 0.7 + d))),
-      metadata: i % 4 ? { page: i % 11 } : noNulls ? {} : null,
-      legacy_tag: i % 2 ? 'x' : noNulls ? '' : null,
-      ...(i % 5 ? {} : { dyn: i }),
-    }
-  })
+  const rows = (n: number, offset: number) =>
+    Array.from({ length: n }, (_, j) => {
+      const i = offset + j
+      const noNulls = lacks('nullable')
+      return {
+        ...(lacks('keepAutoIdKeys') ? { id: String(i * 3 + 1) } : {}),
+        vector: Array.from({ length: 8 }, (_, d) => Math.fround(Math.sin(i * 0.7 + d))),
+        metadata: i % 4 ? { page: i % 11 } : noNulls ? {} : null,
+        legacy_tag: i % 2 ? 'x' : noNulls ? '' : null,
+        ...(i % 5 ? {} : { dyn: i }),
+      }
+    })
   await db.client.insert({ collection_name: 'documents', data: rows(1800, 0) })
   await db.client.insert({ collection_name: 'documents', data: rows(700, 1800), partition_name: 'archive' })
   const before = await readAll(db.client)
@@ -71,14 +72,26 @@ async function seeded() {
 }
 
 async function readAll(client: MilvusClient, partition?: string) {
-  const res = await client.query({ collection_name: 'documents', filter: '', output_fields: ['*'], limit: 16384, consistency_level: 'Strong', ...(partition ? { partition_names: [partition] } : {}) } as never)
+  const res = await client.query({
+    collection_name: 'documents',
+    filter: '',
+    output_fields: ['*'],
+    limit: 16384,
+    consistency_level: 'Strong',
+    ...(partition ? { partition_names: [partition] } : {}),
+  } as never)
   return new Map((res.data as Record<string, unknown>[]).map((r) => [String(r.id), r]))
 }
 
 async function expectConverged(s: Awaited<ReturnType<typeof seeded>>) {
   const after = await readAll(s.client)
   const lost = [...s.before.keys()].filter((id) => !after.has(id)).length
-  record({ faultsInjected: 1, recovered: after.size === s.before.size && lost === 0 ? 1 : 0, rowsChecked: s.before.size, rowsLost: lost })
+  record({
+    faultsInjected: 1,
+    recovered: after.size === s.before.size && lost === 0 ? 1 : 0,
+    rowsChecked: s.before.size,
+    rowsLost: lost,
+  })
   expect(lost).toBe(0)
   expect(after.size).toBe(s.before.size)
   for (const [id, old] of s.before) {
@@ -96,22 +109,41 @@ async function expectConverged(s: Awaited<ReturnType<typeof seeded>>) {
   const st = JSON.parse((await cli(s.dir, s.args('status', '--json'))).stdout)
   expect(st.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'applied'])
   expect(st.interrupted).toEqual([])
-  expect(st.backups).toMatchObject([{ collection: 'documents__mvm_bak_20260301000002', kind: 'backup', version: '20260301000002', of: 'documents', rows: 2500 }])
+  expect(st.backups).toMatchObject([
+    {
+      collection: 'documents__mvm_bak_20260301000002',
+      kind: 'backup',
+      version: '20260301000002',
+      of: 'documents',
+      rows: 2500,
+    },
+  ])
   expect(st.lock).toBeNull()
-  const ledger = await s.client.query({ collection_name: '_migrations', filter: 'version == "20260301000002"', output_fields: ['version'], consistency_level: 'Strong' } as never)
+  const ledger = await s.client.query({
+    collection_name: '_migrations',
+    filter: 'version == "20260301000002"',
+    output_fields: ['version'],
+    consistency_level: 'Strong',
+  } as never)
   expect(ledger.data).toHaveLength(1)
   return st
 }
 
 describe('crash at every step of an alter, then up again', () => {
   const points: [string, RegExp][] = [
-    ['alter:after-create', /Interrupted alter of documents \(migration 20260301000002, copying\): up drops the partial copy/],
+    [
+      'alter:after-create',
+      /Interrupted alter of documents \(migration 20260301000002, copying\): up drops the partial copy/,
+    ],
     ['alter:after-page=1', /copying/],
     ['alter:after-page=4', /copying/],
     ['alter:after-page=9', /copying/],
     ['alter:after-copy', /copying/],
     ['alter:after-verify', /copying/],
-    ['alter:between-renames', /Interrupted alter of documents \(migration 20260301000002, swapping\): up finishes the swap/],
+    [
+      'alter:between-renames',
+      /Interrupted alter of documents \(migration 20260301000002, swapping\): up finishes the swap/,
+    ],
     ['alter:after-swap', /swapping/],
     ['migrator:before-ledger-write', /20260301000002\s+page_num\s+pending/],
   ]
@@ -140,7 +172,12 @@ describe('crash at every step of an alter, then up again', () => {
     expect(again.code, again.stderr).toBe(0)
     const rows = await readAll(s.client)
     const lost = [...s.before.keys()].filter((id) => !rows.has(id)).length
-    record({ faultsInjected: 1, recovered: lost === 0 && rows.size === 2500 ? 1 : 0, rowsChecked: 2500, rowsLost: lost })
+    record({
+      faultsInjected: 1,
+      recovered: lost === 0 && rows.size === 2500 ? 1 : 0,
+      rowsChecked: 2500,
+      rowsLost: lost,
+    })
     expect(rows.size).toBe(2500)
     for (const [id, old] of s.before) expect(rows.get(id)).toEqual(old)
     const alias = await s.client.describeCollection({ collection_name: 'documents_live' })

@@ -25,7 +25,13 @@ describe('embedded Milvus Lite', () => {
     const server = await startLiteServer({ binary: inject('liteBinary'), dataDir })
     expect(server.uri).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
     const client = await connectMilvus({ uri: server.uri })
-    await client.createCollection({ collection_name: 'kept', fields: [{ name: 'id', data_type: 5, is_primary_key: true }, { name: 'v', data_type: 101, dim: 2 }] })
+    await client.createCollection({
+      collection_name: 'kept',
+      fields: [
+        { name: 'id', data_type: 5, is_primary_key: true },
+        { name: 'v', data_type: 101, dim: 2 },
+      ],
+    })
     await client.insert({ collection_name: 'kept', data: [{ id: '9223372036854775807', v: [1, 2] }] })
     await client.closeConnection()
     await server.stop()
@@ -36,7 +42,12 @@ describe('embedded Milvus Lite', () => {
     const c2 = await connectMilvus({ uri: again.uri })
     await c2.createIndex({ collection_name: 'kept', field_name: 'v', index_type: 'FLAT', metric_type: 'L2' })
     await c2.loadCollection({ collection_name: 'kept' })
-    const rows = await c2.query({ collection_name: 'kept', filter: 'id > 0', output_fields: ['id'], consistency_level: 'Strong' as never })
+    const rows = await c2.query({
+      collection_name: 'kept',
+      filter: 'id > 0',
+      output_fields: ['id'],
+      consistency_level: 'Strong' as never,
+    })
     expect(rows.data.map((r) => r.id)).toEqual(['9223372036854775807'])
     await c2.closeConnection()
     await again.stop()
@@ -48,21 +59,28 @@ describe('embedded Milvus Lite', () => {
     const r = await cli(dir, ['up'])
     expect(r.code).toBe(1)
     expect(fs.existsSync(path.join(dir, '.mvmigrate', 'milvus.server.json'))).toBe(false)
-    const ps = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map((p) => {
-      try {
-        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8')
-      } catch {
-        return ''
-      }
-    })
+    const ps = fs
+      .readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .map((p) => {
+        try {
+          return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8')
+        } catch {
+          return ''
+        }
+      })
     expect(ps.filter((c) => c.includes(path.join(dir, '.mvmigrate', 'milvus')))).toEqual([])
   })
 
   it('a server left behind by a killed mvmigrate is stopped by the next command, which then works', async () => {
     const dir = tempProject()
-    writeMigration(dir, '20260101000001_slow.ts', `import { defineMigration } from 'mvmigrate'
+    writeMigration(
+      dir,
+      '20260101000001_slow.ts',
+      `import { defineMigration } from 'mvmigrate'
 export default defineMigration({ async up(ctx) { await new Promise((r) => setTimeout(r, 60000)) } })
-`)
+`,
+    )
     writeMigration(dir, '20260101000000_docs.ts', createCollectionMigration('docs'))
     const child = spawn(process.execPath, [BIN, 'up', '--step', '2'], { cwd: dir, stdio: 'ignore' })
     const record = path.join(dir, '.mvmigrate', 'milvus.server.json')
@@ -94,7 +112,11 @@ export default defineMigration({ async up(ctx) { await new Promise((r) => setTim
 
     // A Python that reports 3.11 but cannot create a venv (like Debian without python3-venv).
     const fake = path.join(tmp(), 'python3')
-    fs.writeFileSync(fake, '#!/bin/sh\nif [ "$1" = "-c" ]; then echo 3.11; exit 0; fi\necho "ensurepip is not available" >&2\nexit 1\n', { mode: 0o755 })
+    fs.writeFileSync(
+      fake,
+      '#!/bin/sh\nif [ "$1" = "-c" ]; then echo 3.11; exit 0; fi\necho "ensurepip is not available" >&2\nexit 1\n',
+      { mode: 0o755 },
+    )
     const e2 = await ensureLiteInstalled({ venvDir, python: fake }).catch((e) => e)
     expect((e2 as MvmError).code).toBe('LITE_INSTALL_FAILED')
     expect((e2 as MvmError).message).toContain('ensurepip is not available')

@@ -64,7 +64,9 @@ describe('Migrator against Milvus Lite', () => {
       ['20260101000001', 'first', 1, 'applied'],
       ['20260101000002', 'second', 1, 'applied'],
     ])
-    expect(rows[0].checksum).toBe(checksumOf(fs.readFileSync(path.join(dir, 'migrations', '20260101000001_first.ts'), 'utf8')))
+    expect(rows[0].checksum).toBe(
+      checksumOf(fs.readFileSync(path.join(dir, 'migrations', '20260101000001_first.ts'), 'utf8')),
+    )
     expect(rows[0].toolVersion).toBe(TOOL_VERSION)
     expect(new Date(rows[0].appliedAt).getTime()).toBeGreaterThan(Date.now() - 60_000)
 
@@ -224,10 +226,14 @@ module.exports = defineMigration({ async up(ctx) { await ctx.createCollection({ 
     expect(e.hint).toContain('the 1 before it in this batch stay applied')
     expect(await collections(client)).toEqual(['_migrations', 'js_made'])
     expect((await migrator.ledger.list()).map((r) => `${r.name}:${r.state}`)).toEqual(['js:applied'])
-    writeMigration(dir, '20260101000002_named.ts', `export async function up(ctx: any) {
+    writeMigration(
+      dir,
+      '20260101000002_named.ts',
+      `export async function up(ctx: any) {
   await ctx.createCollection({ name: 'named', fields: [{ name: 'id', type: 'Int64', primaryKey: true }, { name: 'v', type: 'FloatVector', dim: 2 }] })
 }
-`)
+`,
+    )
     expect((await migrator.up()).migrations.map((m) => m.name)).toEqual(['named'])
     expect(await collections(client)).toEqual(['_migrations', 'js_made', 'named'])
     const spec = await (await import('../../src/milvus/describe')).describeCollectionSpec(client, 'js_made')
@@ -260,7 +266,11 @@ module.exports = defineMigration({ async up(ctx) { await ctx.createCollection({ 
     const db = await setup({ '20260101000001_a.ts': createCollectionMigration('a') })
     const holder = new Migrator({ client: db.client, migrationsDir: '/nonexistent' })
     await holder.lock.acquire('holder')
-    const waiting = new Migrator({ client: db.client, migrationsDir: path.join(db.dir, 'migrations'), lockTimeoutMs: 20_000 })
+    const waiting = new Migrator({
+      client: db.client,
+      migrationsDir: path.join(db.dir, 'migrations'),
+      lockTimeoutMs: 20_000,
+    })
     const started = Date.now()
     setTimeout(() => void holder.lock.release(), 1500)
     const res = await waiting.up()

@@ -44,7 +44,12 @@ export default defineMigration({
 `
 
 async function count(name: string): Promise<number> {
-  const r = await client.query({ collection_name: name, filter: '', output_fields: ['count(*)'], consistency_level: 'Strong' } as never)
+  const r = await client.query({
+    collection_name: name,
+    filter: '',
+    output_fields: ['count(*)'],
+    consistency_level: 'Strong',
+  } as never)
   return Number(r.data[0]['count(*)'])
 }
 
@@ -62,12 +67,19 @@ describe('a server that lacks RPCs (Milvus Lite 2.5.1)', () => {
     const up = await cli(dir, args('up'))
     expect(up.code, up.stderr).toBe(0)
     expect(await collectionExists(client, 'docs')).toBe(true)
-    await client.insert({ collection_name: 'docs', data: Array.from({ length: 300 }, (_, i) => ({ id: i + 1, vector: [i, 1, 2, 3], title: `t${i}` })) })
+    await client.insert({
+      collection_name: 'docs',
+      data: Array.from({ length: 300 }, (_, i) => ({ id: i + 1, vector: [i, 1, 2, 3], title: `t${i}` })),
+    })
     expect((await cli(dir, args('status', '--check'))).code).toBe(0)
 
-    const grow = writeMigration(dir, '20260701000002_grow.ts', `import { defineMigration } from 'mvmigrate'
+    const grow = writeMigration(
+      dir,
+      '20260701000002_grow.ts',
+      `import { defineMigration } from 'mvmigrate'
 export default defineMigration({ async up(ctx) { await ctx.alter('docs', (t) => { t.alterField('title', { maxLength: 512 }) }) } })
-`)
+`,
+    )
     const before = (await client.listCollections()).data.map((c) => c.name).sort()
     const alter = await cli(dir, args('up'))
     expect(alter.code, alter.stderr).toBe(1)
@@ -77,7 +89,9 @@ export default defineMigration({ async up(ctx) { await ctx.alter('docs', (t) => 
     expect((await client.listCollections()).data.map((c) => c.name).sort()).toEqual(before)
     expect(await count('docs')).toBe(300)
     const d = await client.describeCollection({ collection_name: 'docs' })
-    expect(d.schema.fields.find((f) => f.name === 'title')?.type_params?.find((p) => p.key === 'max_length')?.value).toBe('64')
+    expect(
+      d.schema.fields.find((f) => f.name === 'title')?.type_params?.find((p) => p.key === 'max_length')?.value,
+    ).toBe('64')
     const after = JSON.parse((await cli(dir, args('status', '--json'))).stdout)
     expect(after.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'pending'])
     expect((await cli(dir, args('status', '--check'))).code).toBe(3)
@@ -86,7 +100,11 @@ export default defineMigration({ async up(ctx) { await ctx.alter('docs', (t) => 
   })
 
   it('a create whose properties the server drops, and an alias it does not make, are errors, not successes', async () => {
-    const ttlFile = writeMigration(dir, '20260701000011_ttl.ts', create('with_ttl', ", properties: { 'collection.ttl.seconds': 3600 }"))
+    const ttlFile = writeMigration(
+      dir,
+      '20260701000011_ttl.ts',
+      create('with_ttl', ", properties: { 'collection.ttl.seconds': 3600 }"),
+    )
     const ttl = await cli(dir, args('up'))
     expect(ttl.code, ttl.stderr).toBe(1)
     expect(ttl.stderr).toContain("set properties of 'with_ttl': the server does not implement AlterCollection")
@@ -94,14 +112,20 @@ export default defineMigration({ async up(ctx) { await ctx.alter('docs', (t) => 
     expect(await collectionExists(client, 'with_ttl')).toBe(false)
 
     fs.rmSync(ttlFile)
-    writeMigration(dir, '20260701000021_alias.ts', `import { defineMigration } from 'mvmigrate'
+    writeMigration(
+      dir,
+      '20260701000021_alias.ts',
+      `import { defineMigration } from 'mvmigrate'
 export default defineMigration({ async up(ctx) { await ctx.createAlias('docs', 'docs_live') } })
-`)
+`,
+    )
     const alias = await cli(dir, args('up'))
     expect(alias.code, alias.stderr).toBe(1)
     expect(alias.stderr).toContain("create alias 'docs_live' -> 'docs': the server does not implement CreateAlias")
     // create (applied), the ttl one (failed; its file removed since: kept as history), the alias one (failed)
-    expect(JSON.parse((await cli(dir, args('status', '--json'))).stdout).migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'failed', 'failed'])
+    expect(
+      JSON.parse((await cli(dir, args('status', '--json'))).stdout).migrations.map((m: { state: string }) => m.state),
+    ).toEqual(['applied', 'failed', 'failed'])
 
     const db = await cli(dir, args('--database', 'analytics', 'status'))
     expect(db.code).toBe(6)

@@ -28,7 +28,10 @@ async function collectionWith(keys: string[], type: 'Int64' | 'VarChar', deleted
   await client.createIndex({ collection_name: 'c', field_name: 'v', index_type: 'FLAT', metric_type: 'L2' })
   await client.loadCollection({ collection_name: 'c' })
   // Insert in 25 batches in a scrambled order, flushing every few batches so rows sit in several segments and in memory.
-  const order = keys.map((k, i) => ({ k, r: (i * 2654435761) % 4294967296 })).sort((a, b) => a.r - b.r).map((x) => x.k)
+  const order = keys
+    .map((k, i) => ({ k, r: (i * 2654435761) % 4294967296 }))
+    .sort((a, b) => a.r - b.r)
+    .map((x) => x.k)
   const per = Math.ceil(order.length / 25)
   for (let b = 0; b < 25; b++) {
     const batch = order.slice(b * per, (b + 1) * per)
@@ -37,15 +40,32 @@ async function collectionWith(keys: string[], type: 'Int64' | 'VarChar', deleted
   }
   for (let i = 0; i < deleted.length; i += 500) {
     const part = deleted.slice(i, i + 500)
-    await client.delete({ collection_name: 'c', filter: `pk in [${part.map((k) => (type === 'Int64' ? k : JSON.stringify(k))).join(',')}]` })
+    await client.delete({
+      collection_name: 'c',
+      filter: `pk in [${part.map((k) => (type === 'Int64' ? k : JSON.stringify(k))).join(',')}]`,
+    })
   }
   return client
 }
 
-async function readAll(client: MilvusClient, pk: { name: string; type: 'Int64' | 'VarChar' }, batchSize: number, window?: number, keyWindows: 'auto' | 'counted' = 'auto') {
+async function readAll(
+  client: MilvusClient,
+  pk: { name: string; type: 'Int64' | 'VarChar' },
+  batchSize: number,
+  window?: number,
+  keyWindows: 'auto' | 'counted' = 'auto',
+) {
   const seen: string[] = []
   let pages = 0
-  for await (const page of readPages({ client, collection: 'c', pk, outputFields: ['pk'], batchSize, window, keyWindows })) {
+  for await (const page of readPages({
+    client,
+    collection: 'c',
+    pk,
+    outputFields: ['pk'],
+    batchSize,
+    window,
+    keyWindows,
+  })) {
     pages++
     for (const r of page.rows) seen.push(String(r.pk))
   }
@@ -62,7 +82,15 @@ describe('readPages', () => {
     let expected = all.filter((k) => !deleted.includes(k))
     // Milvus 2.3 accepts a row with the Int64 maximum as its key but never returns it, to any query
     // (seen with milvus 2.3.5). What the server cannot show, no reader can copy: leave it out there.
-    const maxVisible = (await client.query({ collection_name: 'c', filter: 'pk >= 9223372036854775800', output_fields: ['pk'], consistency_level: 'Strong' } as never)).data.length > 0
+    const maxVisible =
+      (
+        await client.query({
+          collection_name: 'c',
+          filter: 'pk >= 9223372036854775800',
+          output_fields: ['pk'],
+          consistency_level: 'Strong',
+        } as never)
+      ).data.length > 0
     if (!maxVisible) {
       console.log('this server never returns the row keyed 9223372036854775807; it is left out of the expectation')
       expected = expected.filter((k) => k !== '9223372036854775807')

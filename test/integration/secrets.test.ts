@@ -36,7 +36,13 @@ async function stored(client: MilvusClient): Promise<string> {
     out.push(JSON.stringify(d.properties), JSON.stringify(d.schema?.description))
     if (c.name !== '_migrations_lock') {
       await client.loadCollection({ collection_name: c.name })
-      const rows = await client.query({ collection_name: c.name, filter: '', output_fields: ['*'], limit: 1000, consistency_level: 'Strong' } as never)
+      const rows = await client.query({
+        collection_name: c.name,
+        filter: '',
+        output_fields: ['*'],
+        limit: 1000,
+        consistency_level: 'Strong',
+      } as never)
       out.push(JSON.stringify(rows.data))
     }
   }
@@ -52,9 +58,13 @@ describe('secrets stay secret', () => {
     const dir = tempProject()
     writeMigration(dir, '20260601000001_create.ts', createCollectionMigration('docs'))
     // A failing migration whose error quotes the uri with its credentials: the ledger must not keep them.
-    writeMigration(dir, '20260601000002_boom.ts', `import { defineMigration } from 'mvmigrate'
+    writeMigration(
+      dir,
+      '20260601000002_boom.ts',
+      `import { defineMigration } from 'mvmigrate'
 export default defineMigration({ async up() { throw new Error('could not reach ' + process.env.APP_URI) } })
-`)
+`,
+    )
     const host = db.uri.replace(/^http:\/\//, '')
     const reachable = milvusToken()
       ? [
@@ -63,14 +73,30 @@ export default defineMigration({ async up() { throw new Error('could not reach '
         ]
       : [
           { name: 'token flag', args: ['--uri', db.uri, '--token', TOKEN], env: {} },
-          { name: 'password env', args: ['--uri', db.uri], env: { MILVUS_USERNAME: 'alice', MILVUS_PASSWORD: PASSWORD } },
+          {
+            name: 'password env',
+            args: ['--uri', db.uri],
+            env: { MILVUS_USERNAME: 'alice', MILVUS_PASSWORD: PASSWORD },
+          },
           { name: 'uri userinfo', args: ['--uri', `http://alice:${PASSWORD}@${host}`], env: {} },
           { name: 'uri env userinfo', args: [], env: { MILVUS_URI: `http://alice:${PASSWORD}@${host}` } },
         ]
     const unreachable = [
-      { name: 'unreachable, token flag', args: ['--uri', 'http://127.0.0.1:1', '--token', TOKEN, '--connect-timeout', '2'], env: {} },
-      { name: 'unreachable, uri userinfo', args: ['--uri', `http://alice:${PASSWORD}@127.0.0.1:1`, '--connect-timeout', '2'], env: {} },
-      { name: 'unreachable, env', args: ['--connect-timeout', '2'], env: { MILVUS_URI: `https://alice:${PASSWORD}@127.0.0.1:1`, MILVUS_TOKEN: TOKEN } },
+      {
+        name: 'unreachable, token flag',
+        args: ['--uri', 'http://127.0.0.1:1', '--token', TOKEN, '--connect-timeout', '2'],
+        env: {},
+      },
+      {
+        name: 'unreachable, uri userinfo',
+        args: ['--uri', `http://alice:${PASSWORD}@127.0.0.1:1`, '--connect-timeout', '2'],
+        env: {},
+      },
+      {
+        name: 'unreachable, env',
+        args: ['--connect-timeout', '2'],
+        env: { MILVUS_URI: `https://alice:${PASSWORD}@127.0.0.1:1`, MILVUS_TOKEN: TOKEN },
+      },
     ]
     const commands = [['status'], ['up'], ['plan'], ['down'], ['prune', '--dry-run'], ['unlock']]
     const env = { APP_URI: `http://alice:${PASSWORD}@db.example:19530` }
@@ -78,7 +104,9 @@ export default defineMigration({ async up() { throw new Error('could not reach '
     for (const source of [...reachable, ...unreachable]) {
       for (const command of commands) {
         for (const mode of [['--json'], ['--verbose']]) {
-          const r = await cli(dir, [...source.args, '--database', db.database, ...command, ...mode], { env: { ...env, ...source.env } })
+          const r = await cli(dir, [...source.args, '--database', db.database, ...command, ...mode], {
+            env: { ...env, ...source.env },
+          })
           expectClean(r, `${source.name}: ${[...command, ...mode].join(' ')}`)
           runs++
           if (source.name.startsWith('unreachable')) {
@@ -89,8 +117,18 @@ export default defineMigration({ async up() { throw new Error('could not reach '
       }
     }
     // make and init print paths, not credentials; the config file given the secret is echoed nowhere.
-    fs.writeFileSync(path.join(dir, 'mvmigrate.config.json'), JSON.stringify({ lite: { venvDir: '/nonexistent' }, token: TOKEN, password: PASSWORD, uri: `http://alice:${PASSWORD}@127.0.0.1:1`, connectTimeout: 2 }))
-    for (const command of [['status', '--verbose'], ['status', '--json'], ['make', 'next'], ['init']]) expectClean(await cli(dir, command), command.join(' '))
+    fs.writeFileSync(
+      path.join(dir, 'mvmigrate.config.json'),
+      JSON.stringify({
+        lite: { venvDir: '/nonexistent' },
+        token: TOKEN,
+        password: PASSWORD,
+        uri: `http://alice:${PASSWORD}@127.0.0.1:1`,
+        connectTimeout: 2,
+      }),
+    )
+    for (const command of [['status', '--verbose'], ['status', '--json'], ['make', 'next'], ['init']])
+      expectClean(await cli(dir, command), command.join(' '))
     const stored1 = await stored(db.client)
     expect(stored1).toContain('could not reach http://***@db.example:19530')
     for (const s of SECRETS) expect(stored1).not.toContain(s)

@@ -25,17 +25,31 @@ describe('server faults', () => {
       expect((await cli(dir, ['--uri', uri, 'up'])).code).toBe(0)
       const client = await connectMilvus({ uri })
       for (let b = 0; b < 6000; b += 1000) {
-        await client.insert({ collection_name: 'docs', data: Array.from({ length: 1000 }, (_, j) => ({ id: String(b + j + 1), vector: [b + j, 1, 2, 3], title: `t${b + j}` })) })
+        await client.insert({
+          collection_name: 'docs',
+          data: Array.from({ length: 1000 }, (_, j) => ({
+            id: String(b + j + 1),
+            vector: [b + j, 1, 2, 3],
+            title: `t${b + j}`,
+          })),
+        })
       }
       await client.flush({ collection_names: ['docs'] })
       await client.closeConnection()
-      writeMigration(dir, '20260101000002_grow.ts', `import { defineMigration } from 'mvmigrate'
+      writeMigration(
+        dir,
+        '20260101000002_grow.ts',
+        `import { defineMigration } from 'mvmigrate'
 export default defineMigration({ async up(ctx) {
   await ctx.alter('docs', (t) => t.addField({ name: 'n', type: 'Int32', default: 1 }).mapRows(async (r) => { await new Promise((res) => setTimeout(res, 2)); return r }), { batchSize: 100 })
 } })
-`)
+`,
+      )
       // Start the alter, and kill the server once the copy is under way.
-      const child = spawn(process.execPath, [BIN, '--uri', uri, 'up'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } })
+      const child = spawn(process.execPath, [BIN, '--uri', uri, 'up'], {
+        cwd: dir,
+        env: { ...process.env, NO_COLOR: '1' },
+      })
       let stderr = ''
       child.stderr.on('data', (d) => (stderr += d))
       const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
@@ -59,7 +73,13 @@ export default defineMigration({ async up(ctx) {
       const c2 = await connectMilvus({ uri })
       // Milvus Lite starts with every indexed collection released; load to read.
       await c2.loadCollection({ collection_name: 'docs' })
-      const rows = await c2.query({ collection_name: 'docs', filter: 'id > 0', output_fields: ['id', 'title', 'n'], limit: 16384, consistency_level: 'Strong' } as never)
+      const rows = await c2.query({
+        collection_name: 'docs',
+        filter: 'id > 0',
+        output_fields: ['id', 'title', 'n'],
+        limit: 16384,
+        consistency_level: 'Strong',
+      } as never)
       expect(rows.data).toHaveLength(6000)
       const byId = new Map(rows.data.map((r) => [String(r.id), r]))
       let lost = 0
@@ -72,7 +92,12 @@ export default defineMigration({ async up(ctx) {
       expect(leftovers).toEqual([])
       await c2.closeConnection()
       record({ faultsInjected: 1, recovered: 1, rowsChecked: 6000, rowsLost: lost })
-      console.log(`server killed mid-copy: the command failed ${failedWithinMs} ms later with:\n${stderr.split('\n').filter((l) => /^(error|hint|warning)/.test(l)).join('\n')}`)
+      console.log(
+        `server killed mid-copy: the command failed ${failedWithinMs} ms later with:\n${stderr
+          .split('\n')
+          .filter((l) => /^(error|hint|warning)/.test(l))
+          .join('\n')}`,
+      )
     } finally {
       await server.stop()
     }

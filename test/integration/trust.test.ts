@@ -67,7 +67,13 @@ function rows(n: number, offset = 0) {
 }
 
 async function readAll(client: MilvusClient, collection: string) {
-  const res = await client.query({ collection_name: collection, filter: '', output_fields: ['*'], limit: 16384, consistency_level: 'Strong' } as never)
+  const res = await client.query({
+    collection_name: collection,
+    filter: '',
+    output_fields: ['*'],
+    limit: 16384,
+    consistency_level: 'Strong',
+  } as never)
   return new Map((res.data as Record<string, unknown>[]).map((r) => [String(r.id), r]))
 }
 
@@ -79,7 +85,8 @@ async function altered(n = 2000) {
   writeMigration(dir, `${V1}_create.ts`, CREATE())
   const args = (...a: string[]) => ['--uri', db.uri, '--database', db.database, ...a]
   expect((await cli(dir, args('up'))).code).toBe(0)
-  for (let b = 0; b < n; b += 1000) await db.client.insert({ collection_name: 'docs', data: rows(Math.min(1000, n - b), b) })
+  for (let b = 0; b < n; b += 1000)
+    await db.client.insert({ collection_name: 'docs', data: rows(Math.min(1000, n - b), b) })
   const before = await readAll(db.client, 'docs')
   writeMigration(dir, `${V2}_alter_docs.ts`, ALTER)
   const up = await cli(dir, args('up'))
@@ -99,7 +106,14 @@ async function write(client: MilvusClient, data: Record<string, unknown>[]): Pro
   return (res.IDs as { int_id: { data: unknown[] } }).int_id.data.map(String)
 }
 
-const newRow = (id: string, body: string, year: string) => ({ ...(autoIds() ? {} : { id }), vector: [0.5, 0.25, 2, 1], body, year, page_num: '7', dyn2: 'x' })
+const newRow = (id: string, body: string, year: string) => ({
+  ...(autoIds() ? {} : { id }),
+  vector: [0.5, 0.25, 2, 1],
+  body,
+  year,
+  page_num: '7',
+  dyn2: 'x',
+})
 
 describe('rows written after an alter, then down (item 1)', () => {
   it('down refuses, naming the rows and the choices; --carry-writes copies them back converted and deletes what was deleted since', async () => {
@@ -138,11 +152,14 @@ describe('rows written after an alter, then down (item 1)', () => {
     expect((back.$meta as Record<string, unknown> | undefined)?.dyn2 ?? back.dyn2).toBe('x')
     for (const [id, old] of s.before) {
       if (id === gone) continue
-      for (const k of ['text', 'year', 'legacy_tag', 'vector', '$meta']) expect(now.get(id)?.[k], `${id}.${k}`).toEqual(old[k])
+      for (const k of ['text', 'year', 'legacy_tag', 'vector', '$meta'])
+        expect(now.get(id)?.[k], `${id}.${k}`).toEqual(old[k])
     }
     // the set-aside collection holds nothing that exists nowhere else, so prune takes it without being told
     const status = JSON.parse((await cli(s.dir, s.args('status', '--json'))).stdout)
-    expect(status.backups).toMatchObject([{ collection: `docs__mvm_undone_${V2}`, kind: 'undone', rows: 2000, uniqueRows: 0 }])
+    expect(status.backups).toMatchObject([
+      { collection: `docs__mvm_undone_${V2}`, kind: 'undone', rows: 2000, uniqueRows: 0 },
+    ])
     const pruned = await cli(s.dir, s.args('prune', '--yes'))
     expect(pruned.code, pruned.stderr).toBe(0)
     record({ faultsInjected: 1, recovered: 1, rowsChecked: 2000, rowsLost: 2000 - now.size })
@@ -158,18 +175,24 @@ describe('rows written after an alter, then down (item 1)', () => {
     expect((await readAll(s.client, 'docs')).size).toBe(600)
 
     const st = await cli(s.dir, s.args('status'))
-    expect(st.stdout).toContain(`docs__mvm_undone_${V2}  undone of docs, migration ${V2}: 602 rows, 2 exist nowhere else`)
+    expect(st.stdout).toContain(
+      `docs__mvm_undone_${V2}  undone of docs, migration ${V2}: 602 rows, 2 exist nowhere else`,
+    )
     const dry = await cli(s.dir, s.args('prune', '--dry-run'))
     expect(dry.stdout).toContain('2 exist nowhere else')
     const snap = await snapshot(s.client)
     const refused = await cli(s.dir, s.args('prune', '--yes'))
     expect(refused.code, refused.stderr).toBe(4)
-    expect(refused.stderr).toContain(`prune would delete rows that exist nowhere else: 'docs__mvm_undone_${V2}' (2 of its 602 rows exist nowhere else)`)
+    expect(refused.stderr).toContain(
+      `prune would delete rows that exist nowhere else: 'docs__mvm_undone_${V2}' (2 of its 602 rows exist nowhere else)`,
+    )
     expect(refused.stderr).toContain('--discard-writes')
     expect(await snapshot(s.client)).toEqual(snap)
     const forced = await cli(s.dir, s.args('prune', '--yes', '--discard-writes'))
     expect(forced.code, forced.stderr).toBe(0)
-    expect(((await s.client.listCollections()).data ?? []).map((c) => c.name).filter((n) => n.includes('__mvm_'))).toEqual([])
+    expect(
+      ((await s.client.listCollections()).data ?? []).map((c) => c.name).filter((n) => n.includes('__mvm_')),
+    ).toEqual([])
     record({ badInputs: 2 })
   })
 
@@ -179,7 +202,9 @@ describe('rows written after an alter, then down (item 1)', () => {
     const snap = await snapshot(s.client)
     const r = await cli(s.dir, s.args('down', '--carry-writes'))
     expect(r.code, r.stderr).toBe(4)
-    expect(r.stderr).toContain(`cannot carry the row with key ${id} back: field 'year': 6 bytes do not fit in maxLength 4`)
+    expect(r.stderr).toContain(
+      `cannot carry the row with key ${id} back: field 'year': 6 bytes do not fit in maxLength 4`,
+    )
     expect(await snapshot(s.client)).toEqual(snap)
     record({ badInputs: 1 })
   })
@@ -187,8 +212,18 @@ describe('rows written after an alter, then down (item 1)', () => {
   it("with verify 'full', values changed since the alter are found too, and carried back", async () => {
     const s = await altered(400)
     const key = [...s.before.keys()][5]
-    const row = (await s.app.query({ collection_name: 'docs', filter: `id == ${key}`, output_fields: ['*'], consistency_level: 'Strong' } as never)).data[0]
-    const up = await s.app.upsert({ collection_name: 'docs', data: [{ ...row, body: 'changed after the alter' }] } as never)
+    const row = (
+      await s.app.query({
+        collection_name: 'docs',
+        filter: `id == ${key}`,
+        output_fields: ['*'],
+        consistency_level: 'Strong',
+      } as never)
+    ).data[0]
+    const up = await s.app.upsert({
+      collection_name: 'docs',
+      data: [{ ...row, body: 'changed after the alter' }],
+    } as never)
     expect(up.status.error_code, up.status.reason).toBe('Success')
     // an upsert keeps the key (Milvus Lite does so even for auto_id collections)
     expect((await readAll(s.app, 'docs')).get(key)?.body).toBe('changed after the alter')
@@ -213,7 +248,10 @@ describe('up and down, again and again (item 2)', () => {
       const up = await cli(s.dir, s.args('up'))
       expect(up.code, up.stderr).toBe(0)
     }
-    const names = ((await s.client.listCollections()).data ?? []).map((c) => c.name).filter((n) => n.includes('undone')).sort()
+    const names = ((await s.client.listCollections()).data ?? [])
+      .map((c) => c.name)
+      .filter((n) => n.includes('undone'))
+      .sort()
     expect(names).toEqual([`docs__mvm_undone_${V2}`, `docs__mvm_undone_${V2}_2`, `docs__mvm_undone_${V2}_3`])
     expect((await readAll(s.client, 'docs')).size).toBe(200)
     const pruned = await cli(s.dir, s.args('prune', '--yes'))
@@ -247,16 +285,22 @@ describe('a missing await (item 5)', () => {
     const args = (...a: string[]) => ['--uri', db.uri, '--database', db.database, ...a]
     expect((await cli(dir, args('up'))).code).toBe(0)
     await db.client.insert({ collection_name: 'docs', data: rows(500) })
-    writeMigration(dir, `${V2}_forgot.ts`, `import { defineMigration } from 'mvmigrate'
+    writeMigration(
+      dir,
+      `${V2}_forgot.ts`,
+      `import { defineMigration } from 'mvmigrate'
 export default defineMigration({
   async up(ctx) {
     ctx.alter('docs', (t) => { t.dropField('legacy_tag') })
   },
 })
-`)
+`,
+    )
     const r = await cli(dir, args('up'))
     expect(r.code, r.stderr).toBe(1)
-    expect(r.stderr).toContain(`${V2}_forgot.ts returned while ctx.alter('docs', …) was still running: did you forget \`await\` before ctx.alter('docs', …)?`)
+    expect(r.stderr).toContain(
+      `${V2}_forgot.ts returned while ctx.alter('docs', …) was still running: did you forget \`await\` before ctx.alter('docs', …)?`,
+    )
     const st = JSON.parse((await cli(dir, args('status', '--json'))).stdout)
     expect(st.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'failed'])
     // the alter was not left half-done: it finished (no partial copy), every row is there
@@ -271,14 +315,18 @@ export default defineMigration({
     const db = await freshDatabase('trust')
     clients.push(db.client)
     const dir = tempProject()
-    writeMigration(dir, `${V1}_chain.ts`, `import { defineMigration } from 'mvmigrate'
+    writeMigration(
+      dir,
+      `${V1}_chain.ts`,
+      `import { defineMigration } from 'mvmigrate'
 export default defineMigration({
   async up(ctx) {
     ctx.createCollection({ name: 'a', fields: [{ name: 'id', type: 'Int64', primaryKey: true }, { name: 'v', type: 'FloatVector', dim: 2 }], indexes: [{ field: 'v', type: 'FLAT', metric: 'L2' }] })
       .then(() => ctx.createCollection({ name: 'b', fields: [{ name: 'id', type: 'Int64', primaryKey: true }, { name: 'v', type: 'FloatVector', dim: 2 }] }))
   },
 })
-`)
+`,
+    )
     const r = await cli(dir, ['--uri', db.uri, '--database', db.database, 'up'])
     expect(r.code, r.stderr).toBe(1)
     expect(r.stderr).toContain("did you forget `await` before ctx.createCollection({ name: 'a'")
@@ -294,7 +342,10 @@ describe('messages a newcomer meets (item 6)', () => {
   it('a config with several bad keys lists them all; a .ts config syntax error gives file:line:col', async () => {
     const dir = tempProject()
     fs.rmSync(path.join(dir, 'mvmigrate.config.json'))
-    fs.writeFileSync(path.join(dir, 'mvmigrate.config.json'), JSON.stringify({ urii: 'http://x', lockTimeout: 'soon', lite: { dataDirr: 'd' } }))
+    fs.writeFileSync(
+      path.join(dir, 'mvmigrate.config.json'),
+      JSON.stringify({ urii: 'http://x', lockTimeout: 'soon', lite: { dataDirr: 'd' } }),
+    )
     const r = await cli(dir, ['status'])
     expect(r.code).toBe(7)
     expect(r.stderr).toContain('has 3 problems')
@@ -302,7 +353,10 @@ describe('messages a newcomer meets (item 6)', () => {
     expect(r.stderr).toContain("'lockTimeout' must be a number")
     expect(r.stderr).toContain("unknown key 'lite.dataDirr' (did you mean 'dataDir'?)")
     fs.rmSync(path.join(dir, 'mvmigrate.config.json'))
-    fs.writeFileSync(path.join(dir, 'mvmigrate.config.ts'), "export default {\n  uri: 'http://localhost:19530',\n  token: ,\n}\n")
+    fs.writeFileSync(
+      path.join(dir, 'mvmigrate.config.ts'),
+      "export default {\n  uri: 'http://localhost:19530',\n  token: ,\n}\n",
+    )
     const ts = await cli(dir, ['status'])
     expect(ts.code).toBe(7)
     expect(ts.stderr).toMatch(/mvmigrate\.config\.ts:3:10: Expression expected\. \(TS1109\)/)
@@ -311,9 +365,13 @@ describe('messages a newcomer meets (item 6)', () => {
 
   it('a misspelt field gets "did you mean"; status --json always has the lock; init keeps .mvmigrate/ out of git once', async () => {
     const s = await altered(50)
-    writeMigration(s.dir, '20260501000003_typo.ts', `import { defineMigration } from 'mvmigrate'
+    writeMigration(
+      s.dir,
+      '20260501000003_typo.ts',
+      `import { defineMigration } from 'mvmigrate'
 export default defineMigration({ async up(ctx) { await ctx.alter('docs', (t) => { t.dropField('bdy') }) } })
-`)
+`,
+    )
     const r = await cli(s.dir, s.args('up'))
     expect(r.code).toBe(8)
     expect(r.stderr).toContain("cannot drop field 'bdy': no such field (did you mean 'body'?)")
@@ -324,7 +382,9 @@ export default defineMigration({ async up(ctx) { await ctx.alter('docs', (t) => 
     fs.writeFileSync(path.join(dir, '.gitignore'), 'node_modules/')
     expect((await cli(dir, ['init'])).stdout).toContain('added   .mvmigrate/ to')
     expect((await cli(dir, ['init'])).stdout).not.toContain('added')
-    expect(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8')).toBe('node_modules/\n# mvmigrate: the embedded Milvus Lite (virtual environment and data)\n.mvmigrate/\n')
+    expect(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8')).toBe(
+      'node_modules/\n# mvmigrate: the embedded Milvus Lite (virtual environment and data)\n.mvmigrate/\n',
+    )
     const fresh = tempProject()
     await cli(fresh, ['init'])
     expect(fs.readFileSync(path.join(fresh, '.gitignore'), 'utf8')).toContain('.mvmigrate/\n')

@@ -21,12 +21,20 @@ let child: ChildProcess | undefined
 let dataDir: string | undefined
 
 export async function setup(project: TestProject): Promise<void> {
-  const binary = await ensureLiteInstalled({ venvDir: VENV, requirementsFile: path.join(__dirname, 'requirements.txt'), binary: 'milvus-server', log: (l) => console.log(l) })
+  const binary = await ensureLiteInstalled({
+    venvDir: VENV,
+    requirementsFile: path.join(__dirname, 'requirements.txt'),
+    binary: 'milvus-server',
+    log: (l) => console.log(l),
+  })
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mvmigrate-standalone-'))
   const port = await freePort()
   const started = Date.now()
   // Its own process group, so teardown stops the wrapper and the milvus binary it starts.
-  child = spawn(binary, ['--data', dataDir, '--proxy-port', String(port), '--authorization-enabled', 'true'], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] })
+  child = spawn(binary, ['--data', dataDir, '--proxy-port', String(port), '--authorization-enabled', 'true'], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   let stderr = ''
   child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)))
   const uri = `http://127.0.0.1:${port}`
@@ -38,7 +46,9 @@ export async function setup(project: TestProject): Promise<void> {
     } catch (e) {
       if (child.exitCode !== null || Date.now() - started > 180_000) {
         await teardown()
-        throw new Error(`milvus-server did not start (is another Milvus holding its ports?): ${String(e)}\n${stderr}`, { cause: e })
+        throw new Error(`milvus-server did not start (is another Milvus holding its ports?): ${String(e)}\n${stderr}`, {
+          cause: e,
+        })
       }
       await new Promise((r) => setTimeout(r, 1000))
     }

@@ -20,7 +20,11 @@ async function freshDatabase() {
   await admin.closeConnection()
   const client = await connectMilvus({ uri: uri(), token: token(), database })
   clients.push(client)
-  return { client, database, args: (...a: string[]) => ['--uri', uri(), '--token', token(), '--database', database, ...a] }
+  return {
+    client,
+    database,
+    args: (...a: string[]) => ['--uri', uri(), '--token', token(), '--database', database, ...a],
+  }
 }
 
 describe('Milvus standalone 2.3 (real engine)', () => {
@@ -58,7 +62,9 @@ describe('Milvus standalone 2.3 (real engine)', () => {
 
   it('the lock is atomic on the real engine: of 12 racing clients exactly one wins, five rounds', async () => {
     const db = await freshDatabase()
-    const racers = await Promise.all(Array.from({ length: 12 }, () => connectMilvus({ uri: uri(), token: token(), database: db.database })))
+    const racers = await Promise.all(
+      Array.from({ length: 12 }, () => connectMilvus({ uri: uri(), token: token(), database: db.database })),
+    )
     clients.push(...racers)
     for (let round = 0; round < 5; round++) {
       const locks = racers.map((c) => new MigrationLock(c))

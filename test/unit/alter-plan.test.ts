@@ -21,7 +21,10 @@ function source(over: Partial<CollectionSpec> = {}): CollectionSpec {
     ],
     enableDynamicField: true,
     functions: [],
-    indexes: [{ name: 'vector', field: 'vector', type: 'FLAT', metric: 'L2' }, { name: 'text', field: 'text', type: 'INVERTED' }],
+    indexes: [
+      { name: 'vector', field: 'vector', type: 'FLAT', metric: 'L2' },
+      { name: 'text', field: 'text', type: 'INVERTED' },
+    ],
     partitions: [],
     properties: {},
     aliases: [],
@@ -30,8 +33,10 @@ function source(over: Partial<CollectionSpec> = {}): CollectionSpec {
   }
 }
 
-const plan = (ops: AlterOp[], over: Partial<CollectionSpec> = {}, options = {}) => planAlter(source(over), ops, options, 'm.ts: ')
-const problems = (ops: AlterOp[], over: Partial<CollectionSpec> = {}, options = {}) => plan(ops, over, options).problems.join('\n')
+const plan = (ops: AlterOp[], over: Partial<CollectionSpec> = {}, options = {}) =>
+  planAlter(source(over), ops, options, 'm.ts: ')
+const problems = (ops: AlterOp[], over: Partial<CollectionSpec> = {}, options = {}) =>
+  plan(ops, over, options).problems.join('\n')
 const field = (p: ReturnType<typeof plan>, name: string) => p.target.fields.find((f) => f.name === name)
 
 describe('planAlter: each operation', () => {
@@ -41,8 +46,12 @@ describe('planAlter: each operation', () => {
     expect(field(p, 'page')).toMatchObject({ type: 'VarChar', maxLength: 10, defaultValue: 'x' })
     expect(p.fields.get('page')).toEqual({ fill: 'x' })
     expect(p.changes).toEqual(['add field page VarChar(maxLength=10, default="x")'])
-    expect(problems([{ kind: 'addField', field: { name: 'text', type: 'VarChar', maxLength: 5 } }])).toContain("field 'text' already exists")
-    expect(problems([{ kind: 'addField', field: { name: 'id2', type: 'Int64', primaryKey: true } }])).toContain('would be a second primary key')
+    expect(problems([{ kind: 'addField', field: { name: 'text', type: 'VarChar', maxLength: 5 } }])).toContain(
+      "field 'text' already exists",
+    )
+    expect(problems([{ kind: 'addField', field: { name: 'id2', type: 'Int64', primaryKey: true } }])).toContain(
+      'would be a second primary key',
+    )
     expect(problems([{ kind: 'addField', field: { name: 'bad', type: 'VarChar' } }])).toMatch(/bad.*maxLength/)
   })
 
@@ -51,12 +60,20 @@ describe('planAlter: each operation', () => {
     expect(field(p, 'text')).toBeUndefined()
     expect(p.target.indexes.map((i) => i.field)).toEqual(['vector'])
     expect(p.changes).toEqual(['drop field text (and its index text)'])
-    expect(problems([{ kind: 'dropField', name: 'id' }])).toContain("field 'id' is the primary key; dropping it needs { allowPrimaryKeyChange: true } and a new primary key")
-    expect(problems([{ kind: 'dropField', name: 'txet' }])).toContain("cannot drop field 'txet': no such field (did you mean 'text'?)")
+    expect(problems([{ kind: 'dropField', name: 'id' }])).toContain(
+      "field 'id' is the primary key; dropping it needs { allowPrimaryKeyChange: true } and a new primary key",
+    )
+    expect(problems([{ kind: 'dropField', name: 'txet' }])).toContain(
+      "cannot drop field 'txet': no such field (did you mean 'text'?)",
+    )
     expect(problems([{ kind: 'dropField', name: 'zzzzzz' }])).toContain("cannot drop field 'zzzzzz': no such field")
     expect(problems([{ kind: 'dropField', name: 'zzzzzz' }])).not.toContain('did you mean')
-    const withFunction = { functions: [{ name: 'bm25', type: 'BM25', inputFields: ['text'], outputFields: ['sparse'] }] }
-    expect(problems([{ kind: 'dropField', name: 'text' }], withFunction)).toContain("field 'text' feeds function 'bm25'")
+    const withFunction = {
+      functions: [{ name: 'bm25', type: 'BM25', inputFields: ['text'], outputFields: ['sparse'] }],
+    }
+    expect(problems([{ kind: 'dropField', name: 'text' }], withFunction)).toContain(
+      "field 'text' feeds function 'bm25'",
+    )
     expect(problems([{ kind: 'dropField', name: 'vector' }])).toContain('cannot drop the last vector field')
   })
 
@@ -67,9 +84,13 @@ describe('planAlter: each operation', () => {
     expect(p.fields.get('body')).toEqual({ from: 'text' })
     expect(p.target.indexes.find((i) => i.field === 'body')).toMatchObject({ name: 'body', type: 'INVERTED' })
     expect(p.target.functions[0].inputFields).toEqual(['body'])
-    expect(problems([{ kind: 'renameField', from: 'text', to: 'year' }])).toContain("cannot rename 'text' to 'year': that name is already taken")
+    expect(problems([{ kind: 'renameField', from: 'text', to: 'year' }])).toContain(
+      "cannot rename 'text' to 'year': that name is already taken",
+    )
     expect(problems([{ kind: 'renameField', from: 'text', to: '9lives' }])).toContain('not a valid field name')
-    expect(problems([{ kind: 'renameField', from: 'id', to: 'pk' }])).toContain("field 'id' is the primary key; renaming it needs { allowPrimaryKeyChange: true }")
+    expect(problems([{ kind: 'renameField', from: 'id', to: 'pk' }])).toContain(
+      "field 'id' is the primary key; renaming it needs { allowPrimaryKeyChange: true }",
+    )
     expect(problems([{ kind: 'renameField', from: 'id', to: 'pk' }], {}, { allowPrimaryKeyChange: true })).toBe('')
     expect(problems([{ kind: 'renameField', from: 'txt', to: 'b' }])).toContain("no such field (did you mean 'text'?)")
   })
@@ -78,25 +99,49 @@ describe('planAlter: each operation', () => {
     const widen = plan([{ kind: 'alterField', name: 'year', changes: { type: 'Int64' } }])
     expect(widen.problems).toEqual([])
     expect(widen.fields.get('year')!.convert!(1999, {})).toBe('1999')
-    expect(problems([{ kind: 'alterField', name: 'text', changes: { type: 'Int64' } }])).toContain('VarChar -> Int64 does not convert on its own')
-    const conv = plan([{ kind: 'alterField', name: 'text', changes: { type: 'Int64', convert: (v) => String(v).length } }])
+    expect(problems([{ kind: 'alterField', name: 'text', changes: { type: 'Int64' } }])).toContain(
+      'VarChar -> Int64 does not convert on its own',
+    )
+    const conv = plan([
+      { kind: 'alterField', name: 'text', changes: { type: 'Int64', convert: (v) => String(v).length } },
+    ])
     expect(field(conv, 'text')).toEqual({ name: 'text', type: 'Int64' })
     const toText = plan([{ kind: 'alterField', name: 'year', changes: { type: 'VarChar' } }])
     expect(field(toText, 'year')).toMatchObject({ type: 'VarChar', maxLength: 65535 })
-    expect(problems([{ kind: 'alterField', name: 'year', changes: { type: 'Decimal' } }])).toContain('unknown type "Decimal"')
-    expect(problems([{ kind: 'alterField', name: 'id', changes: { type: 'VarChar', maxLength: 20 } }])).toContain('retyping it needs { allowPrimaryKeyChange: true }')
-    expect(problems([{ kind: 'alterField', name: 'nope', changes: { maxLength: 2 } }])).toContain("cannot alter field 'nope': no such field")
+    expect(problems([{ kind: 'alterField', name: 'year', changes: { type: 'Decimal' } }])).toContain(
+      'unknown type "Decimal"',
+    )
+    expect(problems([{ kind: 'alterField', name: 'id', changes: { type: 'VarChar', maxLength: 20 } }])).toContain(
+      'retyping it needs { allowPrimaryKeyChange: true }',
+    )
+    expect(problems([{ kind: 'alterField', name: 'nope', changes: { maxLength: 2 } }])).toContain(
+      "cannot alter field 'nope': no such field",
+    )
   })
 
   it('alterField params: maxLength range, element type and dim need a converter, nullable needs a default, and the rest is applied', () => {
-    expect(problems([{ kind: 'alterField', name: 'text', changes: { maxLength: 70000 } }])).toContain('maxLength must be between 1 and 65535, got 70000')
-    expect(problems([{ kind: 'alterField', name: 'tags', changes: { elementType: 'VarChar' } }])).toContain('changing the element type needs convert')
-    expect(problems([{ kind: 'alterField', name: 'tags', changes: { elementType: 'Float128' } }])).toContain('unknown elementType')
-    expect(problems([{ kind: 'alterField', name: 'vector', changes: { dim: 8 } }])).toContain('changing dim 4 -> 8 needs convert')
-    expect(problems([{ kind: 'alterField', name: 'note', changes: { nullable: false } }])).toContain('making it non-nullable needs a default')
+    expect(problems([{ kind: 'alterField', name: 'text', changes: { maxLength: 70000 } }])).toContain(
+      'maxLength must be between 1 and 65535, got 70000',
+    )
+    expect(problems([{ kind: 'alterField', name: 'tags', changes: { elementType: 'VarChar' } }])).toContain(
+      'changing the element type needs convert',
+    )
+    expect(problems([{ kind: 'alterField', name: 'tags', changes: { elementType: 'Float128' } }])).toContain(
+      'unknown elementType',
+    )
+    expect(problems([{ kind: 'alterField', name: 'vector', changes: { dim: 8 } }])).toContain(
+      'changing dim 4 -> 8 needs convert',
+    )
+    expect(problems([{ kind: 'alterField', name: 'note', changes: { nullable: false } }])).toContain(
+      'making it non-nullable needs a default',
+    )
     expect(problems([{ kind: 'alterField', name: 'note', changes: { nullable: false, default: '' } }])).toBe('')
-    expect(problems([{ kind: 'alterField', name: 'id', changes: { nullable: true } }])).toContain('a primary key cannot be nullable')
-    const p = plan([{ kind: 'alterField', name: 'text', changes: { maxLength: 500, description: 'body text', partitionKey: true } }])
+    expect(problems([{ kind: 'alterField', name: 'id', changes: { nullable: true } }])).toContain(
+      'a primary key cannot be nullable',
+    )
+    const p = plan([
+      { kind: 'alterField', name: 'text', changes: { maxLength: 500, description: 'body text', partitionKey: true } },
+    ])
     expect(field(p, 'text')).toMatchObject({ maxLength: 500, description: 'body text', partitionKey: true })
     expect(p.changes).toEqual(['alter field text: VarChar(maxLength=100) -> VarChar(maxLength=500, partition key)'])
   })
@@ -104,22 +149,38 @@ describe('planAlter: each operation', () => {
   it('backfill and mapRows need functions and a field that exists', () => {
     const p = plan([{ kind: 'backfill', field: 'note', fn: (r) => String(r.text) }])
     expect(typeof p.fields.get('note')!.backfill).toBe('function')
-    expect(problems([{ kind: 'backfill', field: 'later', fn: () => 1 }])).toContain("cannot backfill 'later': no such field")
-    expect(problems([{ kind: 'backfill', field: 'note', fn: 'x' as never }])).toContain("backfill of 'note' needs a function")
+    expect(problems([{ kind: 'backfill', field: 'later', fn: () => 1 }])).toContain(
+      "cannot backfill 'later': no such field",
+    )
+    expect(problems([{ kind: 'backfill', field: 'note', fn: 'x' as never }])).toContain(
+      "backfill of 'note' needs a function",
+    )
     expect(problems([{ kind: 'mapRows', fn: 42 as never }])).toContain('mapRows needs a function')
     expect(plan([{ kind: 'mapRows', fn: (r) => r }]).mapRows).toHaveLength(1)
   })
 
   it('indexes: add on an existing field once; drop one that exists', () => {
-    const p = plan([{ kind: 'addIndex', index: { field: 'year', type: 'STL_SORT' } }, { kind: 'dropIndex', name: 'text' }])
+    const p = plan([
+      { kind: 'addIndex', index: { field: 'year', type: 'STL_SORT' } },
+      { kind: 'dropIndex', name: 'text' },
+    ])
     expect(p.target.indexes.map((i) => `${i.name}:${i.type}`)).toEqual(['vector:FLAT', 'year:STL_SORT'])
-    expect(problems([{ kind: 'addIndex', index: { field: 'text', type: 'INVERTED' } }])).toContain("field 'text' already has an index")
-    expect(problems([{ kind: 'addIndex', index: { field: 'ghost', type: 'INVERTED' } }])).toContain("cannot index 'ghost': no such field")
-    expect(problems([{ kind: 'dropIndex', name: 'txt' }])).toContain("cannot drop index 'txt': no such index (indexes: vector, text) (did you mean 'text'?)")
+    expect(problems([{ kind: 'addIndex', index: { field: 'text', type: 'INVERTED' } }])).toContain(
+      "field 'text' already has an index",
+    )
+    expect(problems([{ kind: 'addIndex', index: { field: 'ghost', type: 'INVERTED' } }])).toContain(
+      "cannot index 'ghost': no such field",
+    )
+    expect(problems([{ kind: 'dropIndex', name: 'txt' }])).toContain(
+      "cannot drop index 'txt': no such index (indexes: vector, text) (did you mean 'text'?)",
+    )
   })
 
   it('properties, the dynamic field, and an unknown operation', () => {
-    const p = plan([{ kind: 'setProperties', properties: { 'collection.ttl.seconds': 60, 'mmap.enabled': true } }, { kind: 'enableDynamicField', enabled: false }])
+    const p = plan([
+      { kind: 'setProperties', properties: { 'collection.ttl.seconds': 60, 'mmap.enabled': true } },
+      { kind: 'enableDynamicField', enabled: false },
+    ])
     expect(p.target.properties).toEqual({ 'collection.ttl.seconds': '60', 'mmap.enabled': 'true' })
     expect(p.target.enableDynamicField).toBe(false)
     expect(p.warnings.join()).toContain('disabling the dynamic field drops every dynamic key')
@@ -130,11 +191,22 @@ describe('planAlter: each operation', () => {
 describe('planAlter: whole-collection rules', () => {
   it('a new field needs a value: default, nullable, type zero or backfill (a vector has no zero)', () => {
     expect(plan([{ kind: 'addField', field: { name: 'n', type: 'Int64' } }]).fields.get('n')).toEqual({ fill: '0' })
-    expect(plan([{ kind: 'addField', field: { name: 'n', type: 'VarChar', maxLength: 5, nullable: true } }]).fields.get('n')).toEqual({ fill: null })
-    expect(problems([{ kind: 'addField', field: { name: 'v2', type: 'FloatVector', dim: 4 } }, { kind: 'addIndex', index: { field: 'v2', type: 'FLAT', metric: 'L2' } }])).toContain(
-      "new field 'v2' (FloatVector, not nullable) has no default",
-    )
-    expect(problems([{ kind: 'addField', field: { name: 'v2', type: 'FloatVector', dim: 4 } }, { kind: 'addIndex', index: { field: 'v2', type: 'FLAT', metric: 'L2' } }, { kind: 'backfill', field: 'v2', fn: () => [0, 0, 0, 0] }])).toBe('')
+    expect(
+      plan([{ kind: 'addField', field: { name: 'n', type: 'VarChar', maxLength: 5, nullable: true } }]).fields.get('n'),
+    ).toEqual({ fill: null })
+    expect(
+      problems([
+        { kind: 'addField', field: { name: 'v2', type: 'FloatVector', dim: 4 } },
+        { kind: 'addIndex', index: { field: 'v2', type: 'FLAT', metric: 'L2' } },
+      ]),
+    ).toContain("new field 'v2' (FloatVector, not nullable) has no default")
+    expect(
+      problems([
+        { kind: 'addField', field: { name: 'v2', type: 'FloatVector', dim: 4 } },
+        { kind: 'addIndex', index: { field: 'v2', type: 'FLAT', metric: 'L2' } },
+        { kind: 'backfill', field: 'v2', fn: () => [0, 0, 0, 0] },
+      ]),
+    ).toBe('')
   })
 
   it('a loaded collection keeps an index on every vector; a partition key replaces named partitions; the field limit holds', () => {
@@ -144,7 +216,10 @@ describe('planAlter: whole-collection rules', () => {
     expect(p.target.partitions).toEqual([])
     expect(p.target.numPartitions).toBe(16)
     expect(p.warnings.join()).toContain('a partition key replaces the named partitions a, b')
-    const many: AlterOp[] = Array.from({ length: 60 }, (_, i) => ({ kind: 'addField', field: { name: `f${i}`, type: 'Bool' } }))
+    const many: AlterOp[] = Array.from({ length: 60 }, (_, i) => ({
+      kind: 'addField',
+      field: { name: `f${i}`, type: 'Bool' },
+    }))
     expect(problems(many)).toMatch(/64/)
     expect(problems([], { fields: [{ name: 'vector', type: 'FloatVector', dim: 4 }] })).toContain('has no primary key')
   })
@@ -162,11 +237,18 @@ describe('planAlter: whole-collection rules', () => {
 describe('the declarative form', () => {
   it('listed fields kept or changed, new ones added, unlisted ones dropped, the primary key kept', () => {
     const errs: string[] = []
-    const ops = opsFromDeclarative(source(), { schema: [
-      { field_name: 'vector', datatype: 'FLOAT_VECTOR', dim: 4 },
-      { field_name: 'text', datatype: 'VARCHAR', max_length: 300 },
-      { field_name: 'extra', datatype: 'INT64', default_value: 1 },
-    ] }, errs, 'm.ts: ')
+    const ops = opsFromDeclarative(
+      source(),
+      {
+        schema: [
+          { field_name: 'vector', datatype: 'FLOAT_VECTOR', dim: 4 },
+          { field_name: 'text', datatype: 'VARCHAR', max_length: 300 },
+          { field_name: 'extra', datatype: 'INT64', default_value: 1 },
+        ],
+      },
+      errs,
+      'm.ts: ',
+    )
     expect(errs).toEqual([])
     expect(ops).toEqual([
       { kind: 'alterField', name: 'text', changes: { maxLength: 300 } },
@@ -201,16 +283,39 @@ describe('values across an alter', () => {
       { kind: 'backfill', field: 'note', fn: (r) => `was ${r.text}` },
       { kind: 'mapRows', fn: (row) => ({ ...row, tags: [] }) },
     ])
-    const out = await transformRow(p, { id: '1', vector: [1, 2, 3, 4], text: 'hi', year: 2001, tags: [1], note: null, $meta: { dyn: 'k' } })
-    expect(out).toEqual({ id: '1', vector: [1, 2, 3, 4], body: 'hi', year: '2001', tags: [], note: 'was hi', page: 3, dyn: 'k' })
+    const out = await transformRow(p, {
+      id: '1',
+      vector: [1, 2, 3, 4],
+      text: 'hi',
+      year: 2001,
+      tags: [1],
+      note: null,
+      $meta: { dyn: 'k' },
+    })
+    expect(out).toEqual({
+      id: '1',
+      vector: [1, 2, 3, 4],
+      body: 'hi',
+      year: '2001',
+      tags: [],
+      note: 'was hi',
+      page: 3,
+      dyn: 'k',
+    })
   })
 })
 
 describe('down --carry-writes: converting a row back', () => {
-  const f = (name: string, type: FieldSpec['type'], extra: Partial<FieldSpec> = {}): FieldSpec => ({ name, type, ...extra })
+  const f = (name: string, type: FieldSpec['type'], extra: Partial<FieldSpec> = {}): FieldSpec => ({
+    name,
+    type,
+    ...extra,
+  })
   it('converts back where the value fits exactly, and says why not where it does not', () => {
     expect(convertValueBack('2031', f('y', 'Int64'), f('y', 'VarChar', { maxLength: 4 }))).toBe('2031')
-    expect(() => convertValueBack('123456', f('y', 'Int64'), f('y', 'VarChar', { maxLength: 4 }))).toThrow('6 bytes do not fit in maxLength 4')
+    expect(() => convertValueBack('123456', f('y', 'Int64'), f('y', 'VarChar', { maxLength: 4 }))).toThrow(
+      '6 bytes do not fit in maxLength 4',
+    )
     expect(convertValueBack('42', f('y', 'Int64'), f('y', 'Int32'))).toBe(42)
     expect(() => convertValueBack('3000000000', f('y', 'Int64'), f('y', 'Int32'))).toThrow('does not fit in Int32')
     expect(convertValueBack('17', f('y', 'VarChar'), f('y', 'Int64'))).toBe('17')
@@ -218,23 +323,46 @@ describe('down --carry-writes: converting a row back', () => {
     expect(convertValueBack(0.5, f('x', 'Double'), f('x', 'Float'))).toBe(0.5)
     expect(() => convertValueBack(0.1, f('x', 'Double'), f('x', 'Float'))).toThrow('not exact as a Float')
     expect(convertValueBack(null, f('n', 'VarChar'), f('n', 'VarChar', { nullable: true }))).toBeNull()
-    expect(() => convertValueBack(null, f('n', 'VarChar'), f('n', 'VarChar', { maxLength: 5 }))).toThrow('null does not fit')
-    expect(() => convertValueBack([1, 2, 3], f('t', 'Array', { elementType: 'Int64' }), f('t', 'Array', { elementType: 'Int64', maxCapacity: 2 }))).toThrow('3 elements do not fit')
+    expect(() => convertValueBack(null, f('n', 'VarChar'), f('n', 'VarChar', { maxLength: 5 }))).toThrow(
+      'null does not fit',
+    )
+    expect(() =>
+      convertValueBack(
+        [1, 2, 3],
+        f('t', 'Array', { elementType: 'Int64' }),
+        f('t', 'Array', { elementType: 'Int64', maxCapacity: 2 }),
+      ),
+    ).toThrow('3 elements do not fit')
   })
 
   it('a whole row: renamed back, added left out, dropped restored to its default, dynamic keys kept; the failing row and field named', () => {
     const restored = source()
-    const altered: CollectionSpec = { ...source(), fields: [
-      { name: 'id', type: 'Int64', primaryKey: true },
-      { name: 'vector', type: 'FloatVector', dim: 4 },
-      { name: 'body', type: 'VarChar', maxLength: 100 },
-      { name: 'year', type: 'Int64' },
-      { name: 'tags', type: 'Array', elementType: 'Int64', maxCapacity: 4 },
-      { name: 'page', type: 'Int64' },
-    ] }
-    const convert = backConverter({ id: 'id', vector: 'vector', body: 'text', year: 'year', tags: 'tags', page: null }, altered, restored)
-    expect(convert({ id: '9', vector: [1, 2, 3, 4], body: 'b', year: '2020', tags: ['1'], page: '4', $meta: { dyn: 1 } })).toEqual({
-      id: '9', vector: [1, 2, 3, 4], text: 'b', year: 2020, tags: ['1'], note: null, dyn: 1,
+    const altered: CollectionSpec = {
+      ...source(),
+      fields: [
+        { name: 'id', type: 'Int64', primaryKey: true },
+        { name: 'vector', type: 'FloatVector', dim: 4 },
+        { name: 'body', type: 'VarChar', maxLength: 100 },
+        { name: 'year', type: 'Int64' },
+        { name: 'tags', type: 'Array', elementType: 'Int64', maxCapacity: 4 },
+        { name: 'page', type: 'Int64' },
+      ],
+    }
+    const convert = backConverter(
+      { id: 'id', vector: 'vector', body: 'text', year: 'year', tags: 'tags', page: null },
+      altered,
+      restored,
+    )
+    expect(
+      convert({ id: '9', vector: [1, 2, 3, 4], body: 'b', year: '2020', tags: ['1'], page: '4', $meta: { dyn: 1 } }),
+    ).toEqual({
+      id: '9',
+      vector: [1, 2, 3, 4],
+      text: 'b',
+      year: 2020,
+      tags: ['1'],
+      note: null,
+      dyn: 1,
     })
     let e: unknown
     try {
@@ -243,17 +371,36 @@ describe('down --carry-writes: converting a row back', () => {
       e = x
     }
     expect(e).toBeInstanceOf(MvmError)
-    expect((e as MvmError).message).toBe("cannot carry the row with key 10 back: field 'year': 99999999999 does not fit in Int32")
+    expect((e as MvmError).message).toBe(
+      "cannot carry the row with key 10 back: field 'year': 99999999999 does not fit in Int32",
+    )
   })
 })
 
 describe('names of the collections an alter makes', () => {
   it('a fresh leftover name per revert, and every such name recognised', () => {
     expect(nextUndoneName('docs', '20260101000000', [])).toBe('docs__mvm_undone_20260101000000')
-    expect(nextUndoneName('docs', '20260101000000', ['docs__mvm_undone_20260101000000', 'docs__mvm_undone_20260101000000_2'])).toBe('docs__mvm_undone_20260101000000_3')
-    expect(parseAlterName('docs__mvm_undone_20260101000000_3')).toEqual({ of: 'docs', kind: 'undone', version: '20260101000000' })
-    expect(parseAlterName('my__docs__mvm_tmp_20260101000000')).toEqual({ of: 'my__docs', kind: 'partial copy', version: '20260101000000' })
-    expect(parseAlterName('docs__mvm_bak_20260101000000')).toEqual({ of: 'docs', kind: 'backup', version: '20260101000000' })
+    expect(
+      nextUndoneName('docs', '20260101000000', [
+        'docs__mvm_undone_20260101000000',
+        'docs__mvm_undone_20260101000000_2',
+      ]),
+    ).toBe('docs__mvm_undone_20260101000000_3')
+    expect(parseAlterName('docs__mvm_undone_20260101000000_3')).toEqual({
+      of: 'docs',
+      kind: 'undone',
+      version: '20260101000000',
+    })
+    expect(parseAlterName('my__docs__mvm_tmp_20260101000000')).toEqual({
+      of: 'my__docs',
+      kind: 'partial copy',
+      version: '20260101000000',
+    })
+    expect(parseAlterName('docs__mvm_bak_20260101000000')).toEqual({
+      of: 'docs',
+      kind: 'backup',
+      version: '20260101000000',
+    })
     expect(parseAlterName('docs_v20260101000000')).toBeUndefined()
   })
 })

@@ -10,7 +10,11 @@ import { describe, expect, it } from 'vitest'
 const SRC = path.resolve(__dirname, '..', '..', 'src')
 
 function sources(dir = SRC): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []))
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) =>
+      e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+    )
 }
 
 interface Import {
@@ -20,11 +24,18 @@ interface Import {
 
 /** Static imports and re-exports of a file (comments removed first). */
 function importsOf(file: string): Import[] {
-  const text = fs.readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '')
+  const text = fs
+    .readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '')
   const out: Import[] = []
   for (const m of text.matchAll(/^\s*(import|export)\s+(type\s+)?([^'";]*?)\s*from\s+['"]([^'"]+)['"]/gm)) {
     const names = m[3]
-    const specifiers = /^\{([^}]*)\}$/.exec(names.trim())?.[1].split(',').map((n) => n.trim()).filter(Boolean)
+    const specifiers = /^\{([^}]*)\}$/
+      .exec(names.trim())?.[1]
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean)
     const typeOnly = !!m[2] || (!!specifiers && specifiers.every((n) => n.startsWith('type ')))
     out.push({ from: m[4], typeOnly })
   }
@@ -48,7 +59,14 @@ describe('architecture', () => {
   })
 
   it('has no import cycles', () => {
-    const graph = new Map(sources().map((f) => [f, importsOf(f).map((i) => resolveLocal(f, i.from)).filter((x): x is string => !!x)]))
+    const graph = new Map(
+      sources().map((f) => [
+        f,
+        importsOf(f)
+          .map((i) => resolveLocal(f, i.from))
+          .filter((x): x is string => !!x),
+      ]),
+    )
     const cycles: string[] = []
     const state = new Map<string, 'open' | 'done'>()
     const stack: string[] = []
@@ -56,7 +74,8 @@ describe('architecture', () => {
       state.set(f, 'open')
       stack.push(f)
       for (const next of graph.get(f) ?? []) {
-        if (state.get(next) === 'open') cycles.push([...stack.slice(stack.indexOf(next)), next].map((x) => path.relative(SRC, x)).join(' -> '))
+        if (state.get(next) === 'open')
+          cycles.push([...stack.slice(stack.indexOf(next)), next].map((x) => path.relative(SRC, x)).join(' -> '))
         else if (!state.has(next)) visit(next)
       }
       stack.pop()
@@ -69,6 +88,10 @@ describe('architecture', () => {
   it('the checks themselves see imports (a guard against a parser that finds nothing)', () => {
     const engine = importsOf(path.join(SRC, 'alter', 'engine.ts'))
     expect(engine.some((i) => i.from === '../milvus/collections' && !i.typeOnly)).toBe(true)
-    expect(importsOf(path.join(SRC, 'milvus', 'connect.ts')).some((i) => i.from === '@zilliz/milvus2-sdk-node' && !i.typeOnly)).toBe(true)
+    expect(
+      importsOf(path.join(SRC, 'milvus', 'connect.ts')).some(
+        (i) => i.from === '@zilliz/milvus2-sdk-node' && !i.typeOnly,
+      ),
+    ).toBe(true)
   })
 })

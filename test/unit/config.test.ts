@@ -9,7 +9,10 @@ const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'mvm-config-'))
 describe('config precedence', () => {
   it('flags beat environment beat config file beat defaults', () => {
     const cwd = tmp()
-    fs.writeFileSync(path.join(cwd, 'mvmigrate.config.json'), JSON.stringify({ uri: 'http://file:1', database: 'filedb', token: 'filetoken', migrationsDir: 'db/migrations' }))
+    fs.writeFileSync(
+      path.join(cwd, 'mvmigrate.config.json'),
+      JSON.stringify({ uri: 'http://file:1', database: 'filedb', token: 'filetoken', migrationsDir: 'db/migrations' }),
+    )
     const env = { MILVUS_URI: 'http://env:2', MILVUS_DATABASE: 'envdb' }
     const c = loadConfig({ cwd, env, flags: { uri: 'http://flag:3' } })
     expect(c.uri).toBe('http://flag:3')
@@ -21,13 +24,20 @@ describe('config precedence', () => {
   })
   it('undefined flags do not erase lower layers', () => {
     const cwd = tmp()
-    const c = loadConfig({ cwd, env: { MILVUS_URI: 'http://env:2' }, flags: { uri: undefined, lite: { dataDir: undefined } } })
+    const c = loadConfig({
+      cwd,
+      env: { MILVUS_URI: 'http://env:2' },
+      flags: { uri: undefined, lite: { dataDir: undefined } },
+    })
     expect(c.uri).toBe('http://env:2')
     expect(c.lite.dataDir).toBe(path.join(cwd, '.mvmigrate', 'milvus'))
   })
   it('loads .ts and .js config files', () => {
     const cwd = tmp()
-    fs.writeFileSync(path.join(cwd, 'mvmigrate.config.ts'), "const x: string = 'mig'\nexport default { migrationsDir: x, lockTimeout: 5 }\n")
+    fs.writeFileSync(
+      path.join(cwd, 'mvmigrate.config.ts'),
+      "const x: string = 'mig'\nexport default { migrationsDir: x, lockTimeout: 5 }\n",
+    )
     const c = loadConfig({ cwd, env: {} })
     expect(c.migrationsDir).toBe(path.join(cwd, 'mig'))
     expect(c.lockTimeout).toBe(5)

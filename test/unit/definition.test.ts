@@ -58,13 +58,16 @@ describe('collection definitions', () => {
     expect(text).toContain("field 's2': VarChar needs maxLength between 1 and 65535, got 70000")
     expect(text).toContain("field 'a': Array needs elementType")
     expect(text).toContain("field 'a': Array needs maxCapacity")
-    expect(text).toContain("field 'x': unknown type \"Texte\"")
-    expect(text).toContain("field 'b': default \"yes\" is not a valid Bool")
+    expect(text).toContain('field \'x\': unknown type "Texte"')
+    expect(text).toContain('field \'b\': default "yes" is not a valid Bool')
     expect(text).toContain("field 's' is defined twice")
     expect(text).toContain("index on unknown field 'nope'")
   })
   it('needs one primary key and a vector field, within the field limit', () => {
-    const { problems } = specFromDefinition({ name: 'x', fields: Array.from({ length: 65 }, (_, i) => ({ name: `f${i}`, type: 'Int32' })) })
+    const { problems } = specFromDefinition({
+      name: 'x',
+      fields: Array.from({ length: 65 }, (_, i) => ({ name: `f${i}`, type: 'Int32' })),
+    })
     const text = problems.join('\n')
     expect(text).toContain('needs exactly one primary key field, found 0')
     expect(text).toContain('needs at least one vector field')

@@ -53,7 +53,8 @@ describe('discoverMigrations', () => {
 
 describe('migration names and make', () => {
   it('accepts lower snake and kebab case only', () => {
-    for (const ok of ['add_page_num', 'add-page-num', 'v2', 'a1_b2']) expect(() => validateMigrationName(ok)).not.toThrow()
+    for (const ok of ['add_page_num', 'add-page-num', 'v2', 'a1_b2'])
+      expect(() => validateMigrationName(ok)).not.toThrow()
     for (const bad of ['AddPage', 'add page', 'add__x', '_x', 'x_', 'ä', '', 'a.b', '../x']) {
       expect(() => validateMigrationName(bad), bad).toThrow(/Invalid migration name/)
     }
@@ -68,9 +69,16 @@ describe('migration names and make', () => {
     expect(path.basename(file)).toBe('20261126093000_add_page_num.ts')
     expect(fs.readFileSync(file, 'utf8')).toContain("import { defineMigration } from 'mvmigrate'")
     fs.writeFileSync(file, 'mine')
-    expect(() => makeMigration('other', { migrationsDir: dir, templatesDir: PACKAGE_TEMPLATES_DIR, now })).toThrow(/already exists/)
+    expect(() => makeMigration('other', { migrationsDir: dir, templatesDir: PACKAGE_TEMPLATES_DIR, now })).toThrow(
+      /already exists/,
+    )
     expect(fs.readFileSync(file, 'utf8')).toBe('mine')
-    const js = makeMigration('js_one', { migrationsDir: dir, templatesDir: PACKAGE_TEMPLATES_DIR, js: true, now: new Date('2026-11-26T09:31:00Z') })
+    const js = makeMigration('js_one', {
+      migrationsDir: dir,
+      templatesDir: PACKAGE_TEMPLATES_DIR,
+      js: true,
+      now: new Date('2026-11-26T09:31:00Z'),
+    })
     expect(js.endsWith('20261126093100_js_one.js')).toBe(true)
     expect(fs.readFileSync(js, 'utf8')).toContain("require('mvmigrate')")
   })

@@ -4,9 +4,22 @@ import type { LedgerRow } from '../../src/ledger/ledger'
 import type { MigrationFile } from '../../src/migrations/files'
 import { computeStatus, planDown, planUp } from '../../src/migrations/plan'
 
-const file = (version: string, checksum = `sum-${version}`): MigrationFile => ({ version, name: `m${version.slice(-2)}`, path: `/p/${version}_m.ts`, checksum })
+const file = (version: string, checksum = `sum-${version}`): MigrationFile => ({
+  version,
+  name: `m${version.slice(-2)}`,
+  path: `/p/${version}_m.ts`,
+  checksum,
+})
 const row = (version: string, batch: number, over: Partial<LedgerRow> = {}): LedgerRow => ({
-  version, name: `m${version.slice(-2)}`, checksum: `sum-${version}`, batch, state: 'applied', appliedAt: '2026-01-01T00:00:00Z', durationMs: 1, toolVersion: '0.1.0', ...over,
+  version,
+  name: `m${version.slice(-2)}`,
+  checksum: `sum-${version}`,
+  batch,
+  state: 'applied',
+  appliedAt: '2026-01-01T00:00:00Z',
+  durationMs: 1,
+  toolVersion: '0.1.0',
+  ...over,
 })
 const V = (n: number) => `202601010000${String(n).padStart(2, '0')}`
 

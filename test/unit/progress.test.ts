@@ -14,7 +14,15 @@ describe('alter progress output', () => {
     events.forEach(report)
     const parsed = out.map((l) => JSON.parse(l))
     expect(parsed).toHaveLength(4)
-    expect(parsed[1]).toMatchObject({ event: 'alter-progress', name: 'docs', phase: 'copy', rows: 500, total: 1000, rowsPerSecond: 500, etaSeconds: 1 })
+    expect(parsed[1]).toMatchObject({
+      event: 'alter-progress',
+      name: 'docs',
+      phase: 'copy',
+      rows: 500,
+      total: 1000,
+      rowsPerSecond: 500,
+      etaSeconds: 1,
+    })
   })
   it('not a terminal: plain lines, throttled during the copy', () => {
     const out: string[] = []
