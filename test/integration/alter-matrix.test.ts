@@ -177,14 +177,12 @@ describe('alter matrix on Milvus Lite', () => {
     for (let b = 0; b < keys.length; b += 800) {
       await ctx.insert(
         'v',
-        keys
-          .slice(b, b + 800)
-          .map((k, j) => ({
-            key: k,
-            tenant: `t${(b + j) % 5}`,
-            ...((b + j) % 2 ? { n: b + j } : {}),
-            emb: [1, (b + j) / 8000, 0.5, 0.25],
-          })),
+        keys.slice(b, b + 800).map((k, j) => ({
+          key: k,
+          tenant: `t${(b + j) % 5}`,
+          ...((b + j) % 2 ? { n: b + j } : {}),
+          emb: [1, (b + j) / 8000, 0.5, 0.25],
+        })),
       )
     }
     const before = await readAll(client, 'v', 'key')
