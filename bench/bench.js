@@ -23,6 +23,10 @@ const path = require('node:path')
 
 const root = path.resolve(__dirname, '..')
 const lib = require(path.join(root, 'dist', 'index.js'))
+// Internals the bench measures directly (not part of the public API).
+const { readPages } = require(path.join(root, 'dist', 'alter', 'pager.js'))
+const { openDataClient } = require(path.join(root, 'dist', 'milvus', 'data-client.js'))
+const { KEEPALIVE } = require(path.join(root, 'dist', 'milvus', 'connect.js'))
 const { MilvusClient } = require('@zilliz/milvus2-sdk-node')
 
 function arg(name, fallback) {
@@ -97,7 +101,7 @@ const PK = { name: 'id', type: 'Int64' }
 /** The read floor: every row once, by primary-key pages, nothing else, one page at a time. */
 async function scanAll(client, name) {
   let n = 0
-  for await (const page of lib.readPages({ client, collection: name, pk: PK, outputFields: ['*'], batchSize: 1000 }))
+  for await (const page of readPages({ client, collection: name, pk: PK, outputFields: ['*'], batchSize: 1000 }))
     n += page.rows.length
   return n
 }
@@ -105,7 +109,7 @@ async function scanAll(client, name) {
 /** The one-off script: read a page, wait, insert it, wait; batch 1000; the SDK client as it comes. */
 async function naiveCopy(client, from, to) {
   let n = 0
-  for await (const page of lib.readPages({ client, collection: from, pk: PK, outputFields: ['*'], batchSize: 1000 })) {
+  for await (const page of readPages({ client, collection: from, pk: PK, outputFields: ['*'], batchSize: 1000 })) {
     const rows = page.rows.map((r) => ({ ...r, extra: 0 }))
     for (const r of rows) delete r.note
     await client.insert({ collection_name: to, data: rows })
@@ -131,9 +135,9 @@ async function alterInChild(uri, database, rows) {
 /** Connections of the SDK's own kind (as a one-off script makes them) and the lean bulk one. */
 async function connect(uri, database) {
   // Pings as mvmigrate's own connections send them (src/milvus/connect.ts): Milvus Lite answers frequent ones with GOAWAY.
-  const options = { address: uri, database, channelOptions: lib.KEEPALIVE }
+  const options = { address: uri, database, channelOptions: KEEPALIVE }
   const client = new MilvusClient(options)
-  const data = await lib.openDataClient(client)
+  const data = await openDataClient(client)
   return {
     client,
     data,

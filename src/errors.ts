@@ -1,3 +1,5 @@
+import { type Audience, renderWords } from './hints'
+
 /**
  * One error class for everything a user can hit. `code` is stable (scripts and tests match on it),
  * `message` says what went wrong, `hint` says what to do. The CLI maps `code` to an exit code.
@@ -58,22 +60,48 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   LITE_START_FAILED: 10,
 }
 
+/**
+ * Messages and hints may name what to do with {{action}} placeholders (src/hints.ts): `message` and
+ * `hint` are in the library's words (`migrator.unlock()`), render('cli') in the CLI's.
+ */
 export class MvmError extends Error {
   readonly code: ErrorCode
-  readonly hint?: string
   /** Structured detail for --json output and tests (e.g. the lock holder). */
   readonly details?: Record<string, unknown>
+  private readonly template: { message: string; hint?: string }
 
   constructor(
     code: ErrorCode,
     message: string,
     opts: { hint?: string; cause?: unknown; details?: Record<string, unknown> } = {},
   ) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
+    super(renderWords(message, 'api'), opts.cause === undefined ? undefined : { cause: opts.cause })
     this.name = 'MvmError'
     this.code = code
-    this.hint = opts.hint
     this.details = opts.details
+    this.template = { message, hint: opts.hint }
+  }
+
+  /** What to do, in the library's words. */
+  get hint(): string | undefined {
+    return this.template.hint === undefined ? undefined : renderWords(this.template.hint, 'api')
+  }
+
+  /** Message and hint in the words of the CLI or of the library. */
+  render(audience: Audience): { message: string; hint?: string } {
+    const hint = this.template.hint === undefined ? undefined : renderWords(this.template.hint, audience)
+    return { message: renderWords(this.template.message, audience), ...(hint === undefined ? {} : { hint }) }
+  }
+
+  /** A copy with another message/hint (same code, details, cause): for wrapping with more context. */
+  static wrap(
+    e: MvmError,
+    message: (m: string) => string,
+    hint?: (h: string | undefined) => string | undefined,
+    details?: Record<string, unknown>,
+  ): MvmError {
+    const h = hint ? hint(e.template.hint) : e.template.hint
+    return new MvmError(e.code, message(e.template.message), { hint: h, cause: e, details: details ?? e.details })
   }
 
   get exitCode(): number {

@@ -27,6 +27,7 @@ import {
 import { failpoint } from './failpoints'
 import { TOOL_VERSION } from './version'
 import { redactUri } from './util/redact'
+import { type Audience, renderWords } from './hints'
 
 export interface MigratorOptions {
   client: MilvusClient
@@ -42,6 +43,8 @@ export interface MigratorOptions {
   cwd?: string
   /** Applied to every text stored in Milvus (a failed migration's error): keeps secrets out of the ledger. Default: a uri's userinfo is removed. */
   redact?: (text: string) => string
+  /** Whose words log lines use for what to do: the library's (default) or the CLI's. */
+  audience?: Audience
 }
 
 export type { LeftoverCollection } from './alter/leftovers'
@@ -168,7 +171,7 @@ export class Migrator {
 
   /** What `up` would do, without doing it: steps, schema diffs, rows to copy, backups. */
   async plan(opts: UpOptions = {}): Promise<MigrationPlan[]> {
-    return this.planLoaded(this.loadAll(planUp(await this.entries(), opts)))
+    return this.planLoaded(this.loadAll(planUp(await this.entries(), { ...opts, cwd: this.opts.cwd })))
   }
 
   private async planLoaded(loaded: LoadedMigration[]): Promise<MigrationPlan[]> {
@@ -184,18 +187,18 @@ export class Migrator {
 
   /** Loads every file first, so a syntax error or a missing up() fails before anything runs. */
   private loadAll(todo: MigrationStatus[]): LoadedMigration[] {
-    return todo.map((e) => loadMigration(e.file!))
+    return todo.map((e) => loadMigration(e.file!, this.opts.cwd))
   }
 
   async up(opts: UpOptions & { dryRun?: boolean } = {}): Promise<RunResult> {
     if (opts.dryRun) {
-      const todo = planUp(await this.entries(), opts)
+      const todo = planUp(await this.entries(), { ...opts, cwd: this.opts.cwd })
       this.loadAll(todo)
       return { direction: 'up', dryRun: true, migrations: todo.map((e) => ({ version: e.version, name: e.name })) }
     }
     return this.underLock('up', async () => {
       await this.ledger.ensure()
-      const todo = planUp(await this.entries(), opts)
+      const todo = planUp(await this.entries(), { ...opts, cwd: this.opts.cwd })
       const loaded = this.loadAll(todo)
       if (!loaded.length) return { direction: 'up', dryRun: false, migrations: [] }
       const batch = await this.ledger.nextBatch()
@@ -211,16 +214,18 @@ export class Migrator {
           const durationMs = Date.now() - started
           if (e instanceof MvmError && e.code === 'UNSUPPORTED_BY_SERVER' && !ctx.changedSomething) {
             // The server lacks what this migration needs, found before anything changed: nothing to record.
-            throw new MvmError(e.code, e.message, {
-              hint: `${e.hint ?? ''} Nothing is recorded for this migration${done.length ? `; the ${done.length} before it in this batch stay applied` : ''}.`.trim(),
-              cause: e,
-              details: { applied: done },
-            })
+            const stays = done.length ? `; the ${done.length} before it in this batch stay applied` : ''
+            throw MvmError.wrap(
+              e,
+              (m) => m,
+              (h) => `${h ?? ''} Nothing is recorded for this migration${stays}.`.trim(),
+              { applied: done },
+            )
           }
           if (e instanceof MvmError && e.code === 'MIGRATION_INVALID' && !ctx.changedSomething) {
             // Bad input found before this migration changed anything: not a failed run, nothing to record.
             throw new MvmError('MIGRATION_INVALID', e.message, {
-              hint: `Fix the migration file and run \`mvmigrate up\` again. Nothing was changed by this migration${done.length ? `; the ${done.length} before it in this batch stay applied` : ''}.`,
+              hint: `Fix the migration file and {{up}} again. Nothing was changed by this migration${done.length ? `; the ${done.length} before it in this batch stay applied` : ''}.`,
               cause: e,
               details: { applied: done },
             })
@@ -228,13 +233,13 @@ export class Migrator {
           if (e instanceof MvmError && (e.code === 'UNREACHABLE' || e.code === 'AUTH_FAILED')) {
             // The server is gone: the failure cannot be recorded, and that is the news to report.
             throw new MvmError(e.code, `Migration ${this.rel(m.path)} stopped: ${e.message}`, {
-              hint: 'Nothing is recorded as applied for it. When the server is back, run `mvmigrate status` (it shows an interrupted alter) and `mvmigrate up` to finish.',
+              hint: 'Nothing is recorded as applied for it. When the server is back, {{status}} (it shows an interrupted alter), then {{up}} to finish.',
               cause: e,
             })
           }
           await this.ledger.write(this.row(m, batch, 'failed', durationMs, messageOf(e)))
           throw new MvmError('MIGRATION_FAILED', `Migration ${this.rel(m.path)} failed: ${messageOf(e)}`, {
-            hint: `${done.length ? `The ${done.length} migration(s) before it in this batch stay applied. ` : ''}It is recorded as failed; fix it and run \`mvmigrate up\` again to retry.`,
+            hint: `${done.length ? `The ${done.length} migration(s) before it in this batch stay applied. ` : ''}It is recorded as failed; fix it and {{up}} again to retry.`,
             cause: e,
             details: { applied: done, failed: m.version },
           })
@@ -286,8 +291,8 @@ export class Migrator {
         const pruned = irreversible.some((l) => /was pruned|no backup was kept|is gone/.test(l))
         throw new MvmError('IRREVERSIBLE', `Cannot roll back: ${irreversible.join('; ')}`, {
           hint: pruned
-            ? 'Nothing was undone. An alter whose backup is gone cannot be swapped back: write a down() that reverses the change with ctx.alter (the opposite operations), or undo fewer steps (--step / --to).'
-            : 'Nothing was undone. Add a down() to the migration, or undo fewer steps (--step / --to).',
+            ? 'Nothing was undone. An alter whose backup is gone cannot be swapped back: write a down() that reverses the change with ctx.alter (the opposite operations), or undo fewer steps ({{downRange}}).'
+            : 'Nothing was undone. Add a down() to the migration, or undo fewer steps ({{downRange}}).',
         })
       }
       // Rows written since each alter, for every alter this rollback swaps back, before undoing any.
@@ -360,7 +365,7 @@ export class Migrator {
           if (e instanceof MvmError && (e.code === 'WRITES_SINCE_ALTER' || e.code === 'IRREVERSIBLE') && !done.length)
             throw e
           throw new MvmError('MIGRATION_FAILED', `Rolling back ${this.rel(m.path)} failed: ${messageOf(e)}`, {
-            hint: `It stays recorded as applied.${done.length ? ` Already undone: ${done.map((d) => d.version).join(', ')}.` : ''} Fix its down() and run \`mvmigrate down\` again.`,
+            hint: `It stays recorded as applied.${done.length ? ` Already undone: ${done.map((d) => d.version).join(', ')}.` : ''} Fix its down() and {{down}} again.`,
             cause: e,
             details: { reverted: done, failed: m.version },
           })
@@ -426,7 +431,7 @@ export class Migrator {
         .release()
         .catch((e) =>
           this.log.warn(
-            `could not release the migration lock: ${messageOf(e)}; the next run on this machine takes it over, elsewhere run \`mvmigrate unlock\``,
+            `could not release the migration lock: ${messageOf(e)}; the next run on this machine takes it over; elsewhere ${renderWords('{{unlock}}', this.opts.audience ?? 'api')}`,
           ),
         )
     }

@@ -14,6 +14,18 @@ export interface Session {
   close(): Promise<void>
 }
 
+/** Installs (first time) and starts the embedded Milvus Lite of this config, on `port` or a free loopback port. */
+export async function startEmbeddedLite(
+  config: MvmigrateConfig,
+  log: Logger = silentLogger,
+  port = config.lite.port,
+): Promise<LiteServer> {
+  const binary = await ensureLiteInstalled({ venvDir: config.lite.venvDir, python: config.lite.python, log: log.info })
+  const lite = await startLiteServer({ binary, dataDir: config.lite.dataDir, port })
+  log.debug(`embedded Milvus Lite on ${lite.uri} (data: ${config.lite.dataDir})`)
+  return lite
+}
+
 /**
  * Connects to the configured Milvus, or, with no uri, installs (first time) and starts the embedded
  * Milvus Lite on a free loopback port. close() always stops what open started.
@@ -22,14 +34,8 @@ export async function openSession(config: MvmigrateConfig, log: Logger = silentL
   let lite: LiteServer | undefined
   let uri = config.uri
   if (!uri) {
-    const binary = await ensureLiteInstalled({
-      venvDir: config.lite.venvDir,
-      python: config.lite.python,
-      log: log.info,
-    })
-    lite = await startLiteServer({ binary, dataDir: config.lite.dataDir, port: config.lite.port })
+    lite = await startEmbeddedLite(config, log)
     uri = lite.uri
-    log.debug(`embedded Milvus Lite on ${uri} (data: ${config.lite.dataDir})`)
   }
   let client: MilvusClient
   try {

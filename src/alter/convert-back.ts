@@ -131,7 +131,7 @@ export function backConverter(
           'WRITES_SINCE_ALTER',
           `cannot carry the row with key ${key} back: field '${f.name}'${fromName && fromName !== f.name ? ` (now '${fromName}')` : ''}: ${e.message}`,
           {
-            hint: 'Nothing was changed. Fix or delete that row in the altered collection, or roll back with --discard-writes to keep such rows only in the leftover collection.',
+            hint: 'Nothing was changed. Fix or delete that row in the altered collection, or roll back with {{discardWrites}} to keep such rows only in the leftover collection.',
           },
         )
       }

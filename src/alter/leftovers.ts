@@ -110,7 +110,7 @@ export async function pruneLeftovers(
       )
       .join(', ')
     throw new MvmError('WRITES_SINCE_ALTER', `prune would delete rows that exist nowhere else: ${what}`, {
-      hint: 'Nothing was dropped. Copy the rows you need out of it first, or prune with discardWrites (CLI: --discard-writes) to drop them anyway.',
+      hint: 'Nothing was dropped. Copy the rows you need out of it first, or {{pruneDiscard}} to drop them anyway.',
       details: { holding },
     })
   }

@@ -81,7 +81,7 @@ export function writesRefusal(file: string, reports: WritesReport[]): MvmError {
     'WRITES_SINCE_ALTER',
     `Cannot roll back ${file}: ${reports.map(describeWrites).join('; ')}. Undoing the alter would swap the backup back in without them.`,
     {
-      hint: 'Nothing was undone. Choose: --carry-writes copies those rows back into the restored collection (converted back) and deletes there what was deleted since; --discard-writes rolls back anyway and keeps them only in the leftover collection.',
+      hint: 'Nothing was undone. Choose: {{carryWrites}} copies those rows back into the restored collection (converted back) and deletes there what was deleted since; {{discardWrites}} rolls back anyway and keeps them only in the leftover collection.',
       details: { writes: reports },
     },
   )
@@ -155,7 +155,7 @@ export async function revertAlter(ctx: AlterContext, name: string, opts: RevertO
   )
   if (summary.discarded !== undefined || (hasWrites(writes) && policy === 'discard')) {
     log.warn(
-      `${describeWrites(writes)}: rolled back WITHOUT them (--discard-writes). They exist only in '${undone}' now; \`prune\` will not drop it unless told to discard them.`,
+      `${describeWrites(writes)}: rolled back WITHOUT them (discarding writes). They exist only in '${undone}' now; prune will not drop it unless told to discard them.`,
     )
   }
   return summary

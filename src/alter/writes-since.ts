@@ -238,7 +238,7 @@ export async function carryWrites(
       'WRITES_SINCE_ALTER',
       `cannot carry writes of '${alteredName}' back: ${entry.newIds ? 'the alter gave its rows new primary keys' : 'the alter changed the primary key type'}, so its rows cannot be matched with the backup's`,
       {
-        hint: 'Nothing was changed. Roll back with --discard-writes (the rows stay in the leftover collection), or write a down() that alters back with ctx.alter.',
+        hint: 'Nothing was changed. Roll back with {{discardWrites}} (the rows stay in the leftover collection), or write a down() that alters back with ctx.alter.',
       },
     )
   }
@@ -304,7 +304,7 @@ export async function carryWrites(
             'UNSUPPORTED_BY_SERVER',
             `cannot carry writes back into '${entry.backup}': the server gave the rows new primary keys instead of keeping them (auto_id)`,
             {
-              hint: 'The rows it stored were deleted again; nothing else changed. Roll back with --discard-writes, or write a down() that alters back with ctx.alter.',
+              hint: 'The rows it stored were deleted again; nothing else changed. Roll back with {{discardWrites}}, or write a down() that alters back with ctx.alter.',
             },
           )
         }
@@ -326,7 +326,7 @@ export async function carryWrites(
       'MIGRATION_FAILED',
       `after carrying writes back, '${entry.backup}' holds ${b.count} rows and '${alteredName}' ${a.count}, with different keys; nothing was swapped`,
       {
-        hint: 'Stop writers to the collection while rolling back, then run down --carry-writes again (it carries only what is still missing).',
+        hint: 'Stop writers to the collection while rolling back, then roll back with {{carryWrites}} again (it carries only what is still missing).',
       },
     )
   }

@@ -5,7 +5,9 @@ import type { MigrationPlan } from '../context/planning-context'
 import type { LeftoverCollection, RunResult, StatusReport } from '../migrator'
 
 /** Colour only on a TTY, never with NO_COLOR or --no-color. */
-export function makeColors(enabled: boolean): chalk.Chalk {
+export type Colors = chalk.Chalk
+
+export function makeColors(enabled: boolean): Colors {
   const useColor = enabled && !!process.stdout.isTTY && process.env.NO_COLOR === undefined
   return new chalk.Instance({ level: useColor ? 1 : 0 })
 }
@@ -23,7 +25,7 @@ function table(rows: string[][], header: string[]): string {
 // eslint-disable-next-line no-control-regex
 const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '')
 
-export function formatStatus(report: StatusReport, c: chalk.Chalk): string {
+export function formatStatus(report: StatusReport, c: Colors): string {
   const colour: Record<string, (s: string) => string> = {
     applied: c.green,
     pending: c.yellow,
@@ -84,7 +86,7 @@ export function formatRun(result: RunResult): string {
   return `${verb} ${result.migrations.length} migration(s)${batch}:\n${list}${writes.length ? `\n${writes.join('\n')}` : ''}`
 }
 
-export function formatPlan(plans: MigrationPlan[], c: chalk.Chalk): string {
+export function formatPlan(plans: MigrationPlan[], c: Colors): string {
   if (!plans.length) return 'Nothing to apply: already up to date.'
   const out: string[] = []
   for (const p of plans) {
@@ -110,7 +112,7 @@ export function formatPlan(plans: MigrationPlan[], c: chalk.Chalk): string {
 }
 
 /** One backup or leftover: what it is, its rows, and the rows that exist only there. */
-export function describeLeftover(l: LeftoverCollection, c: chalk.Chalk = makeColors(false)): string {
+export function describeLeftover(l: LeftoverCollection, c: Colors = makeColors(false)): string {
   const rows =
     l.rows === null
       ? 'rows unknown'
@@ -131,9 +133,11 @@ export function formatLeftovers(list: LeftoverCollection[], verb: string): strin
   return `${verb} ${list.length} collection(s):\n${list.map((l) => `  ${describeLeftover(l)}`).join('\n')}`
 }
 
-export function formatError(e: MvmError, c: chalk.Chalk, verbose: boolean): string {
-  const lines = [c.red(`error: ${e.message}`)]
-  if (e.hint) lines.push(`hint: ${e.hint}`)
+/** An error in the CLI's words: message, hint, and with --verbose the stack and causes. */
+export function formatError(e: MvmError, c: Colors, verbose: boolean): string {
+  const { message, hint } = e.render('cli')
+  const lines = [c.red(`error: ${message}`)]
+  if (hint) lines.push(`hint: ${hint}`)
   if (verbose) {
     if (e.stack) lines.push(e.stack)
     let cause = e.cause
@@ -146,12 +150,13 @@ export function formatError(e: MvmError, c: chalk.Chalk, verbose: boolean): stri
 }
 
 export function errorJson(e: MvmError): Record<string, unknown> {
+  const { message, hint } = e.render('cli')
   return {
     error: {
       code: e.code,
       exitCode: e.exitCode,
-      message: e.message,
-      ...(e.hint ? { hint: e.hint } : {}),
+      message,
+      ...(hint ? { hint } : {}),
       ...(e.details ? { details: e.details } : {}),
     },
   }

@@ -113,7 +113,7 @@ export function findConfigFile(cwd: string): string | undefined {
 export function readConfigFile(file: string): ConfigFile {
   if (!fs.existsSync(file)) {
     throw new MvmError('CONFIG_INVALID', `Config file ${file} does not exist`, {
-      hint: 'Check --config, or run `mvmigrate init` to write one.',
+      hint: 'Check {{configFile}}, or {{init}}.',
     })
   }
   let raw: unknown
@@ -125,7 +125,7 @@ export function readConfigFile(file: string): ConfigFile {
     }
   } catch (e) {
     throw new MvmError('CONFIG_INVALID', `Could not read config file ${file}: ${loadErrorText(e)}`, {
-      hint: 'Fix the file (it must export or contain one config object), or pass another with --config.',
+      hint: 'Fix the file (it must export or contain one config object), or pass another with {{configFile}}.',
       cause: e,
     })
   }

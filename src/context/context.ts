@@ -99,7 +99,7 @@ export class MigrationContext {
       throw new MvmError(
         'MIGRATION_INVALID',
         `${this.where()}cannot alter '${name}': no such collection or alias${didYouMean(name, near)}`,
-        { hint: 'Check the name (mvmigrate status shows what has run). Nothing was changed.' },
+        { hint: 'Check the name. Nothing was changed.' },
       )
     }
     const merged = {

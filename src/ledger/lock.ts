@@ -108,8 +108,8 @@ export class MigrationLock {
         if (!h) continue // released between our attempt and the read: try again
         throw new MvmError('LOCKED', `Another mvmigrate holds the migration lock: ${describeHolder(h)}`, {
           hint: timeoutMs
-            ? `Still held after waiting ${Math.round(timeoutMs / 1000)} s. If that runner is dead, run \`mvmigrate unlock\`.`
-            : 'Wait for it to finish, pass --lock-timeout <seconds> to wait, or if that runner is dead, run `mvmigrate unlock`.',
+            ? `Still held after waiting ${Math.round(timeoutMs / 1000)} s. If that runner is dead, {{unlock}}.`
+            : 'Wait for it to finish, {{lockTimeout}} to wait, or if that runner is dead, {{unlock}}.',
           details: { holder: h },
         })
       }

@@ -57,7 +57,7 @@ function findPython(explicit?: string): string {
     'PYTHON_MISSING',
     `Milvus Lite needs Python 3.10 or newer with venv and pip; none found (tried ${candidates.join(', ')})`,
     {
-      hint: 'Install Python 3.10+ (e.g. apt-get install python3 python3-venv python3-pip), or set MVMIGRATE_PYTHON, or pass --uri to use a Milvus server instead.',
+      hint: 'Install Python 3.10+ (e.g. apt-get install python3 python3-venv python3-pip), or set MVMIGRATE_PYTHON, or {{useServer}}.',
     },
   )
 }
@@ -71,7 +71,7 @@ function run(cmd: string, args: string[], what: string): void {
       .slice(-15)
       .join('\n')
     throw new MvmError('LITE_INSTALL_FAILED', `${what} failed (exit ${r.status}):\n${output}`, {
-      hint: 'Check that PyPI is reachable and python3-venv is installed, then run `mvmigrate lite install` again; or pass --uri to use a Milvus server instead.',
+      hint: 'Check that PyPI is reachable and python3-venv is installed, then {{liteInstall}} again; or {{useServer}}.',
     })
   }
 }
@@ -124,7 +124,7 @@ export async function ensureLiteInstalled(opts: LiteInstallOptions): Promise<str
     )
     if (!fs.existsSync(liteBinary(venvDir, binary))) {
       throw new MvmError('LITE_INSTALL_FAILED', `pip finished but ${liteBinary(venvDir, binary)} is missing`, {
-        hint: `Remove ${venvDir} and run \`mvmigrate lite install\` again.`,
+        hint: `Remove ${venvDir} and {{liteInstall}} again.`,
       })
     }
     fs.writeFileSync(path.join(venvDir, STAMP), requirementsDigest(requirements) + '\n')

@@ -109,7 +109,7 @@ async function handleExistingServer(dataDir: string): Promise<void> {
       'DATA_DIR_IN_USE',
       `The embedded Milvus data directory ${dataDir} is in use by another mvmigrate (pid ${record.ownerPid}, since ${record.startedAt})`,
       {
-        hint: 'Wait for that command to finish. To run several commands at once, start one shared server (`mvmigrate lite serve`) and pass its --uri to each.',
+        hint: 'Wait for that command to finish. To run several at once, {{liteServe}}.',
         details: { ownerPid: record.ownerPid, serverPid: record.serverPid, port: record.port },
       },
     )
@@ -168,7 +168,7 @@ export async function startLiteServer(opts: LiteServerOptions): Promise<LiteServ
           'DATA_DIR_IN_USE',
           `The embedded Milvus data directory ${dataDir} is locked by another process`,
           {
-            hint: 'Another Milvus Lite is using it, perhaps one serving a migration right now: do not kill it. Wait for it to finish, or share one server: start `mvmigrate lite serve` once and pass its --uri to every command. A different --data-dir / lite.dataDir is a different (empty) database.',
+            hint: 'Another Milvus Lite is using it, perhaps one serving a migration right now: do not kill it. Wait for it to finish, or share one server: {{liteServe}}. A different {{dataDir}} is a different (empty) database.',
           },
         )
       }
@@ -181,7 +181,7 @@ export async function startLiteServer(opts: LiteServerOptions): Promise<LiteServ
         'LITE_START_FAILED',
         `Milvus Lite did not start (${why}). Its output:\n${output.trim().split('\n').slice(-12).join('\n')}`,
         {
-          hint: 'Run `mvmigrate lite install` to repair the install, or pass --uri to use a Milvus server instead.',
+          hint: 'To repair the install, {{liteInstall}}; or {{useServer}}.',
         },
       )
     }

@@ -52,7 +52,7 @@ export function discoverMigrations(dir: string): MigrationFile[] {
   }
   if (problems.length) {
     throw new MvmError('MIGRATION_INVALID', `Invalid migration files in ${dir}:\n  ${problems.join('\n  ')}`, {
-      hint: 'Rename the files (`mvmigrate make <name>` writes a correct one), or move non-migrations out of the directory.',
+      hint: 'Rename the files ({{make}}), or move non-migrations out of the directory.',
     })
   }
   return [...byVersion.values()].sort((a, b) => a.version.localeCompare(b.version))

@@ -8,9 +8,9 @@ export interface LoadedMigration extends MigrationFile {
   migration: Migration
 }
 
-/** Loads one migration file and checks its shape; any problem names the file. */
-export function loadMigration(file: MigrationFile): LoadedMigration {
-  const rel = path.relative(process.cwd(), file.path) || file.path
+/** Loads one migration file and checks its shape; any problem names the file (relative to `cwd`). */
+export function loadMigration(file: MigrationFile, cwd = process.cwd()): LoadedMigration {
+  const rel = path.relative(cwd, file.path) || file.path
   let mod: unknown
   try {
     mod = requireUserModule(file.path)

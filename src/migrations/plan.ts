@@ -49,16 +49,18 @@ export interface UpOptions {
   step?: number
   allowChanged?: boolean
   allowOutOfOrder?: boolean
+  /** Paths in messages are relative to this directory (default: process.cwd()). */
+  cwd?: string
 }
 
-function rel(p: string | undefined): string {
-  return p ? path.relative(process.cwd(), p) || p : '(no file)'
+function rel(p: string | undefined, cwd = process.cwd()): string {
+  return p ? path.relative(cwd, p) || p : '(no file)'
 }
 
 function checkVersionKnown(entries: MigrationStatus[], version: string | undefined): void {
   if (version !== undefined && !entries.some((e) => e.version === version)) {
-    throw new MvmError('UNKNOWN_VERSION', `--to ${version}: no migration has that version`, {
-      hint: `Known versions: ${entries.map((e) => e.version).join(', ') || 'none'}. Run \`mvmigrate status\` to list them.`,
+    throw new MvmError('UNKNOWN_VERSION', `{{to}} ${version}: no migration has that version`, {
+      hint: `Known versions: ${entries.map((e) => e.version).join(', ') || 'none'}. To list them, {{status}}.`,
     })
   }
 }
@@ -77,15 +79,17 @@ export function integrityProblems(entries: MigrationStatus[], opts: UpOptions): 
   if (!missing.length && !changed.length && !outOfOrder.length) return undefined
   const lines = [
     ...missing.map((e) => `applied migration ${e.version}_${e.name} has no file any more (missing)`),
-    ...changed.map((e) => `applied migration ${rel(e.file?.path)} was changed after it was applied (checksum differs)`),
+    ...changed.map(
+      (e) => `applied migration ${rel(e.file?.path, opts.cwd)} was changed after it was applied (checksum differs)`,
+    ),
     ...outOfOrder.map(
-      (e) => `pending migration ${rel(e.file?.path)} is older than the newest applied one (${newestApplied})`,
+      (e) => `pending migration ${rel(e.file?.path, opts.cwd)} is older than the newest applied one (${newestApplied})`,
     ),
   ]
   const hints = [
     missing.length && 'restore missing files from version control',
-    changed.length && 'revert edits to applied files (write a new migration instead) or pass --allow-changed',
-    outOfOrder.length && 'give the pending migration a newer version (rename it) or pass --allow-out-of-order',
+    changed.length && 'revert edits to applied files (write a new migration instead) or {{allowChanged}}',
+    outOfOrder.length && 'give the pending migration a newer version (rename it) or {{allowOutOfOrder}}',
   ].filter(Boolean)
   const code = missing.length ? 'MISSING_FILE' : changed.length ? 'CHANGED_FILE' : 'OUT_OF_ORDER'
   return new MvmError(
@@ -121,7 +125,7 @@ export interface DownOptions {
 export function planDown(entries: MigrationStatus[], opts: DownOptions = {}): MigrationStatus[] {
   const chosen = [opts.step !== undefined, opts.to !== undefined, !!opts.all].filter(Boolean).length
   if (chosen > 1)
-    throw new MvmError('USAGE', 'down takes only one of --step, --to and --all', {
+    throw new MvmError('USAGE', 'down takes only {{downChoice}}', {
       hint: 'Pick one; without any, down undoes the last batch.',
     })
   checkVersionKnown(entries, opts.to)
@@ -141,7 +145,7 @@ export function planDown(entries: MigrationStatus[], opts: DownOptions = {}): Mi
         ? `Nothing to undo: no applied migration is newer than ${opts.to}`
         : 'Nothing to undo: no migration is applied',
       {
-        hint: 'Run `mvmigrate status` to see what is applied.',
+        hint: 'To see what is applied, {{status}}.',
       },
     )
   }

@@ -64,13 +64,13 @@ export function translateSdkError(what: string, e: unknown, rpc?: string): MvmEr
     /ECONNREFUSED|UNAVAILABLE|DEADLINE_EXCEEDED|No connection established/i.test(msg)
   ) {
     return new MvmError('UNREACHABLE', `${what}: the Milvus server did not answer (${msg.split('\n')[0]})`, {
-      hint: 'Check that Milvus is running and that --uri / MILVUS_URI points at it.',
+      hint: 'Check that Milvus is running and that {{uri}} points at it.',
       cause: e,
     })
   }
   if (grpcCode === GRPC_UNAUTHENTICATED || /auth|credential|token|password|permission denied/i.test(msg)) {
     return new MvmError('AUTH_FAILED', `${what}: Milvus rejected the credentials (${msg})`, {
-      hint: 'Check --token / MILVUS_TOKEN (an API key, or "user:password").',
+      hint: 'Check {{token}} (an API key, or "user:password").',
       cause: e,
     })
   }
@@ -101,7 +101,7 @@ export async function milvusCall<T>(what: string, fn: () => Promise<T>, opts: Ca
     const reason = status.reason || String(status.error_code)
     if (/database .* (does not exist|not found)/i.test(reason)) {
       throw new MvmError('DATABASE_NOT_FOUND', `${what}: ${reason}`, {
-        hint: 'Create the database first, or pass the right --database / MILVUS_DATABASE.',
+        hint: 'Create the database first, or pass the right {{database}}.',
       })
     }
     // Only the reason: a server's own error code (100, 1100, ...) is not a gRPC code.

@@ -61,7 +61,7 @@ export async function connectMilvus(opts: ConnectionOptions): Promise<MilvusClie
       'UNREACHABLE',
       `Could not reach Milvus at ${address} within ${Math.round(connectTimeoutMs / 1000)} s`,
       {
-        hint: 'Check that the server is running and the address is right (--uri / MILVUS_URI), or leave --uri out to use the embedded Milvus Lite.',
+        hint: 'Check that the server is running and the address is right ({{uri}}), or {{noUri}}.',
       },
     )
   try {
@@ -103,7 +103,7 @@ async function ensureDatabase(client: MilvusClient, database: string, address: s
       'DATABASE_NOT_FOUND',
       `Cannot use database '${database}' on ${address}: the server has no databases (it does not implement ListDatabases)`,
       {
-        hint: "Leave --database / MILVUS_DATABASE out (or use 'default') on this server.",
+        hint: "Leave {{database}} out (or use 'default') on this server.",
       },
     )
   }
@@ -112,7 +112,7 @@ async function ensureDatabase(client: MilvusClient, database: string, address: s
       'DATABASE_NOT_FOUND',
       `Database '${database}' does not exist on ${address} (it has: ${(res.db_names ?? []).join(', ') || 'none'})`,
       {
-        hint: `Create it first (e.g. client.createDatabase({ db_name: '${database}' })), or pass the right --database / MILVUS_DATABASE.`,
+        hint: `Create it first (e.g. client.createDatabase({ db_name: '${database}' })), or pass the right {{database}}.`,
       },
     )
   }

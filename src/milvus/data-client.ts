@@ -9,7 +9,7 @@ import { installFloatVectorWire } from './float-vector-wire'
  * The Node SDK (3.0.x) puts a retry interceptor on every call that JSON-encodes the whole request
  * and the whole response for a debug log line, even when debug logging is off. For a page of
  * 768-dim vectors that is ~15 MB of JSON per call: profiled, it was 40% of the client CPU of a
- * read and 20% of an insert (bench/README figures). This connection is the same client with that
+ * read and 20% of an insert (docs/performance.md). This connection is the same client with that
  * one interceptor taken out. It also means the SDK does not retry bulk calls by itself, which the
  * copy wants anyway: a silently retried insert could store a page twice; instead a failed page
  * fails the copy, the source is untouched, and the next `up` starts the copy over.

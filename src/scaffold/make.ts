@@ -25,7 +25,7 @@ export function validateMigrationName(name: string): void {
       'BAD_NAME',
       `Invalid migration name ${JSON.stringify(name)}: use lower snake_case or kebab-case (letters, digits, _ or -)`,
       {
-        hint: 'For example: mvmigrate make add_page_num',
+        hint: 'For example: {{makeExample}}',
       },
     )
   }

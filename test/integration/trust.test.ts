@@ -171,7 +171,7 @@ describe('rows written after an alter, then down (item 1)', () => {
     const down = await cli(s.dir, s.args('down', '--discard-writes'))
     expect(down.code, down.stderr).toBe(0)
     expect(down.stdout).toContain('WARNING: 2 row(s) written to docs since the alter were NOT carried back')
-    expect(down.stderr).toContain('rolled back WITHOUT them (--discard-writes)')
+    expect(down.stderr).toContain('rolled back WITHOUT them (discarding writes)')
     expect((await readAll(s.client, 'docs')).size).toBe(600)
 
     const st = await cli(s.dir, s.args('status'))

@@ -1,0 +1,159 @@
+import type { Command } from 'commander'
+import { type ConfigOverrides, type MvmigrateConfig, loadConfig } from '../config/config'
+import { type Logger, consoleLogger, silentLogger } from '../context/logger'
+import { MvmError } from '../errors'
+import { Migrator } from '../migrator'
+import { type Session, openSession } from '../session'
+import { redactSecrets, secretsOf } from '../util/redact'
+import { type Colors, makeColors } from './output'
+import { progressReporter } from './progress'
+
+/** Global options, before or after the command. */
+export interface GlobalFlags {
+  uri?: string
+  token?: string
+  database?: string
+  config?: string
+  migrationsDir?: string
+  dataDir?: string
+  connectTimeout?: number
+  json?: boolean
+  verbose?: boolean
+  color?: boolean
+}
+
+export function usage(message: string): MvmError {
+  return new MvmError('USAGE', message, { hint: 'Run `mvmigrate --help` for the commands and options.' })
+}
+
+/**
+ * What every command module gets: where it runs, how to print, the merged config, and a Migrator
+ * on an open session (always closed afterwards, stopping an embedded server).
+ */
+export class CliContext {
+  /** Set by a command that wants a non-zero exit without an error (status --check). */
+  exitCode = 0
+  readonly colors: Colors
+  private program?: Command
+
+  constructor(
+    readonly cwd: string,
+    readonly env: NodeJS.ProcessEnv,
+    readonly argv: string[],
+    /** Secrets no output may show; the config file adds its own when read. */
+    readonly secrets: Set<string>,
+  ) {
+    this.colors = makeColors(!argv.includes('--no-color'))
+  }
+
+  attach(program: Command): void {
+    this.program = program
+  }
+
+  get flags(): GlobalFlags {
+    return this.program?.opts<GlobalFlags>() ?? {}
+  }
+
+  /** --json, known before commander parsed (for its own errors) and after. */
+  get json(): boolean {
+    return !!this.flags.json || this.argv.includes('--json')
+  }
+
+  get verbose(): boolean {
+    return !!this.flags.verbose || this.argv.includes('--verbose')
+  }
+
+  out(line: string): void {
+    process.stdout.write(line + '\n')
+  }
+
+  printJson(value: unknown): void {
+    this.out(JSON.stringify(value, null, 2))
+  }
+
+  /** Log lines on stderr (silent with --json), and alter progress as a bar, lines or JSON. */
+  logger(): Logger {
+    const base = this.json ? silentLogger : consoleLogger(this.verbose)
+    return { ...base, progress: progressReporter(this.json ? 'json' : process.stderr.isTTY ? 'tty' : 'lines') }
+  }
+
+  /** Flags beat environment beat the config file beat defaults. */
+  config(extra: ConfigOverrides = {}): MvmigrateConfig {
+    const g = this.flags
+    const cfg = loadConfig({
+      cwd: this.cwd,
+      env: this.env,
+      configFile: g.config,
+      flags: {
+        uri: g.uri,
+        token: g.token,
+        database: g.database,
+        migrationsDir: g.migrationsDir,
+        connectTimeout: g.connectTimeout,
+        lite: { dataDir: g.dataDir },
+        ...extra,
+      },
+    })
+    for (const secret of secretsOf(cfg)) this.secrets.add(secret)
+    return cfg
+  }
+
+  /** Opens a session, runs fn with a Migrator on it, and always closes (stopping an embedded server). */
+  async withMigrator<T>(
+    cfg: MvmigrateConfig,
+    fn: (m: Migrator, s: Session) => Promise<T>,
+    opts: { verify?: 'count' | 'full' } = {},
+  ): Promise<T> {
+    const session = await openSession(cfg, this.logger())
+    const stop = () => {
+      void session.close().finally(() => process.exit(130))
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+    try {
+      const migrator = new Migrator({
+        client: session.client,
+        migrationsDir: cfg.migrationsDir,
+        logger: this.logger(),
+        lockTimeoutMs: cfg.lockTimeout * 1000,
+        verify: opts.verify,
+        cwd: this.cwd,
+        redact: (t) => redactSecrets(t, [...this.secrets]),
+        audience: 'cli',
+      })
+      return await fn(migrator, session)
+    } finally {
+      process.removeListener('SIGINT', stop)
+      process.removeListener('SIGTERM', stop)
+      await session.close()
+    }
+  }
+}
+
+/** Option parsers: a bad value is a usage error (exit 2) naming the flag. */
+export const parseCount = (flag: string) => (v: string) => {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw usage(`${flag} must be a positive whole number, got '${v}'`)
+  return Number(v)
+}
+export const parseSeconds = (flag: string) => (v: string) => {
+  const n = Number(v)
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw usage(`${flag} must be a number of seconds (0 or more), got '${v}'`)
+  return n
+}
+export const parseVersion = (flag: string) => (v: string) => {
+  if (!/^\d{14}$/.test(v)) throw usage(`${flag} takes a 14-digit migration version (yyyyMMddHHmmss), got '${v}'`)
+  return v
+}
+
+/** y/N on the terminal. */
+export function confirm(question: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const rl = require('node:readline').createInterface({ input: process.stdin, output: process.stdout })
+    rl.question(question, (answer: string) => {
+      rl.close()
+      resolve(/^y(es)?$/i.test(answer.trim()))
+    })
+  })
+}

@@ -1,0 +1,53 @@
+import { type Command, Option } from 'commander'
+import { type CliContext, parseCount, parseSeconds, parseVersion } from '../cli-context'
+import { formatRun } from '../output'
+
+interface DownFlags {
+  step?: number
+  to?: string
+  all?: boolean
+  dryRun?: boolean
+  lockTimeout?: number
+  carryWrites?: boolean
+  discardWrites?: boolean
+  verify?: 'count' | 'full'
+}
+
+export function register(program: Command, cli: CliContext): void {
+  program
+    .command('down')
+    .description('roll back the last batch (newest first), or --step n / --to <version> / --all')
+    .addOption(new Option('--step <n>', 'roll back the n most recent migrations').argParser(parseCount('--step')))
+    .addOption(
+      new Option('--to <version>', 'roll back every migration newer than this version').argParser(parseVersion('--to')),
+    )
+    .option('--all', 'roll back every applied migration')
+    .option('--dry-run', 'list what would be rolled back; change nothing')
+    .addOption(
+      new Option('--carry-writes', 'copy rows written since an alter back into the restored collection').conflicts(
+        'discardWrites',
+      ),
+    )
+    .option(
+      '--discard-writes',
+      'roll back even though rows were written since an alter; they stay only in the leftover collection',
+    )
+    .addOption(
+      new Option(
+        '--verify <mode>',
+        'find rows written since an alter by their keys (count), or compare every value too (full)',
+      ).choices(['count', 'full']),
+    )
+    .addOption(
+      new Option('--lock-timeout <seconds>', 'wait this long for another runner (default: fail at once)').argParser(
+        parseSeconds('--lock-timeout'),
+      ),
+    )
+    .action(async (opts: DownFlags) => {
+      const cfg = cli.config({ lockTimeout: opts.lockTimeout })
+      const writes = opts.carryWrites ? 'carry' : opts.discardWrites ? 'discard' : 'refuse'
+      const result = await cli.withMigrator(cfg, (m) => m.down({ ...opts, writes, verify: opts.verify }))
+      if (cli.json) cli.printJson(result)
+      else cli.out(formatRun(result))
+    })
+}

@@ -1,0 +1,40 @@
+import { type Command, Option } from 'commander'
+import { ensureLiteInstalled } from '../../lite/install'
+import { startEmbeddedLite } from '../../session'
+import { type CliContext, parseCount } from '../cli-context'
+
+export function register(program: Command, cli: CliContext): void {
+  const lite = program.command('lite').description('the embedded Milvus Lite')
+  const progress = (l: string) => void (!cli.json && process.stderr.write(l + '\n'))
+
+  lite
+    .command('install')
+    .description('install the pinned Milvus Lite into the project virtual environment (.mvmigrate/venv)')
+    .action(async () => {
+      const cfg = cli.config()
+      const binary = await ensureLiteInstalled({ venvDir: cfg.lite.venvDir, python: cfg.lite.python, log: progress })
+      if (cli.json) cli.printJson({ binary })
+      else cli.out(`Milvus Lite is installed: ${binary}`)
+    })
+
+  lite
+    .command('serve')
+    .description('run Milvus Lite in the foreground, for several commands to share with --uri (Ctrl-C stops it)')
+    .addOption(
+      new Option('--port <port>', 'port on 127.0.0.1 (default: any free port)').argParser(parseCount('--port')),
+    )
+    .action(async (opts: { port?: number }) => {
+      const cfg = cli.config()
+      const server = await startEmbeddedLite(cfg, { info: progress, warn: progress, debug: () => undefined }, opts.port)
+      if (cli.json) cli.printJson({ uri: server.uri, pid: server.pid, dataDir: server.dataDir })
+      else {
+        cli.out(`Milvus Lite is serving ${server.dataDir} on ${server.uri}`)
+        cli.out(`Use: mvmigrate --uri ${server.uri} <command>   (Ctrl-C to stop)`)
+      }
+      await new Promise<void>((resolve) => {
+        const stop = () => void server.stop().then(resolve)
+        process.once('SIGINT', stop)
+        process.once('SIGTERM', stop)
+      })
+    })
+}

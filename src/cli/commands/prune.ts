@@ -1,0 +1,38 @@
+import type { Command } from 'commander'
+import { type CliContext, confirm, usage } from '../cli-context'
+import { formatLeftovers } from '../output'
+
+export function register(program: Command, cli: CliContext): void {
+  program
+    .command('prune')
+    .description('drop the backups (and leftovers) that alters kept; asks first on a terminal')
+    .option('--yes', 'do not ask (for scripts)')
+    .option('--dry-run', 'list what would be dropped')
+    .option(
+      '--discard-writes',
+      'also drop leftovers holding rows that exist nowhere else (rows written after an alter that down set aside)',
+    )
+    .action(async (opts: { yes?: boolean; dryRun?: boolean; discardWrites?: boolean }) => {
+      await cli.withMigrator(cli.config(), async (m) => {
+        const list = await m.prune({ dryRun: true })
+        if (opts.dryRun || !list.length) {
+          if (cli.json) cli.printJson({ dropped: [], wouldDrop: list })
+          else cli.out(formatLeftovers(list, 'Would drop'))
+          return
+        }
+        if (!opts.yes) {
+          if (!process.stdin.isTTY) {
+            throw usage(`prune would drop ${list.length} collection(s) and needs --yes when not run on a terminal`)
+          }
+          cli.out(formatLeftovers(list, 'Will drop'))
+          if (!(await confirm('Drop them? [y/N] '))) {
+            cli.out('Nothing dropped.')
+            return
+          }
+        }
+        const dropped = await m.prune({ discardWrites: opts.discardWrites })
+        if (cli.json) cli.printJson({ dropped })
+        else cli.out(formatLeftovers(dropped, 'Dropped'))
+      })
+    })
+}

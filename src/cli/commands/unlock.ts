@@ -1,0 +1,14 @@
+import type { Command } from 'commander'
+import { describeHolder } from '../../ledger/lock'
+import type { CliContext } from '../cli-context'
+
+export function register(program: Command, cli: CliContext): void {
+  program
+    .command('unlock')
+    .description('show who holds the migration lock and release it')
+    .action(async () => {
+      const holder = await cli.withMigrator(cli.config(), (m) => m.unlock())
+      if (cli.json) return cli.printJson({ released: holder ?? null })
+      cli.out(holder ? `Released the lock held by ${describeHolder(holder)}` : 'The migration lock was not held.')
+    })
+}

@@ -1,0 +1,59 @@
+import { type Command, Option } from 'commander'
+import { type CliContext, parseCount, parseSeconds, parseVersion } from '../cli-context'
+import { formatPlan, formatRun } from '../output'
+
+interface UpFlags {
+  to?: string
+  step?: number
+  dryRun?: boolean
+  allowChanged?: boolean
+  allowOutOfOrder?: boolean
+  lockTimeout?: number
+  verify?: 'count' | 'full'
+}
+
+export function register(program: Command, cli: CliContext): void {
+  program
+    .command('up')
+    .description('apply pending migrations in version order, as one batch, under the lock')
+    .addOption(new Option('--to <version>', 'apply up to and including this version').argParser(parseVersion('--to')))
+    .addOption(new Option('--step <n>', 'apply at most n migrations').argParser(parseCount('--step')))
+    .option('--dry-run', 'list what would run; change nothing')
+    .option('--allow-changed', 'run even though applied migration files changed since')
+    .option('--allow-out-of-order', 'apply pending migrations older than the newest applied one')
+    .addOption(
+      new Option('--verify <mode>', 'alters verify row count and keys (count), or every value too (full)').choices([
+        'count',
+        'full',
+      ]),
+    )
+    .addOption(
+      new Option('--lock-timeout <seconds>', 'wait this long for another runner (default: fail at once)').argParser(
+        parseSeconds('--lock-timeout'),
+      ),
+    )
+    .action(async (opts: UpFlags) => {
+      const cfg = cli.config({ lockTimeout: opts.lockTimeout })
+      if (opts.dryRun) {
+        const plans = await cli.withMigrator(cfg, (m) => m.plan(opts), { verify: opts.verify })
+        if (cli.json) cli.printJson({ direction: 'up', dryRun: true, migrations: plans })
+        else cli.out(formatPlan(plans, cli.colors))
+        return
+      }
+      const result = await cli.withMigrator(cfg, (m) => m.up(opts), { verify: opts.verify })
+      if (cli.json) cli.printJson(result)
+      else cli.out(formatRun(result))
+    })
+
+  program
+    .command('plan')
+    .description('show what up would do: steps, schema diffs, rows to copy, backups kept; changes nothing')
+    .addOption(new Option('--to <version>', 'plan up to and including this version').argParser(parseVersion('--to')))
+    .option('--allow-changed', 'plan even though applied migration files changed since')
+    .option('--allow-out-of-order', 'include pending migrations older than the newest applied one')
+    .action(async (opts: { to?: string; allowChanged?: boolean; allowOutOfOrder?: boolean }) => {
+      const plans = await cli.withMigrator(cli.config(), (m) => m.plan(opts))
+      if (cli.json) cli.printJson({ migrations: plans })
+      else cli.out(formatPlan(plans, cli.colors))
+    })
+}

@@ -1,0 +1,51 @@
+/**
+ * The words a hint uses for "what to do", in the language of whoever called: the CLI says
+ * "run `mvmigrate unlock`", the library says "call migrator.unlock()". Library code writes its
+ * messages and hints with {{name}} placeholders from this table; an MvmError renders them in API
+ * words by default and the CLI asks for its own (MvmError.render('cli')).
+ */
+export type Audience = 'cli' | 'api'
+
+export const ACTIONS = {
+  init: { cli: 'run `mvmigrate init` to write one', api: 'call initProject(cwd) to write one' },
+  configFile: { cli: '--config', api: 'the configFile option of loadConfig()' },
+  makeExample: { cli: 'mvmigrate make add_page_num', api: "makeMigration('add_page_num', { migrationsDir })" },
+  make: { cli: '`mvmigrate make <name>` writes a correct one', api: 'makeMigration(name, ...) writes a correct one' },
+  status: { cli: 'run `mvmigrate status`', api: 'call migrator.status()' },
+  up: { cli: 'run `mvmigrate up`', api: 'call migrator.up()' },
+  down: { cli: 'run `mvmigrate down`', api: 'call migrator.down()' },
+  unlock: { cli: 'run `mvmigrate unlock`', api: 'call migrator.unlock()' },
+  prune: { cli: '`mvmigrate prune`', api: 'migrator.prune()' },
+  lockTimeout: { cli: 'pass --lock-timeout <seconds>', api: 'set the lockTimeoutMs option' },
+  allowChanged: { cli: 'pass --allow-changed', api: 'pass { allowChanged: true }' },
+  allowOutOfOrder: { cli: 'pass --allow-out-of-order', api: 'pass { allowOutOfOrder: true }' },
+  downRange: { cli: '--step / --to', api: 'the step / to options' },
+  downChoice: { cli: 'one of --step, --to and --all', api: 'one of step, to and all' },
+  to: { cli: '--to', api: 'to' },
+  carryWrites: { cli: '--carry-writes', api: "{ writes: 'carry' }" },
+  discardWrites: { cli: '--discard-writes', api: "{ writes: 'discard' }" },
+  pruneDiscard: { cli: 'prune --discard-writes', api: 'migrator.prune({ discardWrites: true })' },
+  uri: { cli: '--uri / MILVUS_URI', api: 'the uri option (or MILVUS_URI)' },
+  useServer: { cli: 'pass --uri to use a Milvus server instead', api: 'set uri to use a Milvus server instead' },
+  noUri: {
+    cli: 'leave --uri out to use the embedded Milvus Lite',
+    api: 'leave uri unset to use the embedded Milvus Lite',
+  },
+  token: { cli: '--token / MILVUS_TOKEN', api: 'the token option (or MILVUS_TOKEN)' },
+  database: { cli: '--database / MILVUS_DATABASE', api: 'the database option (or MILVUS_DATABASE)' },
+  dataDir: { cli: '--data-dir / lite.dataDir', api: 'the lite.dataDir option' },
+  liteInstall: { cli: 'run `mvmigrate lite install`', api: 'call ensureLiteInstalled()' },
+  liteServe: {
+    cli: 'start `mvmigrate lite serve` once and pass its --uri to every command',
+    api: 'start one server with startLiteServer() and pass its uri to every Migrator',
+  },
+} as const
+
+export type Action = keyof typeof ACTIONS
+
+/** Replaces {{action}} placeholders with the words of the audience. */
+export function renderWords(text: string, audience: Audience): string {
+  return text.replace(/\{\{(\w+)\}\}/g, (whole, name: string) =>
+    name in ACTIONS ? ACTIONS[name as Action][audience] : whole,
+  )
+}
