@@ -95,3 +95,27 @@ describe('architecture', () => {
     ).toBe(true)
   })
 })
+
+describe('hints speak the words of whoever called', () => {
+  it('a library error says what to do in API words, and in CLI words when the CLI renders it', async () => {
+    const { MvmError } = await import('../../src/errors')
+    const e = new MvmError('LOCKED', 'held', { hint: 'Wait, {{lockTimeout}} to wait, or {{unlock}}.' })
+    expect(e.hint).toBe('Wait, set the lockTimeoutMs option to wait, or call migrator.unlock().')
+    expect(e.render('cli').hint).toBe('Wait, pass --lock-timeout <seconds> to wait, or run `mvmigrate unlock`.')
+  })
+
+  it('no library code outside src/cli/ writes a CLI command or flag into a hint', () => {
+    const offenders: string[] = []
+    for (const f of sources().filter(
+      (f) => !f.startsWith(path.join(SRC, 'cli') + path.sep) && !f.endsWith('hints.ts'),
+    )) {
+      fs.readFileSync(f, 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          if (/hint:/.test(line) && /`mvmigrate [a-z]|\s--[a-z][a-z-]+/.test(line))
+            offenders.push(`${path.relative(SRC, f)}:${i + 1}`)
+        })
+    }
+    expect(offenders).toEqual([])
+  })
+})
