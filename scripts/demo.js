@@ -28,7 +28,7 @@ function mvmigrate(args, { expect = 0 } = {}) {
 }
 
 async function seed(rows) {
-  const config = lib.loadConfig({ cwd: root, flags: { lite: { dataDir } } })
+  const config = await lib.loadConfig({ cwd: root, flags: { lite: { dataDir } } })
   const session = await lib.openSession(config)
   try {
     const data = Array.from({ length: rows }, (_, i) => ({

@@ -171,7 +171,7 @@ export class Migrator {
 
   /** What `up` would do, without doing it: steps, schema diffs, rows to copy, backups. */
   async plan(opts: UpOptions = {}): Promise<MigrationPlan[]> {
-    return this.planLoaded(this.loadAll(planUp(await this.entries(), { ...opts, cwd: this.opts.cwd })))
+    return this.planLoaded(await this.loadAll(planUp(await this.entries(), { ...opts, cwd: this.opts.cwd })))
   }
 
   private async planLoaded(loaded: LoadedMigration[]): Promise<MigrationPlan[]> {
@@ -186,20 +186,22 @@ export class Migrator {
   }
 
   /** Loads every file first, so a syntax error or a missing up() fails before anything runs. */
-  private loadAll(todo: MigrationStatus[]): LoadedMigration[] {
-    return todo.map((e) => loadMigration(e.file!, this.opts.cwd))
+  private async loadAll(todo: MigrationStatus[]): Promise<LoadedMigration[]> {
+    const loaded: LoadedMigration[] = []
+    for (const e of todo) loaded.push(await loadMigration(e.file!, this.opts.cwd))
+    return loaded
   }
 
   async up(opts: UpOptions & { dryRun?: boolean } = {}): Promise<RunResult> {
     if (opts.dryRun) {
       const todo = planUp(await this.entries(), { ...opts, cwd: this.opts.cwd })
-      this.loadAll(todo)
+      await this.loadAll(todo)
       return { direction: 'up', dryRun: true, migrations: todo.map((e) => ({ version: e.version, name: e.name })) }
     }
     return this.underLock('up', async () => {
       await this.ledger.ensure()
       const todo = planUp(await this.entries(), { ...opts, cwd: this.opts.cwd })
-      const loaded = this.loadAll(todo)
+      const loaded = await this.loadAll(todo)
       if (!loaded.length) return { direction: 'up', dryRun: false, migrations: [] }
       const batch = await this.ledger.nextBatch()
       const done: RunResult['migrations'] = []
@@ -263,7 +265,7 @@ export class Migrator {
     const verify = opts.verify ?? this.opts.verify
     const prepare = async () => {
       const todo = planDown(await this.entries(), opts)
-      const loaded = this.loadAll(todo)
+      const loaded = await this.loadAll(todo)
       const journal = await this.journal.list()
       const altersOf = (v: string) =>
         journal.filter((a) => a.version === v && (a.state === 'done' || a.state === 'reverting'))

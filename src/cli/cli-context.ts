@@ -78,9 +78,9 @@ export class CliContext {
   }
 
   /** Flags beat environment beat the config file beat defaults. */
-  config(extra: ConfigOverrides = {}): MvmigrateConfig {
+  async config(extra: ConfigOverrides = {}): Promise<MvmigrateConfig> {
     const g = this.flags
-    const cfg = loadConfig({
+    const cfg = await loadConfig({
       cwd: this.cwd,
       env: this.env,
       configFile: g.config,

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { MvmError } from '../errors'
-import { loadErrorText, requireUserModule } from '../migrations/load-module'
+import { defaultExport, importUserModule, loadErrorText } from '../migrations/load-module'
 import { splitCredentials } from '../util/redact'
 import { didYouMean } from '../util/suggest'
 
@@ -39,7 +39,9 @@ export type ConfigFile = Partial<Omit<MvmigrateConfig, 'lite'>> & { lite?: Parti
 /** The same keys, from command-line flags. */
 export type ConfigOverrides = ConfigFile
 
-export const CONFIG_FILE_NAMES = ['mvmigrate.config.ts', 'mvmigrate.config.js', 'mvmigrate.config.json']
+export const CONFIG_FILE_NAMES = ['ts', 'mts', 'cts', 'js', 'mjs', 'cjs', 'json'].map(
+  (ext) => `mvmigrate.config.${ext}`,
+)
 export const PACKAGE_TEMPLATES_DIR = path.resolve(__dirname, '..', '..', 'templates')
 
 const TOP_KEYS: Record<string, 'string' | 'number' | 'object'> = {
@@ -110,7 +112,7 @@ export function findConfigFile(cwd: string): string | undefined {
   return CONFIG_FILE_NAMES.map((n) => path.join(cwd, n)).find((p) => fs.existsSync(p))
 }
 
-export function readConfigFile(file: string): ConfigFile {
+export async function readConfigFile(file: string): Promise<ConfigFile> {
   if (!fs.existsSync(file)) {
     throw new MvmError('CONFIG_INVALID', `Config file ${file} does not exist`, {
       hint: 'Check {{configFile}}, or {{init}}.',
@@ -120,11 +122,10 @@ export function readConfigFile(file: string): ConfigFile {
   try {
     if (file.endsWith('.json')) raw = JSON.parse(fs.readFileSync(file, 'utf8'))
     else {
-      const mod = requireUserModule(file) as { default?: unknown }
-      raw = mod && typeof mod === 'object' && 'default' in mod ? mod.default : mod
+      raw = defaultExport(await importUserModule(file))
     }
   } catch (e) {
-    throw new MvmError('CONFIG_INVALID', `Could not read config file ${file}: ${loadErrorText(e)}`, {
+    throw new MvmError('CONFIG_INVALID', `Could not read config file ${file}: ${loadErrorText(e, 3, file)}`, {
       hint: 'Fix the file (it must export or contain one config object), or pass another with {{configFile}}.',
       cause: e,
     })
@@ -175,9 +176,10 @@ export interface LoadConfigOptions {
   flags?: ConfigOverrides
 }
 
-export function loadConfig(opts: LoadConfigOptions = {}): MvmigrateConfig {
+/** Reads the config (flags > environment > config file > defaults). Async: the config file may be an ES module. */
+export async function loadConfig(opts: LoadConfigOptions = {}): Promise<MvmigrateConfig> {
   const cwd = path.resolve(opts.cwd ?? process.cwd())
   const file = opts.configFile ? path.resolve(cwd, opts.configFile) : findConfigFile(cwd)
-  const fileConfig = file ? readConfigFile(file) : {}
+  const fileConfig = file ? await readConfigFile(file) : {}
   return mergeConfig(cwd, fileConfig, fromEnv(opts.env ?? process.env), opts.flags ?? {})
 }

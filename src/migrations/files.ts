@@ -12,7 +12,7 @@ export interface MigrationFile {
   checksum: string
 }
 
-export const MIGRATION_FILE_RE = /^(\d{14})_([a-z0-9]+(?:[_-][a-z0-9]+)*)\.(ts|js|cjs)$/
+export const MIGRATION_FILE_RE = /^(\d{14})_([a-z0-9]+(?:[_-][a-z0-9]+)*)\.(ts|mts|cts|js|mjs|cjs)$/
 export const MIGRATION_NAME_RE = /^[a-z0-9]+(?:[_-][a-z0-9]+)*$/
 
 /** sha256 of the file with line endings normalised, so a CRLF checkout is not "changed". */
@@ -30,13 +30,13 @@ export function discoverMigrations(dir: string): MigrationFile[] {
   const byVersion = new Map<string, MigrationFile>()
   for (const entry of fs.readdirSync(dir).sort()) {
     // Only script files that start with a digit are candidates; notes, backups and maps are not.
-    if (entry.endsWith('.d.ts') || !/\.(ts|js|cjs)$/.test(entry) || !/^\d/.test(entry)) continue
+    if (/\.d\.[mc]?ts$/.test(entry) || !/\.[mc]?[tj]s$/.test(entry) || !/^\d/.test(entry)) continue
     const full = path.join(dir, entry)
     if (!fs.statSync(full).isFile()) continue
     const m = MIGRATION_FILE_RE.exec(entry)
     if (!m) {
       problems.push(
-        `${full}: not a migration file name; expected <yyyyMMddHHmmss>_<lower_snake_or_kebab_name>.ts (or .js)`,
+        `${full}: not a migration file name; expected <yyyyMMddHHmmss>_<lower_snake_or_kebab_name>.ts (or .mts, .cts, .js, .mjs, .cjs)`,
       )
       continue
     }

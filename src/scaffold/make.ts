@@ -1,22 +1,27 @@
-import { UTCDate } from '@date-fns/utc'
-import { format } from 'date-fns'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { MvmError } from '../errors'
-import { MIGRATION_NAME_RE } from '../migrations/files'
+import { MIGRATION_FILE_RE, MIGRATION_NAME_RE } from '../migrations/files'
+import { moduleFormat } from '../migrations/load-module'
+
+export const MIGRATION_EXTENSIONS = ['ts', 'mts', 'cts', 'js', 'mjs', 'cjs'] as const
+export type MigrationExtension = (typeof MIGRATION_EXTENSIONS)[number]
 
 export interface MakeOptions {
   migrationsDir: string
   templatesDir: string
-  /** Write a .js migration instead of .ts. */
+  /** Write a JavaScript migration (.js, or the JavaScript extension the project already uses). */
   js?: boolean
+  /** The file extension; default: the one the newest migration in the directory has, else ts (js with `js`). */
+  ext?: MigrationExtension
   /** For tests: the moment that becomes the version. */
   now?: Date
 }
 
 /** The version for a migration made now: UTC yyyyMMddHHmmss. */
 export function versionFor(now: Date): string {
-  return format(new UTCDate(now), 'yyyyMMddHHmmss')
+  const two = (n: number) => String(n).padStart(2, '0')
+  return `${now.getUTCFullYear()}${two(now.getUTCMonth() + 1)}${two(now.getUTCDate())}${two(now.getUTCHours())}${two(now.getUTCMinutes())}${two(now.getUTCSeconds())}`
 }
 
 export function validateMigrationName(name: string): void {
@@ -31,18 +36,42 @@ export function validateMigrationName(name: string): void {
   }
 }
 
-/** Writes migrations/<version>_<name>.ts from the template; never overwrites. Returns the path. */
+/** The extension a new migration gets: asked for, or what the project's migrations already use. */
+function extensionFor(opts: MakeOptions): MigrationExtension {
+  if (opts.ext) return opts.ext
+  const existing = fs.existsSync(opts.migrationsDir)
+    ? fs
+        .readdirSync(opts.migrationsDir)
+        .map((f) => MIGRATION_FILE_RE.exec(f)?.[3] as MigrationExtension | undefined)
+        .filter((e): e is MigrationExtension => !!e)
+    : []
+  const js = existing.filter((e) => e.endsWith('js'))
+  const ts = existing.filter((e) => e.endsWith('ts'))
+  if (opts.js) return js[js.length - 1] ?? 'js'
+  return ts[ts.length - 1] ?? 'ts'
+}
+
+/**
+ * The template for a file: TypeScript (import/export, which tsx turns into CommonJS where the
+ * project is CommonJS), or JavaScript in the module system the file will be loaded in.
+ */
+function templateFor(file: string, ext: MigrationExtension, templatesDir: string): string {
+  if (ext.endsWith('ts')) return path.join(templatesDir, 'migration.ts.stub')
+  return path.join(templatesDir, moduleFormat(file) === 'esm' ? 'migration.mjs.stub' : 'migration.js.stub')
+}
+
+/** Writes migrations/<version>_<name>.<ext> from the template; never overwrites. Returns the path. */
 export function makeMigration(name: string, opts: MakeOptions): string {
   validateMigrationName(name)
-  const ext = opts.js ? 'js' : 'ts'
-  const template = path.join(opts.templatesDir, `migration.${ext}.stub`)
+  const ext = extensionFor(opts)
+  const version = versionFor(opts.now ?? new Date())
+  const file = path.join(opts.migrationsDir, `${version}_${name}.${ext}`)
+  const template = templateFor(file, ext, opts.templatesDir)
   if (!fs.existsSync(template)) {
     throw new MvmError('CONFIG_INVALID', `Migration template ${template} does not exist`, {
       hint: 'Check templatesDir in the config, or remove it to use the built-in templates.',
     })
   }
-  const version = versionFor(opts.now ?? new Date())
-  const file = path.join(opts.migrationsDir, `${version}_${name}.${ext}`)
   const sameVersion = fs.existsSync(opts.migrationsDir)
     ? fs.readdirSync(opts.migrationsDir).find((f) => f.startsWith(`${version}_`))
     : undefined

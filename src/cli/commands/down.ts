@@ -44,7 +44,7 @@ export function register(program: Command, cli: CliContext): void {
       ),
     )
     .action(async (opts: DownFlags) => {
-      const cfg = cli.config({ lockTimeout: opts.lockTimeout })
+      const cfg = await cli.config({ lockTimeout: opts.lockTimeout })
       const writes = opts.carryWrites ? 'carry' : opts.discardWrites ? 'discard' : 'refuse'
       const result = await cli.withMigrator(cfg, (m) => m.down({ ...opts, writes, verify: opts.verify }))
       if (cli.json) cli.printJson(result)

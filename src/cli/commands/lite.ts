@@ -11,7 +11,7 @@ export function register(program: Command, cli: CliContext): void {
     .command('install')
     .description('install the pinned Milvus Lite into the project virtual environment (.mvmigrate/venv)')
     .action(async () => {
-      const cfg = cli.config()
+      const cfg = await cli.config()
       const binary = await ensureLiteInstalled({ venvDir: cfg.lite.venvDir, python: cfg.lite.python, log: progress })
       if (cli.json) cli.printJson({ binary })
       else cli.out(`Milvus Lite is installed: ${binary}`)
@@ -24,7 +24,7 @@ export function register(program: Command, cli: CliContext): void {
       new Option('--port <port>', 'port on 127.0.0.1 (default: any free port)').argParser(parseCount('--port')),
     )
     .action(async (opts: { port?: number }) => {
-      const cfg = cli.config()
+      const cfg = await cli.config()
       const server = await startEmbeddedLite(cfg, { info: progress, warn: progress, debug: () => undefined }, opts.port)
       if (cli.json) cli.printJson({ uri: server.uri, pid: server.pid, dataDir: server.dataDir })
       else {

@@ -13,7 +13,7 @@ export function register(program: Command, cli: CliContext): void {
       'also drop leftovers holding rows that exist nowhere else (rows written after an alter that down set aside)',
     )
     .action(async (opts: { yes?: boolean; dryRun?: boolean; discardWrites?: boolean }) => {
-      await cli.withMigrator(cli.config(), async (m) => {
+      await cli.withMigrator(await cli.config(), async (m) => {
         const list = await m.prune({ dryRun: true })
         if (opts.dryRun || !list.length) {
           if (cli.json) cli.printJson({ dropped: [], wouldDrop: list })

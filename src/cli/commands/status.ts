@@ -8,7 +8,7 @@ export function register(program: Command, cli: CliContext): void {
     .description('show every migration: applied, pending, failed, missing file or changed since applied')
     .option('--check', `exit 3 unless every migration is applied and unchanged (a CI gate)`)
     .action(async (opts: { check?: boolean }) => {
-      const report = await cli.withMigrator(cli.config(), (m) => m.status())
+      const report = await cli.withMigrator(await cli.config(), (m) => m.status())
       if (cli.json) cli.printJson(report)
       else cli.out(formatStatus(report, cli.colors))
       if (opts.check && !report.upToDate) {

@@ -7,7 +7,7 @@ export function register(program: Command, cli: CliContext): void {
     .command('unlock')
     .description('show who holds the migration lock and release it')
     .action(async () => {
-      const holder = await cli.withMigrator(cli.config(), (m) => m.unlock())
+      const holder = await cli.withMigrator(await cli.config(), (m) => m.unlock())
       if (cli.json) return cli.printJson({ released: holder ?? null })
       cli.out(holder ? `Released the lock held by ${describeHolder(holder)}` : 'The migration lock was not held.')
     })

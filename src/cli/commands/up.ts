@@ -33,7 +33,7 @@ export function register(program: Command, cli: CliContext): void {
       ),
     )
     .action(async (opts: UpFlags) => {
-      const cfg = cli.config({ lockTimeout: opts.lockTimeout })
+      const cfg = await cli.config({ lockTimeout: opts.lockTimeout })
       if (opts.dryRun) {
         const plans = await cli.withMigrator(cfg, (m) => m.plan(opts), { verify: opts.verify })
         if (cli.json) cli.printJson({ direction: 'up', dryRun: true, migrations: plans })
@@ -52,7 +52,7 @@ export function register(program: Command, cli: CliContext): void {
     .option('--allow-changed', 'plan even though applied migration files changed since')
     .option('--allow-out-of-order', 'include pending migrations older than the newest applied one')
     .action(async (opts: { to?: string; allowChanged?: boolean; allowOutOfOrder?: boolean }) => {
-      const plans = await cli.withMigrator(cli.config(), (m) => m.plan(opts))
+      const plans = await cli.withMigrator(await cli.config(), (m) => m.plan(opts))
       if (cli.json) cli.printJson({ migrations: plans })
       else cli.out(formatPlan(plans, cli.colors))
     })
