@@ -16,6 +16,7 @@ export default defineConfig({
       'test/integration/alter.test.ts',
       'test/integration/crash.test.ts',
       'test/integration/concurrency.test.ts',
+      'test/integration/adopt.test.ts',
     ],
     globalSetup: ['test/standalone/global-setup.ts'],
     fileParallelism: false,

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'CHANGED_FILE'
   | 'OUT_OF_ORDER'
   | 'IRREVERSIBLE'
+  | 'BASELINE_REFUSED'
   | 'LOCKED'
   | 'DATA_DIR_IN_USE'
   | 'UNREACHABLE'
@@ -45,6 +46,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   CHANGED_FILE: 4,
   OUT_OF_ORDER: 4,
   IRREVERSIBLE: 4,
+  BASELINE_REFUSED: 4,
   WRITES_SINCE_ALTER: 4,
   LOCKED: 5,
   DATA_DIR_IN_USE: 5,

@@ -25,6 +25,11 @@ export const ACTIONS = {
   carryWrites: { cli: '--carry-writes', api: "{ writes: 'carry' }" },
   discardWrites: { cli: '--discard-writes', api: "{ writes: 'discard' }" },
   pruneDiscard: { cli: 'prune --discard-writes', api: 'migrator.prune({ discardWrites: true })' },
+  env: { cli: '--env <name> / MVMIGRATE_ENV', api: 'the environment option of loadConfig() (or MVMIGRATE_ENV)' },
+  schemaFile: { cli: '--schema <file>', api: 'the schemaFile option' },
+  allowDestructive: { cli: 'pass --allow-destructive', api: 'pass { allowDestructive: true }' },
+  pullForce: { cli: 'run `mvmigrate pull --force`', api: 'call pullSchema() with { force: true }' },
+  baseline: { cli: '`mvmigrate baseline <version>`', api: 'migrator.baseline(version)' },
   uri: { cli: '--uri / MILVUS_URI', api: 'the uri option (or MILVUS_URI)' },
   useServer: { cli: 'pass --uri to use a Milvus server instead', api: 'set uri to use a Milvus server instead' },
   noUri: {

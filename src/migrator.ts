@@ -21,9 +21,13 @@ import {
   type MigrationStatus,
   type UpOptions,
   computeStatus,
+  isDone,
   planDown,
   planUp,
 } from './migrations/plan'
+import { describeDatabase } from './declarative/live'
+import { Snapshots } from './ledger/snapshots'
+import { type SchemaChange, diffSchemas } from './schema/diff'
 import { failpoint } from './failpoints'
 import { TOOL_VERSION } from './version'
 import { redactUri } from './util/redact'
@@ -48,6 +52,12 @@ export interface MigratorOptions {
 }
 
 export type { LeftoverCollection } from './alter/leftovers'
+
+/** Drift: changes since the last snapshot; snapshotAt null when there is none yet (a ledger from before snapshots). */
+export interface Drift {
+  snapshotAt: string | null
+  changes: SchemaChange[]
+}
 
 export interface DownRunOptions extends DownOptions {
   dryRun?: boolean
@@ -80,15 +90,19 @@ export interface StatusReport {
   interrupted: { name: string; version: string; state: string; next: string }[]
   /** Who holds the migration lock; null when nobody does. */
   lock: LockHolder | null
+  /** Changes made outside migrations since the last run, or why that cannot be told yet. */
+  drift: Drift
   /** True when every migration is applied and unchanged: what `status --check` gates on. */
   upToDate: boolean
 }
 
 export interface RunResult {
-  direction: 'up' | 'down'
+  direction: 'up' | 'down' | 'baseline'
   dryRun: boolean
   batch?: number
   migrations: { version: string; name: string; durationMs?: number }[]
+  /** down: the newest baselined migration, where the rollback stopped (it was never run). */
+  stoppedAt?: { version: string; name: string }
   /** down: rows written since an alter that were carried back or left in a leftover collection. */
   writes?: (WritesReport & { version: string; handled: 'carried' | 'discarded' })[]
 }
@@ -101,12 +115,14 @@ export class Migrator {
   readonly ledger: Ledger
   readonly lock: MigrationLock
   readonly journal: Journal
+  readonly snapshots: Snapshots
   private readonly log: Logger
 
   constructor(private readonly opts: MigratorOptions) {
     this.ledger = new Ledger(opts.client, opts.ledgerCollection)
     this.lock = new MigrationLock(opts.client, opts.lockCollection)
     this.journal = new Journal(opts.client)
+    this.snapshots = new Snapshots(opts.client)
     this.log = opts.logger ?? silentLogger
   }
 
@@ -122,7 +138,7 @@ export class Migrator {
       version: e.version,
       name: e.name,
       state: e.state,
-      ...(e.row && e.row.state === 'applied'
+      ...(e.row && e.row.state !== 'failed'
         ? { batch: e.row.batch, appliedAt: e.row.appliedAt, durationMs: e.row.durationMs }
         : {}),
       ...(e.row?.error ? { error: e.row.error } : {}),
@@ -138,15 +154,109 @@ export class Migrator {
         next:
           j.state === 'copying'
             ? `up drops the partial copy ${j.target} and copies again`
-            : `up finishes the swap of ${j.name} (no copy)`,
+            : j.state === 'reverting'
+              ? `down finishes moving ${j.backup} back to ${j.name} (no copy)`
+              : `up finishes the swap of ${j.name} (no copy)`,
       }))
+    const drift = await this.drift()
     return {
       migrations,
       backups: await this.leftovers(),
       interrupted,
       lock: (await this.lock.holder()) ?? null,
-      upToDate: migrations.every((m) => m.state === 'applied'),
+      drift,
+      upToDate: migrations.every((m) => isDone(m.state)) && drift.changes.length === 0,
     }
+  }
+
+  /**
+   * What changed in the database outside migrations: the last snapshot (taken after every up, down
+   * and baseline) against the live collections. mvmigrate's own collections are never drift.
+   */
+  async drift(): Promise<Drift> {
+    const snapshot = await this.snapshots.latest()
+    if (!snapshot) return { snapshotAt: null, changes: [] }
+    return {
+      snapshotAt: snapshot.takenAt,
+      changes: diffSchemas(snapshot.collections, await describeDatabase(this.opts.client)),
+    }
+  }
+
+  /** After a run: the snapshot drift is measured from (a failure to take it is reported, not fatal). */
+  private async snapshotAfterRun(): Promise<void> {
+    await this.recordSnapshot().catch((e) =>
+      this.log.warn(`could not record the schema snapshot (drift detection): ${messageOf(e)}`),
+    )
+  }
+
+  /** Records the schema as it is now: drift is measured from here. */
+  async recordSnapshot(): Promise<void> {
+    await this.snapshots.write(await describeDatabase(this.opts.client))
+  }
+
+  /**
+   * Marks every migration up to and including `version` as applied without running it (state
+   * 'baseline', a batch of its own): for collections that already exist. Refuses, changing
+   * nothing, when one of them is already applied or failed.
+   */
+  async baseline(version: string, opts: { dryRun?: boolean } = {}): Promise<RunResult> {
+    const prepare = async () => {
+      const entries = await this.entries()
+      if (!entries.some((e) => e.version === version && e.file)) {
+        throw new MvmError('UNKNOWN_VERSION', `baseline ${version}: no migration file has that version`, {
+          hint: `Known versions: ${
+            entries
+              .filter((e) => e.file)
+              .map((e) => e.version)
+              .join(', ') || 'none'
+          }. To list them, {{status}}.`,
+        })
+      }
+      const chosen = entries.filter((e) => e.file && e.version <= version)
+      const blocked = chosen.filter((e) => e.state !== 'pending')
+      if (blocked.length) {
+        throw new MvmError(
+          'BASELINE_REFUSED',
+          `Cannot baseline up to ${version}: ${blocked.map((e) => `${e.version}_${e.name} is ${e.state}`).join(', ')}`,
+          {
+            hint: 'Nothing was changed. Baseline marks migrations that never ran; pick a version before the first applied one, or roll back first.',
+            details: { blocked: blocked.map((e) => ({ version: e.version, state: e.state })) },
+          },
+        )
+      }
+      return chosen
+    }
+    if (opts.dryRun)
+      return {
+        direction: 'baseline',
+        dryRun: true,
+        migrations: (await prepare()).map((e) => ({ version: e.version, name: e.name })),
+      }
+    return this.underLock('baseline', async () => {
+      const chosen = await prepare()
+      await this.ledger.ensure()
+      const batch = await this.ledger.nextBatch()
+      for (const e of chosen) {
+        await this.ledger.write({
+          version: e.version,
+          name: e.name,
+          checksum: e.file!.checksum,
+          batch,
+          state: 'baseline',
+          appliedAt: new Date().toISOString(),
+          durationMs: 0,
+          toolVersion: TOOL_VERSION,
+        })
+        this.log.info(`   baselined ${e.version}_${e.name}`)
+      }
+      await this.recordSnapshot()
+      return {
+        direction: 'baseline',
+        dryRun: false,
+        batch,
+        migrations: chosen.map((e) => ({ version: e.version, name: e.name })),
+      }
+    })
   }
 
   /** Collections alters left behind (found by name and in the journal), with their row counts. Changes nothing. */
@@ -205,52 +315,58 @@ export class Migrator {
       if (!loaded.length) return { direction: 'up', dryRun: false, migrations: [] }
       const batch = await this.ledger.nextBatch()
       const done: RunResult['migrations'] = []
-      for (const m of loaded) {
-        const started = Date.now()
-        this.log.info(`-> ${m.version}_${m.name}`)
-        const tracker = new CallTracker(this.rel(m.path), 'up')
-        const ctx = this.context(m, { tracker })
-        try {
-          await this.invoke(m, 'up', ctx, tracker)
-        } catch (e) {
+      let recordedFailure = false
+      try {
+        for (const m of loaded) {
+          const started = Date.now()
+          this.log.info(`-> ${m.version}_${m.name}`)
+          const tracker = new CallTracker(this.rel(m.path), 'up')
+          const ctx = this.context(m, { tracker })
+          try {
+            await this.invoke(m, 'up', ctx, tracker)
+          } catch (e) {
+            const durationMs = Date.now() - started
+            if (e instanceof MvmError && e.code === 'UNSUPPORTED_BY_SERVER' && !ctx.changedSomething) {
+              // The server lacks what this migration needs, found before anything changed: nothing to record.
+              const stays = done.length ? `; the ${done.length} before it in this batch stay applied` : ''
+              throw MvmError.wrap(
+                e,
+                (m) => m,
+                (h) => `${h ?? ''} Nothing is recorded for this migration${stays}.`.trim(),
+                { applied: done },
+              )
+            }
+            if (e instanceof MvmError && e.code === 'MIGRATION_INVALID' && !ctx.changedSomething) {
+              // Bad input found before this migration changed anything: not a failed run, nothing to record.
+              throw new MvmError('MIGRATION_INVALID', e.message, {
+                hint: `Fix the migration file and {{up}} again. Nothing was changed by this migration${done.length ? `; the ${done.length} before it in this batch stay applied` : ''}.`,
+                cause: e,
+                details: { applied: done },
+              })
+            }
+            if (e instanceof MvmError && (e.code === 'UNREACHABLE' || e.code === 'AUTH_FAILED')) {
+              // The server is gone: the failure cannot be recorded, and that is the news to report.
+              throw new MvmError(e.code, `Migration ${this.rel(m.path)} stopped: ${e.message}`, {
+                hint: 'Nothing is recorded as applied for it. When the server is back, {{status}} (it shows an interrupted alter), then {{up}} to finish.',
+                cause: e,
+              })
+            }
+            await this.ledger.write(this.row(m, batch, 'failed', durationMs, messageOf(e)))
+            recordedFailure = true
+            throw new MvmError('MIGRATION_FAILED', `Migration ${this.rel(m.path)} failed: ${messageOf(e)}`, {
+              hint: `${done.length ? `The ${done.length} migration(s) before it in this batch stay applied. ` : ''}It is recorded as failed; fix it and {{up}} again to retry.`,
+              cause: e,
+              details: { applied: done, failed: m.version },
+            })
+          }
           const durationMs = Date.now() - started
-          if (e instanceof MvmError && e.code === 'UNSUPPORTED_BY_SERVER' && !ctx.changedSomething) {
-            // The server lacks what this migration needs, found before anything changed: nothing to record.
-            const stays = done.length ? `; the ${done.length} before it in this batch stay applied` : ''
-            throw MvmError.wrap(
-              e,
-              (m) => m,
-              (h) => `${h ?? ''} Nothing is recorded for this migration${stays}.`.trim(),
-              { applied: done },
-            )
-          }
-          if (e instanceof MvmError && e.code === 'MIGRATION_INVALID' && !ctx.changedSomething) {
-            // Bad input found before this migration changed anything: not a failed run, nothing to record.
-            throw new MvmError('MIGRATION_INVALID', e.message, {
-              hint: `Fix the migration file and {{up}} again. Nothing was changed by this migration${done.length ? `; the ${done.length} before it in this batch stay applied` : ''}.`,
-              cause: e,
-              details: { applied: done },
-            })
-          }
-          if (e instanceof MvmError && (e.code === 'UNREACHABLE' || e.code === 'AUTH_FAILED')) {
-            // The server is gone: the failure cannot be recorded, and that is the news to report.
-            throw new MvmError(e.code, `Migration ${this.rel(m.path)} stopped: ${e.message}`, {
-              hint: 'Nothing is recorded as applied for it. When the server is back, {{status}} (it shows an interrupted alter), then {{up}} to finish.',
-              cause: e,
-            })
-          }
-          await this.ledger.write(this.row(m, batch, 'failed', durationMs, messageOf(e)))
-          throw new MvmError('MIGRATION_FAILED', `Migration ${this.rel(m.path)} failed: ${messageOf(e)}`, {
-            hint: `${done.length ? `The ${done.length} migration(s) before it in this batch stay applied. ` : ''}It is recorded as failed; fix it and {{up}} again to retry.`,
-            cause: e,
-            details: { applied: done, failed: m.version },
-          })
+          failpoint('migrator:before-ledger-write')
+          await this.ledger.write(this.row(m, batch, 'applied', durationMs))
+          done.push({ version: m.version, name: m.name, durationMs })
+          this.log.info(`   applied ${m.version}_${m.name} (${durationMs} ms)`)
         }
-        const durationMs = Date.now() - started
-        failpoint('migrator:before-ledger-write')
-        await this.ledger.write(this.row(m, batch, 'applied', durationMs))
-        done.push({ version: m.version, name: m.name, durationMs })
-        this.log.info(`   applied ${m.version}_${m.name} (${durationMs} ms)`)
+      } finally {
+        if (done.length || recordedFailure) await this.snapshotAfterRun()
       }
       return { direction: 'up', dryRun: false, batch, migrations: done }
     })
@@ -264,7 +380,20 @@ export class Migrator {
   async down(opts: DownRunOptions = {}): Promise<RunResult> {
     const verify = opts.verify ?? this.opts.verify
     const prepare = async () => {
-      const todo = planDown(await this.entries(), opts)
+      const planned = planDown(await this.entries(), opts)
+      // A baselined migration never ran: its down() must not run either. The rollback stops before it.
+      const stop = planned.findIndex((e) => e.row?.state === 'baseline')
+      const todo = stop < 0 ? planned : planned.slice(0, stop)
+      const stoppedAt = stop < 0 ? undefined : { version: planned[stop].version, name: planned[stop].name }
+      if (stoppedAt && !todo.length) {
+        throw new MvmError(
+          'IRREVERSIBLE',
+          `Cannot roll back ${stoppedAt.version}_${stoppedAt.name}: it was baselined, not run, so its down() is not run either`,
+          {
+            hint: 'Nothing was undone. To undo what it describes, write a new migration that does it.',
+          },
+        )
+      }
       const loaded = await this.loadAll(todo)
       const journal = await this.journal.list()
       const altersOf = (v: string) =>
@@ -318,10 +447,10 @@ export class Migrator {
           withWrites.map((w) => w.file).join(', '),
           withWrites.map((w) => w.report),
         )
-      return { loaded, checked, withWrites }
+      return { loaded, checked, withWrites, stoppedAt }
     }
     if (opts.dryRun) {
-      const { loaded, withWrites } = await prepare()
+      const { loaded, withWrites, stoppedAt } = await prepare()
       return {
         direction: 'down',
         dryRun: true,
@@ -335,10 +464,11 @@ export class Migrator {
               })),
             }
           : {}),
+        ...(stoppedAt ? { stoppedAt } : {}),
       }
     }
     return this.underLock('down', async () => {
-      const { loaded, checked } = await prepare()
+      const { loaded, checked, stoppedAt } = await prepare()
       const done: RunResult['migrations'] = []
       const writes: NonNullable<RunResult['writes']> = []
       for (const m of loaded) {
@@ -377,7 +507,15 @@ export class Migrator {
         done.push({ version: m.version, name: m.name, durationMs })
         this.log.info(`   reverted ${m.version}_${m.name} (${durationMs} ms)`)
       }
-      return { direction: 'down', dryRun: false, migrations: done, ...(writes.length ? { writes } : {}) }
+      if (done.length) await this.snapshotAfterRun()
+      if (stoppedAt) this.log.warn(`stopped before ${stoppedAt.version}_${stoppedAt.name}: it was baselined, not run`)
+      return {
+        direction: 'down',
+        dryRun: false,
+        migrations: done,
+        ...(writes.length ? { writes } : {}),
+        ...(stoppedAt ? { stoppedAt } : {}),
+      }
     })
   }
 

@@ -1,5 +1,5 @@
-import type { FieldDefinition, IndexDefinition } from '../schema/definition'
-import type { ScalarValue } from '../schema/spec'
+import type { FieldDefinition, FunctionDefinition, IndexDefinition } from '../schema/definition'
+import type { ConsistencyLevel, ScalarValue } from '../schema/spec'
 
 /** A row as read from Milvus: field name -> value (Int64 as strings, dynamic keys at top level). */
 export type Row = Record<string, unknown>
@@ -16,6 +16,19 @@ export interface FieldChanges {
   default?: ScalarValue
   description?: string
   partitionKey?: boolean
+  clusteringKey?: boolean
+  enableAnalyzer?: boolean
+  enableMatch?: boolean
+  analyzerParams?: Record<string, unknown>
+}
+
+/** Collection-level settings an alter can change (the copy is created with them). */
+export interface CollectionOptions {
+  description?: string
+  consistencyLevel?: ConsistencyLevel
+  shards?: number
+  /** Partitions of a partition-key collection. */
+  numPartitions?: number
 }
 
 /** One declared change. The builder only records these; src/alter/plan.ts gives them meaning. */
@@ -29,6 +42,10 @@ export type AlterOp =
   | { kind: 'addIndex'; index: IndexDefinition }
   | { kind: 'dropIndex'; name: string }
   | { kind: 'setProperties'; properties: Record<string, string | number | boolean> }
+  | { kind: 'dropProperties'; keys: string[] }
+  | { kind: 'addFunction'; fn: FunctionDefinition }
+  | { kind: 'dropFunction'; name: string }
+  | { kind: 'setCollectionOptions'; options: CollectionOptions }
   | { kind: 'enableDynamicField'; enabled: boolean }
 
 /** What `ctx.alter(name, (t) => { ... })` hands to the callback. */
@@ -74,6 +91,26 @@ export class AlterBuilder {
   }
   setProperties(properties: Record<string, string | number | boolean>): this {
     this.ops.push({ kind: 'setProperties', properties })
+    return this
+  }
+  /** Removes collection properties. */
+  dropProperties(keys: string[]): this {
+    this.ops.push({ kind: 'dropProperties', keys })
+    return this
+  }
+  /** A function (e.g. BM25) whose output fields the server computes; add its output field first with addField. */
+  addFunction(fn: FunctionDefinition): this {
+    this.ops.push({ kind: 'addFunction', fn })
+    return this
+  }
+  /** Removes a function, and its output fields with it (their values exist only as the function's). */
+  dropFunction(name: string): this {
+    this.ops.push({ kind: 'dropFunction', name })
+    return this
+  }
+  /** Description, consistency level, shards, or the number of partition-key partitions. */
+  setCollectionOptions(options: CollectionOptions): this {
+    this.ops.push({ kind: 'setCollectionOptions', options })
     return this
   }
   enableDynamicField(enabled = true): this {

@@ -168,6 +168,89 @@ function enableDynamicField(d: Draft, op: Extract<AlterOp, { kind: 'enableDynami
   d.changes.push(`${op.enabled ? 'enable' : 'disable'} the dynamic field`)
 }
 
+function dropProperties(d: Draft, op: Extract<AlterOp, { kind: 'dropProperties' }>): void {
+  if (!Array.isArray(op.keys)) {
+    d.problems.push(`${d.at}dropProperties needs a list of property names`)
+    return
+  }
+  for (const k of op.keys) {
+    if (!(k in d.target.properties))
+      d.problems.push(
+        `${d.at}cannot drop property '${k}': it is not set${didYouMean(k, Object.keys(d.target.properties))}`,
+      )
+    delete d.target.properties[k]
+  }
+  d.changes.push(`drop properties ${op.keys.join(', ')}`)
+}
+
+function addFunction(d: Draft, op: Extract<AlterOp, { kind: 'addFunction' }>): void {
+  const fn = op.fn
+  if (!fn || typeof fn.name !== 'string' || !fn.type) {
+    d.problems.push(`${d.at}addFunction needs { name, type, inputFields, outputFields }`)
+    return
+  }
+  if (d.target.functions.some((f) => f.name === fn.name)) {
+    d.problems.push(`${d.at}function '${fn.name}' already exists`)
+    return
+  }
+  for (const input of fn.inputFields ?? [])
+    if (!d.find(input)) d.problems.push(`${d.at}function '${fn.name}' reads '${input}': ${d.noSuchField(input)}`)
+  for (const out of fn.outputFields ?? []) {
+    const f = d.find(out)
+    if (!f) {
+      d.problems.push(
+        `${d.at}function '${fn.name}' writes '${out}': ${d.noSuchField(out)} (add it first with addField)`,
+      )
+      continue
+    }
+    f.functionOutput = true
+    d.fields.delete(out) // the server computes it
+  }
+  d.target.functions.push({
+    name: fn.name,
+    type: fn.type,
+    inputFields: fn.inputFields ?? [],
+    outputFields: fn.outputFields ?? [],
+    ...(fn.description ? { description: fn.description } : {}),
+    ...(fn.params ? { params: fn.params } : {}),
+  })
+  d.changes.push(`add function ${fn.name} (${fn.type})`)
+}
+
+function dropFunction(d: Draft, op: Extract<AlterOp, { kind: 'dropFunction' }>): void {
+  const fn = d.target.functions.find((f) => f.name === op.name)
+  if (!fn) {
+    d.problems.push(
+      `${d.at}cannot drop function '${op.name}': no such function${didYouMean(
+        op.name,
+        d.target.functions.map((f) => f.name),
+      )}`,
+    )
+    return
+  }
+  d.target.functions = d.target.functions.filter((f) => f !== fn)
+  d.target.fields = d.target.fields.filter((f) => !fn.outputFields.includes(f.name))
+  d.target.indexes = d.target.indexes.filter((i) => !fn.outputFields.includes(i.field))
+  d.changes.push(`drop function ${op.name} (and its output ${fn.outputFields.join(', ')})`)
+}
+
+function setCollectionOptions(d: Draft, op: Extract<AlterOp, { kind: 'setCollectionOptions' }>): void {
+  const o = op.options ?? {}
+  if (o.description !== undefined) d.target.description = o.description || undefined
+  if (o.consistencyLevel !== undefined) d.target.consistencyLevel = o.consistencyLevel
+  if (o.shards !== undefined) d.target.shards = o.shards
+  if (o.numPartitions !== undefined) {
+    if (!d.target.fields.some((f) => f.partitionKey))
+      d.problems.push(`${d.at}numPartitions applies to a collection with a partition key`)
+    d.target.numPartitions = o.numPartitions
+  }
+  d.changes.push(
+    `set ${Object.entries(o)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}`,
+  )
+}
+
 const OPERATIONS: { [K in AlterOp['kind']]: (d: Draft, op: Extract<AlterOp, { kind: K }>) => void } = {
   addField,
   dropField,
@@ -178,6 +261,10 @@ const OPERATIONS: { [K in AlterOp['kind']]: (d: Draft, op: Extract<AlterOp, { ki
   addIndex,
   dropIndex,
   setProperties,
+  dropProperties,
+  addFunction,
+  dropFunction,
+  setCollectionOptions,
   enableDynamicField,
 }
 
@@ -342,6 +429,10 @@ function applyFieldChanges(d: Draft, f: FieldSpec, c: FieldChanges, src: FieldSo
   if (c.default !== undefined) f.defaultValue = c.default
   if (c.description !== undefined) f.description = c.description
   if (c.partitionKey !== undefined) f.partitionKey = c.partitionKey || undefined
+  if (c.clusteringKey !== undefined) f.clusteringKey = c.clusteringKey || undefined
+  if (c.enableAnalyzer !== undefined) f.enableAnalyzer = c.enableAnalyzer || undefined
+  if (c.enableMatch !== undefined) f.enableMatch = c.enableMatch || undefined
+  if (c.analyzerParams !== undefined) f.analyzerParams = c.analyzerParams
   const after = describeField(f)
   d.changes.push(before === after ? `alter field ${f.name}` : `alter field ${f.name}: ${before} -> ${after}`)
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import * as path from 'node:path'
 import { type ConfigOverrides, type MvmigrateConfig, loadConfig } from '../config/config'
 import { type Logger, consoleLogger, silentLogger } from '../context/logger'
 import { MvmError } from '../errors'
@@ -17,6 +18,8 @@ export interface GlobalFlags {
   migrationsDir?: string
   dataDir?: string
   connectTimeout?: number
+  env?: string
+  schema?: string
   json?: boolean
   verbose?: boolean
   color?: boolean
@@ -84,7 +87,9 @@ export class CliContext {
       cwd: this.cwd,
       env: this.env,
       configFile: g.config,
+      environment: g.env,
       flags: {
+        schemaFile: g.schema,
         uri: g.uri,
         token: g.token,
         database: g.database,
@@ -99,6 +104,11 @@ export class CliContext {
   }
 
   /** Opens a session, runs fn with a Migrator on it, and always closes (stopping an embedded server). */
+  /** A path as the user would type it: relative to the working directory. */
+  shown(p: string): string {
+    return path.relative(this.cwd, p) || p
+  }
+
   async withMigrator<T>(
     cfg: MvmigrateConfig,
     fn: (m: Migrator, s: Session) => Promise<T>,

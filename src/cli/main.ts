@@ -2,11 +2,14 @@ import { Command, CommanderError, Option } from 'commander'
 import { MvmError, isMvmError, messageOf } from '../errors'
 import { TOOL_VERSION } from '../version'
 import { CliContext, parseSeconds, usage } from './cli-context'
+import { register as baseline } from './commands/baseline'
+import { register as diff } from './commands/diff'
 import { register as down } from './commands/down'
 import { register as init } from './commands/init'
 import { register as lite } from './commands/lite'
 import { register as make } from './commands/make'
 import { register as prune } from './commands/prune'
+import { register as pull } from './commands/pull'
 import { register as status } from './commands/status'
 import { register as unlock } from './commands/unlock'
 import { register as upAndPlan } from './commands/up'
@@ -28,6 +31,8 @@ function program(cli: CliContext): Command {
     .option('--config <file>', 'config file (default: mvmigrate.config.{ts,js,json} in the working directory)')
     .option('--migrations-dir <dir>', 'directory of migration files (default: migrations)')
     .option('--data-dir <dir>', 'embedded Milvus Lite data directory (default: .mvmigrate/milvus)')
+    .option('--env <name>', 'the environment of the config file to use (env MVMIGRATE_ENV)')
+    .option('--schema <file>', 'the declarative schema file (default: mvmigrate.schema.{ts,js,json})')
     .addOption(
       new Option('--connect-timeout <seconds>', 'give up connecting after this long (default: 15)').argParser(
         parseSeconds('--connect-timeout'),
@@ -40,7 +45,8 @@ function program(cli: CliContext): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => void (!cli.json && process.stderr.write(s)) })
   cli.attach(p)
-  for (const register of [init, make, upAndPlan, prune, down, status, unlock, lite]) register(p, cli)
+  for (const register of [init, make, upAndPlan, prune, down, status, baseline, diff, pull, unlock, lite])
+    register(p, cli)
   return p
 }
 

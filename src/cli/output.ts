@@ -3,6 +3,7 @@ import type { MvmError } from '../errors'
 import { describeHolder } from '../ledger/lock'
 import type { MigrationPlan } from '../context/planning-context'
 import type { LeftoverCollection, RunResult, StatusReport } from '../migrator'
+import type { SchemaChange } from '../schema/diff'
 
 /** Colour only on a TTY, never with NO_COLOR or --no-color. */
 export type Colors = chalk.Chalk
@@ -28,12 +29,17 @@ const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '')
 export function formatStatus(report: StatusReport, c: Colors): string {
   const colour: Record<string, (s: string) => string> = {
     applied: c.green,
+    baseline: c.green,
     pending: c.yellow,
     failed: c.red,
     missing: c.red,
     changed: c.red,
   }
-  const label: Record<string, string> = { missing: 'missing file', changed: 'changed since applied' }
+  const label: Record<string, string> = {
+    missing: 'missing file',
+    changed: 'changed since applied',
+    baseline: 'baseline (not run)',
+  }
   const rows = report.migrations.map((m) => [
     m.version,
     m.name,
@@ -56,7 +62,17 @@ export function formatStatus(report: StatusReport, c: Colors): string {
     for (const b of report.backups) out.push(`  ${describeLeftover(b, c)}`)
   }
   if (report.lock) out.push(c.yellow(`Locked by ${describeHolder(report.lock)}`))
-  const counts = ['applied', 'pending', 'failed', 'missing', 'changed']
+  if (report.drift.snapshotAt === null) out.push('Drift: no snapshot yet: the next `up` or `baseline` records one.')
+  else if (report.drift.changes.length)
+    out.push(
+      c.red(
+        formatChanges(report.drift.changes, c, `Drift: changed outside migrations since ${report.drift.snapshotAt}:`, {
+          suffix: ' outside migrations',
+          how: false,
+        }),
+      ),
+    )
+  const counts = ['applied', 'baseline', 'pending', 'failed', 'missing', 'changed']
     .map((s) => [s, report.migrations.filter((m) => m.state === s).length] as const)
     .filter(([, n]) => n > 0)
     .map(([s, n]) => `${n} ${s}`)
@@ -65,15 +81,21 @@ export function formatStatus(report: StatusReport, c: Colors): string {
 }
 
 export function formatRun(result: RunResult): string {
-  const verb =
-    result.direction === 'up'
-      ? result.dryRun
-        ? 'Would apply'
-        : 'Applied'
-      : result.dryRun
-        ? 'Would roll back'
-        : 'Rolled back'
-  if (!result.migrations.length) return result.direction === 'up' ? 'Already up to date.' : 'Nothing to roll back.'
+  const verbs = {
+    up: ['Applied', 'Would apply'],
+    down: ['Rolled back', 'Would roll back'],
+    baseline: ['Baselined (marked as applied, not run)', 'Would baseline'],
+  }
+  const verb = verbs[result.direction][result.dryRun ? 1 : 0]
+  const stopped = result.stoppedAt
+    ? `Stopped before ${result.stoppedAt.version}_${result.stoppedAt.name}: it was baselined, not run.`
+    : ''
+  if (!result.migrations.length)
+    return result.direction === 'up'
+      ? 'Already up to date.'
+      : result.direction === 'down'
+        ? 'Nothing to roll back.'
+        : 'Nothing to baseline.'
   const list = result.migrations
     .map((m) => `  ${m.version}_${m.name}${m.durationMs !== undefined ? ` (${m.durationMs} ms)` : ''}`)
     .join('\n')
@@ -83,7 +105,47 @@ export function formatRun(result: RunResult): string {
       ? `  rows written to ${w.name} since the alter (${w.inserted} inserted, ${w.deleted} deleted${w.changed !== undefined ? `, ${w.changed} changed` : ''}) were carried back`
       : `  WARNING: ${w.inserted + (w.changed ?? 0)} row(s) written to ${w.name} since the alter were NOT carried back: they exist only in the leftover collection (see status)`,
   )
-  return `${verb} ${result.migrations.length} migration(s)${batch}:\n${list}${writes.length ? `\n${writes.join('\n')}` : ''}`
+  return [
+    `${verb} ${result.migrations.length} migration(s)${batch}:`,
+    list,
+    ...writes,
+    ...(stopped ? [stopped] : []),
+  ].join('\n')
+}
+
+/** Schema changes grouped by collection: + added, - dropped, ~ changed; how each is made; destructive ones marked. */
+export function formatChanges(
+  changes: (SchemaChange & { rowsToCopy?: number | null })[],
+  c: Colors,
+  title: string,
+  opts: { suffix?: string; how?: boolean } = {},
+): string {
+  const suffix = opts.suffix ?? ''
+  const out = [title]
+  const byCollection = new Map<string, typeof changes>()
+  for (const ch of changes) byCollection.set(ch.collection, [...(byCollection.get(ch.collection) ?? []), ch])
+  for (const [name, list] of byCollection) {
+    const copy = list.find((x) => x.how === 'copy-and-swap')
+    const rows =
+      copy && copy.rowsToCopy !== undefined
+        ? copy.rowsToCopy === null
+          ? ', rows to copy unknown (not loaded)'
+          : `, ${copy.rowsToCopy} rows to copy`
+        : ''
+    out.push(c.bold(`  ${name}${copy && opts.how !== false ? ` (copy-and-swap${rows})` : ''}`))
+    for (const ch of list) {
+      const mark = /added|new collection|set to/.test(ch.text) ? '+' : /dropped|removed/.test(ch.text) ? '-' : '~'
+      const colour = mark === '+' ? c.green : mark === '-' ? c.red : c.yellow
+      const how =
+        ch.kind === 'collection-added' || ch.kind === 'collection-dropped'
+          ? ''
+          : ch.how === 'in place'
+            ? ' [in place]'
+            : ' [copy-and-swap]'
+      out.push(colour(`    ${mark} ${ch.text}${suffix}${how}${ch.destructive ? c.red(' DESTRUCTIVE') : ''}`))
+    }
+  }
+  return out.join('\n')
 }
 
 export function formatPlan(plans: MigrationPlan[], c: Colors): string {

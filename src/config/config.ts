@@ -3,6 +3,7 @@ import * as path from 'node:path'
 import { MvmError } from '../errors'
 import { defaultExport, importUserModule, loadErrorText } from '../migrations/load-module'
 import { splitCredentials } from '../util/redact'
+import { findSchemaFile } from '../declarative/schema-file'
 import { didYouMean } from '../util/suggest'
 
 /** Everything mvmigrate can be told, after flags, environment and config file are merged. */
@@ -21,6 +22,10 @@ export interface MvmigrateConfig {
   lockTimeout: number
   /** Seconds to wait for the server to answer before giving up (default 15). */
   connectTimeout: number
+  /** The declarative schema file (default: mvmigrate.schema.<ext> in the working directory, mvmigrate.schema.ts when there is none). */
+  schemaFile: string
+  /** The environment selected (--env / MVMIGRATE_ENV), if any. */
+  env?: string
   lite: {
     /** Embedded Milvus Lite data directory (default .mvmigrate/milvus). */
     dataDir: string
@@ -33,11 +38,14 @@ export interface MvmigrateConfig {
   }
 }
 
-/** What a config file may contain: every key optional. */
-export type ConfigFile = Partial<Omit<MvmigrateConfig, 'lite'>> & { lite?: Partial<MvmigrateConfig['lite']> }
+/** One layer of settings: every key optional. */
+export type ConfigLayer = Partial<Omit<MvmigrateConfig, 'lite' | 'env'>> & { lite?: Partial<MvmigrateConfig['lite']> }
+
+/** What a config file may contain: the settings, and named environments that override them (dev, staging, prod...). */
+export type ConfigFile = ConfigLayer & { environments?: Record<string, ConfigLayer> }
 
 /** The same keys, from command-line flags. */
-export type ConfigOverrides = ConfigFile
+export type ConfigOverrides = ConfigLayer
 
 export const CONFIG_FILE_NAMES = ['ts', 'mts', 'cts', 'js', 'mjs', 'cjs', 'json'].map(
   (ext) => `mvmigrate.config.${ext}`,
@@ -54,6 +62,7 @@ const TOP_KEYS: Record<string, 'string' | 'number' | 'object'> = {
   templatesDir: 'string',
   lockTimeout: 'number',
   connectTimeout: 'number',
+  schemaFile: 'string',
   lite: 'object',
 }
 const LITE_KEYS: Record<string, 'string' | 'number'> = {
@@ -69,36 +78,54 @@ export function defaults(cwd: string): MvmigrateConfig {
     templatesDir: PACKAGE_TEMPLATES_DIR,
     lockTimeout: 0,
     connectTimeout: 15,
+    schemaFile: findSchemaFile(cwd) ?? path.join(cwd, 'mvmigrate.schema.ts'),
     lite: { dataDir: path.resolve(cwd, '.mvmigrate', 'milvus'), venvDir: path.resolve(cwd, '.mvmigrate', 'venv') },
   }
 }
 
-/** Rejects unknown keys and wrong types, naming the file and every bad key at once. */
-export function validateConfigFile(raw: unknown, file: string): ConfigFile {
-  const hint = `Known keys: ${Object.keys(TOP_KEYS).join(', ')}; lite: { ${Object.keys(LITE_KEYS).join(', ')} }.`
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
-    throw new MvmError('CONFIG_INVALID', `${file}: the config must be an object`, { hint })
+/** The problems of one layer of settings (the top level, or one environment). */
+function layerProblems(raw: Record<string, unknown>, prefix: string): string[] {
   const problems: string[] = []
   for (const [k, v] of Object.entries(raw)) {
     const want = TOP_KEYS[k]
     if (!want) {
-      problems.push(`unknown key '${k}'${didYouMean(k, Object.keys(TOP_KEYS))}`)
+      problems.push(`unknown key '${prefix}${k}'${didYouMean(k, Object.keys(TOP_KEYS))}`)
       continue
     }
     if (v === undefined) continue
     if (want === 'object') {
       if (!v || typeof v !== 'object' || Array.isArray(v)) {
-        problems.push(`'${k}' must be an object`)
+        problems.push(`'${prefix}${k}' must be an object`)
         continue
       }
       for (const [lk, lv] of Object.entries(v)) {
-        if (!LITE_KEYS[lk]) problems.push(`unknown key 'lite.${lk}'${didYouMean(lk, Object.keys(LITE_KEYS))}`)
+        if (!LITE_KEYS[lk]) problems.push(`unknown key '${prefix}lite.${lk}'${didYouMean(lk, Object.keys(LITE_KEYS))}`)
         else if (lv !== undefined && typeof lv !== LITE_KEYS[lk])
-          problems.push(`'lite.${lk}' must be a ${LITE_KEYS[lk]}, got ${JSON.stringify(lv)}`)
+          problems.push(`'${prefix}lite.${lk}' must be a ${LITE_KEYS[lk]}, got ${JSON.stringify(lv)}`)
       }
-    } else if (typeof v !== want) problems.push(`'${k}' must be a ${want}, got ${JSON.stringify(v)}`)
+    } else if (typeof v !== want) problems.push(`'${prefix}${k}' must be a ${want}, got ${JSON.stringify(v)}`)
     else if (want === 'number' && (!Number.isFinite(v) || (v as number) < 0))
-      problems.push(`'${k}' must be a non-negative number`)
+      problems.push(`'${prefix}${k}' must be a non-negative number`)
+  }
+  return problems
+}
+
+/** Rejects unknown keys and wrong types, naming the file and every bad key at once (environments included). */
+export function validateConfigFile(raw: unknown, file: string): ConfigFile {
+  const hint = `Known keys: ${Object.keys(TOP_KEYS).join(', ')}, environments; lite: { ${Object.keys(LITE_KEYS).join(', ')} }.`
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new MvmError('CONFIG_INVALID', `${file}: the config must be an object`, { hint })
+  const { environments, ...top } = raw as Record<string, unknown>
+  const problems = layerProblems(top, '')
+  if (environments !== undefined) {
+    if (!environments || typeof environments !== 'object' || Array.isArray(environments))
+      problems.push(`'environments' must be an object of named settings ({ dev: {...}, prod: {...} })`)
+    else
+      for (const [name, layer] of Object.entries(environments)) {
+        if (!layer || typeof layer !== 'object' || Array.isArray(layer))
+          problems.push(`'environments.${name}' must be an object`)
+        else problems.push(...layerProblems(layer as Record<string, unknown>, `environments.${name}.`))
+      }
   }
   if (problems.length === 1) throw new MvmError('CONFIG_INVALID', `${file}: ${problems[0]}`, { hint })
   if (problems.length)
@@ -148,11 +175,53 @@ function defined<T extends object>(o: T | undefined): Partial<T> {
   return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>
 }
 
-/** Precedence: flags beat environment beat config file beat defaults. Paths resolve against cwd. */
-export function mergeConfig(cwd: string, file: ConfigFile, env: ConfigFile, flags: ConfigOverrides): MvmigrateConfig {
+/** The settings of the environment named (none when no name); an unknown name is an error listing the known ones. */
+export function environmentLayer(file: ConfigFile, name: string | undefined, where = 'the config'): ConfigLayer {
+  if (!name) return {}
+  const known = Object.keys(file.environments ?? {})
+  const layer = file.environments?.[name]
+  if (!layer) {
+    throw new MvmError(
+      'CONFIG_INVALID',
+      `Unknown environment '${name}': ${known.length ? `${where} defines ${known.join(', ')}` : `${where} defines no environments`}${didYouMean(name, known)}`,
+      {
+        hint: 'Pick one of those with {{env}}, or add it under environments in the config file.',
+      },
+    )
+  }
+  return layer
+}
+
+/**
+ * Precedence: flags beat environment variables beat the selected environment beat the config
+ * file's top level beat defaults. Paths resolve against cwd.
+ */
+export function mergeConfig(
+  cwd: string,
+  file: ConfigFile,
+  env: ConfigLayer,
+  flags: ConfigOverrides,
+  environment?: { name: string; layer: ConfigLayer },
+): MvmigrateConfig {
   const base = defaults(cwd)
-  const merged = { ...base, ...defined(file), ...defined(env), ...defined(flags) } as MvmigrateConfig
-  merged.lite = { ...base.lite, ...defined(file.lite), ...defined(env.lite), ...defined(flags.lite) }
+  const { environments: _environments, ...top } = file
+  const selected = environment?.layer ?? {}
+  const merged = {
+    ...base,
+    ...defined(top),
+    ...defined(selected),
+    ...defined(env),
+    ...defined(flags),
+  } as MvmigrateConfig
+  merged.lite = {
+    ...base.lite,
+    ...defined(top.lite),
+    ...defined(selected.lite),
+    ...defined(env.lite),
+    ...defined(flags.lite),
+  }
+  if (environment) merged.env = environment.name
+  merged.schemaFile = path.resolve(cwd, merged.schemaFile)
   merged.migrationsDir = path.resolve(cwd, merged.migrationsDir)
   merged.templatesDir = path.resolve(cwd, merged.templatesDir)
   merged.lite.dataDir = path.resolve(cwd, merged.lite.dataDir)
@@ -174,6 +243,8 @@ export interface LoadConfigOptions {
   configFile?: string
   env?: NodeJS.ProcessEnv
   flags?: ConfigOverrides
+  /** The environment to select from the config file's `environments` (--env); default MVMIGRATE_ENV. */
+  environment?: string
 }
 
 /** Reads the config (flags > environment > config file > defaults). Async: the config file may be an ES module. */
@@ -181,5 +252,10 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Mvmigrat
   const cwd = path.resolve(opts.cwd ?? process.cwd())
   const file = opts.configFile ? path.resolve(cwd, opts.configFile) : findConfigFile(cwd)
   const fileConfig = file ? await readConfigFile(file) : {}
-  return mergeConfig(cwd, fileConfig, fromEnv(opts.env ?? process.env), opts.flags ?? {})
+  const vars = opts.env ?? process.env
+  const name = opts.environment ?? (vars.MVMIGRATE_ENV || undefined)
+  const environment = name
+    ? { name, layer: environmentLayer(fileConfig, name, file ? path.basename(file) : 'no config file') }
+    : undefined
+  return mergeConfig(cwd, fileConfig, fromEnv(vars), opts.flags ?? {}, environment)
 }

@@ -131,8 +131,9 @@ export class MigrationContext {
       })
     }
     await createCollectionFromSpec(this.sdk, spec)
+    for (const alias of def.aliases ?? []) await collections.createAlias(this.sdk, spec.name, alias)
     this.log.info(`created collection ${spec.name}`)
-    return spec
+    return { ...spec, aliases: [...(def.aliases ?? [])] }
   }
 
   async hasCollection(name: string): Promise<boolean> {
@@ -181,6 +182,18 @@ export class MigrationContext {
     }
   }
 
+  /**
+   * Replaces an index (another type or parameters) in place: the collection is released while the
+   * index is rebuilt when it is loaded (Milvus requires that), and loaded again afterwards.
+   */
+  async replaceIndex(collection: string, indexName: string, index: IndexDefinition): Promise<void> {
+    const wasLoaded = await collections.isLoaded(this.sdk, collection)
+    if (wasLoaded) await collections.releaseCollection(this.sdk, collection)
+    await collections.dropIndex(this.sdk, collection, indexName)
+    await createIndex(this.sdk, collection, index)
+    if (wasLoaded) await collections.loadCollection(this.sdk, collection)
+  }
+
   async createPartition(collection: string, partition: string): Promise<void> {
     await collections.createPartition(this.sdk, collection, partition)
   }
@@ -192,6 +205,11 @@ export class MigrationContext {
   /** Collection properties, e.g. { 'collection.ttl.seconds': 86400, 'mmap.enabled': true }. */
   async setProperties(collection: string, properties: Record<string, string | number | boolean>): Promise<void> {
     await collections.setProperties(this.sdk, collection, properties)
+  }
+
+  /** Removes collection properties (each read back as gone). */
+  async dropProperties(collection: string, keys: string[]): Promise<void> {
+    await collections.dropProperties(this.sdk, collection, keys)
   }
 
   async createAlias(collection: string, alias: string): Promise<void> {

@@ -89,7 +89,7 @@ export class PlanningContext extends MigrationContext {
       throw new MvmError('MIGRATION_INVALID', `Invalid collection definition:\n  ${problems.join('\n  ')}`)
     if (await this.spec(spec.name))
       throw new MvmError('MIGRATION_INVALID', `${this.migration.file}: collection '${spec.name}' already exists`)
-    this.overlay.set(spec.name, spec)
+    this.overlay.set(spec.name, { ...spec, aliases: [...(def.aliases ?? [])] })
     this.steps.push(`create collection ${spec.name} (${spec.fields.map((f) => `${f.name} ${f.type}`).join(', ')})`)
     return spec
   }
@@ -153,6 +153,12 @@ export class PlanningContext extends MigrationContext {
   }
   override async dropIndex(collection: string, indexName: string): Promise<void> {
     this.steps.push(`drop index ${indexName} on ${collection}`)
+  }
+  override async replaceIndex(collection: string, indexName: string, index: IndexDefinition): Promise<void> {
+    this.steps.push(`rebuild index ${indexName} on ${collection} as ${index.type}`)
+  }
+  override async dropProperties(collection: string, keys: string[]): Promise<void> {
+    this.steps.push(`remove properties of ${collection}: ${keys.join(', ')}`)
   }
   override async createPartition(collection: string, partition: string): Promise<void> {
     this.steps.push(`create partition ${partition} in ${collection}`)

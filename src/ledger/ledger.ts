@@ -9,7 +9,8 @@ export interface LedgerRow {
   name: string
   checksum: string
   batch: number
-  state: 'applied' | 'failed'
+  /** 'baseline': marked as applied by `baseline` without running (the collections already existed). */
+  state: 'applied' | 'failed' | 'baseline'
   /** ISO 8601, UTC. */
   appliedAt: string
   durationMs: number
@@ -78,7 +79,12 @@ export class Ledger {
         name: String(r.name),
         checksum: String(r.checksum),
         batch: Number(r.batch),
-        state: r.state === 'failed' ? ('failed' as const) : ('applied' as const),
+        state:
+          r.state === 'failed'
+            ? ('failed' as const)
+            : r.state === 'baseline'
+              ? ('baseline' as const)
+              : ('applied' as const),
         appliedAt: String(r.applied_at),
         durationMs: Number(r.duration_ms),
         toolVersion: String(r.tool_version),
@@ -89,7 +95,7 @@ export class Ledger {
 
   async nextBatch(): Promise<number> {
     const rows = await this.list()
-    return rows.filter((r) => r.state === 'applied').reduce((max, r) => Math.max(max, r.batch), 0) + 1
+    return rows.filter((r) => r.state !== 'failed').reduce((max, r) => Math.max(max, r.batch), 0) + 1
   }
 
   /** Insert-or-replace by version: a retried failure becomes an applied row. */

@@ -7,7 +7,8 @@ import type { MigrationFile } from './files'
  * Pure decisions: given the files on disk and the ledger rows, what state is each migration in,
  * what may `up` run and what must `down` undo. No I/O here, so all of it is unit-tested.
  */
-export type MigrationState = 'applied' | 'pending' | 'missing' | 'changed' | 'failed'
+/** 'baseline': recorded as applied by `baseline`, never run (counts as applied). */
+export type MigrationState = 'applied' | 'baseline' | 'pending' | 'missing' | 'changed' | 'failed'
 
 export interface MigrationStatus {
   version: string
@@ -34,12 +35,18 @@ export function computeStatus(files: MigrationFile[], rows: LedgerRow[]): Migrat
     }
     entry.row = row
     if (row.state === 'failed') entry.state = 'failed'
-    else entry.state = entry.file!.checksum === row.checksum ? 'applied' : 'changed'
+    else
+      entry.state =
+        entry.file!.checksum !== row.checksum ? 'changed' : row.state === 'baseline' ? 'baseline' : 'applied'
   }
   return [...byVersion.values()].sort((a, b) => a.version.localeCompare(b.version))
 }
 
-const isApplied = (s: MigrationStatus) => s.state === 'applied' || s.state === 'changed' || s.state === 'missing'
+const isApplied = (s: MigrationStatus) =>
+  s.state === 'applied' || s.state === 'baseline' || s.state === 'changed' || s.state === 'missing'
+
+/** Applied (or baselined) and unchanged: what `status --check` wants of every migration. */
+export const isDone = (state: MigrationState) => state === 'applied' || state === 'baseline'
 const isRunnable = (s: MigrationStatus) => (s.state === 'pending' || s.state === 'failed') && !!s.file
 
 export interface UpOptions {

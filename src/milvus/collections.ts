@@ -221,12 +221,48 @@ export async function dropProperties(client: MilvusClient, name: string, keys: s
   if (left.length) throw unsupported(what, 'AlterCollection', `it answered OK, but ${left.join(', ')} still set`)
 }
 
+async function indexNames(client: MilvusClient, collection: string): Promise<{ name: string; field: string }[]> {
+  const res = await client.describeIndex({ collection_name: collection })
+  // "index not found" is how a server says there are none.
+  if (res.status?.code && res.status.code !== 0) return []
+  return (res.index_descriptions ?? []).map((d) => ({ name: String(d.index_name), field: String(d.field_name) }))
+}
+
+/**
+ * Drops one index, named by its name (or its field's). The field is sent too: Milvus Lite drops
+ * every index of the collection when a request names no field. Read back: that index is gone and
+ * every other one is still there.
+ */
 export async function dropIndex(client: MilvusClient, collection: string, indexName: string): Promise<void> {
+  const what = `drop index '${indexName}' on '${collection}'`
+  const before = await indexNames(client, collection)
+  const target = before.find((i) => i.name === indexName) ?? before.find((i) => i.field === indexName)
+  if (!target) {
+    throw new MvmError(
+      'MILVUS_ERROR',
+      `${what}: no such index (indexes: ${before.map((i) => i.name).join(', ') || 'none'})`,
+    )
+  }
   await milvusCall(
-    `drop index '${indexName}' on '${collection}'`,
-    () => client.dropIndex({ collection_name: collection, index_name: indexName }),
-    { rpc: 'DropIndex' },
+    what,
+    () => client.dropIndex({ collection_name: collection, field_name: target.field, index_name: target.name } as never),
+    {
+      rpc: 'DropIndex',
+    },
   )
+  const after = await indexNames(client, collection)
+  if (after.some((i) => i.name === target.name))
+    throw unsupported(what, 'DropIndex', 'it answered OK, but the index is still there')
+  const lost = before.filter((i) => i !== target && !after.some((a) => a.name === i.name))
+  if (lost.length) {
+    throw new MvmError(
+      'MILVUS_ERROR',
+      `${what}: the server dropped other indexes too: ${lost.map((i) => `${i.name} (on ${i.field})`).join(', ')}`,
+      {
+        hint: 'Create them again (ctx.createIndex) before loading the collection.',
+      },
+    )
+  }
 }
 
 /** Partition names, `_default` included. */

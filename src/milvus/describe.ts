@@ -51,7 +51,8 @@ function fieldFromSdk(raw: Record<string, unknown>): FieldSpec {
 function indexFromSdk(raw: { index_name: string; field_name: string; params: KV[] }): IndexSpec {
   const p = kvToObject(raw.params)
   const idx: IndexSpec = { name: raw.index_name, field: raw.field_name, type: p.index_type }
-  if (p.metric_type) idx.metric = p.metric_type
+  // Scalar indexes have no metric; Milvus Lite says NONE.
+  if (p.metric_type && p.metric_type !== 'NONE') idx.metric = p.metric_type
   const extra: Record<string, string | number | boolean> = {}
   if (p.params) Object.assign(extra, JSON.parse(p.params))
   for (const [k, v] of Object.entries(p))

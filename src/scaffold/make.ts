@@ -37,7 +37,7 @@ export function validateMigrationName(name: string): void {
 }
 
 /** The extension a new migration gets: asked for, or what the project's migrations already use. */
-function extensionFor(opts: MakeOptions): MigrationExtension {
+export function extensionFor(opts: Pick<MakeOptions, 'migrationsDir' | 'js' | 'ext'>): MigrationExtension {
   if (opts.ext) return opts.ext
   const existing = fs.existsSync(opts.migrationsDir)
     ? fs
@@ -72,23 +72,29 @@ export function makeMigration(name: string, opts: MakeOptions): string {
       hint: 'Check templatesDir in the config, or remove it to use the built-in templates.',
     })
   }
-  const sameVersion = fs.existsSync(opts.migrationsDir)
-    ? fs.readdirSync(opts.migrationsDir).find((f) => f.startsWith(`${version}_`))
+  const body = fs
+    .readFileSync(template, 'utf8')
+    .replace(/\{\{name\}\}/g, name)
+    .replace(/\{\{version\}\}/g, version)
+  writeNewMigration(file, body, opts.migrationsDir, version)
+  return file
+}
+
+/** Writes a new migration file: refuses when its version is taken, and never overwrites. */
+export function writeNewMigration(file: string, body: string, migrationsDir: string, version: string): void {
+  const sameVersion = fs.existsSync(migrationsDir)
+    ? fs.readdirSync(migrationsDir).find((f) => f.startsWith(`${version}_`))
     : undefined
   if (sameVersion) {
     throw new MvmError(
       'FILE_EXISTS',
-      `A migration with version ${version} already exists: ${path.join(opts.migrationsDir, sameVersion)}`,
+      `A migration with version ${version} already exists: ${path.join(migrationsDir, sameVersion)}`,
       {
         hint: 'Wait a second and run make again (versions are per-second timestamps). Nothing was written.',
       },
     )
   }
-  const body = fs
-    .readFileSync(template, 'utf8')
-    .replace(/\{\{name\}\}/g, name)
-    .replace(/\{\{version\}\}/g, version)
-  fs.mkdirSync(opts.migrationsDir, { recursive: true })
+  fs.mkdirSync(migrationsDir, { recursive: true })
   // 'wx' fails if the file appeared meanwhile: make never overwrites.
   try {
     fs.writeFileSync(file, body, { flag: 'wx' })
@@ -97,5 +103,4 @@ export function makeMigration(name: string, opts: MakeOptions): string {
       throw new MvmError('FILE_EXISTS', `${file} already exists`, { hint: 'Nothing was written.' })
     throw e
   }
-  return file
 }

@@ -79,6 +79,8 @@ export interface CollectionDefinition {
   shards?: number
   /** Load the collection after creating it (default true when it has an index on every vector field). */
   load?: boolean
+  /** Aliases to create for it. */
+  aliases?: string[]
 }
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/

@@ -19,7 +19,14 @@ export function milvusToken(): string | undefined {
  * feature adapt their data, or are reported as skipped with the reason printed.
  */
 export type Feature =
-  'nullable' | 'sparse' | 'functions' | 'keepAutoIdKeys' | 'invertedIndex' | 'multipleVectors' | 'liteProcess'
+  | 'nullable'
+  | 'sparse'
+  | 'functions'
+  | 'keepAutoIdKeys'
+  | 'invertedIndex'
+  | 'multipleVectors'
+  | 'consistencyLevel'
+  | 'liteProcess'
 export function lacks(feature: Feature): boolean {
   return (inject('serverLacks') ?? []).includes(feature)
 }

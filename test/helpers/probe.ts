@@ -84,6 +84,13 @@ export async function probeServerLacks(uri: string, token?: string): Promise<Fea
       (d) => !!field(d, 'w'),
     )
     if (!twoVectors) lacking.push('multipleVectors')
+    // Milvus Lite reports every collection as Strong, whatever it was created with.
+    const session = await creates(
+      'consistency',
+      { fields: [{ name: 'id', data_type: 5, is_primary_key: true }, vector], consistency_level: 'Session' },
+      (d) => (d as { consistency_level?: string }).consistency_level === 'Session',
+    )
+    if (!session) lacking.push('consistencyLevel')
   } finally {
     for (const c of (await client.listCollections()).data ?? [])
       await client.dropCollection({ collection_name: c.name })

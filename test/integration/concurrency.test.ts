@@ -145,6 +145,12 @@ export default defineMigration({ async up(ctx) { await ctx.alter('docs', (t) => 
     record({ faultsInjected: 3, recovered: 3, rowsChecked: 3000, rowsLost: lost })
     expect(lost).toBe(0)
     const names = ((await db.client.listCollections()).data ?? []).map((c) => c.name).sort()
-    expect(names).toEqual(['_migrations', '_migrations_journal', 'docs', 'docs__mvm_bak_20260101000002'])
+    expect(names).toEqual([
+      '_migrations',
+      '_migrations_journal',
+      '_migrations_snapshots',
+      'docs',
+      'docs__mvm_bak_20260101000002',
+    ])
   })
 })

@@ -8,7 +8,7 @@ import { MvmError } from '../../src/errors'
 import { describeCollectionSpec } from '../../src/milvus/describe'
 import { Migrator } from '../../src/migrator'
 import { REPO_ROOT } from '../helpers/project'
-import { freshDatabase, requireFeatures } from '../helpers/milvus'
+import { freshDatabase, lacks, requireFeatures } from '../helpers/milvus'
 
 const clients: MilvusClient[] = []
 afterAll(async () => {
@@ -83,11 +83,17 @@ describe('the shipped example migrations (migrations/)', () => {
     await migrator.down({ all: true })
     const left = ((await client.listCollections()).data ?? []).map((c) => c.name).sort()
     // The alter's result is kept (never lose rows written after it) until pruned.
-    expect(left).toEqual(['_migrations', '_migrations_journal', 'documents__mvm_undone_20261126090300'])
+    expect(left).toEqual([
+      '_migrations',
+      '_migrations_journal',
+      '_migrations_snapshots',
+      'documents__mvm_undone_20261126090300',
+    ])
     expect((await migrator.prune()).map((l) => l.collection)).toEqual(['documents__mvm_undone_20261126090300'])
     expect(((await client.listCollections()).data ?? []).map((c) => c.name).sort()).toEqual([
       '_migrations',
       '_migrations_journal',
+      '_migrations_snapshots',
     ])
   })
 })
@@ -228,5 +234,37 @@ describe('MigrationContext helpers', () => {
     )
     expect(e4?.message).toContain("collection 'dup' already exists")
     expect(e4?.message).toContain('migrations/20260101000000_t.ts')
+  })
+
+  it('dropIndex drops that index only (Milvus Lite drops every index of a request that names no field); replaceIndex rebuilds one in place', async () => {
+    const { client } = await db()
+    const ctx = new MigrationContext(
+      client,
+      { version: '20260101000000', name: 't', file: 'migrations/20260101000000_t.ts' },
+      silentLogger,
+    )
+    await ctx.createCollection({
+      name: 'two_indexes',
+      fields: [
+        { name: 'id', type: 'Int64', primaryKey: true },
+        { name: 'v', type: 'FloatVector', dim: 2 },
+        { name: 'title', type: 'VarChar', maxLength: 20 },
+      ],
+      indexes: [
+        { field: 'v', type: 'FLAT', metric: 'L2' },
+        { field: 'title', type: lacks('invertedIndex') ? 'Trie' : 'INVERTED' },
+      ],
+    })
+    await ctx.dropIndex('two_indexes', 'title')
+    expect((await ctx.describeCollection('two_indexes')).indexes.map((i) => i.field)).toEqual(['v'])
+    await ctx.replaceIndex('two_indexes', 'v', {
+      field: 'v',
+      type: 'HNSW',
+      metric: 'L2',
+      params: { M: 8, efConstruction: 32 },
+    })
+    const spec = await ctx.describeCollection('two_indexes')
+    expect(spec.indexes).toMatchObject([{ field: 'v', type: 'HNSW', params: { M: 8 } }])
+    expect(spec.loaded).toBe(true)
   })
 })

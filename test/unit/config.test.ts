@@ -59,3 +59,61 @@ describe('config precedence', async () => {
     await expect(loadConfig({ cwd, env: {}, configFile: 'nope.json' })).rejects.toThrow(/does not exist/)
   })
 })
+
+describe('environments', () => {
+  const write = (cfg: unknown) => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'mvm-env-'))
+    fs.writeFileSync(path.join(cwd, 'mvmigrate.config.json'), JSON.stringify(cfg))
+    return cwd
+  }
+  const file = {
+    uri: 'http://top:1',
+    database: 'topdb',
+    token: 'toptoken',
+    lockTimeout: 1,
+    lite: { port: 1 },
+    environments: { prod: { uri: 'http://prod:2', database: 'proddb', lite: { port: 2 } }, dev: {} },
+  }
+
+  it('flags > environment variables > the selected environment > top level > defaults', async () => {
+    const cwd = write(file)
+    const c = await loadConfig({
+      cwd,
+      env: { MILVUS_DATABASE: 'envdb' },
+      environment: 'prod',
+      flags: { lockTimeout: 9 },
+    })
+    expect(c.env).toBe('prod')
+    expect(c.uri).toBe('http://prod:2') // environment over top level
+    expect(c.database).toBe('envdb') // environment variable over environment
+    expect(c.token).toBe('toptoken') // top level where the environment is silent
+    expect(c.lockTimeout).toBe(9) // flag over everything
+    expect(c.lite.port).toBe(2)
+    expect(c.connectTimeout).toBe(15) // default
+    expect((await loadConfig({ cwd, env: {}, environment: 'prod', flags: { uri: 'http://flag:3' } })).uri).toBe(
+      'http://flag:3',
+    )
+    const top = await loadConfig({ cwd, env: {} })
+    expect([top.uri, top.env]).toEqual(['http://top:1', undefined])
+  })
+
+  it('MVMIGRATE_ENV selects one when --env does not', async () => {
+    const cwd = write(file)
+    expect((await loadConfig({ cwd, env: { MVMIGRATE_ENV: 'prod' } })).uri).toBe('http://prod:2')
+    expect((await loadConfig({ cwd, env: { MVMIGRATE_ENV: 'prod' }, environment: 'dev' })).uri).toBe('http://top:1')
+  })
+
+  it('an unknown name, or bad keys inside an environment, are config errors naming them all', async () => {
+    const cwd = write(file)
+    await expect(loadConfig({ cwd, env: {}, environment: 'prdo' })).rejects.toThrow(
+      "Unknown environment 'prdo': mvmigrate.config.json defines prod, dev (did you mean 'prod'?)",
+    )
+    await expect(loadConfig({ cwd: write({}), env: {}, environment: 'prod' })).rejects.toThrow(
+      'defines no environments',
+    )
+    const bad = write({ environments: { prod: { urii: 'x', lockTimeout: 'soon' }, qa: 3 } })
+    await expect(loadConfig({ cwd: bad, env: {} })).rejects.toThrow(
+      /3 problems:[\s\S]*environments\.prod\.urii[\s\S]*environments\.prod\.lockTimeout[\s\S]*'environments\.qa' must be an object/,
+    )
+  })
+})

@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import { isDone } from '../../migrations/plan'
 import type { CliContext } from '../cli-context'
 import { formatStatus } from '../output'
 
@@ -12,9 +13,13 @@ export function register(program: Command, cli: CliContext): void {
       if (cli.json) cli.printJson(report)
       else cli.out(formatStatus(report, cli.colors))
       if (opts.check && !report.upToDate) {
-        const notApplied = report.migrations.filter((m) => m.state !== 'applied')
+        const notApplied = report.migrations.filter((m) => !isDone(m.state))
         const list = notApplied.map((m) => `${m.version}_${m.name} (${m.state})`).join(', ')
-        if (!cli.json) process.stderr.write(cli.colors.red(`not up to date: ${list}`) + '\n')
+        const drift = report.drift.changes.length
+          ? `${report.drift.changes.length} change(s) made outside migrations`
+          : ''
+        if (!cli.json)
+          process.stderr.write(cli.colors.red(`not up to date: ${[list, drift].filter(Boolean).join('; ')}`) + '\n')
         cli.exitCode = 3
       }
     })
