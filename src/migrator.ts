@@ -1,4 +1,5 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import * as os from 'node:os'
 import * as path from 'node:path'
 import type { AlterContext } from './alter/engine'
 import { type LeftoverCollection, findLeftovers, pruneLeftovers } from './alter/leftovers'
@@ -12,7 +13,7 @@ import { type MigrationPlan, PlanningContext } from './context/planning-context'
 import { Journal, type JournalEntry } from './ledger/journal'
 import { Ledger, type LedgerRow } from './ledger/ledger'
 import { describeCollectionSpec } from './milvus/describe'
-import { type LockHolder, MigrationLock } from './ledger/lock'
+import { type LockHolder, MigrationLock, processAlive } from './ledger/lock'
 import { discoverMigrations } from './migrations/files'
 import { type LoadedMigration, loadMigration } from './migrations/loader'
 import {
@@ -86,8 +87,8 @@ export interface StatusReport {
   migrations: MigrationStatusRow[]
   /** Backups and other collections alters left; `mvmigrate prune` drops them. */
   backups: LeftoverCollection[]
-  /** Alters a crash interrupted, and what the next `up` does about them. */
-  interrupted: { name: string; version: string; state: string; next: string }[]
+  /** Alters in progress: running now (another runner holds the lock), or interrupted by a crash and what the next run does. */
+  interrupted: AlterInProgress[]
   /** Who holds the migration lock; null when nobody does. */
   lock: LockHolder | null
   /** Changes made outside migrations since the last run, or why that cannot be told yet. */
@@ -105,6 +106,51 @@ export interface RunResult {
   stoppedAt?: { version: string; name: string }
   /** down: rows written since an alter that were carried back or left in a leftover collection. */
   writes?: (WritesReport & { version: string; handled: 'carried' | 'discarded' })[]
+}
+
+/** An alter the journal says is not done: how far it got, and whether a runner is at it now. */
+export interface AlterInProgress {
+  name: string
+  version: string
+  state: string
+  /** True when the runner holding the lock is alive: the alter is running now, not interrupted. */
+  running: boolean
+  phase?: 'copy' | 'verify'
+  rowsDone?: number
+  totalRows?: number
+  rowsPerSecond?: number
+  etaSeconds?: number
+  /** What the next run does about it (for an interrupted one), or who runs it. */
+  next: string
+}
+
+const count = (n: number) => n.toLocaleString('en-US')
+
+function alterInProgress(j: JournalEntry, lock: LockHolder | null): AlterInProgress {
+  // A live holder: on this machine its process exists; elsewhere the journal moved in the last 2 minutes.
+  const running =
+    !!lock && (lock.host === os.hostname() ? processAlive(lock.pid) : Date.now() - Date.parse(j.updatedAt) < 120_000)
+  const done = j.checkpoint?.rows ?? (j.phase === 'verify' ? j.rowsCopied : 0)
+  const total = j.sourceRows
+  const elapsedS = j.copyStartedAt ? (Date.parse(j.updatedAt) - Date.parse(j.copyStartedAt)) / 1000 : 0
+  const rate = elapsedS > 0 ? Math.round((done - (j.rowsAtStart ?? 0)) / elapsedS) : 0
+  const eta = rate > 0 && total !== undefined ? Math.ceil((total - done) / rate) : undefined
+  const progress = {
+    ...(j.phase ? { phase: j.phase } : {}),
+    ...(total !== undefined ? { rowsDone: done, totalRows: total } : {}),
+    ...(rate ? { rowsPerSecond: rate } : {}),
+    ...(eta !== undefined ? { etaSeconds: eta } : {}),
+  }
+  let next: string
+  if (running) next = `running: ${lock!.command} on ${lock!.host} (pid ${lock!.pid})`
+  else if (j.state === 'copying')
+    next =
+      j.checkpoint && total !== undefined
+        ? `copy ${count(done)}/${count(total)} rows done; up will continue`
+        : `up drops the partial copy ${j.target} and copies again`
+  else if (j.state === 'reverting') next = `down finishes moving ${j.backup} back to ${j.name} (no copy)`
+  else next = `up finishes the swap of ${j.name} (no copy)`
+  return { name: j.name, version: j.version, state: j.state, running, ...progress, next }
 }
 
 /**
@@ -145,25 +191,14 @@ export class Migrator {
       ...(e.file ? { file: e.file.path } : {}),
     }))
     const journal = await this.journal.list()
-    const interrupted = journal
-      .filter((j) => j.state !== 'done')
-      .map((j) => ({
-        name: j.name,
-        version: j.version,
-        state: j.state,
-        next:
-          j.state === 'copying'
-            ? `up drops the partial copy ${j.target} and copies again`
-            : j.state === 'reverting'
-              ? `down finishes moving ${j.backup} back to ${j.name} (no copy)`
-              : `up finishes the swap of ${j.name} (no copy)`,
-      }))
+    const lock = (await this.lock.holder()) ?? null
+    const interrupted = journal.filter((j) => j.state !== 'done').map((j) => alterInProgress(j, lock))
     const drift = await this.drift()
     return {
       migrations,
       backups: await this.leftovers(),
       interrupted,
-      lock: (await this.lock.holder()) ?? null,
+      lock,
       drift,
       upToDate: migrations.every((m) => isDone(m.state)) && drift.changes.length === 0,
     }

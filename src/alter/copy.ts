@@ -5,6 +5,7 @@ import { insertRows, queryRows } from '../milvus/rows'
 import { primaryKeyOf } from '../schema/spec'
 import type { Row } from './builder'
 import { KeyDigest } from './keys'
+import type { CopyCheckpoint, CopyPartitions } from './resume'
 import { readPages } from './pager'
 import type { AlterPlan } from './types'
 import { transformRow } from './values'
@@ -29,10 +30,18 @@ export interface CopyOptions {
   /** Accept server-generated keys where the target cannot take the source's (auto_id). */
   newIds?: boolean
   onProgress?: (rowsCopied: number) => void
+  /** Continue after this checkpoint (its rows are in the target already, proven by the caller). */
+  resumeFrom?: CopyCheckpoint
+  /** Called after every `checkpointEvery` rows written (and once at the end): the journal records it. */
+  onCheckpoint?: (cp: CopyCheckpoint) => Promise<void>
+  checkpointEvery?: number
 }
 
 export interface CopyResult {
+  /** Rows the target holds: those of a resumed checkpoint and those copied by this run. */
   rowsCopied: number
+  /** Of those, the rows an earlier, interrupted run had copied. */
+  rowsResumed: number
   /** Digest of the source keys as read during the copy. */
   sourceKeys: KeyDigest
   batchSize: number
@@ -56,6 +65,12 @@ function rowBytes(rows: Row[]): number {
   return Math.ceil(total / rows.length)
 }
 
+/** The partitions a copy walks, in order: named partitions one by one ('_default' first), or the whole collection. */
+export function copyPartitions(plan: AlterPlan): CopyPartitions {
+  const keepPartitions = plan.target.partitions.length > 0 && !plan.source.fields.some((f) => f.partitionKey)
+  return keepPartitions ? ['_default', ...plan.source.partitions] : [undefined]
+}
+
 /**
  * Streams every row from source to target: read a page, transform it, insert it, with the reads
  * of the next pages overlapping this work (memory: a few pages, never the collection). Named partitions
@@ -67,7 +82,8 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
   const targetPk = primaryKeyOf(plan.target)!
   const functionOutputs = new Set(plan.source.fields.filter((f) => f.functionOutput).map((f) => f.name))
   const outputFields = ['*']
-  const sourceKeys = new KeyDigest()
+  const resume = opts.resumeFrom
+  const sourceKeys = resume ? KeyDigest.parse(resume.keys) : new KeyDigest()
 
   // Page size from the real row size (a small sample), unless the migration fixed it.
   let batchSize = opts.batchSize
@@ -76,13 +92,19 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
     batchSize = Math.max(1, Math.min(MAX_PAGE_ROWS, Math.floor(TARGET_PAGE_BYTES / rowBytes(sample))))
   }
 
-  const keepPartitions = plan.target.partitions.length > 0 && !plan.source.fields.some((f) => f.partitionKey)
-  const partitions: (string | undefined)[] = keepPartitions ? ['_default', ...plan.source.partitions] : [undefined]
-  let rowsCopied = 0
+  const partitions = copyPartitions(plan)
+  let rowsCopied = resume?.rows ?? 0
   let checkedKeys = false
+  const every = Math.max(1, opts.checkpointEvery ?? Number.MAX_SAFE_INTEGER)
+  let lastCheckpoint = rowsCopied
 
-  /** Inserts one page and checks what the server did with it. */
-  async function write(rows: Row[], partition: string | undefined, first: boolean): Promise<void> {
+  /** Inserts one page and checks what the server did with it; records a checkpoint now and then. */
+  async function write(
+    rows: Row[],
+    partition: string | undefined,
+    first: boolean,
+    at: { partition: number; lastKey: string },
+  ): Promise<void> {
     const res = await insertRows(client, targetName, rows, partition)
     if (first && !opts.newIds) {
       // The first page proves whether the server kept the keys we sent (auto_id collections).
@@ -100,6 +122,15 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
     }
     rowsCopied += rows.length
     opts.onProgress?.(rowsCopied)
+    if (opts.onCheckpoint && rowsCopied - lastCheckpoint >= every) {
+      lastCheckpoint = rowsCopied
+      await opts.onCheckpoint({
+        partition: at.partition,
+        lastKey: at.lastKey,
+        rows: rowsCopied,
+        keys: sourceKeys.toString(),
+      })
+    }
     failpoint('alter:after-page')
   }
 
@@ -107,8 +138,10 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
   // rows and the server stores them. Measured on Milvus Lite: two pages ahead copy 10% faster than
   // one; more pages, or overlapping the writes too, gained nothing (the server is the bottleneck).
   const ahead = Math.max(1, opts.pagesInFlight ?? 2)
-  for (const partition of partitions) {
-    const pages = readPages({ client, collection: sourceName, pk, outputFields, partition, batchSize })
+  for (let p = resume?.partition ?? 0; p < partitions.length; p++) {
+    const partition = partitions[p]
+    const after = resume && p === resume.partition ? resume.lastKey : undefined
+    const pages = readPages({ client, collection: sourceName, pk, outputFields, partition, batchSize, after })
     // A read that fails before it is awaited must not count as an unhandled rejection (which would
     // end the process): each gets a no-op handler at once, and is awaited in order later.
     const handled = <T>(p: Promise<T>) => (p.catch(() => undefined), p)
@@ -125,9 +158,9 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
         rows.push(out)
       }
       if (!rows.length) continue
-      await write(rows, partition, !checkedKeys)
+      await write(rows, partition, !checkedKeys, { partition: p, lastKey: current.value.lastKey })
       checkedKeys = true
     }
   }
-  return { rowsCopied, sourceKeys, batchSize }
+  return { rowsCopied, rowsResumed: resume?.rows ?? 0, sourceKeys, batchSize }
 }

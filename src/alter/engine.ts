@@ -3,6 +3,7 @@ import { failpoint } from '../failpoints'
 import type { JournalEntry } from '../ledger/journal'
 import {
   collectionExists,
+  ensureLoaded,
   countRows,
   dropCollection,
   dropProperties,
@@ -15,7 +16,8 @@ import { openDataClient } from '../milvus/data-client'
 import { requireRpcs } from '../milvus/server-traits'
 import { type CollectionSpec, primaryKeyOf } from '../schema/spec'
 import type { AlterOptions } from './builder'
-import { copyRows } from './copy'
+import { copyPartitions, copyRows } from './copy'
+import { type CopyCheckpoint, checkpointProblem } from './resume'
 import type { KeyDigest } from './keys'
 import { alterNames } from './names'
 import type { AlterContext, AlterPlan, AlterSummary } from './types'
@@ -84,11 +86,16 @@ export async function runAlter(
   await requireRpcs(client, rpcsNeeded(plan, mode, options), `${where}cannot alter '${name}' on this server`)
 
   const targetName = mode === 'alias' || options.convertToAlias ? names.versioned : names.temp
-  // A leftover target from an interrupted run (journal says copying) is dropped and rebuilt.
+  // A leftover target from an interrupted run (journal says copying): continued from its last
+  // checkpoint when there is one (proven first, in buildTarget), otherwise dropped and rebuilt.
+  let resumeFrom: CopyCheckpoint | undefined
   if (await collectionExists(client, targetName)) {
     if (previous?.state === 'copying' && previous.target === targetName) {
-      log.info(`dropping the partial copy ${targetName} left by an interrupted run`)
-      await dropCollection(client, targetName)
+      if (previous.checkpoint && !options.newIds) resumeFrom = previous.checkpoint
+      else {
+        log.info(`dropping the partial copy ${targetName} left by an interrupted run`)
+        await dropCollection(client, targetName)
+      }
     } else {
       throw new MvmError(
         'MIGRATION_INVALID',
@@ -107,7 +114,7 @@ export async function runAlter(
   }
 
   const fieldMap = Object.fromEntries([...plan.fields].map(([target, src]) => [target, src.from ?? null]))
-  const entry: Omit<JournalEntry, 'id' | 'updatedAt'> = {
+  let entry: Omit<JournalEntry, 'id' | 'updatedAt'> = {
     version: migration.version,
     name,
     state: 'copying',
@@ -115,20 +122,26 @@ export async function runAlter(
     source: sourceName,
     target: targetName,
     backup: options.keepBackup === false ? '' : backup,
-    rowsCopied: 0,
+    rowsCopied: resumeFrom?.rows ?? 0,
     loaded: plan.source.loaded,
     durationMs: 0,
     fieldMap,
     ...(options.newIds ? { newIds: true } : {}),
+    // Kept until proven or replaced: a crash before that must not lose it.
+    ...(resumeFrom ? { checkpoint: resumeFrom } : {}),
   }
   await journal.write(entry)
   log.info(`alter ${name}: ${plan.changes.join('; ') || 'rebuild'}`)
+  const record = async (fields: Partial<JournalEntry>) => {
+    entry = { ...entry, ...fields }
+    await journal.write(entry)
+  }
 
-  let built: { rowsCopied: number; targetKeys: KeyDigest }
+  let built: { rowsCopied: number; rowsResumed: number; targetKeys: KeyDigest }
   try {
-    built = await buildTarget(ctx, name, plan, sourceName, targetName, options, started)
+    built = await buildTarget(ctx, name, plan, sourceName, targetName, options, started, resumeFrom, record)
   } catch (e) {
-    // The source was never touched: drop the partial target and say what happened.
+    // A failure, not a crash: the source was never touched. Drop the partial target and say what happened.
     await dropCollection(client, targetName).catch(() => undefined)
     await journal.remove(`${migration.version}/${name}`).catch(() => undefined)
     throw e
@@ -150,20 +163,38 @@ export async function runAlter(
   const done = await journal.write({ ...swapping, state: 'done', durationMs: Date.now() - started })
   log.progress?.({ name, phase: 'done', rows: rowsCopied, total: rowsCopied, elapsedMs: done.durationMs })
   log.info(
-    `alter ${name}: ${rowsCopied} rows copied in ${done.durationMs} ms; ${done.backup ? `backup kept as ${done.backup}` : 'no backup kept'}`,
+    `alter ${name}: ${rowsCopied - built.rowsResumed} rows copied${built.rowsResumed ? ` (and ${built.rowsResumed} by the interrupted run before)` : ''} in ${done.durationMs} ms; ${done.backup ? `backup kept as ${done.backup}` : 'no backup kept'}`,
   )
   return {
     name,
     mode,
     collection: targetName === names.temp ? name : targetName,
     backup: done.backup,
-    rowsCopied,
+    rowsCopied: rowsCopied - built.rowsResumed,
+    ...(built.rowsResumed ? { rowsResumed: built.rowsResumed } : {}),
     durationMs: done.durationMs,
     changes: plan.changes,
   }
 }
 
-/** Create the target, copy, verify. The source is only read. Returns the rows copied and the target's key digest. */
+/** The target as the plan says, empty, loaded while it is filled. */
+async function createTarget(
+  client: AlterContext['client'],
+  plan: AlterPlan,
+  targetName: string,
+  options: AlterOptions,
+): Promise<void> {
+  const autoId = plan.target.fields.some((f) => f.primaryKey && f.autoId)
+  const target: CollectionSpec = { ...plan.target, loaded: true, aliases: [] }
+  // Keep auto_id keys: the target accepts explicit keys while it is filled (Milvus >= 2.6.3, Milvus Lite).
+  if (autoId && !options.newIds) target.properties = { ...target.properties, allow_insert_auto_id: 'true' }
+  await createCollectionFromSpec(client, target, targetName)
+}
+
+/**
+ * Create the target (or prove an interrupted copy's checkpoint and continue it), copy, verify.
+ * The source is only read. Returns the rows copied (resumed ones included) and the target's key digest.
+ */
 async function buildTarget(
   ctx: AlterContext,
   name: string,
@@ -172,30 +203,54 @@ async function buildTarget(
   targetName: string,
   options: AlterOptions,
   started: number,
-): Promise<{ rowsCopied: number; targetKeys: KeyDigest }> {
+  resumeFrom: CopyCheckpoint | undefined,
+  record: (fields: Partial<JournalEntry>) => Promise<void>,
+): Promise<{ rowsCopied: number; rowsResumed: number; targetKeys: KeyDigest }> {
   const { client, log } = ctx
   const autoId = plan.target.fields.some((f) => f.primaryKey && f.autoId)
-  const target: CollectionSpec = { ...plan.target, loaded: true, aliases: [] }
-  // Keep auto_id keys: the target accepts explicit keys while it is filled (Milvus >= 2.6.3, Milvus Lite).
-  if (autoId && !options.newIds) target.properties = { ...target.properties, allow_insert_auto_id: 'true' }
-  await createCollectionFromSpec(client, target, targetName)
-  failpoint('alter:after-create')
+  if (!resumeFrom) {
+    await createTarget(client, plan, targetName, options)
+    failpoint('alter:after-create')
+  } else await ensureLoaded(client, targetName)
   // The copy reads the source, so it must be loaded. Loaded always: some servers report a
   // collection that was never loaded as loaded, and then answer its queries with no rows.
   await loadCollection(client, sourceName)
 
   // Rows move over a connection of their own, without the SDK's per-call JSON logging (see data-client.ts).
   const data = await openDataClient(client)
-  let result: { rowsCopied: number; targetKeys: KeyDigest }
+  let result: { rowsCopied: number; rowsResumed: number; targetKeys: KeyDigest }
   try {
     // Sealed data reads faster than a server's write buffer (on Milvus Lite, ~3x for key windows
     // and counts), and the server has to seal it anyway: flush the source before reading it and
     // the target before verifying it. Flushing changes no row.
     await flush(client, sourceName)
     const before = await countRows(client, sourceName)
+    if (resumeFrom) {
+      const problem = await checkpointProblem(
+        data.client,
+        { name: sourceName, pk: primaryKeyOf(plan.source)! },
+        { name: targetName, pk: primaryKeyOf(plan.target)! },
+        copyPartitions(plan),
+        resumeFrom,
+      )
+      if (problem) {
+        log.info(`cannot continue the interrupted copy of ${name}: ${problem}; copying again from the start`)
+        await dropCollection(client, targetName)
+        await createTarget(client, plan, targetName, options)
+        resumeFrom = undefined
+      } else log.info(`continuing the interrupted copy of ${name} after ${resumeFrom.rows} of ${before} rows`)
+    }
+    const copyStartedAt = new Date().toISOString()
+    await record({
+      sourceRows: before,
+      copyStartedAt,
+      rowsAtStart: resumeFrom?.rows ?? 0,
+      phase: 'copy',
+      checkpoint: resumeFrom,
+    })
     const progress = (phase: 'copy' | 'verify', rows: number) =>
       log.progress?.({ name, phase, rows, total: before, elapsedMs: Date.now() - started })
-    progress('copy', 0)
+    progress('copy', resumeFrom?.rows ?? 0)
     const copy = await copyRows({
       client: data.client,
       plan,
@@ -205,8 +260,13 @@ async function buildTarget(
       pagesInFlight: options.pagesInFlight,
       newIds: options.newIds,
       onProgress: (n) => progress('copy', n),
+      resumeFrom,
+      // A checkpoint every 2% of the rows: a rerun copies at most that much again.
+      checkpointEvery: Math.max(1, Math.ceil(before / 50)),
+      onCheckpoint: (cp) => record({ checkpoint: cp, rowsCopied: cp.rows }),
     })
     progress('verify', copy.rowsCopied)
+    await record({ phase: 'verify', rowsCopied: copy.rowsCopied })
 
     failpoint('alter:after-copy')
     const targetKeys = await verifyCopy(
@@ -219,7 +279,7 @@ async function buildTarget(
       !!options.newIds,
     )
     if (options.verify === 'full') await verifyValues(data.client, plan, sourceName, targetName, copy.batchSize)
-    result = { rowsCopied: copy.rowsCopied, targetKeys }
+    result = { rowsCopied: copy.rowsCopied, rowsResumed: copy.rowsResumed, targetKeys }
   } finally {
     await data.close()
   }

@@ -79,4 +79,19 @@ export class KeyDigest {
   toString(): string {
     return `${this.count}:${this.sum.toString(16)}:${this.xor.toString(16)}`
   }
+
+  /** A digest from its toString(): a checkpoint's digest goes on where it stopped. */
+  static parse(text: string): KeyDigest {
+    const [count, sum, xor] = text.split(':')
+    const d = new KeyDigest()
+    d.count = Number(count)
+    d.sum = BigInt(`0x${sum}`)
+    d.xor = BigInt(`0x${xor}`)
+    return d
+  }
+
+  /** The number of keys a digest's text says it holds. */
+  static countOf(text: string): number {
+    return Number(text.split(':')[0])
+  }
 }

@@ -37,7 +37,10 @@ export interface AlterSummary {
   collection: string
   /** The old collection kept as a backup ('' when not kept). */
   backup: string
+  /** Rows this run copied. */
   rowsCopied: number
+  /** Rows an interrupted earlier run had copied, when this run continued its copy. */
+  rowsResumed?: number
   durationMs: number
   changes: string[]
   /** True when a rerun found this alter already done (after a crash between swap and ledger). */

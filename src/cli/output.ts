@@ -55,8 +55,21 @@ export function formatStatus(report: StatusReport, c: Colors): string {
   for (const m of report.migrations.filter((x) => x.state === 'failed' && x.error)) {
     out.push(c.red(`${m.version}_${m.name} failed: ${m.error}`))
   }
-  for (const i of report.interrupted)
-    out.push(c.yellow(`Interrupted alter of ${i.name} (migration ${i.version}, ${i.state}): ${i.next}`))
+  for (const i of report.interrupted) {
+    if (i.running) {
+      const rows =
+        i.totalRows !== undefined
+          ? ` ${(i.rowsDone ?? 0).toLocaleString('en-US')}/${i.totalRows.toLocaleString('en-US')} rows (${i.totalRows ? Math.floor(((i.rowsDone ?? 0) / i.totalRows) * 100) : 100}%)`
+          : ''
+      const speed = i.rowsPerSecond ? `, ${i.rowsPerSecond.toLocaleString('en-US')} rows/s` : ''
+      const eta = i.etaSeconds !== undefined ? `, ETA ${i.etaSeconds}s` : ''
+      out.push(
+        c.yellow(
+          `Running alter of ${i.name} (migration ${i.version}): ${i.phase ?? i.state}${rows}${speed}${eta}; ${i.next}`,
+        ),
+      )
+    } else out.push(c.yellow(`Interrupted alter of ${i.name} (migration ${i.version}, ${i.state}): ${i.next}`))
+  }
   if (report.backups.length) {
     out.push('Backups and leftovers (mvmigrate prune drops them):')
     for (const b of report.backups) out.push(`  ${describeLeftover(b, c)}`)

@@ -1,9 +1,11 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import type { CopyCheckpoint } from '../alter/resume'
 import { collectionExists, ensureLoaded } from '../milvus/collections'
 import { deleteRows, queryRows, upsertRows } from '../milvus/rows'
 import { HIDDEN_VECTOR, HIDDEN_VECTOR_VALUE, ensureMetaCollection } from './meta-collection'
 
 export const JOURNAL_COLLECTION = '_migrations_journal'
+const ENTRY_BYTES = 8192
 
 /**
  * Where a copy-and-swap alter stands, written before each step so that a crash at any point can be
@@ -47,6 +49,13 @@ export interface JournalEntry {
   newIds?: boolean
   /** While reverting: the name the altered collection is moved to. */
   undone?: string
+  /** While copying: how far the copy got (written every 2% of the rows), so a rerun continues after it. */
+  checkpoint?: CopyCheckpoint
+  /** While copying: what it does now, the source's rows, when the copy started and with how many rows already done. */
+  phase?: 'copy' | 'verify'
+  sourceRows?: number
+  copyStartedAt?: string
+  rowsAtStart?: number
 }
 
 export class Journal {
@@ -62,7 +71,7 @@ export class Journal {
   async ensure(): Promise<void> {
     await ensureMetaCollection(this.client, this.collection, 'mvmigrate: progress of copy-and-swap alters', [
       { name: 'id', type: 'VarChar', primaryKey: true, maxLength: 512 },
-      { name: 'entry', type: 'VarChar', maxLength: 8192 },
+      { name: 'entry', type: 'VarChar', maxLength: ENTRY_BYTES },
     ])
   }
 
@@ -83,7 +92,11 @@ export class Journal {
 
   async write(entry: Omit<JournalEntry, 'id' | 'updatedAt'>): Promise<JournalEntry> {
     await this.ensure()
-    const full: JournalEntry = { ...entry, id: `${entry.version}/${entry.name}`, updatedAt: new Date().toISOString() }
+    let full: JournalEntry = { ...entry, id: `${entry.version}/${entry.name}`, updatedAt: new Date().toISOString() }
+    // An entry is one VarChar: a checkpoint with a very long VarChar key may not fit. Without it the
+    // copy is not resumable (a rerun copies again), which is safe.
+    if (Buffer.byteLength(JSON.stringify(full)) > ENTRY_BYTES && full.checkpoint)
+      full = { ...full, checkpoint: undefined }
     await upsertRows(this.client, this.collection, [
       { id: full.id, entry: JSON.stringify(full), [HIDDEN_VECTOR]: HIDDEN_VECTOR_VALUE },
     ])

@@ -136,7 +136,8 @@ export class MigrationLock {
   }
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process of this machine is alive (EPERM: alive, not ours). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

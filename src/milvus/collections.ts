@@ -212,9 +212,24 @@ export async function setProperties(
 /** Removes collection properties and proves they are gone. */
 export async function dropProperties(client: MilvusClient, name: string, keys: string[]): Promise<void> {
   const what = `remove properties ${keys.join(', ')} of '${name}'`
-  await milvusCall(what, () => client.dropCollectionProperties({ collection_name: name, properties: keys }), {
-    rpc: 'AlterCollection',
-  })
+  try {
+    await milvusCall(what, () => client.dropCollectionProperties({ collection_name: name, properties: keys }), {
+      rpc: 'AlterCollection',
+    })
+  } catch (e) {
+    // Milvus 2.3 sets properties but cannot remove one.
+    if (e instanceof MvmError && /only support alter collection properties/i.test(e.message)) {
+      throw new MvmError(
+        'UNSUPPORTED_BY_SERVER',
+        `${what}: this server cannot remove collection properties (it can set them)`,
+        {
+          hint: 'Set the property to another value instead, or remove it with an alter (t.dropProperties([...]) in ctx.alter), which copies the collection without it.',
+          cause: e,
+        },
+      )
+    }
+    throw e
+  }
   forgetCollectionInfo(client, name)
   const now = await propertiesOf(client, name)
   const left = keys.filter((k) => now[k] !== undefined)

@@ -26,6 +26,7 @@ export type Feature =
   | 'invertedIndex'
   | 'multipleVectors'
   | 'consistencyLevel'
+  | 'dropProperties'
   | 'liteProcess'
 export function lacks(feature: Feature): boolean {
   return (inject('serverLacks') ?? []).includes(feature)

@@ -91,6 +91,18 @@ export async function probeServerLacks(uri: string, token?: string): Promise<Fea
       (d) => (d as { consistency_level?: string }).consistency_level === 'Session',
     )
     if (!session) lacking.push('consistencyLevel')
+    // Milvus 2.3 sets collection properties but cannot remove one.
+    await client.alterCollectionProperties({
+      collection_name: 'consistency',
+      properties: { 'collection.ttl.seconds': 60 },
+    })
+    const dropped = await client
+      .dropCollectionProperties({ collection_name: 'consistency', properties: ['collection.ttl.seconds'] })
+      .then((r) => r.error_code === 'Success' && !(r as { code?: number }).code)
+      .catch(() => false)
+    const after = await client.describeCollection({ collection_name: 'consistency' })
+    if (!dropped || (after.properties ?? []).some((p) => p.key === 'collection.ttl.seconds'))
+      lacking.push('dropProperties')
   } finally {
     for (const c of (await client.listCollections()).data ?? [])
       await client.dropCollection({ collection_name: c.name })

@@ -460,11 +460,13 @@ describe('diff, make --from-schema and pull', () => {
       s("'collection.ttl.seconds': '86400'", "'collection.ttl.seconds': '3600'"),
       'property collection.ttl.seconds 86400 -> 3600',
     )
-    await roundTrip(
-      'property removed',
-      s(/\s*properties: \{ 'collection.ttl.seconds': '3600' \},/, ''),
-      'property collection.ttl.seconds removed',
-    )
+    if (!lacks('dropProperties')) {
+      await roundTrip(
+        'property removed',
+        s(/\s*properties: \{ 'collection.ttl.seconds': '3600' \},/, ''),
+        'property collection.ttl.seconds removed',
+      )
+    } else console.log('left out: removing a property in place (this server cannot remove collection properties)')
     await roundTrip(
       'partition added',
       s(/enableDynamicField: true,/, "enableDynamicField: true,\n    partitions: ['archive'],"),

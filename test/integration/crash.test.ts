@@ -1,6 +1,6 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { afterAll, describe, expect, it } from 'vitest'
-import { freshDatabase, lacks } from '../helpers/milvus'
+import { freshDatabase, lacks, milvusToken } from '../helpers/milvus'
 import { cli, tempProject, writeMigration } from '../helpers/project'
 import { record } from '../helpers/reliability'
 
@@ -182,5 +182,153 @@ describe('crash at every step of an alter, then up again', () => {
     for (const [id, old] of s.before) expect(rows.get(id)).toEqual(old)
     const alias = await s.client.describeCollection({ collection_name: 'documents_live' })
     expect(alias.schema.fields.map((f) => f.name)).toContain('legacy_tag')
+  })
+})
+
+describe('a copy that resumes', () => {
+  const RESUME_ALTER = `import { defineMigration } from 'mvmigrate'
+export default defineMigration({
+  async up(ctx) {
+    await ctx.alter('big', (t) => {
+      t.addField({ name: 'lang', type: 'VarChar', maxLength: 8, default: 'en' })
+      t.alterField('title', { maxLength: 100 })
+    }, { batchSize: 500 })
+  },
+})
+`
+  async function bigCollection() {
+    const db = await freshDatabase('resume')
+    clients.push(db.client)
+    const dir = tempProject()
+    writeMigration(
+      dir,
+      '20260301000011_create_big.ts',
+      `import { defineMigration } from 'mvmigrate'
+export default defineMigration({ async up(ctx) {
+  await ctx.createCollection({ name: 'big', fields: [
+    { name: 'id', type: 'Int64', primaryKey: true },
+    { name: 'vector', type: 'FloatVector', dim: 4 },
+    { name: 'title', type: 'VarChar', maxLength: 40 },
+  ], indexes: [{ field: 'vector', type: 'FLAT', metric: 'L2' }] })
+} })
+`,
+    )
+    const args = (...a: string[]) => ['--uri', db.uri, '--database', db.database, ...a]
+    expect((await cli(dir, args('up'))).code).toBe(0)
+    for (let b = 0; b < 20000; b += 5000) {
+      const data = Array.from({ length: 5000 }, (_, j) => {
+        const i = b + j
+        return { id: String(i * 3 + 1), vector: [i % 7, 1, Math.fround(i / 3), 0], title: `title ${i}` }
+      })
+      await db.client.insert({ collection_name: 'big', data } as never)
+    }
+    writeMigration(dir, '20260301000012_grow.ts', RESUME_ALTER)
+    return { ...db, dir, args }
+  }
+
+  async function rows(client: MilvusClient) {
+    const out = new Map<string, Record<string, unknown>>()
+    for (let lower = -1; ;) {
+      const res = await client.query({
+        collection_name: 'big',
+        filter: `id > ${lower}`,
+        output_fields: ['*'],
+        limit: 16384,
+        consistency_level: 'Strong',
+      } as never)
+      const page = res.data as Record<string, unknown>[]
+      for (const r of page) out.set(String(r.id), r)
+      if (page.length < 16384) return out
+      lower = Math.max(...page.map((r) => Number(r.id)))
+    }
+  }
+
+  it('killed after 90% of 20,000 rows: status says how far it got, up copies only the rest, and every row is there', async () => {
+    const s = await bigCollection()
+    const crashed = await cli(s.dir, s.args('up'), {
+      env: { MVMIGRATE_FAILPOINTS: 'alter:after-page=36' },
+      timeoutMs: 300_000,
+    })
+    expect(crashed.code, crashed.stderr).toBe(-1)
+    const st = await cli(s.dir, s.args('status'))
+    expect(st.stdout).toContain(
+      'Interrupted alter of big (migration 20260301000012, copying): copy 18,000/20,000 rows done; up will continue',
+    )
+    const json = JSON.parse((await cli(s.dir, s.args('status', '--json'))).stdout)
+    expect(json.interrupted[0]).toMatchObject({ running: false, phase: 'copy', rowsDone: 18000, totalRows: 20000 })
+    const again = await cli(s.dir, s.args('up'), { timeoutMs: 300_000 })
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stderr).toContain('continuing the interrupted copy of big after 18000 of 20000 rows')
+    const copied = /alter big: (\d+) rows copied \(and (\d+) by the interrupted run before\)/.exec(again.stderr)
+    expect(copied, again.stderr).not.toBeNull()
+    // at most one window (a checkpoint every 2%: 400 rows) plus 10% of the rows again
+    expect(Number(copied![1])).toBeLessThanOrEqual(400 + 2000)
+    expect(Number(copied![1]) + Number(copied![2])).toBe(20000)
+    const now = await rows(s.client)
+    expect(now.size).toBe(20000)
+    let lost = 0
+    for (let i = 0; i < 20000; i++) {
+      const r = now.get(String(i * 3 + 1))
+      if (
+        !r ||
+        r.title !== `title ${i}` ||
+        r.lang !== 'en' ||
+        JSON.stringify(r.vector) !== JSON.stringify([i % 7, 1, Math.fround(i / 3), 0])
+      )
+        lost++
+    }
+    record({ faultsInjected: 1, recovered: lost ? 0 : 1, rowsChecked: 20000, rowsLost: lost })
+    expect(lost).toBe(0)
+    expect(
+      ((await s.client.listCollections()).data ?? []).map((c) => c.name).filter((n) => n.includes('__mvm_tmp_')),
+    ).toEqual([])
+  })
+
+  it('the source changed while it was down: the rerun notices and copies again from the start, saying why', async () => {
+    const s = await bigCollection()
+    const crashed = await cli(s.dir, s.args('up'), {
+      env: { MVMIGRATE_FAILPOINTS: 'alter:after-page=20' },
+      timeoutMs: 300_000,
+    })
+    expect(crashed.code).toBe(-1)
+    await s.client.delete({ collection_name: 'big', filter: 'id in [16]' } as never) // row 5: in the copied range
+    const again = await cli(s.dir, s.args('up'), { timeoutMs: 300_000 })
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stderr).toContain(
+      'cannot continue the interrupted copy of big: the source changed where it was already copied (10000 rows then, 9999 now); copying again from the start',
+    )
+    expect(again.stderr).toMatch(/alter big: 19999 rows copied in/)
+    const now = await rows(s.client)
+    expect(now.size).toBe(19999)
+    expect(now.has('16')).toBe(false)
+    record({ faultsInjected: 1, recovered: now.size === 19999 ? 1 : 0, rowsChecked: 19999, rowsLost: 19999 - now.size })
+  })
+
+  it('a long alter can be watched: status from another process shows its phase, rows, rate and ETA', async () => {
+    const s = await bigCollection()
+    writeMigration(s.dir, '20260301000012_grow.ts', RESUME_ALTER.replace('batchSize: 500', 'batchSize: 100'))
+    const { spawn } = await import('node:child_process')
+    const { BIN } = await import('../helpers/project')
+    const runner = spawn(process.execPath, [BIN, ...s.args('up')], {
+      cwd: s.dir,
+      env: { ...process.env, NO_COLOR: '1', ...(milvusToken() ? { MILVUS_TOKEN: milvusToken() } : {}) },
+    })
+    const finished = new Promise<number>((resolve) => runner.on('close', (code) => resolve(code ?? -1)))
+    let seen: { stdout: string; json: Record<string, unknown> } | undefined
+    for (let i = 0; i < 120 && !seen; i++) {
+      await new Promise((r) => setTimeout(r, 500))
+      const st = await cli(s.dir, s.args('status', '--json'))
+      const running = JSON.parse(st.stdout).interrupted?.find(
+        (x: { running: boolean; rowsDone?: number }) => x.running && (x.rowsDone ?? 0) > 0,
+      )
+      if (running) seen = { stdout: (await cli(s.dir, s.args('status'))).stdout, json: running }
+    }
+    expect(await finished).toBe(0)
+    expect(seen, 'status never saw the alter running').toBeDefined()
+    expect(seen!.json).toMatchObject({ name: 'big', running: true, phase: 'copy', totalRows: 20000 })
+    expect(seen!.json.rowsPerSecond).toBeGreaterThan(0)
+    expect(seen!.stdout).toMatch(
+      /Running alter of big \(migration 20260301000012\): (copy|verify) [\d,]+\/20,000 rows \(\d+%\), [\d,]+ rows\/s, ETA \d+s; running: mvmigrate up on /,
+    )
   })
 })

@@ -57,7 +57,10 @@ describe('Milvus standalone 2.3 (real engine)', () => {
     expect(d.schema.fields.map((f) => f.name)).toEqual(['id', 'vector', 'title'])
     const down = await cli(dir, db.args('down'))
     expect(down.code, down.stderr).toBe(0)
-    expect(((await db.client.listCollections()).data ?? []).map((c) => c.name)).toEqual(['_migrations'])
+    expect(((await db.client.listCollections()).data ?? []).map((c) => c.name).sort()).toEqual([
+      '_migrations',
+      '_migrations_snapshots',
+    ])
   })
 
   it('the lock is atomic on the real engine: of 12 racing clients exactly one wins, five rounds', async () => {
