@@ -5,8 +5,8 @@ const path = require('node:path')
 const lib = require(path.join(__dirname, '..', 'dist', 'index.js'))
 
 async function main() {
-  const [uri, database] = process.argv.slice(2)
-  const client = await lib.connectMilvus({ uri, database })
+  const [uri, database, token] = process.argv.slice(2)
+  const client = await lib.connectMilvus({ uri, database, ...(token ? { token } : {}) })
   let copyStart = 0
   let copyEnd = 0
   const log = {

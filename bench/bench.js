@@ -1,13 +1,20 @@
 #!/usr/bin/env node
 'use strict'
 /**
- * npm run bench -- [--rows 100000] [--dim 768] [--reps 3] [--uri URI] [--json FILE] [--scale [--scale-reps 1]]
+ * npm run bench -- [--rows 100000] [--dim 768] [--reps 3] [--uri URI [--token T] [--database D]]
+ *                  [--json FILE] [--scale [--scale-reps 1]] [--no-script] [--no-naive]
+ * npm run bench:standalone -- [the same]   (starts the Milvus 2.3 standalone itself)
  *
  * Measures, in one run on one server, with deterministic data (pk Int64, vector, a VarChar, a JSON,
- * an Int64 and a nullable field):
+ * an Int64 and a note: nullable where the server has nullable fields, probed):
  *   insert_only_s  inserting the rows into a fresh collection with a minimal loop (the write floor)
- *   scan_only_s    reading every row once by primary-key pages with a minimal loop (the read floor)
- *   naive_s        the one-off-script way: read a page, wait, insert it, wait; batch 1000
+ *   scan_only_s    reading every row once with the fastest plain way the server offers (the read
+ *                  floor): key-list pages on Milvus Lite (it scans the collection for any range
+ *                  query), `pk > last` pages of 1000 elsewhere
+ *   script_s       the copy a team would write by hand: pymilvus' query_iterator (batch 1000) and an
+ *                  insert of each batch into the new collection, keys kept (bench/script_copy.py,
+ *                  run with the project's venv python)
+ *   naive_s        the same loop in Node: read a page, wait, insert it, wait; the SDK as it comes
  *   alter_s        mvmigrate's alter (add a field with a default, drop a field), in a child process
  *   copy_s         the copy phase of that alter alone
  *   peak_rss_mb    peak RSS of the process doing the alter
@@ -16,7 +23,7 @@
  * --scale-reps times (default 1: one repetition at 400k rows takes ~15 minutes here).
  * Prints a table; --json FILE also writes the figures.
  */
-const { spawn } = require('node:child_process')
+const { spawn, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
@@ -39,6 +46,10 @@ const ROWS = Number(arg('rows', 100000))
 const DIM = Number(arg('dim', 768))
 const REPS = Number(arg('reps', 3))
 const URI = arg('uri', undefined)
+const TOKEN = arg('token', undefined)
+const DATABASE_ARG = arg('database', undefined)
+const SCRIPT = !process.argv.includes('--no-script')
+const NAIVE = !process.argv.includes('--no-naive')
 const JSON_OUT = arg('json', undefined)
 const SCALE = !!arg('scale', false)
 const SCALE_REPS = Number(arg('scale-reps', 1))
@@ -61,7 +72,7 @@ function row(i) {
     title: `document ${i} title`,
     meta: { page: i % 50, source: `s${i % 7}` },
     views: String(i * 13),
-    note: i % 3 === 0 ? null : `note ${i}`,
+    note: i % 3 === 0 && NULLABLE ? null : `note ${i}`,
   }
 }
 
@@ -77,7 +88,9 @@ async function createCollection(client, name, altered = false) {
       { name: 'title', data_type: 21, max_length: 256 },
       { name: 'meta', data_type: 23 },
       { name: 'views', data_type: 5 },
-      altered ? { name: 'extra', data_type: 5 } : { name: 'note', data_type: 21, max_length: 64, nullable: true },
+      altered
+        ? { name: 'extra', data_type: 5 }
+        : { name: 'note', data_type: 21, max_length: 64, ...(NULLABLE ? { nullable: true } : {}) },
     ],
   })
   if (r.error_code !== 'Success') throw new Error(`create ${name}: ${r.reason}`)
@@ -98,12 +111,45 @@ async function insertAll(client, name, rows) {
 // windows (the pager the copy uses); "pk > last LIMIT n" alone can skip rows.
 const PK = { name: 'id', type: 'Int64' }
 
-/** The read floor: every row once, by primary-key pages, nothing else, one page at a time. */
+/**
+ * The read floor: every row once, nothing else, one page at a time, the fastest plain way the
+ * server offers. Milvus Lite answers any range query by scanning the whole collection, so there
+ * the key-list pages are the floor; a Milvus server answers `pk > last LIMIT n` pages directly
+ * (in key order: checked, and the count must come out whole).
+ */
 async function scanAll(client, name) {
   let n = 0
-  for await (const page of readPages({ client, collection: name, pk: PK, outputFields: ['*'], batchSize: 1000 }))
-    n += page.rows.length
-  return n
+  if (LITE) {
+    for await (const page of readPages({ client, collection: name, pk: PK, outputFields: ['*'], batchSize: 1000 }))
+      n += page.rows.length
+    return n
+  }
+  for (let last; ;) {
+    const r = await client.query({
+      collection_name: name,
+      filter: last === undefined ? '' : `id > ${last}`,
+      output_fields: ['*'],
+      limit: 1000,
+      consistency_level: 'Bounded',
+    })
+    const keys = r.data.map((x) => BigInt(x.id))
+    for (let i = 1; i < keys.length; i++)
+      if (keys[i] <= keys[i - 1]) throw new Error('the server returned a page out of key order')
+    n += keys.length
+    if (keys.length < 1000) return n
+    last = keys[keys.length - 1]
+  }
+}
+
+/** The hand-written pymilvus copy (bench/script_copy.py) into `to`; its own timing. */
+function scriptCopy(uri, database, from, to) {
+  const python = path.join(root, '.mvmigrate', 'venv', 'bin', 'python')
+  const r = spawnSync(python, [path.join(__dirname, 'script_copy.py'), uri, TOKEN ?? '', database, from, to], {
+    encoding: 'utf8',
+    maxBuffer: 16 << 20,
+  })
+  if (r.status !== 0) throw new Error(`script copy failed: ${r.stderr}`)
+  return JSON.parse(r.stdout.trim().split('\n').pop())
 }
 
 /** The one-off script: read a page, wait, insert it, wait; batch 1000; the SDK client as it comes. */
@@ -120,7 +166,7 @@ async function naiveCopy(client, from, to) {
 
 async function alterInChild(uri, database, rows) {
   const script = path.join(__dirname, 'alter-child.js')
-  const child = spawn(process.execPath, [script, uri, database], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [script, uri, database, TOKEN ?? ''], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d) => (stdout += d))
@@ -135,7 +181,7 @@ async function alterInChild(uri, database, rows) {
 /** Connections of the SDK's own kind (as a one-off script makes them) and the lean bulk one. */
 async function connect(uri, database) {
   // Pings as mvmigrate's own connections send them (src/milvus/connect.ts): Milvus Lite answers frequent ones with GOAWAY.
-  const options = { address: uri, database, channelOptions: KEEPALIVE }
+  const options = { address: uri, database, ...(TOKEN ? { token: TOKEN } : {}), channelOptions: KEEPALIVE }
   const client = new MilvusClient(options)
   const data = await openDataClient(client)
   return {
@@ -148,12 +194,22 @@ async function connect(uri, database) {
   }
 }
 
-async function measure(uri, rows, { reps, naive }) {
-  const database = `bench_${Date.now()}`
-  const admin = await connect(uri)
-  await admin.client.createDatabase({ db_name: database })
-  await admin.close()
-  const fig = { insert_only_s: [], scan_only_s: [], naive_s: [], alter_s: [], copy_s: [], peak_rss_mb: [] }
+async function measure(uri, rows, { reps, naive, script }) {
+  const database = DATABASE_ARG ?? `bench_${Date.now()}`
+  if (!DATABASE_ARG) {
+    const admin = await connect(uri)
+    await admin.client.createDatabase({ db_name: database })
+    await admin.close()
+  }
+  const fig = {
+    insert_only_s: [],
+    scan_only_s: [],
+    script_s: [],
+    naive_s: [],
+    alter_s: [],
+    copy_s: [],
+    peak_rss_mb: [],
+  }
   for (let rep = 0; rep < reps; rep++) {
     // The floors use the same lean connection as the copy (no per-call JSON logging in the SDK), so
     // the copy has to beat the server's own cost, not the SDK's overhead; naive uses the SDK as is.
@@ -170,6 +226,14 @@ async function measure(uri, rows, { reps, naive }) {
     const scanned = await scanAll(data.client, 'src')
     if (scanned !== rows) throw new Error(`scan read ${scanned} of ${rows}`)
     fig.scan_only_s.push(secs(t))
+    if (script) {
+      process.stderr.write(', script')
+      await createCollection(client, 'scripted', true)
+      const s = scriptCopy(uri, database, 'src', 'scripted')
+      if (s.rows !== rows) throw new Error(`the script copied ${s.rows} of ${rows}`)
+      fig.script_s.push(s.seconds)
+      await client.dropCollection({ collection_name: 'scripted' })
+    }
     if (naive) {
       process.stderr.write(', naive')
       await createCollection(client, 'naive', true)
@@ -193,6 +257,32 @@ async function measure(uri, rows, { reps, naive }) {
   )
 }
 
+/** Whether the server keeps nullable fields (Milvus 2.3 answers Success and drops the flag). */
+async function probeNullable(uri) {
+  const { client, close } = await connect(uri, DATABASE_ARG)
+  const name = `bench_probe_${Date.now()}`
+  try {
+    await client.createCollection({
+      collection_name: name,
+      fields: [
+        { name: 'id', data_type: 5, is_primary_key: true },
+        { name: 'v', data_type: 101, dim: 2 },
+        { name: 'n', data_type: 21, max_length: 8, nullable: true },
+      ],
+    })
+    const d = await client.describeCollection({ collection_name: name })
+    return d.schema?.fields?.find((f) => f.name === 'n')?.nullable === true
+  } catch {
+    return false
+  } finally {
+    await client.dropCollection({ collection_name: name }).catch(() => undefined)
+    await close()
+  }
+}
+
+let NULLABLE = true
+let LITE = true
+
 async function main() {
   let server
   let uri = URI
@@ -206,20 +296,30 @@ async function main() {
   }
   try {
     const started = Date.now()
-    console.error(`bench: ${ROWS} rows, dim ${DIM}, ${REPS} repetitions on ${URI ? uri : 'embedded Milvus Lite'}`)
-    const f = await measure(uri, ROWS, { reps: REPS, naive: true })
+    const probe = await connect(uri, DATABASE_ARG)
+    const version = String((await probe.client.getVersion()).version ?? '')
+    await probe.close()
+    LITE = /^milvus_lite/.test(version)
+    NULLABLE = await probeNullable(uri)
+    console.error(
+      `bench: ${ROWS} rows, dim ${DIM}, ${REPS} repetitions on ${URI ? `${uri} (${version || 'version unknown'})` : 'embedded Milvus Lite'}${NULLABLE ? '' : '; no nullable fields there: the note is never null'}`,
+    )
+    const f = await measure(uri, ROWS, { reps: REPS, naive: NAIVE, script: SCRIPT })
     const defaultPartS = secs(started)
     const result = {
       rows: ROWS,
       dim: DIM,
       server: URI ? uri : 'milvus-lite (embedded)',
       ...f,
+      server_version: version,
       ratio_copy_vs_floor: f.copy_s / (f.insert_only_s + f.scan_only_s),
-      ratio_naive_vs_copy: f.naive_s / f.copy_s,
+      ratio_alter_vs_copy: f.alter_s / f.copy_s,
+      ...(f.script_s !== undefined ? { ratio_script_vs_copy: f.script_s / f.copy_s } : {}),
+      ...(f.naive_s !== undefined ? { ratio_naive_vs_copy: f.naive_s / f.copy_s } : {}),
     }
     if (SCALE) {
       const scaleStarted = Date.now()
-      const big = await measure(uri, ROWS * 4, { reps: SCALE_REPS, naive: false })
+      const big = await measure(uri, ROWS * 4, { reps: SCALE_REPS, naive: false, script: false })
       result.scale = { rows: ROWS * 4, ...big, run_s: secs(scaleStarted) }
       result.ratio_rss_4x = big.peak_rss_mb / f.peak_rss_mb
     }
@@ -228,7 +328,7 @@ async function main() {
       `rows ${ROWS}, dim ${DIM}, server ${result.server}, median of ${REPS}${big ? `; at ${big.rows} rows, median of ${SCALE_REPS}` : ''}`,
     )
     console.log(`phase        seconds   rows/s${big ? `   seconds@${big.rows}   rows/s` : ''}`)
-    for (const k of ['insert_only', 'scan_only', 'naive', 'alter', 'copy']) {
+    for (const k of ['insert_only', 'scan_only', 'script', 'naive', 'alter', 'copy']) {
       const cell = (fig, rows) =>
         fig[`${k}_s`] === undefined
           ? '       -        -'
@@ -239,9 +339,10 @@ async function main() {
       `peak RSS of the alter process: ${f.peak_rss_mb.toFixed(0)} MB${SCALE ? `; at ${ROWS * 4} rows: ${result.scale.peak_rss_mb.toFixed(0)} MB (ratio ${result.ratio_rss_4x.toFixed(2)})` : ''}`,
     )
     result.run_s = defaultPartS
-    console.log(
-      `ratio_copy_vs_floor ${result.ratio_copy_vs_floor.toFixed(2)}, ratio_naive_vs_copy ${result.ratio_naive_vs_copy.toFixed(2)}`,
-    )
+    const ratios = ['ratio_copy_vs_floor', 'ratio_script_vs_copy', 'ratio_alter_vs_copy', 'ratio_naive_vs_copy']
+      .filter((k) => result[k] !== undefined)
+      .map((k) => `${k} ${result[k].toFixed(2)}`)
+    console.log(ratios.join(', '))
     console.log(
       `time: ${defaultPartS.toFixed(0)} s at ${ROWS} rows${big ? `, ${big.run_s.toFixed(0)} s at ${big.rows} rows` : ''}; ${secs(started).toFixed(0)} s in all`,
     )

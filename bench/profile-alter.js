@@ -59,6 +59,8 @@ for (const method of [
   const original = MilvusClient.prototype[method]
   if (typeof original !== 'function') continue
   MilvusClient.prototype[method] = async function (req, ...rest) {
+    if (process.env.TRACE_CALL === method)
+      console.error('TRACE', method, req?.collection_name, new Error().stack.split('\n').slice(2, 7).join(' <- '))
     const t = process.hrtime.bigint()
     try {
       return await original.call(this, req, ...rest)

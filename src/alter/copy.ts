@@ -1,7 +1,8 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError } from '../errors'
 import { failpoint } from '../failpoints'
-import { insertRows, queryRows } from '../milvus/rows'
+import { type ReadAfter, insertRows, queryRows } from '../milvus/rows'
+import { serverTraits } from '../milvus/server-traits'
 import { primaryKeyOf } from '../schema/spec'
 import type { Row } from './builder'
 import { KeyDigest } from './keys'
@@ -35,6 +36,8 @@ export interface CopyOptions {
   /** Called after every `checkpointEvery` rows written (and once at the end): the journal records it. */
   onCheckpoint?: (cp: CopyCheckpoint) => Promise<void>
   checkpointEvery?: number
+  /** How current the source reads must be (default strong). */
+  readAfter?: ReadAfter
 }
 
 export interface CopyResult {
@@ -88,7 +91,7 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
   // Page size from the real row size (a small sample), unless the migration fixed it.
   let batchSize = opts.batchSize
   if (!batchSize) {
-    const sample = await queryRows(client, sourceName, { filter: '', outputFields, limit: 32 })
+    const sample = await queryRows(client, sourceName, { filter: '', outputFields, limit: 32, after: opts.readAfter })
     batchSize = Math.max(1, Math.min(MAX_PAGE_ROWS, Math.floor(TARGET_PAGE_BYTES / rowBytes(sample))))
   }
 
@@ -137,11 +140,20 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
   // Reads run ahead of the writes, so the server reads the next pages while this process converts
   // rows and the server stores them. Measured on Milvus Lite: two pages ahead copy 10% faster than
   // one; more pages, or overlapping the writes too, gained nothing (the server is the bottleneck).
-  const ahead = Math.max(1, opts.pagesInFlight ?? 2)
+  const ahead = Math.max(1, opts.pagesInFlight ?? (await serverTraits(client)).readAheadPages)
   for (let p = resume?.partition ?? 0; p < partitions.length; p++) {
     const partition = partitions[p]
     const after = resume && p === resume.partition ? resume.lastKey : undefined
-    const pages = readPages({ client, collection: sourceName, pk, outputFields, partition, batchSize, after })
+    const pages = readPages({
+      client,
+      collection: sourceName,
+      pk,
+      outputFields,
+      partition,
+      batchSize,
+      after,
+      readAfter: opts.readAfter,
+    })
     // A read that fails before it is awaited must not count as an unhandled rejection (which would
     // end the process): each gets a no-op handler at once, and is awaited in order later.
     const handled = <T>(p: Promise<T>) => (p.catch(() => undefined), p)

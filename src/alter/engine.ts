@@ -8,12 +8,12 @@ import {
   dropCollection,
   dropProperties,
   flush,
-  loadCollection,
   releaseCollection,
 } from '../milvus/collections'
 import { createCollectionFromSpec } from '../milvus/create'
 import { openDataClient } from '../milvus/data-client'
-import { requireRpcs } from '../milvus/server-traits'
+import { readAfter } from '../milvus/rows'
+import { requireRpcs, serverTraits } from '../milvus/server-traits'
 import { type CollectionSpec, primaryKeyOf } from '../schema/spec'
 import type { AlterOptions } from './builder'
 import { copyPartitions, copyRows } from './copy'
@@ -188,7 +188,8 @@ async function createTarget(
   const target: CollectionSpec = { ...plan.target, loaded: true, aliases: [] }
   // Keep auto_id keys: the target accepts explicit keys while it is filled (Milvus >= 2.6.3, Milvus Lite).
   if (autoId && !options.newIds) target.properties = { ...target.properties, allow_insert_auto_id: 'true' }
-  await createCollectionFromSpec(client, target, targetName)
+  // Filled by inserts, which need no load; verification waits for it (ensureLoaded).
+  await createCollectionFromSpec(client, target, targetName, { loadInBackground: true })
 }
 
 /**
@@ -212,19 +213,22 @@ async function buildTarget(
     await createTarget(client, plan, targetName, options)
     failpoint('alter:after-create')
   } else await ensureLoaded(client, targetName)
-  // The copy reads the source, so it must be loaded. Loaded always: some servers report a
-  // collection that was never loaded as loaded, and then answer its queries with no rows.
-  await loadCollection(client, sourceName)
+  // The copy reads the source, so it must be loaded.
+  await ensureLoaded(client, sourceName)
+  const traits = await serverTraits(client)
 
   // Rows move over a connection of their own, without the SDK's per-call JSON logging (see data-client.ts).
   const data = await openDataClient(client)
   let result: { rowsCopied: number; rowsResumed: number; targetKeys: KeyDigest }
   try {
-    // Sealed data reads faster than a server's write buffer (on Milvus Lite, ~3x for key windows
-    // and counts), and the server has to seal it anyway: flush the source before reading it and
-    // the target before verifying it. Flushing changes no row.
-    await flush(client, sourceName)
-    const before = await countRows(client, sourceName)
+    // Milvus Lite reads sealed data ~3x faster than its write buffer (key windows, counts): flush
+    // the source before reading it and the target before verifying it. Flushing changes no row.
+    if (traits.flushBeforeScans) await flush(client, sourceName)
+    // Reads see every write made before the journal's entry: as strong a read as a strong query,
+    // without waiting for a time tick on each (milvus/rows.ts ReadAfter).
+    await record({ phase: 'copy' })
+    const copyReads = readAfter(ctx.journal.lastWrite)
+    const before = await countRows(client, sourceName, undefined, copyReads)
     if (resumeFrom) {
       const problem = await checkpointProblem(
         data.client,
@@ -264,9 +268,12 @@ async function buildTarget(
       // A checkpoint every 2% of the rows: a rerun copies at most that much again.
       checkpointEvery: Math.max(1, Math.ceil(before / 50)),
       onCheckpoint: (cp) => record({ checkpoint: cp, rowsCopied: cp.rows }),
+      readAfter: copyReads,
     })
     progress('verify', copy.rowsCopied)
     await record({ phase: 'verify', rowsCopied: copy.rowsCopied })
+    const verifyReads = readAfter(ctx.journal.lastWrite)
+    await ensureLoaded(client, targetName)
 
     failpoint('alter:after-copy')
     const targetKeys = await verifyCopy(
@@ -277,6 +284,8 @@ async function buildTarget(
       targetName,
       { sourceRowsBefore: before, rowsCopied: copy.rowsCopied, sourceKeys: copy.sourceKeys },
       !!options.newIds,
+      verifyReads,
+      traits.flushBeforeScans,
     )
     if (options.verify === 'full') await verifyValues(data.client, plan, sourceName, targetName, copy.batchSize)
     result = { rowsCopied: copy.rowsCopied, rowsResumed: copy.rowsResumed, targetKeys }

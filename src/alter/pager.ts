@@ -1,5 +1,5 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
-import { queryRows } from '../milvus/rows'
+import { type ReadAfter, queryRows } from '../milvus/rows'
 import { serverTraits } from '../milvus/server-traits'
 import type { FieldSpec } from '../schema/spec'
 import type { Row } from './builder'
@@ -18,6 +18,8 @@ export interface PageOptions {
   window?: number
   /** 'counted' learns windows the general way even where the server sorts (tests cover both). */
   keyWindows?: 'auto' | 'counted'
+  /** How current the reads must be (default strong). */
+  readAfter?: ReadAfter
 }
 
 /** Milvus caps offset + limit of one query at 16384 (maxQueryResultWindow). */
@@ -36,10 +38,10 @@ type Query = (
 ) => Promise<Row[]>
 
 /** Strong-consistency queries on one collection (and partition), answering rows. */
-function queryFn(opts: Pick<PageOptions, 'client' | 'collection' | 'partition'>): Query {
-  const { client, collection, partition } = opts
+function queryFn(opts: Pick<PageOptions, 'client' | 'collection' | 'partition' | 'readAfter'>): Query {
+  const { client, collection, partition, readAfter } = opts
   return (filter, outputFields, limit, params) =>
-    queryRows(client, collection, { filter, outputFields, limit, partition, params })
+    queryRows(client, collection, { filter, outputFields, limit, partition, params, after: readAfter })
 }
 
 /**
@@ -147,7 +149,7 @@ export async function* readPages(opts: PageOptions): AsyncGenerator<{ rows: Row[
  * "pk in [...]" query: keep `keys` to a page (the filter must stay under the message limit).
  */
 export async function readRowsByKeys(
-  opts: Pick<PageOptions, 'client' | 'collection' | 'partition' | 'pk' | 'outputFields'>,
+  opts: Pick<PageOptions, 'client' | 'collection' | 'partition' | 'pk' | 'outputFields' | 'readAfter'>,
   keys: Key[],
 ): Promise<Row[]> {
   const { pk } = opts

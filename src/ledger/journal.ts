@@ -59,6 +59,9 @@ export interface JournalEntry {
 }
 
 export class Journal {
+  /** The server's timestamp of the last entry written: reads after it see every earlier write (milvus/rows.ts ReadAfter). */
+  lastWrite?: string
+
   constructor(
     private readonly client: MilvusClient,
     readonly collection: string = JOURNAL_COLLECTION,
@@ -97,9 +100,10 @@ export class Journal {
     // copy is not resumable (a rerun copies again), which is safe.
     if (Buffer.byteLength(JSON.stringify(full)) > ENTRY_BYTES && full.checkpoint)
       full = { ...full, checkpoint: undefined }
-    await upsertRows(this.client, this.collection, [
+    const res = await upsertRows(this.client, this.collection, [
       { id: full.id, entry: JSON.stringify(full), [HIDDEN_VECTOR]: HIDDEN_VECTOR_VALUE },
     ])
+    this.lastWrite = res.timestamp
     return full
   }
 

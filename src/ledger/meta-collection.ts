@@ -1,5 +1,5 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
-import { collectionExists, ensureLoaded } from '../milvus/collections'
+import { collectionExists } from '../milvus/collections'
 import { createCollectionFromSpec } from '../milvus/create'
 import type { FieldSpec } from '../schema/spec'
 
@@ -8,7 +8,10 @@ import type { FieldSpec } from '../schema/spec'
 export const HIDDEN_VECTOR = '_placeholder_vector'
 export const HIDDEN_VECTOR_VALUE = [1, 0]
 
-/** Creates one of mvmigrate's bookkeeping collections if missing, and makes sure it is loaded. */
+/**
+ * Creates one of mvmigrate's bookkeeping collections if missing. Its load runs in the background:
+ * writes need none, and every reader loads it first (ensureLoaded), waiting only if it must.
+ */
 export async function ensureMetaCollection(
   client: MilvusClient,
   name: string,
@@ -16,19 +19,23 @@ export async function ensureMetaCollection(
   fields: FieldSpec[],
 ): Promise<void> {
   if (!(await collectionExists(client, name))) {
-    await createCollectionFromSpec(client, {
+    await createCollectionFromSpec(
+      client,
+      {
+        name,
+        description,
+        consistencyLevel: 'Strong',
+        fields: [...fields, { name: HIDDEN_VECTOR, type: 'FloatVector', dim: 2 }],
+        enableDynamicField: false,
+        functions: [],
+        indexes: [{ field: HIDDEN_VECTOR, type: 'FLAT', metric: 'L2' }],
+        partitions: [],
+        properties: {},
+        aliases: [],
+        loaded: true,
+      },
       name,
-      description,
-      consistencyLevel: 'Strong',
-      fields: [...fields, { name: HIDDEN_VECTOR, type: 'FloatVector', dim: 2 }],
-      enableDynamicField: false,
-      functions: [],
-      indexes: [{ field: HIDDEN_VECTOR, type: 'FLAT', metric: 'L2' }],
-      partitions: [],
-      properties: {},
-      aliases: [],
-      loaded: true,
-    })
+      { loadInBackground: true },
+    )
   }
-  await ensureLoaded(client, name)
 }

@@ -68,6 +68,7 @@ export class Snapshots {
 
   async write(collections: CollectionSpec[]): Promise<Snapshot> {
     await this.ensure()
+    await ensureLoaded(this.client, this.collection)
     const previous = await queryRows(this.client, this.collection, {
       filter: 'chunk == 0',
       outputFields: ['seq'],

@@ -1,6 +1,7 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError, messageOf } from '../errors'
 import { milvusCall, unsupported } from './call'
+import { type ReadAfter, consistencyOf } from './rows'
 
 /**
  * Collection-level operations, each one judged by what the server did rather than by what it
@@ -151,13 +152,18 @@ export async function flush(client: MilvusClient, name: string): Promise<void> {
 }
 
 /** Exact row count (of one partition, if given), read with Strong consistency. */
-export async function countRows(client: MilvusClient, name: string, partition?: string): Promise<number> {
+export async function countRows(
+  client: MilvusClient,
+  name: string,
+  partition?: string,
+  after?: ReadAfter,
+): Promise<number> {
   const r = await milvusCall(`count ${name}`, () =>
     client.query({
       collection_name: name,
       filter: '',
       output_fields: ['count(*)'],
-      consistency_level: 'Strong',
+      ...consistencyOf(after),
       ...(partition ? { partition_names: [partition] } : {}),
     } as never),
   )

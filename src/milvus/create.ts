@@ -137,6 +137,7 @@ export async function createCollectionFromSpec(
   client: MilvusClient,
   spec: CollectionSpec,
   name = spec.name,
+  opts: { loadInBackground?: boolean } = {},
 ): Promise<void> {
   const params = toCreateCollectionParams(spec, name)
   await milvusCall(`create collection '${name}'`, () => client.createCollection(params as never), {
@@ -173,7 +174,15 @@ export async function createCollectionFromSpec(
     await dropCollection(client, name).catch(() => undefined)
     throw e
   }
-  if (spec.loaded) await loadCollection(client, name)
+  if (spec.loaded) {
+    // A load is waited for (the SDK polls until it is done: ~2.5 s for an empty collection on
+    // Milvus 2.3) unless the caller reads it later: it then waits on its first read (ensureLoaded).
+    if (opts.loadInBackground)
+      await milvusCall(`load '${name}'`, () => client.loadCollectionAsync({ collection_name: name }), {
+        rpc: 'LoadCollection',
+      })
+    else await loadCollection(client, name)
+  }
 }
 
 /**

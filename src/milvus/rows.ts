@@ -5,6 +5,27 @@ import { milvusCall } from './call'
 /** A row as read from Milvus: field name -> value (Int64 as strings, dynamic keys under $meta). */
 export type Row = Record<string, unknown>
 
+/**
+ * How current a read must be. 'strong' waits until the server has applied every write made before
+ * the query (on Milvus 2.3 that is a wait for the next time tick, ~200 ms a query). A timestamp
+ * (a hybrid timestamp the server gave a write, e.g. the journal's) waits only until the writes
+ * before that moment are applied: once the server is past it, queries answer at once. Both see
+ * every row written before; neither is a stale read.
+ */
+export type ReadAfter = 'strong' | { timestamp: string }
+
+/** A read-after from a write's timestamp; strong when the server gave none (Milvus Lite). */
+export function readAfter(timestamp: string | undefined): ReadAfter {
+  return timestamp && /^[1-9]\d*$/.test(timestamp) ? { timestamp } : 'strong'
+}
+
+/** The query parameters of a read-after. */
+export function consistencyOf(after: ReadAfter | undefined): Record<string, unknown> {
+  return after && after !== 'strong'
+    ? { consistency_level: 'Customized', guarantee_timestamp: after.timestamp }
+    : { consistency_level: 'Strong' }
+}
+
 export interface QueryOptions {
   filter: string
   outputFields: string[]
@@ -12,6 +33,8 @@ export interface QueryOptions {
   partition?: string
   /** Extra query parameters (e.g. `{ iterator: true }`). */
   params?: Record<string, unknown>
+  /** Default strong. */
+  after?: ReadAfter
 }
 
 /** A query read with Strong consistency: every row written before it is seen. */
@@ -21,7 +44,7 @@ export async function queryRows(client: MilvusClient, collection: string, q: Que
       collection_name: collection,
       filter: q.filter,
       output_fields: q.outputFields,
-      consistency_level: 'Strong',
+      ...consistencyOf(q.after),
       ...(q.limit === undefined ? {} : { limit: q.limit }),
       ...(q.partition ? { partition_names: [q.partition] } : {}),
       ...(q.params ? { params: q.params } : {}),
@@ -33,6 +56,8 @@ export async function queryRows(client: MilvusClient, collection: string, q: Que
 export interface WriteResult {
   /** Rows the server says it stored. */
   count: number
+  /** The hybrid timestamp the server gave the write ('0' or undefined on servers that give none). */
+  timestamp?: string
   /** The primary keys the server stored the rows under, as strings, in order. */
   ids: string[]
 }
@@ -67,7 +92,7 @@ export async function insertRows(
       `${what}: ${count} of ${rows.length} rows were accepted${res.err_index?.length ? ` (rejected: rows ${res.err_index.slice(0, 5).join(', ')})` : ''}`,
     )
   }
-  return { count, ids: idsOf(res) }
+  return { count, ids: idsOf(res), timestamp: (res as { timestamp?: string }).timestamp }
 }
 
 export async function upsertRows(client: MilvusClient, collection: string, rows: Row[]): Promise<WriteResult> {
@@ -76,7 +101,7 @@ export async function upsertRows(client: MilvusClient, collection: string, rows:
   const count = Number((res as { upsert_cnt?: unknown }).upsert_cnt ?? res.insert_cnt ?? rows.length)
   if (res.err_index?.length)
     throw new MvmError('MILVUS_ERROR', `${what}: ${res.err_index.length} of ${rows.length} rows were rejected`)
-  return { count, ids: idsOf(res) }
+  return { count, ids: idsOf(res), timestamp: (res as { timestamp?: string }).timestamp }
 }
 
 /** Deletes the rows matching a filter expression. */

@@ -13,6 +13,18 @@ export interface ServerTraits {
    * learns exact key windows with counts there.
    */
   sortsIteratorQueries: boolean
+  /**
+   * Sealing a collection (flush) before reading it all pays: Milvus Lite 3 reads sealed data ~3x
+   * faster than its write buffer. On a Milvus server a flush costs ~1.5 s and reads are as fast.
+   */
+  flushBeforeScans: boolean
+  /**
+   * Pages read ahead of the writes. Milvus Lite serves a page slowly (one Python process): reading
+   * two ahead keeps it busy while this process converts and writes (10% faster than one). A
+   * Milvus server answers at once; there a second page ahead only held more rows in memory
+   * (602 MB peak vs 403 MB for 20,000 rows of dim 768 on Milvus 2.3) for 5% more speed.
+   */
+  readAheadPages: number
 }
 
 const cache = new WeakMap<object, Promise<ServerTraits>>()
@@ -23,7 +35,8 @@ export function serverTraits(client: MilvusClient): Promise<ServerTraits> {
     // A server without GetVersion (Milvus Lite 2.5) answers with an empty reply: version unknown.
     traits = milvusCall('ask the server for its version', () => client.getVersion(), { allowEmpty: true }).then((r) => {
       const version = String((r as { version?: string }).version ?? '')
-      return { version, sortsIteratorQueries: /^milvus_lite-3\./.test(version) }
+      const lite3 = /^milvus_lite-3\./.test(version)
+      return { version, sortsIteratorQueries: lite3, flushBeforeScans: lite3, readAheadPages: lite3 ? 2 : 1 }
     })
     traits.catch(() => cache.delete(client))
     cache.set(client, traits)

@@ -321,7 +321,10 @@ export default defineMigration({ async up(ctx) {
       const running = JSON.parse(st.stdout).interrupted?.find(
         (x: { running: boolean; rowsDone?: number }) => x.running && (x.rowsDone ?? 0) > 0,
       )
-      if (running) seen = { stdout: (await cli(s.dir, s.args('status'))).stdout, json: running }
+      if (!running) continue
+      // The alter may finish between the two reads: keep polling until both saw it running.
+      const text = await cli(s.dir, s.args('status'))
+      if (text.stdout.includes('Running alter of big')) seen = { stdout: text.stdout, json: running }
     }
     expect(await finished).toBe(0)
     expect(seen, 'status never saw the alter running').toBeDefined()
