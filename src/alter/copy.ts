@@ -9,7 +9,7 @@ import { KeyDigest } from './keys'
 import type { CopyCheckpoint, CopyPartitions } from './resume'
 import { readPages } from './pager'
 import type { AlterPlan } from './types'
-import { transformRow } from './values'
+import { transformRow, unstorableValue } from './values'
 
 /**
  * Bytes on the wire per page. Measured on Milvus Lite with 768-dim rows (bench/): pages of ~1 MB
@@ -166,6 +166,16 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
       for (const r of current.value.rows) {
         sourceKeys.add(String(r[pk.name]))
         const out = await transformRow(plan, r)
+        const bad = unstorableValue(plan, out)
+        if (bad) {
+          throw new MvmError(
+            'MIGRATION_INVALID',
+            `The row with key ${String(r[pk.name])} of '${sourceName}' would store ${typeof bad.value === 'string' ? JSON.stringify(bad.value) : String(bad.value)} in field '${bad.field}': ${bad.why}`,
+            {
+              hint: 'Make the converter or backfill return a value the field can hold (a Float holds up to ±3.4e38), or fix the row in the source first. The source is untouched.',
+            },
+          )
+        }
         for (const f of functionOutputs) delete out[f]
         rows.push(out)
       }

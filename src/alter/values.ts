@@ -48,8 +48,68 @@ export function typeDefault(f: FieldSpec): { ok: true; value: unknown } | { ok: 
   }
 }
 
+/**
+ * Target fields that are not nullable but have a default: a null or missing value becomes the
+ * default. Sent explicitly, rather than left for the server to fill, so the full verification
+ * (which compares against this transform) sees the same value the server stored.
+ */
+const nonNullDefaults = new WeakMap<AlterPlan, Map<string, unknown>>()
+function defaultsOf(plan: AlterPlan): Map<string, unknown> {
+  let out = nonNullDefaults.get(plan)
+  if (!out) {
+    out = new Map(
+      plan.target.fields
+        .filter((f) => !f.nullable && f.defaultValue !== undefined)
+        .map((f) => [f.name, f.defaultValue]),
+    )
+    nonNullDefaults.set(plan, out)
+  }
+  return out
+}
+
+const INT_RANGE: Partial<Record<FieldType, [bigint, bigint]>> = {
+  Int8: [-128n, 127n],
+  Int16: [-32768n, 32767n],
+  Int32: [-2147483648n, 2147483647n],
+  Int64: [-9223372036854775808n, 9223372036854775807n],
+}
+
+function asInteger(v: unknown): bigint | undefined {
+  if (typeof v === 'bigint') return v
+  if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v) : undefined
+  if (typeof v === 'string' && /^-?\d+$/.test(v.trim())) return BigInt(v.trim())
+  return undefined
+}
+
+/**
+ * The first value of a row its target field cannot hold as it is, and why; undefined when every
+ * value can. Found by the randomized alters: Infinity in a Float (seed 833; the Node SDK clones
+ * every row of a collection with a dynamic field through JSON, which turns Infinity and NaN into
+ * null, so a non-nullable field fails the insert and a nullable one would store null), and an
+ * Int64 beyond its range (seed 1004; the insert wraps it around to another number, silently).
+ */
+export function unstorableValue(plan: AlterPlan, row: Row): { field: string; value: unknown; why: string } | undefined {
+  for (const f of plan.target.fields) {
+    const v = row[f.name]
+    if (v === null || v === undefined) continue
+    if (f.type === 'Float' || f.type === 'Double') {
+      if (typeof v === 'number' && !Number.isFinite(v))
+        return { field: f.name, value: v, why: 'Infinity and NaN cannot be copied reliably' }
+      continue
+    }
+    const range = INT_RANGE[f.type]
+    if (!range) continue
+    const n = asInteger(v)
+    if (n === undefined) return { field: f.name, value: v, why: `an ${f.type} field holds whole numbers only` }
+    if (n < range[0] || n > range[1])
+      return { field: f.name, value: v, why: `an ${f.type} field holds ${range[0]} to ${range[1]}` }
+  }
+  return undefined
+}
+
 /** Builds a target row from a source row, as the plan says. */
 export async function transformRow(plan: AlterPlan, sourceRow: Row): Promise<Row> {
+  const defaults = defaultsOf(plan)
   const row: Row = {}
   const meta = sourceRow.$meta as Row | undefined
   const source: Row = meta && typeof meta === 'object' ? { ...meta, ...sourceRow } : { ...sourceRow }
@@ -59,7 +119,8 @@ export async function transformRow(plan: AlterPlan, sourceRow: Row): Promise<Row
     if (src.backfill) v = await src.backfill(source)
     else if (src.from !== undefined) v = source[src.from]
     else v = src.fill
-    if (src.convert && !src.backfill) v = await src.convert(v, source)
+    if (src.convert) v = await src.convert(v, source)
+    if ((v === null || v === undefined) && defaults.has(name)) v = defaults.get(name)
     row[name] = v
   }
   if (plan.target.enableDynamicField && meta && typeof meta === 'object') {

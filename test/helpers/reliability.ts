@@ -14,6 +14,9 @@ export interface Counts {
   badInputs?: number
   rowsChecked?: number
   rowsLost?: number
+  /** Randomized alter cases run (test/random), and invariants they found broken. */
+  randomAlters?: number
+  invariantViolations?: number
 }
 
 export function record(counts: Counts): void {

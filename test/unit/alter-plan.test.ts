@@ -3,7 +3,7 @@ import type { AlterOp } from '../../src/alter/builder'
 import { backConverter, convertValueBack } from '../../src/alter/convert-back'
 import { nextUndoneName, parseAlterName } from '../../src/alter/names'
 import { opsFromDeclarative, planAlter } from '../../src/alter/plan'
-import { implicitConversion, transformRow, typeDefault } from '../../src/alter/values'
+import { implicitConversion, transformRow, typeDefault, unstorableValue } from '../../src/alter/values'
 import { MvmError } from '../../src/errors'
 import type { CollectionSpec, FieldSpec } from '../../src/schema/spec'
 
@@ -302,6 +302,106 @@ describe('values across an alter', () => {
       page: 3,
       dyn: 'k',
     })
+  })
+})
+
+describe('several changes to one field in one alter (found by the randomized alters)', () => {
+  const row = { id: '1', year: 7, note: null, text: 'abc' }
+
+  it('two type changes compose: Int32 -> Int64 -> VarChar gives each value both steps', async () => {
+    const p = plan([
+      { kind: 'alterField', name: 'year', changes: { type: 'Int64' } },
+      { kind: 'alterField', name: 'year', changes: { type: 'VarChar', maxLength: 30 } },
+    ])
+    expect(p.problems).toEqual([])
+    expect(await transformRow(p, row)).toMatchObject({ year: '7' })
+    const q = plan([
+      { kind: 'alterField', name: 'year', changes: { type: 'Int64', convert: (v) => String(Number(v) * 10) } },
+      { kind: 'alterField', name: 'year', changes: { type: 'VarChar', maxLength: 30, convert: (v) => `y${v}` } },
+    ])
+    expect(await transformRow(q, row)).toMatchObject({ year: 'y70' })
+  })
+
+  it("a retyped field's default is converted like its values, or the alter must give the new one (random seed 790)", () => {
+    const withDefault = source({
+      fields: [...source().fields, { name: 'score', type: 'Float', defaultValue: -41.625 }],
+    })
+    const p = planAlter(
+      withDefault,
+      [{ kind: 'alterField', name: 'score', changes: { type: 'VarChar', maxLength: 20 } }],
+      {},
+      '',
+    )
+    expect(p.problems).toEqual([])
+    expect(p.target.fields.find((f) => f.name === 'score')).toMatchObject({ type: 'VarChar', defaultValue: '-41.625' })
+    const given = planAlter(
+      withDefault,
+      [{ kind: 'alterField', name: 'score', changes: { type: 'VarChar', maxLength: 20, default: 'none' } }],
+      {},
+      '',
+    )
+    expect(given.target.fields.find((f) => f.name === 'score')?.defaultValue).toBe('none')
+    const async = planAlter(
+      withDefault,
+      [{ kind: 'alterField', name: 'score', changes: { type: 'Double', convert: async (v) => Number(v) } }],
+      {},
+      '',
+    )
+    expect(async.problems.join('\n')).toContain("field 'score': its default -41.625 could not be converted")
+  })
+
+  it('a retype its index cannot follow is a problem at planning, unless the alter drops the index (random seed 1012)', () => {
+    const toJson = {
+      kind: 'alterField',
+      name: 'text',
+      changes: { type: 'JSON', convert: (v: unknown) => ({ v }) },
+    } as const
+    expect(problems([toJson])).toContain(
+      "the INVERTED index on 'text' does not fit its new type JSON; drop it in this alter (dropIndex('text')) or replace it (replaceIndex)",
+    )
+    expect(problems([toJson, { kind: 'dropIndex', name: 'text' }])).toBe('')
+    expect(problems([{ kind: 'alterField', name: 'year', changes: { type: 'Int64' } }])).toBe('')
+  })
+
+  it('a new field backfilled and then retyped gets the converted backfill; a backfill after a retype replaces it', async () => {
+    const p = plan([
+      { kind: 'addField', field: { name: 'n', type: 'Int32' } },
+      { kind: 'backfill', field: 'n', fn: (r) => String(r.text).length },
+      { kind: 'alterField', name: 'n', changes: { type: 'VarChar', maxLength: 10 } },
+    ])
+    expect(p.problems).toEqual([])
+    expect(await transformRow(p, row)).toMatchObject({ n: '3' })
+    const q = plan([
+      { kind: 'alterField', name: 'year', changes: { type: 'VarChar', maxLength: 10 } },
+      { kind: 'backfill', field: 'year', fn: () => 'fresh' },
+    ])
+    expect(await transformRow(q, row)).toMatchObject({ year: 'fresh' })
+  })
+})
+
+describe('values the copy writes (found by the randomized alters)', () => {
+  it('a field made non-nullable with a default: a null becomes the default in the row sent (random seed 818)', async () => {
+    const p = plan([{ kind: 'alterField', name: 'note', changes: { nullable: false, default: 'none' } }])
+    expect(p.problems).toEqual([])
+    expect(await transformRow(p, { id: '1', note: null })).toMatchObject({ note: 'none' })
+    expect(await transformRow(p, { id: '2', note: 'kept' })).toMatchObject({ note: 'kept' })
+  })
+
+  it('a value the field cannot hold is found before it is sent: Infinity (random seed 833), an Int64 beyond its range (seed 1004)', () => {
+    const p = plan([
+      { kind: 'addField', field: { name: 'score', type: 'Double', default: 1 } },
+      { kind: 'addField', field: { name: 'big', type: 'Int64', default: '0' } },
+    ])
+    expect(unstorableValue(p, { score: 2.5, big: '9223372036854775807', year: -5 })).toBeUndefined()
+    expect(unstorableValue(p, { score: -Infinity })).toMatchObject({ field: 'score', value: -Infinity })
+    expect(unstorableValue(p, { score: NaN })).toMatchObject({ field: 'score' })
+    expect(unstorableValue(p, { big: '13054920948826370223' })).toEqual({
+      field: 'big',
+      value: '13054920948826370223',
+      why: 'an Int64 field holds -9223372036854775808 to 9223372036854775807',
+    })
+    expect(unstorableValue(p, { year: 2147483648 })).toMatchObject({ field: 'year' })
+    expect(unstorableValue(p, { year: 1.5 })).toMatchObject({ why: 'an Int32 field holds whole numbers only' })
   })
 })
 
