@@ -9,6 +9,7 @@ import { tempProject, writeMigration } from '../helpers/project'
 import { record } from '../helpers/reliability'
 import type { CaseSpec, ServerCaps } from '../random/case'
 import { coveringSeeds, featuresOf } from '../random/coverage'
+import { probeExtremeInt64Keys } from '../random/database'
 import { generateCase } from '../random/generate'
 import { type CaseOutcome, runCase } from '../random/run-case'
 
@@ -22,9 +23,18 @@ const ROOT = path.resolve(__dirname, '..', '..')
 const MAX_ROWS = 600
 const REGRESSIONS = path.join(ROOT, 'test', 'random', 'regressions')
 
+let extremeInt64Keys = true
+beforeAll(async () => {
+  const { connectMilvus } = await import('../../src/milvus/connect')
+  const admin = await connectMilvus({ uri: milvusUri(), token: milvusToken() })
+  extremeInt64Keys = await probeExtremeInt64Keys(admin, milvusUri(), milvusToken())
+  await admin.closeConnection()
+})
+
 function caps(): ServerCaps {
   const has = (f: Feature) => !lacks(f)
   return {
+    extremeInt64Keys,
     nullable: has('nullable'),
     sparse: has('sparse'),
     multipleVectors: has('multipleVectors'),

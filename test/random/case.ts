@@ -70,10 +70,18 @@ export interface ServerCaps {
   multipleVectors: boolean
   invertedIndex: boolean
   keepAutoIdKeys: boolean
+  /**
+   * Int64 minimum and maximum as primary keys. Milvus 2.3 never returns the row keyed
+   * 9223372036854775807 to a query and cannot parse -9223372036854775808 in a filter
+   * (docs/milvus-differences.md): mvmigrate refuses to swap such a collection there, saying why.
+   */
+  extremeInt64Keys: boolean
 }
 
 export interface CaseSpec {
   seed: number
+  /** From ServerCaps: false keeps the Int64 minimum and maximum out of the keys. */
+  extremeInt64Keys?: boolean
   collection: string
   schema: SchemaModel
   rowCount: number

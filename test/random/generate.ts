@@ -46,6 +46,7 @@ export function generateCase(seed: number, caps: ServerCaps, opts: GenerateOptio
   const { migrations, steps } = generateSteps(rng.fork(3), schema, caps)
   return {
     seed,
+    ...(caps.extremeInt64Keys === false ? { extremeInt64Keys: false } : {}),
     collection: `rnd_${seed.toString(36)}`,
     schema,
     rowCount,

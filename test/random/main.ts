@@ -1,6 +1,6 @@
 /**
  * `npm run test:random -- [--seed S] [--cases N] [--standalone | --uri U [--token T]] [--keep]
- * [--case FILE]`: randomized alters against a real server. One line per case (seed, shape, ops,
+ * [--no-shrink] [--case FILE]`: randomized alters against a real server. One line per case (seed, shape, ops,
  * result); a failing case is shrunk, written to .tmp/random-failures/<seed>.json and printed with
  * the command that replays it. Exits 1 when any case failed.
  */
@@ -10,7 +10,9 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { ensureLiteInstalled } from '../../src/lite/install'
 import { startLiteServer } from '../../src/lite/server'
+import { connectMilvus } from '../../src/milvus/connect'
 import { probeServerLacks } from '../helpers/probe'
+import { probeExtremeInt64Keys } from './database'
 import { record } from '../helpers/reliability'
 import type { CaseSpec, ServerCaps } from './case'
 import { describeCase, generateCase } from './generate'
@@ -20,8 +22,9 @@ import { shrinkCandidates } from './shrink'
 const ROOT = path.resolve(__dirname, '..', '..')
 const VENV = path.join(ROOT, '.mvmigrate', 'venv')
 
-export function capsFrom(lacks: string[]): ServerCaps {
+export function capsFrom(lacks: string[], extremeInt64Keys: boolean): ServerCaps {
   return {
+    extremeInt64Keys,
     nullable: !lacks.includes('nullable'),
     sparse: !lacks.includes('sparse'),
     multipleVectors: !lacks.includes('multipleVectors'),
@@ -61,7 +64,7 @@ export async function shrink(c: CaseSpec, first: CaseOutcome, server: ServerTarg
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) {
     console.log(
-      'usage: npm run test:random -- [--seed S] [--cases N] [--standalone | --uri U [--token T]] [--max-rows N] [--keep] [--case FILE]',
+      'usage: npm run test:random -- [--seed S] [--cases N] [--standalone | --uri U [--token T]] [--max-rows N] [--keep] [--no-shrink] [--case FILE]',
     )
     return
   }
@@ -94,16 +97,19 @@ async function main(): Promise<void> {
   let ran = 0
   try {
     const lacks = await probeServerLacks(uri!, token)
+    const admin = await connectMilvus({ uri: uri!, token })
+    const extremeKeys = await probeExtremeInt64Keys(admin, uri!, token)
+    await admin.closeConnection()
     const python = path.join(VENV, 'bin', 'python')
     const server: ServerTarget = {
       uri: uri!,
       token,
       name,
-      caps: capsFrom(lacks),
+      caps: capsFrom(lacks, extremeKeys),
       python: fs.existsSync(python) ? python : undefined,
     }
     console.log(
-      `random alters on ${name} (lacks: ${lacks.join(', ') || 'nothing'}); seeds ${seed}..${seed + cases - 1}`,
+      `random alters on ${name} (lacks: ${[...lacks, ...(extremeKeys ? [] : ['extremeInt64Keys'])].join(', ') || 'nothing'}); seeds ${seed}..${seed + cases - 1}`,
     )
     const maxRows = arg('max-rows') ? Number(arg('max-rows')) : undefined
     const specs: CaseSpec[] = arg('case')
@@ -121,6 +127,7 @@ async function main(): Promise<void> {
       console.log(
         `  replay: npm run test:random -- --seed ${spec.seed}${arg('max-rows') ? ` --max-rows ${arg('max-rows')}` : ''}${process.argv.includes('--standalone') ? ' --standalone' : ''}`,
       )
+      if (process.argv.includes('--no-shrink')) continue
       const best = await shrink(spec, o, server, (l) => console.log(l))
       const out = path.join(ROOT, '.tmp', 'random-failures', `${spec.seed}.json`)
       fs.mkdirSync(path.dirname(out), { recursive: true })

@@ -82,12 +82,12 @@ function scalar(rng: Rng, type: string, f: FieldModel, i: number): unknown {
     case 'VarChar':
       return text(rng, f.maxLength!, i)
     case 'JSON': {
-      if (i % 9 === 0) return rng.pick([{}, [], { a: { b: { c: [1, { d: 'é' }] } } }])
-      // A bare number, boolean or string as a whole JSON value does not survive Milvus Lite, from
-      // any client (numbers and booleans: "Expected bytes"; a string reads back without its quotes),
-      // so the case wraps it in an array; nested ones are kept.
+      if (i % 9 === 0) return rng.pick([{}, { a: [] }, { a: { b: { c: [1, { d: 'é' }] } } }])
+      // A whole JSON value is an object: Milvus 2.3 takes nothing else ("cannot unmarshal array"),
+      // and Milvus Lite loses bare scalars (numbers and booleans: "Expected bytes"; a string reads
+      // back without its quotes). Arrays and scalars are kept inside it.
       const v = json(rng)
-      return v !== null && typeof v === 'object' ? v : [v]
+      return v !== null && typeof v === 'object' && !Array.isArray(v) ? v : { v }
     }
     default:
       throw new Error(`no values for ${type}`)
@@ -117,7 +117,7 @@ export function generateRows(c: CaseSpec): GeneratedRow[] {
     if (!pk.autoId) {
       const key =
         pk.type === 'Int64'
-          ? int64(rng, i)
+          ? int64(rng, c.extremeInt64Keys === false ? i + 2 : i) // INT64_EDGES[0..1] are min and max
           : i === 0
             ? 'x'.repeat(pk.maxLength!)
             : fitBytes(`${rng.pick(['k', 'ключ', '鍵', 'kéy'])}-${rng.int(0, 1e9)}-${i}`, pk.maxLength!)

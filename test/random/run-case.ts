@@ -244,7 +244,14 @@ async function databaseSnapshot(client: MilvusClient, collection: string, state:
     )
   }
   const rows = await readRows(client, collection, state.schema)
-  parts.push(JSON.stringify([...rows.rows].sort(([a], [b]) => (a < b ? -1 : 1))))
+  // Fields in name order: Milvus 2.3 returns them in a different order from one query to the next.
+  const sorted = (o: Record<string, string>) =>
+    Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)))
+  parts.push(
+    JSON.stringify(
+      [...rows.rows].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, r]) => [k, sorted(r.values), sorted(r.dynamic)]),
+    ),
+  )
   if (names.includes('_migrations')) {
     const ledger = await client.query({
       collection_name: '_migrations',
