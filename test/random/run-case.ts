@@ -238,7 +238,10 @@ async function databaseSnapshot(client: MilvusClient, collection: string, state:
         name,
         fields: d.schema.fields.map((f) => [f.name, f.data_type, f.type_params, f.nullable, f.default_value]),
         properties: d.properties,
-        indexes: (idx.index_descriptions ?? []).map((i) => [i.index_name, i.field_name, i.params]),
+        // In name order: Milvus 2.3 lists indexes in a different order from one call to the next.
+        indexes: (idx.index_descriptions ?? [])
+          .map((i) => JSON.stringify([i.index_name, i.field_name, i.params]))
+          .sort(),
         aliases: aliases.aliases,
       }),
     )
@@ -268,8 +271,14 @@ function firstDifference(a: string, b: string): string {
   const la = a.split('\n')
   const lb = b.split('\n')
   for (let i = 0; i < Math.max(la.length, lb.length); i++)
-    if (la[i] !== lb[i])
-      return `before: ${(la[i] ?? '(nothing)').slice(0, 200)} / after: ${(lb[i] ?? '(nothing)').slice(0, 200)}`
+    if (la[i] !== lb[i]) {
+      const a = la[i] ?? '(nothing)'
+      const b = lb[i] ?? '(nothing)'
+      let at = 0
+      while (at < a.length && a[at] === b[at]) at++
+      const from = Math.max(0, at - 60)
+      return `before: …${a.slice(from, at + 140)} / after: …${b.slice(from, at + 140)}`
+    }
   return 'no line differs'
 }
 
