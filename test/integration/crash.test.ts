@@ -315,16 +315,23 @@ export default defineMigration({ async up(ctx) {
   it('a long alter can be watched: status from another process shows its phase, rows, rate and ETA', async (t) => {
     skipOnStandalone(t, 'it timed out there after 180 s (open, issue 12)')
     const s = await bigCollection()
-    writeMigration(s.dir, '20260301000012_grow.ts', RESUME_ALTER.replace('batchSize: 500', 'batchSize: 100'))
+    writeMigration(s.dir, '20260301000012_grow.ts', RESUME_ALTER.replace('batchSize: 500', 'batchSize: 20'))
     const { spawn } = await import('node:child_process')
     const { BIN } = await import('../helpers/project')
     const runner = spawn(process.execPath, [BIN, ...s.args('up')], {
       cwd: s.dir,
       env: { ...process.env, NO_COLOR: '1', ...(milvusToken() ? { MILVUS_TOKEN: milvusToken() } : {}) },
     })
-    const finished = new Promise<number>((resolve) => runner.on('close', (code) => resolve(code ?? -1)))
+    let exited = false
+    const finished = new Promise<number>((resolve) =>
+      runner.on('close', (code) => {
+        exited = true
+        resolve(code ?? -1)
+      }),
+    )
     let seen: { stdout: string; json: Record<string, unknown> } | undefined
-    for (let i = 0; i < 120 && !seen; i++) {
+    // Pages of 20 rows keep the alter running long enough to be watched; polling stops when it ends.
+    for (let i = 0; i < 120 && !seen && !exited; i++) {
       await new Promise((r) => setTimeout(r, 500))
       const st = await cli(s.dir, s.args('status', '--json'))
       const running = JSON.parse(st.stdout).interrupted?.find(
