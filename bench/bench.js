@@ -23,6 +23,7 @@
  * --scale-reps times (default 1: one repetition at 400k rows takes ~15 minutes here).
  * Prints a table; --json FILE also writes the figures.
  */
+const { benchVector } = require('./vector')
 const { spawn, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
@@ -59,13 +60,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const secs = (t0) => (Date.now() - t0) / 1000
 
 function row(i) {
-  // Deterministic pseudo-random vector: a cheap LCG seeded by the row number.
-  let x = (i * 2654435761) >>> 0
-  const vector = new Array(DIM)
-  for (let d = 0; d < DIM; d++) {
-    x = (x * 1664525 + 1013904223) >>> 0
-    vector[d] = x / 4294967296 - 0.5
-  }
+  const vector = benchVector(i, DIM)
   return {
     id: String(i * 7 + 1),
     vector,

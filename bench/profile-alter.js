@@ -9,6 +9,7 @@
  * the alter; plus the phases (copy, verify) from the progress events. Run with node --cpu-prof for
  * the client's CPU profile.
  */
+const { benchVector } = require('./vector')
 const path = require('node:path')
 const { MilvusClient } = require('@zilliz/milvus2-sdk-node')
 const root = path.resolve(__dirname, '..')
@@ -75,12 +76,7 @@ for (const method of [
 }
 
 function row(i) {
-  let x = (i * 2654435761) >>> 0
-  const vector = new Array(DIM)
-  for (let d = 0; d < DIM; d++) {
-    x = (x * 1664525 + 1013904223) >>> 0
-    vector[d] = x / 4294967296 - 0.5
-  }
+  const vector = benchVector(i, DIM)
   return {
     id: String(i * 7 + 1),
     vector,
