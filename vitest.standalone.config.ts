@@ -7,8 +7,7 @@ export default defineConfig({
     // is probed at start (test/helpers/probe.ts); tests adapt their data to it or are reported as
     // skipped with the reason. Left out: suites about the Milvus Lite process itself (lite,
     // server-faults), the matrix of every Milvus Lite data type (alter-matrix), and the randomized
-    // alters (40 s a case on 2.3: `npm run test:random -- --standalone` runs them there), and
-    // adopt.test.ts: on 2.3 its generated migration dropping a partition fails (open, not yet fixed).
+    // alters (40 s a case on 2.3: `npm run test:random -- --standalone` runs them there).
     include: [
       'test/standalone/**/*.test.ts',
       'test/integration/migrator.test.ts',
@@ -18,6 +17,7 @@ export default defineConfig({
       'test/integration/alter.test.ts',
       'test/integration/crash.test.ts',
       'test/integration/concurrency.test.ts',
+      'test/integration/adopt.test.ts',
     ],
     globalSetup: ['test/standalone/global-setup.ts'],
     fileParallelism: false,

@@ -5,6 +5,8 @@
  *
  *   MVMIGRATE_FAILPOINTS=alter:after-create            kill at the first hit
  *   MVMIGRATE_FAILPOINTS=alter:after-page=3            kill at the third hit
+ *   MVMIGRATE_FAILPOINTS=alter:after-page=sleep:25     wait 25 ms at every hit (a slow server, for
+ *                                                      the tests that watch a running alter)
  *
  * Points: alter:after-create, alter:after-page, alter:after-copy, alter:after-verify,
  * alter:between-renames, alter:after-swap, migrator:before-ledger-write, revert:between-renames.
@@ -16,12 +18,23 @@ export function failpoint(name: string): void {
   if (!spec) return
   for (const item of spec.split(',')) {
     const [point, nth] = item.trim().split('=')
-    if (point !== name) continue
+    if (point !== name || nth?.startsWith('sleep:')) continue
     const count = (hits.get(name) ?? 0) + 1
     hits.set(name, count)
     if (count === Number(nth ?? 1)) {
       process.stderr.write(`failpoint ${name} (hit ${count}): killing the process\n`)
       process.kill(process.pid, 'SIGKILL')
     }
+  }
+}
+
+/** The delay a `name=sleep:MS` failpoint asks for at every hit of `name` (awaited by async callers). */
+export async function failpointDelay(name: string): Promise<void> {
+  const spec = process.env.MVMIGRATE_FAILPOINTS
+  if (!spec) return
+  for (const item of spec.split(',')) {
+    const [point, value] = item.trim().split('=')
+    if (point === name && value?.startsWith('sleep:'))
+      await new Promise((resolve) => setTimeout(resolve, Number(value.slice('sleep:'.length))))
   }
 }

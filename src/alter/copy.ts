@@ -1,6 +1,6 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError } from '../errors'
-import { failpoint } from '../failpoints'
+import { failpoint, failpointDelay } from '../failpoints'
 import { type ReadAfter, insertRows, queryRows } from '../milvus/rows'
 import { serverTraits } from '../milvus/server-traits'
 import { primaryKeyOf } from '../schema/spec'
@@ -135,6 +135,7 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
       })
     }
     failpoint('alter:after-page')
+    await failpointDelay('alter:after-page')
   }
 
   // Reads run ahead of the writes, so the server reads the next pages while this process converts

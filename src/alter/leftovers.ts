@@ -2,6 +2,7 @@ import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError } from '../errors'
 import type { Journal } from '../ledger/journal'
 import {
+  collectionExists,
   countRows,
   dropCollection,
   isLoaded,
@@ -31,8 +32,9 @@ export interface LeftoverCollection {
   rows: number | null
   rowsApproximate?: boolean
   /**
-   * For a set-aside altered collection or a partial copy: how many of its rows (by primary key)
-   * are not in the collection `of` resolves to. null when unknown (not loaded).
+   * For a set-aside altered collection: how many of its rows (by primary key) are not in the
+   * collection `of` resolves to. null when unknown (not loaded). Not for a partial copy: every row
+   * of it was copied from the source, and nothing else writes to it.
    */
   uniqueRows?: number | null
 }
@@ -73,22 +75,35 @@ export async function findLeftovers(
   }
   const out: LeftoverCollection[] = []
   for (const l of [...found.values()].sort((a, b) => a.collection.localeCompare(b.collection))) {
-    let loaded = await isLoaded(client, l.collection)
-    if (!loaded && opts.load) {
-      loaded = await loadCollection(client, l.collection).then(
-        () => true,
-        () => false,
-      )
+    try {
+      out.push(await describeLeftover(client, l, opts))
+    } catch (e) {
+      // Gone since it was listed: a runner swapped its alter in (or pruned it) meanwhile.
+      if (await collectionExists(client, l.collection)) throw e
     }
-    const rows = loaded
-      ? await countRows(client, l.collection)
-      : await statisticsRowCount(client, l.collection).catch(() => null)
-    const item: LeftoverCollection = { ...l, rows, ...(loaded ? {} : { rowsApproximate: true }) }
-    if (l.kind !== 'backup')
-      item.uniqueRows = loaded && rows !== null ? await uniqueRows(client, l.collection, l.of, rows) : null
-    out.push(item)
   }
   return out
+}
+
+async function describeLeftover(
+  client: MilvusClient,
+  l: Omit<LeftoverCollection, 'rows'>,
+  opts: FindOptions,
+): Promise<LeftoverCollection> {
+  let loaded = await isLoaded(client, l.collection)
+  if (!loaded && opts.load) {
+    loaded = await loadCollection(client, l.collection).then(
+      () => true,
+      () => false,
+    )
+  }
+  const rows = loaded
+    ? await countRows(client, l.collection)
+    : await statisticsRowCount(client, l.collection).catch(() => null)
+  const item: LeftoverCollection = { ...l, rows, ...(loaded ? {} : { rowsApproximate: true }) }
+  if (l.kind === 'undone')
+    item.uniqueRows = loaded && rows !== null ? await uniqueRows(client, l.collection, l.of, rows) : null
+  return item
 }
 
 /** Drops leftovers (not partial copies of an alter still in the journal); refuses any holding unique rows unless `discardWrites`. */

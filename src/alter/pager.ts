@@ -122,26 +122,30 @@ export async function* readKeyWindows(opts: Omit<PageOptions, 'outputFields' | '
 /**
  * Reads every row exactly once, in primary-key order: the keys come from `readKeyWindows`, the
  * rows of each page by an explicit key list ("pk in [...]"), which every server answers from its
- * primary-key index instead of evaluating a range over the whole collection.
+ * primary-key index instead of evaluating a range over the whole collection. Pages run across
+ * window boundaries, so every page but the last is full whatever windows the server allows (the
+ * same pages, and checkpoints, on every server; no short page at the end of each window).
  */
 export async function* readPages(opts: PageOptions): AsyncGenerator<{ rows: Row[]; lastKey: Key }> {
+  let pending: Key[] = []
+  let pendingBytes = 0
+  const page = async (keys: Key[]) => ({ rows: await readRowsByKeys(opts, keys), lastKey: keys[keys.length - 1] })
   for await (const keys of readKeyWindows(opts)) {
-    let start = 0
-    while (start < keys.length) {
+    for (const key of keys) {
       // A page: at most batchSize keys, and a filter of at most KEY_BYTES_PER_FILTER.
-      let end = start
-      let bytes = 0
-      while (
-        end < keys.length &&
-        end - start < opts.batchSize &&
-        (end === start || bytes + keys[end].length + 4 <= KEY_BYTES_PER_FILTER)
-      )
-        bytes += keys[end++].length + 4
-      const page = keys.slice(start, end)
-      yield { rows: await readRowsByKeys(opts, page), lastKey: page[page.length - 1] }
-      start = end
+      if (
+        pending.length &&
+        (pending.length >= opts.batchSize || pendingBytes + key.length + 4 > KEY_BYTES_PER_FILTER)
+      ) {
+        yield await page(pending)
+        pending = []
+        pendingBytes = 0
+      }
+      pending.push(key)
+      pendingBytes += key.length + 4
     }
   }
+  if (pending.length) yield await page(pending)
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { isToolCollection } from '../ledger/tool-collections'
-import { listCollectionNames } from '../milvus/collections'
+import { collectionExists, listCollectionNames } from '../milvus/collections'
 import { describeCollectionSpec } from '../milvus/describe'
 import type { CollectionSpec } from '../schema/spec'
 
@@ -24,6 +24,14 @@ export function comparable(spec: CollectionSpec): CollectionSpec {
 export async function describeDatabase(client: MilvusClient): Promise<CollectionSpec[]> {
   const names = (await listCollectionNames(client)).filter((n) => !isToolCollection(n)).sort()
   const out: CollectionSpec[] = []
-  for (const name of names) out.push(comparable(await describeCollectionSpec(client, name)))
+  for (const name of names) {
+    try {
+      out.push(comparable(await describeCollectionSpec(client, name)))
+    } catch (e) {
+      // Renamed or dropped since it was listed (a runner swapping an alter in right now): it is
+      // not part of the database any more.
+      if (await collectionExists(client, name)) throw e
+    }
+  }
   return out
 }

@@ -312,11 +312,24 @@ export async function createPartition(client: MilvusClient, collection: string, 
 }
 
 export async function dropPartition(client: MilvusClient, collection: string, partition: string): Promise<void> {
-  await milvusCall(
-    `drop partition '${partition}' of '${collection}'`,
-    () => client.dropPartition({ collection_name: collection, partition_name: partition }),
-    { rpc: 'DropPartition' },
-  )
+  const what = `drop partition '${partition}' of '${collection}'`
+  const drop = () =>
+    milvusCall(what, () => client.dropPartition({ collection_name: collection, partition_name: partition }), {
+      rpc: 'DropPartition',
+    })
+  try {
+    await drop()
+  } catch (e) {
+    // Milvus 2.3/2.4 refuse to drop a loaded partition ("partition is loaded, please release it
+    // first"); Milvus Lite drops it anyway. Its rows go with it, so releasing it first loses nothing.
+    if (!/release it first|partition is loaded/i.test(messageOf(e))) throw e
+    await milvusCall(
+      `release partition '${partition}' of '${collection}' before dropping it`,
+      () => client.releasePartitions({ collection_name: collection, partition_names: [partition] }),
+      { rpc: 'ReleasePartitions' },
+    )
+    await drop()
+  }
 }
 
 /** Proves `alias` now resolves to `collection` (same collection id). */

@@ -101,6 +101,8 @@ describe('readPages', () => {
       const windowed = await readAll(client, { name: 'pk', type: 'Int64' }, 700, 2000, how)
       expect(windowed.seen.length, how).toBe(expected.length)
       expect(new Set(windowed.seen), how).toEqual(new Set(expected))
+      // Pages run across windows of 2000 keys: every page but the last holds 700 rows.
+      expect(windowed.pages, how).toBe(Math.ceil(expected.length / 700))
     }
     const { seen, pages } = await readAll(client, { name: 'pk', type: 'Int64' }, 1000)
     expect(seen.length).toBe(expected.length)
