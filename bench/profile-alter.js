@@ -2,12 +2,15 @@
 'use strict'
 /**
  * node bench/profile-alter.js --uri URI [--token T] [--rows 20000] [--dim 768] [--batch N] [--inflight N]
+ *                             [--memory]
  *
  * Where an alter's time goes: creates `src` (the bench's data shape), then runs the bench's alter
  * with every SDK call on every connection timed by its kind (query by filter shape, insert,
  * upsert, flush, count, ...). Prints, per kind, the calls, the total time waited, and the share of
  * the alter; plus the phases (copy, verify) from the progress events. Run with node --cpu-prof for
- * the client's CPU profile.
+ * the client's CPU profile. --memory samples this process's memory every 250 ms during the alter
+ * and prints the peak of each kind per phase (rss, V8 heap used and reserved, external buffers):
+ * what grows with the collection, and whether it is live data or a heap V8 has not given back.
  */
 const { benchVector } = require('./vector')
 const path = require('node:path')
@@ -132,6 +135,15 @@ async function main() {
       }
     },
   }
+  const memory = {}
+  const sampler = process.argv.includes('--memory')
+    ? setInterval(() => {
+        const m = process.memoryUsage()
+        const peak = (memory[phase] ??= {})
+        for (const k of ['rss', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers'])
+          peak[k] = Math.max(peak[k] ?? 0, Math.round(m[k] / 1048576))
+      }, 250)
+    : undefined
   const ctx = new lib.MigrationContext(client, { version: '20260101000000', name: 'prof', file: 'prof' }, log)
   t = Date.now()
   await ctx.alter(
@@ -147,6 +159,7 @@ async function main() {
     },
   )
   const total = Date.now() - t
+  if (sampler) clearInterval(sampler)
   phases[phase] = (phases[phase] ?? 0) + (Date.now() - phaseAt)
   console.log(
     `alter of ${ROWS} rows x ${DIM}: ${(total / 1000).toFixed(1)} s; phases: ${Object.entries(phases)
@@ -160,6 +173,12 @@ async function main() {
     )
   }
   console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`)
+  for (const [p, m] of Object.entries(memory))
+    console.log(
+      `memory peak during ${p.padEnd(8)} ${Object.entries(m)
+        .map(([k, v]) => `${k} ${v} MB`)
+        .join(', ')}`,
+    )
   await client.dropDatabase?.({ db_name: database }).catch(() => undefined)
   await client.closeConnection()
 }
