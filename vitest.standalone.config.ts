@@ -4,8 +4,8 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     // The standalone-only tests, plus the shared integration and crash suites. What the server lacks
-    // is probed at start (test/helpers/probe.ts); tests adapt their data to it or are reported as
-    // skipped with the reason. Left out: suites about the Milvus Lite process itself (lite,
+    // is probed at start (test/helpers/probe.ts); tests adapt their data to it, or assert that what
+    // it lacks is refused with nothing kept. Left out: suites about the Milvus Lite process itself (lite,
     // server-faults), the matrix of every Milvus Lite data type (alter-matrix), and the randomized
     // alters (40 s a case on 2.3: `npm run test:random -- --standalone` runs them there).
     include: [

@@ -31,17 +31,6 @@ export type Feature =
 export function lacks(feature: Feature): boolean {
   return (inject('serverLacks') ?? []).includes(feature)
 }
-/** Skips the running test (reported as skipped, with the reason) when the server lacks a feature. */
-export function requireFeatures(test: { skip: (note?: string) => void }, ...features: Feature[]): void {
-  const missing = features.filter(lacks)
-  if (!missing.length) return
-  const reason = `${inject('serverName')} lacks ${missing.join(', ')}`
-  console.log(`skipped: ${reason}`)
-  // On Milvus Lite (npm test) nothing is lacking and nothing is skipped. Elsewhere, the test needs a
-  // feature the server was probed not to have, so it can neither pass nor fail there:
-  test.skip(reason) // reported as skipped with the reason (e.g. "Milvus standalone 2.3 lacks functions"), never as passed
-}
-
 /** A database of its own for one test file, so files never see each other's collections. */
 export async function freshDatabase(prefix = 't'): Promise<{ client: MilvusClient; database: string; uri: string }> {
   const uri = milvusUri()

@@ -8,7 +8,7 @@ import { MvmError } from '../../src/errors'
 import { describeCollectionSpec } from '../../src/milvus/describe'
 import { Migrator } from '../../src/migrator'
 import { REPO_ROOT } from '../helpers/project'
-import { freshDatabase, lacks, requireFeatures } from '../helpers/milvus'
+import { freshDatabase, lacks } from '../helpers/milvus'
 
 const clients: MilvusClient[] = []
 afterAll(async () => {
@@ -22,10 +22,28 @@ async function db() {
 }
 
 describe('the shipped example migrations (migrations/)', () => {
-  it('apply, describe as declared, and roll back to an empty database', async (t) => {
-    requireFeatures(t, 'nullable', 'invertedIndex', 'keepAutoIdKeys') // the examples are written for current Milvus
+  it('apply, describe as declared, and roll back to an empty database; on a server without nullable fields, refused with nothing kept', async () => {
     const { client } = await db()
     const migrator = new Migrator({ client, migrationsDir: path.join(REPO_ROOT, 'migrations') })
+    if (lacks('nullable') || lacks('invertedIndex') || lacks('keepAutoIdKeys')) {
+      // The examples are written for current Milvus. A server without nullable fields must refuse
+      // them before anything is kept: the first one fails naming the fields, nothing else runs.
+      await expect(migrator.up()).rejects.toMatchObject({
+        code: 'MIGRATION_FAILED',
+        message: expect.stringMatching(
+          /create_documents\.ts failed: create collection 'documents': the server answered OK but did not make it as asked: field 'metadata' nullable: asked true, the server made false/,
+        ),
+      })
+      const left = ((await client.listCollections()).data ?? []).map((c) => c.name).sort()
+      expect(left).toEqual(['_migrations', '_migrations_snapshots'])
+      expect((await migrator.status()).migrations.map((m) => `${m.name}:${m.state}`)).toEqual([
+        'create_documents:failed',
+        'index_and_alias_documents:pending',
+        'create_feedback:pending',
+        'add_page_num:pending',
+      ])
+      return
+    }
     const res = await migrator.up()
     expect(res.migrations.map((m) => m.name)).toEqual([
       'create_documents',
@@ -159,14 +177,38 @@ describe('MigrationContext helpers', () => {
     expect((await ctx.describeCollection('things')).loaded).toBe(false)
   })
 
-  it('createCollection with a BM25 function: the output field is filled by the server and described back', async (t) => {
-    requireFeatures(t, 'functions', 'sparse') // BM25 needs both; Milvus 2.3 has neither
+  it('createCollection with a BM25 function: the output field is filled by the server and described back; on a server without functions, refused with nothing kept', async () => {
     const { client } = await db()
     const ctx = new MigrationContext(
       client,
       { version: '20260101000000', name: 't', file: 'migrations/20260101000000_t.ts' },
       silentLogger,
     )
+    if (lacks('functions') || lacks('sparse')) {
+      const create = ctx.createCollection({
+        name: 'articles',
+        fields: [
+          { name: 'id', type: 'Int64', primaryKey: true, autoId: true },
+          { name: 'body', type: 'VarChar', maxLength: 2000, enableAnalyzer: true },
+          { name: 'sparse', type: 'SparseFloatVector' },
+          { name: 'dense', type: 'FloatVector', dim: 4 },
+        ],
+        functions: [{ name: 'body_bm25', type: 'BM25', inputFields: ['body'], outputFields: ['sparse'] }],
+        indexes: [
+          { field: 'sparse', type: 'SPARSE_INVERTED_INDEX', metric: 'BM25' },
+          { field: 'dense', type: 'FLAT', metric: 'L2' },
+        ],
+      })
+      // BM25 needs functions and sparse vectors (Milvus 2.3 has neither): refused, nothing kept.
+      await expect(create).rejects.toMatchObject({
+        code: 'UNSUPPORTED_BY_SERVER',
+        message: expect.stringContaining(
+          "create collection 'articles': the server answered OK but did not make it as asked",
+        ),
+      })
+      expect((await client.listCollections()).data ?? []).toEqual([])
+      return
+    }
     await ctx.createCollection({
       name: 'articles',
       fields: [
