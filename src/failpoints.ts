@@ -12,16 +12,25 @@
  * alter:between-renames, alter:after-swap, migrator:before-ledger-write, revert:between-renames.
  */
 const hits = new Map<string, number>()
+const SLEEP = 'sleep:'
+
+/** What MVMIGRATE_FAILPOINTS sets for `name`: one value per mention ('' for the bare name). */
+function settings(name: string): string[] {
+  const spec = process.env.MVMIGRATE_FAILPOINTS
+  if (!spec) return []
+  return spec
+    .split(',')
+    .map((item) => item.trim().split('='))
+    .filter(([point]) => point === name)
+    .map(([, value]) => value ?? '')
+}
 
 export function failpoint(name: string): void {
-  const spec = process.env.MVMIGRATE_FAILPOINTS
-  if (!spec) return
-  for (const item of spec.split(',')) {
-    const [point, nth] = item.trim().split('=')
-    if (point !== name || nth?.startsWith('sleep:')) continue
+  for (const nth of settings(name)) {
+    if (nth.startsWith(SLEEP)) continue
     const count = (hits.get(name) ?? 0) + 1
     hits.set(name, count)
-    if (count === Number(nth ?? 1)) {
+    if (count === Number(nth || 1)) {
       process.stderr.write(`failpoint ${name} (hit ${count}): killing the process\n`)
       process.kill(process.pid, 'SIGKILL')
     }
@@ -30,11 +39,6 @@ export function failpoint(name: string): void {
 
 /** The delay a `name=sleep:MS` failpoint asks for at every hit of `name` (awaited by async callers). */
 export async function failpointDelay(name: string): Promise<void> {
-  const spec = process.env.MVMIGRATE_FAILPOINTS
-  if (!spec) return
-  for (const item of spec.split(',')) {
-    const [point, value] = item.trim().split('=')
-    if (point === name && value?.startsWith('sleep:'))
-      await new Promise((resolve) => setTimeout(resolve, Number(value.slice('sleep:'.length))))
-  }
+  for (const value of settings(name))
+    if (value.startsWith(SLEEP)) await new Promise((resolve) => setTimeout(resolve, Number(value.slice(SLEEP.length))))
 }

@@ -2,7 +2,6 @@ import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError } from '../errors'
 import type { Journal } from '../ledger/journal'
 import {
-  collectionExists,
   countRows,
   dropCollection,
   isLoaded,
@@ -10,6 +9,7 @@ import {
   loadCollection,
   resolveName,
   statisticsRowCount,
+  unlessGone,
 } from '../milvus/collections'
 import { describeCollectionSpec } from '../milvus/describe'
 import { primaryKeyOf } from '../schema/spec'
@@ -75,12 +75,9 @@ export async function findLeftovers(
   }
   const out: LeftoverCollection[] = []
   for (const l of [...found.values()].sort((a, b) => a.collection.localeCompare(b.collection))) {
-    try {
-      out.push(await describeLeftover(client, l, opts))
-    } catch (e) {
-      // Gone since it was listed: a runner swapped its alter in (or pruned it) meanwhile.
-      if (await collectionExists(client, l.collection)) throw e
-    }
+    // One gone since it was listed (a runner swapped its alter in, or pruned it) is left out.
+    const item = await unlessGone(client, l.collection, () => describeLeftover(client, l, opts))
+    if (item) out.push(item)
   }
   return out
 }

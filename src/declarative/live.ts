@@ -1,6 +1,6 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { isToolCollection } from '../ledger/tool-collections'
-import { collectionExists, listCollectionNames } from '../milvus/collections'
+import { listCollectionNames, unlessGone } from '../milvus/collections'
 import { describeCollectionSpec } from '../milvus/describe'
 import type { CollectionSpec } from '../schema/spec'
 
@@ -25,13 +25,9 @@ export async function describeDatabase(client: MilvusClient): Promise<Collection
   const names = (await listCollectionNames(client)).filter((n) => !isToolCollection(n)).sort()
   const out: CollectionSpec[] = []
   for (const name of names) {
-    try {
-      out.push(comparable(await describeCollectionSpec(client, name)))
-    } catch (e) {
-      // Renamed or dropped since it was listed (a runner swapping an alter in right now): it is
-      // not part of the database any more.
-      if (await collectionExists(client, name)) throw e
-    }
+    // One renamed or dropped since it was listed (a runner swapping an alter in) is no longer part of it.
+    const spec = await unlessGone(client, name, () => describeCollectionSpec(client, name))
+    if (spec) out.push(comparable(spec))
   }
   return out
 }

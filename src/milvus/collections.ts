@@ -41,6 +41,23 @@ export async function collectionExists(client: MilvusClient, name: string): Prom
   return (await listCollectionNames(client)).includes(name)
 }
 
+/**
+ * `read` of a collection listed a moment ago, or undefined when the collection has gone since
+ * (renamed or dropped by a runner at work right now) instead of the error that caused.
+ */
+export async function unlessGone<T>(
+  client: MilvusClient,
+  name: string,
+  read: () => Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await read()
+  } catch (e) {
+    if (await collectionExists(client, name)) throw e
+    return undefined
+  }
+}
+
 /** The raw describe reply, fresh from the server. */
 export async function describeRaw(client: MilvusClient, name: string): Promise<Described & Record<string, unknown>> {
   return (await milvusCall(
