@@ -347,6 +347,8 @@ export async function dropPartition(client: MilvusClient, collection: string, pa
     )
     await drop()
   }
+  if ((await listPartitions(client, collection)).includes(partition))
+    throw unsupported(what, 'DropPartition', `it answered OK, but '${collection}' still has partition '${partition}'`)
 }
 
 /** Proves `alias` now resolves to `collection` (same collection id). */
