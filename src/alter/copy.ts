@@ -83,6 +83,10 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
   const { client, plan, sourceName, targetName } = opts
   const pk = primaryKeyOf(plan.source)!
   const targetPk = primaryKeyOf(plan.target)!
+  // Moved as columns of bytes on the bulk connection (milvus/float-vector-wire.ts).
+  const floatVectors = plan.target.fields
+    .filter((f) => f.type === 'FloatVector' && !f.nullable && !f.functionOutput && f.dim)
+    .map((f) => ({ name: f.name, dim: f.dim! }))
   const functionOutputs = new Set(plan.source.fields.filter((f) => f.functionOutput).map((f) => f.name))
   const outputFields = ['*']
   const resume = opts.resumeFrom
@@ -108,7 +112,7 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
     first: boolean,
     at: { partition: number; lastKey: string },
   ): Promise<void> {
-    const res = await insertRows(client, targetName, rows, partition)
+    const res = await insertRows(client, targetName, rows, partition, floatVectors)
     if (first && !opts.newIds) {
       // The first page proves whether the server kept the keys we sent (auto_id collections).
       const got = res.ids

@@ -55,7 +55,7 @@ export async function openDataClient(client: MilvusClient): Promise<DataClient> 
   if (!config) return { client, lean: false, floatVectorBytes: false, close: async () => undefined }
   const data = new MilvusClient({ ...config } as never)
   const lean = dropRetryInterceptor(data)
-  const floatVectorBytes = installFloatVectorWire((data as unknown as SdkInternals)._MilvusService)
+  const floatVectorBytes = installFloatVectorWire(data, (data as unknown as SdkInternals)._MilvusService)
   try {
     await data.connectPromise
   } catch (e) {

@@ -119,12 +119,66 @@ function floatBytes(data: unknown[]): Buffer {
   return Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength)
 }
 
+/**
+ * Float vector columns of an insert request, by field name, carried beside the rows: the request
+ * holds the rows without those fields, and the serialiser writes each column's bytes where the
+ * SDK left the field's entry empty. The SDK would otherwise push every number of every row into
+ * one growing array and copy it again (`flat()`): per page of 768-dim vectors, megabytes of
+ * short-lived arrays, each too big for the young generation (docs/performance.md, memory).
+ * A symbol key: the SDK copies it into the request it serialises, and it can never be a field.
+ */
+export const FLOAT_COLUMNS = Symbol('mvmigrate.floatColumns')
+// Queries use the same key: `[FLOAT_COLUMNS]: true` in the request asks for the result's float
+// vectors as columns, which come back under the same key on its status (see withQueryColumns).
+
+type FloatColumns = Record<string, Float32Array>
+
+/** Connections whose inserts take FLOAT_COLUMNS (installFloatVectorWire succeeded on their class). */
+const takingColumns = new WeakSet<object>()
+
+/**
+ * Splits the given (non-nullable) float vector fields out of rows into FLOAT_COLUMNS, for a
+ * connection that takes them. Returns undefined, leaving everything to the SDK, where the
+ * connection does not or any row's vector is not exactly `dim` numbers (the SDK then reports it).
+ */
+export function withFloatColumns(
+  client: object,
+  rows: Record<string, unknown>[],
+  fields: { name: string; dim: number }[],
+): { rows: Record<string, unknown>[]; columns: FloatColumns } | undefined {
+  if (!fields.length || !rows.length || !takingColumns.has(client)) return undefined
+  const columns: FloatColumns = {}
+  for (const { name, dim } of fields) {
+    const column = new Float32Array(rows.length * dim)
+    for (let i = 0; i < rows.length; i++) {
+      const v = rows[i][name]
+      if (!(Array.isArray(v) || v instanceof Float32Array) || v.length !== dim) return undefined
+      column.set(v as ArrayLike<number>, i * dim)
+    }
+    columns[name] = column
+  }
+  const names = new Set(fields.map((f) => f.name))
+  const stripped = rows.map((row) => {
+    const out: Record<string, unknown> = {}
+    for (const key in row) if (!names.has(key)) out[key] = row[key]
+    return out
+  })
+  return { rows: stripped, columns }
+}
+
 /** The serialiser: the SDK's for everything but float vector data, which is written as bytes. */
 export function floatVectorSerializer(serialize: Serialize, tags: Tags): Serialize {
   return (request: unknown) => {
-    const r = request as { fields_data?: FieldDataObject[] }
-    if (!Array.isArray(r?.fields_data) || !r.fields_data.some(isFloatVectorEntry)) return serialize(request)
-    const parts: Buffer[] = [serialize({ ...r, fields_data: [] })]
+    const r = request as { fields_data?: FieldDataObject[]; [FLOAT_COLUMNS]?: FloatColumns }
+    const columns = r?.[FLOAT_COLUMNS]
+    if (!Array.isArray(r?.fields_data) || !r.fields_data.some(isFloatVectorEntry)) {
+      if (columns)
+        throw new Error('mvmigrate: an insert request carried float vector columns but has no field for them')
+      return serialize(request)
+    }
+    const { [FLOAT_COLUMNS]: _, ...plain } = r
+    const parts: Buffer[] = [serialize({ ...plain, fields_data: [] })]
+    const written = new Set<string>()
     for (const entry of r.fields_data) {
       if (!isFloatVectorEntry(entry)) {
         parts.push(serialize({ fields_data: [entry] }))
@@ -135,13 +189,27 @@ export function floatVectorSerializer(serialize: Serialize, tags: Tags): Seriali
       const restBody = rest.subarray(readVarint(rest, readVarint(rest, 0).next).next)
       const { dim, float_vector } = entry.vectors!
       const data = float_vector!.data as unknown[]
-      const floatArray = data.length ? delimited(tags.floatData, [floatBytes(data)]) : []
+      const name = String(entry.field_name)
+      const column = columns && Object.hasOwn(columns, name) ? columns[name] : undefined
+      if (column && data.length)
+        throw new Error(`mvmigrate: float vector field '${name}' came both as rows and as a column`)
+      if (column) written.add(name)
+      const bytes = column
+        ? Buffer.from(column.buffer, column.byteOffset, column.byteLength)
+        : data.length
+          ? floatBytes(data)
+          : undefined
+      const floatArray = bytes?.length ? delimited(tags.floatData, [bytes]) : []
       const vectorField = [
         ...(dim === undefined ? [] : [varint(tags.dim), varint(Number(dim))]),
         ...delimited(tags.floatVector, floatArray),
       ]
       parts.push(...delimited(tags.fieldsData, [restBody, ...delimited(tags.vectors, vectorField)]))
     }
+    const missing = Object.keys(columns ?? {}).filter((name) => !written.has(name))
+    // Never send a request without a column it was given: that would store rows without vectors.
+    if (missing.length)
+      throw new Error(`mvmigrate: the insert request has no entry for float vector field(s) ${missing.join(', ')}`)
     return Buffer.concat(parts)
   }
 }
@@ -209,18 +277,21 @@ function fieldsOf(bytes: Buffer): WireField[] {
   return out
 }
 
-/** A plain array (what the SDK expects), filled by index: Array.from would allocate per number. */
-function toNumbers(floats: Float32Array): number[] {
-  const out = new Array<number>(floats.length)
-  for (let i = 0; i < floats.length; i++) out[i] = floats[i]
+/** Two runs of floats as one (protobuf may split a packed field; servers do not, in practice). */
+function joined(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length)
+  out.set(a)
+  out.set(b, a.length)
   return out
 }
 
 /**
  * The deserialiser: takes the float bytes out of each fields_data entry's float vector, lets the
- * SDK decode the rest, and puts the vectors back as arrays of numbers.
+ * SDK decode the rest, and puts the vectors back as a Float32Array. The SDK splits that into one
+ * array of numbers per row (it only iterates it); a plain array of the whole page first would be
+ * one more short-lived megabyte-sized object per page.
  */
-export function floatVectorDeserializer(deserialize: Deserialize, tags: Tags): Deserialize {
+export function floatVectorDeserializer(deserialize: Deserialize, tags: Tags, apart = false): Deserialize {
   return (bytes: Buffer) => {
     try {
       return withFloatsApart(bytes)
@@ -233,14 +304,14 @@ export function floatVectorDeserializer(deserialize: Deserialize, tags: Tags): D
   function withFloatsApart(bytes: Buffer): unknown {
     const top = fieldsOf(bytes)
     if (!top.some((f) => f.tag === tags.fieldsData)) return deserialize(bytes)
-    const vectors: (number[] | undefined)[] = []
+    const vectors: (Float32Array | undefined)[] = []
     const parts: Buffer[] = []
     for (const f of top) {
       if (f.tag !== tags.fieldsData) {
         parts.push(f.raw)
         continue
       }
-      let found: number[] | undefined
+      let found: Float32Array | undefined
       const entry: Buffer[] = []
       for (const g of fieldsOf(f.body!)) {
         if (g.tag !== tags.vectors || found) {
@@ -256,8 +327,8 @@ export function floatVectorDeserializer(deserialize: Deserialize, tags: Tags): D
           const kept: Buffer[] = []
           for (const d of fieldsOf(h.body!)) {
             if (d.tag === tags.floatData && d.body && d.body.length % 4 === 0) {
-              const floats = toNumbers(new Float32Array(new Uint8Array(d.body).buffer)) // a fresh, aligned copy
-              found = found ? found.concat(floats) : floats
+              const floats = new Float32Array(new Uint8Array(d.body).buffer) // a fresh, aligned copy
+              found = found ? joined(found, floats) : floats
             } else kept.push(d.raw)
           }
           vectorField.push(...delimited(tags.floatVector, kept))
@@ -267,13 +338,52 @@ export function floatVectorDeserializer(deserialize: Deserialize, tags: Tags): D
       vectors.push(found)
       parts.push(...delimited(tags.fieldsData, entry))
     }
-    const message = deserialize(Buffer.concat(parts)) as { fields_data?: FieldDataObject[] }
+    const message = deserialize(Buffer.concat(parts)) as {
+      fields_data?: FieldDataObject[]
+      status?: { [FLOAT_COLUMNS]?: QueryColumns }
+    }
+    const columns: QueryColumns = {}
     vectors.forEach((data, i) => {
-      const v = message.fields_data?.[i]?.vectors
-      if (data && v?.float_vector) v.float_vector.data = data
+      const entry = message.fields_data?.[i]
+      const v = entry?.vectors
+      if (!data || !entry || !v?.float_vector) return
+      const valid = entry.valid_data as unknown[] | undefined
+      const dense = !valid?.length || valid.every(Boolean) // nullable vectors with gaps: the SDK's way
+      if (apart && dense && message.status && typeof entry.field_name === 'string' && Number(v.dim) > 0)
+        columns[entry.field_name] = { dim: Number(v.dim), data }
+      else v.float_vector.data = data as unknown as number[]
     })
+    if (Object.keys(columns).length) message.status![FLOAT_COLUMNS] = columns
     return message
   }
+}
+
+/** Float vector columns of a query result, by field name (see QUERY_COLUMNS in queryRows). */
+type QueryColumns = Record<string, { dim: number; data: Float32Array }>
+
+/**
+ * Puts the float vector columns a query result carried beside its rows (a query made with
+ * `[FLOAT_COLUMNS]: true` on the bulk connection) into the rows, one array of numbers per row,
+ * each made at its full size and filled by index. The SDK's own way pushes each number of the
+ * page through a callback into arrays that grow as they go: profiled, 60% of everything a copy
+ * allocated (docs/performance.md, memory). Rows of a result without columns are returned as they are.
+ */
+export function withQueryColumns(rows: Record<string, unknown>[], status: unknown): Record<string, unknown>[] {
+  const columns = (status as { [FLOAT_COLUMNS]?: QueryColumns } | undefined)?.[FLOAT_COLUMNS]
+  if (!columns) return rows
+  for (const [name, { dim, data }] of Object.entries(columns)) {
+    const n = data.length / dim
+    // A result with only vector fields has no rows from the SDK: they are made here.
+    if (!rows.length) for (let i = 0; i < n; i++) rows.push({})
+    if (rows.length !== n || !Number.isInteger(n))
+      throw new Error(`mvmigrate: a query returned ${rows.length} rows but ${data.length / dim} vectors of '${name}'`)
+    for (let i = 0; i < n; i++) {
+      const vector = new Array<number>(dim)
+      for (let j = 0, at = i * dim; j < dim; j++) vector[j] = data[at + j]
+      rows[i][name] = vector
+    }
+  }
+  return rows
 }
 
 /** A query result like the server's, for the same proof on the reading side. */
@@ -302,15 +412,50 @@ function probeResult(): unknown {
   }
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
+/** Equal as the SDK reads them: a Float32Array where the SDK has an array of the same numbers. */
+const same = (a: unknown, b: unknown) => {
+  const plain = (_: string, v: unknown) => (v instanceof Float32Array ? Array.from(v) : v)
+  return JSON.stringify(a, plain) === JSON.stringify(b, plain)
+}
+
+/** A result read with columns apart, with its columns put back where the SDK has them. */
+function columnsBack(message: unknown): unknown {
+  const m = message as { fields_data: FieldDataObject[]; status: { [FLOAT_COLUMNS]?: QueryColumns } }
+  const columns = m.status[FLOAT_COLUMNS]
+  if (!columns) return undefined // the probe has a column to take apart: none is a failure
+  delete m.status[FLOAT_COLUMNS]
+  for (const entry of m.fields_data) {
+    const column = columns[String(entry.field_name)]
+    if (column) entry.vectors!.float_vector!.data = Array.from(column.data)
+  }
+  return m
+}
+
+/** The probe request with its float vectors moved to FLOAT_COLUMNS, as insertRows sends them. */
+function asColumns(request: unknown): unknown {
+  const r = request as { fields_data: FieldDataObject[] }
+  const columns: FloatColumns = {}
+  const fields_data = r.fields_data.map((entry) => {
+    if (entry.type !== 'FloatVector') return entry
+    columns[String(entry.field_name)] = Float32Array.from(entry.vectors!.float_vector!.data as number[])
+    return { ...entry, vectors: { ...entry.vectors, float_vector: { data: [] } } }
+  })
+  return { ...r, fields_data, [FLOAT_COLUMNS]: columns }
+}
 
 /**
- * Gives the `Insert` and `Query` methods of a gRPC client class the float vector functions. The
+ * Gives the `Insert` and `Query` methods of `client`'s gRPC client class the float vector functions. The
  * class is one connection's own (the SDK builds one per MilvusClient), so nothing else changes.
  * Each method is changed only if its probe gives exactly what the SDK's functions give; returns
  * whether both were.
  */
-export function installFloatVectorWire(serviceClass: unknown): boolean {
+export function installFloatVectorWire(client: object, serviceClass: unknown): boolean {
+  const ok = installOn(serviceClass)
+  if (ok) takingColumns.add(client)
+  return ok
+}
+
+function installOn(serviceClass: unknown): boolean {
   if (endianness() !== 'LE') return false
   const proto = (serviceClass as { prototype?: Record<string, unknown> })?.prototype
   if (!proto) return false
@@ -324,10 +469,15 @@ export function installFloatVectorWire(serviceClass: unknown): boolean {
       )
     return ok ? (f as MethodAttrs) : undefined
   }
-  const replace = (name: string, serialize: Serialize, deserialize: Deserialize) => {
+  const replace = (
+    name: string,
+    serialize: Serialize,
+    deserialize: Deserialize,
+    deserializeFor: (request: unknown) => Deserialize = () => deserialize,
+  ) => {
     const original = proto[name] as Method
     const method = function (this: { makeUnaryRequest: (...a: unknown[]) => unknown }, ...args: unknown[]) {
-      return this.makeUnaryRequest(original.path, serialize, deserialize, ...args)
+      return this.makeUnaryRequest(original.path, serialize, deserializeFor(args[0]), ...args)
     }
     proto[name] = Object.assign(method, original, { requestSerialize: serialize, responseDeserialize: deserialize })
   }
@@ -340,13 +490,20 @@ export function installFloatVectorWire(serviceClass: unknown): boolean {
     if (!insertTags || !queryTags) return false
     const write = floatVectorSerializer(insert.requestSerialize, insertTags)
     const read = floatVectorDeserializer(query.responseDeserialize, queryTags)
+    const readApart = floatVectorDeserializer(query.responseDeserialize, queryTags, true)
     const request = probeRequest()
     const result = query.responseSerialize(probeResult())
-    if (!same(insert.requestDeserialize(write(request)), insert.requestDeserialize(insert.requestSerialize(request))))
-      return false
-    if (!same(read(result), query.responseDeserialize(result))) return false
+    const expected = insert.requestDeserialize(insert.requestSerialize(request))
+    if (!same(insert.requestDeserialize(write(request)), expected)) return false
+    if (!same(insert.requestDeserialize(write(asColumns(request))), expected)) return false
+    const sdkRead = query.responseDeserialize(result)
+    if (!same(read(result), sdkRead)) return false
+    if (!same(columnsBack(readApart(result)), sdkRead)) return false
     replace('Insert', write, insert.responseDeserialize)
-    replace('Query', query.requestSerialize, read)
+    // Only a query that asks for its vectors as columns gets them so: any other still gets them in its rows.
+    replace('Query', query.requestSerialize, read, (request) =>
+      (request as { [FLOAT_COLUMNS]?: unknown } | undefined)?.[FLOAT_COLUMNS] === true ? readApart : read,
+    )
     return true
   } catch {
     return false

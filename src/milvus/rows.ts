@@ -1,6 +1,7 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError } from '../errors'
 import { milvusCall } from './call'
+import { FLOAT_COLUMNS, withFloatColumns, withQueryColumns } from './float-vector-wire'
 
 /** A row as read from Milvus: field name -> value (Int64 as strings, dynamic keys under $meta). */
 export type Row = Record<string, unknown>
@@ -37,10 +38,14 @@ export interface QueryOptions {
   after?: ReadAfter
 }
 
-/** A query read with Strong consistency: every row written before it is seen. */
+/**
+ * A query read with Strong consistency: every row written before it is seen. On the bulk
+ * connection float vectors come as columns and are put into the rows here (float-vector-wire.ts).
+ */
 export async function queryRows(client: MilvusClient, collection: string, q: QueryOptions): Promise<Row[]> {
   const res = await milvusCall(`read ${collection}`, () =>
     client.query({
+      [FLOAT_COLUMNS]: true,
       collection_name: collection,
       filter: q.filter,
       output_fields: q.outputFields,
@@ -50,7 +55,7 @@ export async function queryRows(client: MilvusClient, collection: string, q: Que
       ...(q.params ? { params: q.params } : {}),
     } as never),
   )
-  return (res.data ?? []) as Row[]
+  return withQueryColumns((res.data ?? []) as Row[], res.status)
 }
 
 export interface WriteResult {
@@ -69,19 +74,24 @@ function idsOf(res: { IDs?: unknown }): string[] {
 
 /**
  * Inserts rows and checks that the server accepted every one (the SDK does not throw on a
- * partial failure: it reports err_index and a smaller insert_cnt).
+ * partial failure: it reports err_index and a smaller insert_cnt). `floatVectors`: the collection's
+ * non-nullable FloatVector fields; on the bulk connection their values go as columns of bytes
+ * (milvus/float-vector-wire.ts), elsewhere they are ignored.
  */
 export async function insertRows(
   client: MilvusClient,
   collection: string,
   rows: Row[],
   partition?: string,
+  floatVectors: { name: string; dim: number }[] = [],
 ): Promise<WriteResult> {
   const what = `insert into '${collection}'`
+  const split = withFloatColumns(client, rows, floatVectors)
   const res = await milvusCall(what, () =>
     client.insert({
       collection_name: collection,
-      data: rows,
+      data: split?.rows ?? rows,
+      ...(split ? { [FLOAT_COLUMNS]: split.columns } : {}),
       ...(partition && partition !== '_default' ? { partition_name: partition } : {}),
     } as never),
   )

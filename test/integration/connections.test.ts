@@ -2,7 +2,13 @@ import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { connectMilvus } from '../../src/milvus/connect'
 import { openDataClient } from '../../src/milvus/data-client'
-import { floatVectorDeserializer, installFloatVectorWire } from '../../src/milvus/float-vector-wire'
+import {
+  FLOAT_COLUMNS,
+  floatVectorDeserializer,
+  installFloatVectorWire,
+  withFloatColumns,
+} from '../../src/milvus/float-vector-wire'
+import { insertRows } from '../../src/milvus/rows'
 import { freshDatabase, lacks, milvusToken } from '../helpers/milvus'
 
 const clients: MilvusClient[] = []
@@ -111,6 +117,10 @@ describe('float vectors as bytes on the bulk connection', () => {
       expect(data.floatVectorBytes).toBe(true)
       expect((await client.insert({ collection_name: 'c', data: rows(0) })).insert_cnt).toBe('40') // the SDK's own encoding
       expect((await data.client.insert({ collection_name: 'c', data: rows(100) })).insert_cnt).toBe('40') // bytes
+      // Vectors as columns beside the rows (the copy's inserts).
+      const asColumns = vectorFields.map((name) => ({ name, dim: dims[name] }))
+      expect(withFloatColumns(data.client, rows(200), asColumns)?.rows[0]).toEqual({ id: '200', n: 'r200' })
+      expect((await insertRows(data.client, 'c', rows(200), undefined, asColumns)).count).toBe(40)
       const read = async (c: MilvusClient) =>
         (
           await c.query({
@@ -123,9 +133,9 @@ describe('float vectors as bytes on the bulk connection', () => {
       const viaMain = await read(client)
       const viaData = await read(data.client)
       const byId = (rs: Record<string, unknown>[]) => Object.fromEntries(rs.map((r) => [String(r.id), r]))
-      expect(viaData).toHaveLength(80)
+      expect(viaData).toHaveLength(120)
       expect(byId(viaData)).toEqual(byId(viaMain))
-      for (const r of [...rows(0), ...rows(100)]) {
+      for (const r of [...rows(0), ...rows(100), ...rows(200)]) {
         const got = byId(viaData)[r.id]
         expect(got.a, r.id).toEqual(r.a.map(Math.fround))
         if (r.b) expect(got.b, r.id).toEqual(r.b.map(Math.fround))
@@ -147,9 +157,44 @@ describe('float vectors as bytes on the bulk connection', () => {
     })
     class Service {}
     Object.assign(Service.prototype, { Insert: lossy, Query: lossy })
-    expect(installFloatVectorWire(Service)).toBe(false)
+    const client = {}
+    expect(installFloatVectorWire(client, Service)).toBe(false)
     expect((Service.prototype as Record<string, unknown>).Insert).toBe(lossy)
-    expect(installFloatVectorWire(undefined)).toBe(false)
+    expect(installFloatVectorWire(client, undefined)).toBe(false)
+    // Nor are vectors split out as columns for such a connection: the SDK gets the rows whole.
+    expect(withFloatColumns(client, [{ id: '1', v: [1, 2] }], [{ name: 'v', dim: 2 }])).toBeUndefined()
+  })
+
+  it('never sends an insert without a column it was given, and leaves vectors of the wrong length to the SDK', async () => {
+    const { client } = await freshDatabase('columns')
+    clients.push(client)
+    const data = await openDataClient(client)
+    try {
+      // A column for a field the request has no entry for: refused before anything is sent.
+      const serialize = (
+        data.client as unknown as {
+          _MilvusService: { prototype: Record<string, { requestSerialize: (r: unknown) => Buffer }> }
+        }
+      )._MilvusService.prototype.Insert.requestSerialize
+      const request = {
+        collection_name: 'c',
+        num_rows: 1,
+        fields_data: [{ type: 'FloatVector', field_name: 'a', vectors: { dim: 2, float_vector: { data: [] } } }],
+      }
+      expect(() => serialize({ ...request, [FLOAT_COLUMNS]: { b: new Float32Array(2) } })).toThrow(
+        /no entry for float vector field\(s\) b/,
+      )
+      expect(() => serialize({ ...request, fields_data: [], [FLOAT_COLUMNS]: { a: new Float32Array(2) } })).toThrow(
+        /no field for them/,
+      )
+      // A row whose vector is not `dim` numbers: no columns, so the SDK sees the row as it is.
+      expect(withFloatColumns(data.client, [{ id: '1', v: [1, 2, 3] }], [{ name: 'v', dim: 2 }])).toBeUndefined()
+      expect(withFloatColumns(data.client, [{ id: '1', v: [1, 2] }], [{ name: 'v', dim: 2 }])?.columns.v).toEqual(
+        new Float32Array([1, 2]),
+      )
+    } finally {
+      await data.close()
+    }
   })
 
   it('leaves bytes it cannot read to the SDK', () => {
