@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import * as crypto from 'node:crypto'
 import type { FieldSpec } from '../schema/spec'
 
 /**
@@ -10,15 +10,29 @@ export type Key = string
 export const INT64_MIN = '-9223372036854775808'
 export const INT64_MAX = '9223372036854775807'
 
+const CANONICAL_INTEGER = /^(0|-?[1-9]\d*)$/
+
+/**
+ * Compares two Int64 keys written in canonical decimal (as the SDK returns them) without making
+ * numbers of them: by sign, then length, then digit by digit. Sorting a window of 16,384 keys
+ * through BigInt made ~460,000 short-lived BigInts, enough to push the window's own rows into the
+ * old generation and grow the heap (docs/performance.md, memory). Anything else goes through BigInt.
+ */
+function compareInt64(a: Key, b: Key): number {
+  if (!CANONICAL_INTEGER.test(a) || !CANONICAL_INTEGER.test(b)) {
+    const x = BigInt(a)
+    const y = BigInt(b)
+    return x < y ? -1 : x > y ? 1 : 0
+  }
+  const negative = a[0] === '-'
+  if (negative !== (b[0] === '-')) return negative ? -1 : 1
+  const magnitude = a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0
+  return magnitude === 0 ? 0 : Math.sign(negative ? -magnitude : magnitude)
+}
+
 /** Orders keys the way the server does: numerically for Int64, by UTF-8 bytes for VarChar. */
 export function keyComparator(pk: FieldSpec): (a: Key, b: Key) => number {
-  if (pk.type === 'Int64') {
-    return (a, b) => {
-      const x = BigInt(a)
-      const y = BigInt(b)
-      return x < y ? -1 : x > y ? 1 : 0
-    }
-  }
+  if (pk.type === 'Int64') return compareInt64
   return (a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
 }
 
@@ -59,34 +73,53 @@ export function rangeFilter(
   return parts.join(' && ')
 }
 
+type OneShotHash = (algorithm: string, data: string, encoding: 'buffer') => Buffer
+const oneShot = (crypto as { hash?: OneShotHash }).hash
+/** SHA-256 of a key. crypto.hash (Node >= 20.12) makes no Hash object per key: a digest of 400,000 keys allocated 400 MB less. */
+const sha256 = oneShot
+  ? (key: string) => oneShot('sha256', key, 'buffer')
+  : (key: string) => crypto.createHash('sha256').update(key).digest()
+
 /**
  * An order-independent digest of a set of keys: count, plus the sum and xor of a 64-bit hash of
  * each key. Two collections with equal digests hold the same key set (with overwhelming probability).
  */
 export class KeyDigest {
   count = 0
-  private sum = 0n
-  private xor = 0n
-  private static readonly MASK = (1n << 64n) - 1n
+  // The 64-bit sum and xor as 32-bit halves: BigInt arithmetic made four short-lived BigInts per key.
+  private sumHigh = 0
+  private sumLow = 0
+  private xorHigh = 0
+  private xorLow = 0
 
   add(key: Key): void {
-    const h = createHash('sha256').update(key).digest().readBigUInt64BE(0)
+    const h = sha256(key)
+    const high = h.readUInt32BE(0)
+    const low = h.readUInt32BE(4)
     this.count++
-    this.sum = (this.sum + h) & KeyDigest.MASK
-    this.xor ^= h
+    const sumLow = this.sumLow + low
+    this.sumLow = sumLow >>> 0
+    this.sumHigh = (this.sumHigh + high + (sumLow > 0xffffffff ? 1 : 0)) >>> 0
+    this.xorHigh = (this.xorHigh ^ high) >>> 0
+    this.xorLow = (this.xorLow ^ low) >>> 0
   }
 
   toString(): string {
-    return `${this.count}:${this.sum.toString(16)}:${this.xor.toString(16)}`
+    const hex = (high: number, low: number) => ((BigInt(high) << 32n) | BigInt(low)).toString(16)
+    return `${this.count}:${hex(this.sumHigh, this.sumLow)}:${hex(this.xorHigh, this.xorLow)}`
   }
 
   /** A digest from its toString(): a checkpoint's digest goes on where it stopped. */
   static parse(text: string): KeyDigest {
     const [count, sum, xor] = text.split(':')
     const d = new KeyDigest()
+    const halves = (hex: string) => {
+      const n = BigInt(`0x${hex}`)
+      return [Number(n >> 32n) >>> 0, Number(n & 0xffffffffn)]
+    }
     d.count = Number(count)
-    d.sum = BigInt(`0x${sum}`)
-    d.xor = BigInt(`0x${xor}`)
+    ;[d.sumHigh, d.sumLow] = halves(sum)
+    ;[d.xorHigh, d.xorLow] = halves(xor)
     return d
   }
 

@@ -54,7 +54,9 @@ function queryFn(opts: Pick<PageOptions, 'client' | 'collection' | 'partition' |
  * of up to a window above `last`; if it returned fewer than asked, that is every remaining key.
  * Otherwise the sample is sorted and the largest sample key k with count(last < pk <= k) <= window
  * is found (one count on a server that sorts; otherwise a guess from the total count, halved until
- * it fits), and the keys of (last, k] are read completely (there are fewer than the limit).
+ * it fits), and the keys of (last, k] are read completely (there are fewer than the limit). Where
+ * that count equals the sample's size (Milvus 2.3 samples the smallest keys), the sample is
+ * already every key of the window and is not read again.
  */
 export async function* readKeyWindows(opts: Omit<PageOptions, 'outputFields' | 'batchSize'>): AsyncGenerator<Key[]> {
   const { pk } = opts
@@ -91,9 +93,13 @@ export async function* readKeyWindows(opts: Omit<PageOptions, 'outputFields' | '
         return { keys: sample, final: upper === undefined }
       }
       const fits = async (i: number) => (await count(rangeFilter(pk, lower, sample[i], true))) <= window
+      const inSample = await count(rangeFilter(pk, lower, sample[sample.length - 1], true))
+      // A server that returns keys in order: the range holds exactly the sample's distinct keys, so
+      // the sample is the window (reading it again would read every key twice).
+      if (inSample === sample.length && sample.every((k, i) => i === 0 || cmp(sample[i - 1], k) < 0))
+        return { keys: sample, final: false }
       let good: number
-      if (await fits(sample.length - 1))
-        good = sample.length - 1 // a server that returns keys in order
+      if (inSample <= window) good = sample.length - 1
       else {
         // The sample is spread over the remaining keys: guess the sample index whose range holds
         // about 90% of a window, and halve the guess until the range fits.
