@@ -5,6 +5,7 @@ import { resolveName } from '../../src/milvus/collections'
 import { MigrationContext } from '../../src/context/context'
 import { silentLogger } from '../../src/context/logger'
 import { MvmError } from '../../src/errors'
+import type { CollectionDefinition } from '../../src/schema/definition'
 import { describeCollectionSpec } from '../../src/milvus/describe'
 import { Migrator } from '../../src/migrator'
 import { REPO_ROOT } from '../helpers/project'
@@ -184,32 +185,7 @@ describe('MigrationContext helpers', () => {
       { version: '20260101000000', name: 't', file: 'migrations/20260101000000_t.ts' },
       silentLogger,
     )
-    if (lacks('functions') || lacks('sparse')) {
-      const create = ctx.createCollection({
-        name: 'articles',
-        fields: [
-          { name: 'id', type: 'Int64', primaryKey: true, autoId: true },
-          { name: 'body', type: 'VarChar', maxLength: 2000, enableAnalyzer: true },
-          { name: 'sparse', type: 'SparseFloatVector' },
-          { name: 'dense', type: 'FloatVector', dim: 4 },
-        ],
-        functions: [{ name: 'body_bm25', type: 'BM25', inputFields: ['body'], outputFields: ['sparse'] }],
-        indexes: [
-          { field: 'sparse', type: 'SPARSE_INVERTED_INDEX', metric: 'BM25' },
-          { field: 'dense', type: 'FLAT', metric: 'L2' },
-        ],
-      })
-      // BM25 needs functions and sparse vectors (Milvus 2.3 has neither): refused, nothing kept.
-      await expect(create).rejects.toMatchObject({
-        code: 'UNSUPPORTED_BY_SERVER',
-        message: expect.stringContaining(
-          "create collection 'articles': the server answered OK but did not make it as asked",
-        ),
-      })
-      expect((await client.listCollections()).data ?? []).toEqual([])
-      return
-    }
-    await ctx.createCollection({
+    const articles: CollectionDefinition = {
       name: 'articles',
       fields: [
         { name: 'id', type: 'Int64', primaryKey: true, autoId: true },
@@ -222,7 +198,20 @@ describe('MigrationContext helpers', () => {
         { field: 'sparse', type: 'SPARSE_INVERTED_INDEX', metric: 'BM25' },
         { field: 'dense', type: 'FLAT', metric: 'L2' },
       ],
-    })
+    }
+    if (lacks('functions') || lacks('sparse')) {
+      const create = ctx.createCollection(articles)
+      // BM25 needs functions and sparse vectors (Milvus 2.3 has neither): refused, nothing kept.
+      await expect(create).rejects.toMatchObject({
+        code: 'UNSUPPORTED_BY_SERVER',
+        message: expect.stringContaining(
+          "create collection 'articles': the server answered OK but did not make it as asked",
+        ),
+      })
+      expect((await client.listCollections()).data ?? []).toEqual([])
+      return
+    }
+    await ctx.createCollection(articles)
     const spec = await ctx.describeCollection('articles')
     expect(spec.functions).toMatchObject([
       { name: 'body_bm25', type: 'BM25', inputFields: ['body'], outputFields: ['sparse'] },
