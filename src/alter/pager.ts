@@ -1,5 +1,5 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
-import { type ReadAfter, queryRows } from '../milvus/rows'
+import { type ReadAfter, queryKeys, queryRows } from '../milvus/rows'
 import { serverTraits } from '../milvus/server-traits'
 import type { FieldSpec } from '../schema/spec'
 import type { Row } from './builder'
@@ -61,8 +61,10 @@ function queryFn(opts: Pick<PageOptions, 'client' | 'collection' | 'partition' |
 export async function* readKeyWindows(opts: Omit<PageOptions, 'outputFields' | 'batchSize'>): AsyncGenerator<Key[]> {
   const { pk } = opts
   const cmp = keyComparator(pk)
-  const keyOf = (r: Row) => String(r[pk.name])
   const query = queryFn(opts)
+  const { client, collection, partition, readAfter } = opts
+  const keys = (filter: string, limit: number, params?: Record<string, unknown>) =>
+    queryKeys(client, collection, pk.name, { filter, limit, partition, params, after: readAfter })
   const ordered = opts.keyWindows !== 'counted' && (await serverTraits(opts.client)).sortsIteratorQueries
   const cap = ordered ? LITE_WINDOW : MAX_QUERY_WINDOW
   const window =
@@ -73,15 +75,15 @@ export async function* readKeyWindows(opts: Omit<PageOptions, 'outputFields' | '
 
   const count = async (filter: string) => Number((await query(filter, ['count(*)']))[0]['count(*)'])
   const sortedKeys = async (lower: Key | undefined, upper: Key | undefined, inclusive: boolean) =>
-    (await query(rangeFilter(pk, lower, upper, inclusive), [pk.name], window)).map(keyOf).sort(cmp)
+    (await keys(rangeFilter(pk, lower, upper, inclusive), window)).sort(cmp)
 
   async function orderedWindow(lower: Key | undefined): Promise<{ keys: Key[]; final: boolean } | undefined> {
-    const keys = (await query(rangeFilter(pk, lower, undefined), [pk.name], window, { iterator: true })).map(keyOf)
-    for (let i = 0; i < keys.length; i++) {
-      const previous = i === 0 ? lower : keys[i - 1]
-      if (previous !== undefined && cmp(previous, keys[i]) >= 0) return undefined // not what was promised
+    const found = await keys(rangeFilter(pk, lower, undefined), window, { iterator: true })
+    for (let i = 0; i < found.length; i++) {
+      const previous = i === 0 ? lower : found[i - 1]
+      if (previous !== undefined && cmp(previous, found[i]) >= 0) return undefined // not what was promised
     }
-    return { keys, final: keys.length < window }
+    return { keys: found, final: found.length < window }
   }
 
   async function countedWindow(lower: Key | undefined): Promise<{ keys: Key[]; final: boolean }> {

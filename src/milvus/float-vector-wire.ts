@@ -1,4 +1,6 @@
 import { endianness } from 'node:os'
+import { KEY_COLUMN, keyColumnReader } from './key-column-wire'
+import { Unreadable, delimited, fieldsOf, readVarint, varint } from './protobuf-wire'
 
 /**
  * Float vectors of inserts and query results moved as blocks of bytes.
@@ -39,37 +41,6 @@ interface Tags {
   dim: number
   floatVector: number
   floatData: number
-}
-
-function varint(n: number): Buffer {
-  const out: number[] = []
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80)
-    n = Math.floor(n / 128)
-  }
-  out.push(n)
-  return Buffer.from(out)
-}
-
-/** Thrown where bytes are not what this expects; the caller then leaves them to the SDK. */
-class Unreadable extends Error {}
-
-/** Reads a varint at `offset`: its value and where the next byte is. */
-function readVarint(bytes: Buffer, offset: number): { value: number; next: number } {
-  let value = 0
-  let scale = 1
-  for (let i = offset; i < bytes.length; i++) {
-    value += (bytes[i] & 0x7f) * scale
-    if (!(bytes[i] & 0x80)) return { value, next: i + 1 }
-    scale *= 128
-  }
-  throw new Unreadable()
-}
-
-/** A length-delimited field: tag, length, bytes. */
-function delimited(tag: number, parts: Buffer[]): Buffer[] {
-  const length = parts.reduce((n, p) => n + p.length, 0)
-  return [varint(tag), varint(length), ...parts]
 }
 
 /** The field tags, learned from what the SDK's serialiser writes for a tiny probe request. */
@@ -233,48 +204,6 @@ function probeRequest(): unknown {
       { type: 'VarChar', field_name: 's', scalars: { string_data: { data: ['a', 'é'] } }, valid_data: [true, true] },
     ],
   }
-}
-
-/** One protobuf field as found on the wire: its tag, and its bytes (tag and length included). */
-interface WireField {
-  tag: number
-  /** For length-delimited fields: the payload. */
-  body?: Buffer
-  raw: Buffer
-}
-
-/** Splits a message into its fields, without decoding them; throws Unreadable for what it cannot read. */
-function fieldsOf(bytes: Buffer): WireField[] {
-  const out: WireField[] = []
-  let p = 0
-  while (p < bytes.length) {
-    const start = p
-    const tag = readVarint(bytes, p)
-    p = tag.next
-    switch (tag.value & 7) {
-      case 0:
-        p = readVarint(bytes, p).next
-        break
-      case 1:
-        p += 8
-        break
-      case 5:
-        p += 4
-        break
-      case 2: {
-        const len = readVarint(bytes, p)
-        p = len.next + len.value
-        if (p > bytes.length) throw new Unreadable()
-        out.push({ tag: tag.value, body: bytes.subarray(len.next, p), raw: bytes.subarray(start, p) })
-        continue
-      }
-      default:
-        throw new Unreadable() // groups: not in Milvus' messages
-    }
-    if (p > bytes.length) throw new Unreadable()
-    out.push({ tag: tag.value, raw: bytes.subarray(start, p) })
-  }
-  return out
 }
 
 /** Two runs of floats as one (protobuf may split a packed field; servers do not, in practice). */
@@ -499,11 +428,16 @@ function installOn(serviceClass: unknown): boolean {
     const sdkRead = query.responseDeserialize(result)
     if (!same(read(result), sdkRead)) return false
     if (!same(columnsBack(readApart(result)), sdkRead)) return false
+    // Keys-only queries may also be read from the wire (key-column-wire.ts), if its own probe agrees.
+    const readKeys = keyColumnReader(query)
     replace('Insert', write, insert.responseDeserialize)
-    // Only a query that asks for its vectors as columns gets them so: any other still gets them in its rows.
-    replace('Query', query.requestSerialize, read, (request) =>
-      (request as { [FLOAT_COLUMNS]?: unknown } | undefined)?.[FLOAT_COLUMNS] === true ? readApart : read,
-    )
+    // Only a query that asks for its vectors (or keys) as columns gets them so: any other still gets
+    // them in its rows.
+    replace('Query', query.requestSerialize, read, (request) => {
+      const r = request as { [FLOAT_COLUMNS]?: unknown; [KEY_COLUMN]?: unknown } | undefined
+      if (r?.[KEY_COLUMN] === true && readKeys) return readKeys
+      return r?.[FLOAT_COLUMNS] === true ? readApart : read
+    })
     return true
   } catch {
     return false

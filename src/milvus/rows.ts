@@ -2,6 +2,7 @@ import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError } from '../errors'
 import { milvusCall } from './call'
 import { FLOAT_COLUMNS, withFloatColumns, withQueryColumns } from './float-vector-wire'
+import { KEY_COLUMN, keyColumnOf } from './key-column-wire'
 
 /** A row as read from Milvus: field name -> value (Int64 as strings, dynamic keys under $meta). */
 export type Row = Record<string, unknown>
@@ -44,18 +45,41 @@ export interface QueryOptions {
  */
 export async function queryRows(client: MilvusClient, collection: string, q: QueryOptions): Promise<Row[]> {
   const res = await milvusCall(`read ${collection}`, () =>
-    client.query({
-      [FLOAT_COLUMNS]: true,
-      collection_name: collection,
-      filter: q.filter,
-      output_fields: q.outputFields,
-      ...consistencyOf(q.after),
-      ...(q.limit === undefined ? {} : { limit: q.limit }),
-      ...(q.partition ? { partition_names: [q.partition] } : {}),
-      ...(q.params ? { params: q.params } : {}),
-    } as never),
+    client.query({ [FLOAT_COLUMNS]: true, ...queryRequest(collection, q) } as never),
   )
   return withQueryColumns((res.data ?? []) as Row[], res.status)
+}
+
+function queryRequest(collection: string, q: QueryOptions): Record<string, unknown> {
+  return {
+    collection_name: collection,
+    filter: q.filter,
+    output_fields: q.outputFields,
+    ...consistencyOf(q.after),
+    ...(q.limit === undefined ? {} : { limit: q.limit }),
+    ...(q.partition ? { partition_names: [q.partition] } : {}),
+    ...(q.params ? { params: q.params } : {}),
+  }
+}
+
+/**
+ * The values of one field (a primary key) of the rows matching a filter, as strings (Int64 as
+ * decimal text). On the bulk connection they are read from the wire without building rows
+ * (key-column-wire.ts); elsewhere from the SDK's rows.
+ */
+export async function queryKeys(
+  client: MilvusClient,
+  collection: string,
+  field: string,
+  q: Omit<QueryOptions, 'outputFields'>,
+): Promise<string[]> {
+  const res = await milvusCall(`read ${collection}`, () =>
+    client.query({ [KEY_COLUMN]: true, ...queryRequest(collection, { ...q, outputFields: [field] }) } as never),
+  )
+  const rows = (res.data ?? []) as Row[]
+  const column = keyColumnOf(res.status, field)
+  if (column && rows.length) throw new Error(`mvmigrate: a keys-only read of '${collection}' returned rows and keys`)
+  return column ?? rows.map((r) => String(r[field]))
 }
 
 export interface WriteResult {
