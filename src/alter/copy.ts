@@ -75,6 +75,25 @@ export function copyPartitions(plan: AlterPlan): CopyPartitions {
 }
 
 /**
+ * The source's float vector fields whose values the copy only passes on: each becomes a target
+ * field inserted as a column of bytes (`floatVectors`), of the same dim, and no code of the
+ * migration sees the rows (no backfill, converter or row map). Their rows get Float32Array views
+ * instead of arrays of numbers: profiled on 2.3, those arrays were most of what a copy still
+ * allocated (docs/performance.md, memory).
+ */
+function passedThroughVectors(plan: AlterPlan, floatVectors: { name: string; dim: number }[]): Set<string> {
+  const out = new Set<string>()
+  const sources = [...plan.fields.values()]
+  if (plan.mapRows.length || sources.some((s) => s.backfill || s.convert)) return out
+  for (const { name, dim } of floatVectors) {
+    const from = plan.fields.get(name)?.from
+    const field = plan.source.fields.find((f) => f.name === from)
+    if (field && field.type === 'FloatVector' && !field.nullable && field.dim === dim) out.add(field.name)
+  }
+  return out
+}
+
+/**
  * Streams every row from source to target: read a page, transform it, insert it, with the reads
  * of the next pages overlapping this work (memory: a few pages, never the collection). Named partitions
  * are copied one by one so every row stays in its partition; a partition key routes rows by itself.
@@ -87,6 +106,7 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
   const floatVectors = plan.target.fields
     .filter((f) => f.type === 'FloatVector' && !f.nullable && !f.functionOutput && f.dim)
     .map((f) => ({ name: f.name, dim: f.dim! }))
+  const typedVectors = passedThroughVectors(plan, floatVectors)
   const functionOutputs = new Set(plan.source.fields.filter((f) => f.functionOutput).map((f) => f.name))
   const outputFields = ['*']
   const resume = opts.resumeFrom
@@ -158,6 +178,7 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
       batchSize,
       after,
       readAfter: opts.readAfter,
+      typedVectors,
     })
     // A read that fails before it is awaited must not count as an unhandled rejection (which would
     // end the process): each gets a no-op handler at once, and is awaited in order later.

@@ -73,12 +73,23 @@ export function rangeFilter(
   return parts.join(' && ')
 }
 
-type OneShotHash = (algorithm: string, data: string, encoding: 'buffer') => Buffer
+type OneShotHash = (algorithm: string, data: string, encoding: 'hex') => string
 const oneShot = (crypto as { hash?: OneShotHash }).hash
-/** SHA-256 of a key. crypto.hash (Node >= 20.12) makes no Hash object per key: a digest of 400,000 keys allocated 400 MB less. */
-const sha256 = oneShot
-  ? (key: string) => oneShot('sha256', key, 'buffer')
-  : (key: string) => crypto.createHash('sha256').update(key).digest()
+/**
+ * The first 64 bits of a key's SHA-256, as two 32-bit halves. crypto.hash (Node >= 20.12) makes no
+ * Hash object per key (a digest of 400,000 keys allocated 400 MB less), and as hex text no Buffer
+ * either: a Buffer per key is a native allocation freed only when V8 collects its wrapper, and the
+ * alter process's peak memory grew with the number of keys (docs/performance.md, memory).
+ */
+const hash64 = oneShot
+  ? (key: string): [number, number] => {
+      const hex = oneShot('sha256', key, 'hex')
+      return [parseInt(hex.slice(0, 8), 16), parseInt(hex.slice(8, 16), 16)]
+    }
+  : (key: string): [number, number] => {
+      const h = crypto.createHash('sha256').update(key).digest()
+      return [h.readUInt32BE(0), h.readUInt32BE(4)]
+    }
 
 /**
  * An order-independent digest of a set of keys: count, plus the sum and xor of a 64-bit hash of
@@ -93,9 +104,7 @@ export class KeyDigest {
   private xorLow = 0
 
   add(key: Key): void {
-    const h = sha256(key)
-    const high = h.readUInt32BE(0)
-    const low = h.readUInt32BE(4)
+    const [high, low] = hash64(key)
     this.count++
     const sumLow = this.sumLow + low
     this.sumLow = sumLow >>> 0

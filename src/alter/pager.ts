@@ -20,6 +20,8 @@ export interface PageOptions {
   keyWindows?: 'auto' | 'counted'
   /** How current the reads must be (default strong). */
   readAfter?: ReadAfter
+  /** Float vector fields the rows get as Float32Array views (see QueryOptions.typedVectors). */
+  typedVectors?: ReadonlySet<string>
 }
 
 /** Milvus caps offset + limit of one query at 16384 (maxQueryResultWindow). */
@@ -38,10 +40,10 @@ type Query = (
 ) => Promise<Row[]>
 
 /** Strong-consistency queries on one collection (and partition), answering rows. */
-function queryFn(opts: Pick<PageOptions, 'client' | 'collection' | 'partition' | 'readAfter'>): Query {
-  const { client, collection, partition, readAfter } = opts
+function queryFn(opts: Pick<PageOptions, 'client' | 'collection' | 'partition' | 'readAfter' | 'typedVectors'>): Query {
+  const { client, collection, partition, readAfter, typedVectors } = opts
   return (filter, outputFields, limit, params) =>
-    queryRows(client, collection, { filter, outputFields, limit, partition, params, after: readAfter })
+    queryRows(client, collection, { filter, outputFields, limit, partition, params, after: readAfter, typedVectors })
 }
 
 /**
@@ -161,7 +163,7 @@ export async function* readPages(opts: PageOptions): AsyncGenerator<{ rows: Row[
  * "pk in [...]" query: keep `keys` to a page (the filter must stay under the message limit).
  */
 export async function readRowsByKeys(
-  opts: Pick<PageOptions, 'client' | 'collection' | 'partition' | 'pk' | 'outputFields' | 'readAfter'>,
+  opts: Pick<PageOptions, 'client' | 'collection' | 'partition' | 'pk' | 'outputFields' | 'readAfter' | 'typedVectors'>,
   keys: Key[],
 ): Promise<Row[]> {
   const { pk } = opts

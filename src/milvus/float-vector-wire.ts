@@ -137,6 +137,21 @@ export function withFloatColumns(
   return { rows: stripped, columns }
 }
 
+/**
+ * Rows for the SDK's own encoding: any Float32Array value (a vector a copy passes through, see
+ * withQueryColumns) as an array of numbers. The SDK flattens vectors with `Array.prototype.flat`,
+ * which leaves typed arrays whole, so it would encode them as NaN instead of refusing them.
+ */
+export function withPlainVectors(rows: Record<string, unknown>[]): Record<string, unknown>[] {
+  const typed = (row: Record<string, unknown>) => Object.values(row).some((v) => v instanceof Float32Array)
+  if (!rows.some(typed)) return rows
+  return rows.map((row) => {
+    const out: Record<string, unknown> = {}
+    for (const key in row) out[key] = row[key] instanceof Float32Array ? Array.from(row[key]) : row[key]
+    return out
+  })
+}
+
 /** The serialiser: the SDK's for everything but float vector data, which is written as bytes. */
 export function floatVectorSerializer(serialize: Serialize, tags: Tags): Serialize {
   return (request: unknown) => {
@@ -296,8 +311,15 @@ type QueryColumns = Record<string, { dim: number; data: Float32Array }>
  * each made at its full size and filled by index. The SDK's own way pushes each number of the
  * page through a callback into arrays that grow as they go: profiled, 60% of everything a copy
  * allocated (docs/performance.md, memory). Rows of a result without columns are returned as they are.
+ * The fields in `typed` get a Float32Array per row instead, a view into the column: for a copy
+ * that only passes the vectors on (the insert takes Float32Arrays as they are), so no code that
+ * expects arrays of numbers (transforms, the SDK) ever sees them.
  */
-export function withQueryColumns(rows: Record<string, unknown>[], status: unknown): Record<string, unknown>[] {
+export function withQueryColumns(
+  rows: Record<string, unknown>[],
+  status: unknown,
+  typed: ReadonlySet<string> = NONE,
+): Record<string, unknown>[] {
   const columns = (status as { [FLOAT_COLUMNS]?: QueryColumns } | undefined)?.[FLOAT_COLUMNS]
   if (!columns) return rows
   for (const [name, { dim, data }] of Object.entries(columns)) {
@@ -306,6 +328,11 @@ export function withQueryColumns(rows: Record<string, unknown>[], status: unknow
     if (!rows.length) for (let i = 0; i < n; i++) rows.push({})
     if (rows.length !== n || !Number.isInteger(n))
       throw new Error(`mvmigrate: a query returned ${rows.length} rows but ${data.length / dim} vectors of '${name}'`)
+    if (typed.has(name)) {
+      // A view per row into the column: no number is copied (the copy passes such vectors through).
+      for (let i = 0; i < n; i++) rows[i][name] = data.subarray(i * dim, (i + 1) * dim)
+      continue
+    }
     for (let i = 0; i < n; i++) {
       const vector = new Array<number>(dim)
       for (let j = 0, at = i * dim; j < dim; j++) vector[j] = data[at + j]
@@ -314,6 +341,8 @@ export function withQueryColumns(rows: Record<string, unknown>[], status: unknow
   }
   return rows
 }
+
+const NONE: ReadonlySet<string> = new Set()
 
 /** A query result like the server's, for the same proof on the reading side. */
 function probeResult(): unknown {

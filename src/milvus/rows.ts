@@ -1,7 +1,7 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError } from '../errors'
 import { milvusCall } from './call'
-import { FLOAT_COLUMNS, withFloatColumns, withQueryColumns } from './float-vector-wire'
+import { FLOAT_COLUMNS, withFloatColumns, withPlainVectors, withQueryColumns } from './float-vector-wire'
 import { KEY_COLUMN, keyColumnOf } from './key-column-wire'
 
 /** A row as read from Milvus: field name -> value (Int64 as strings, dynamic keys under $meta). */
@@ -37,6 +37,11 @@ export interface QueryOptions {
   params?: Record<string, unknown>
   /** Default strong. */
   after?: ReadAfter
+  /**
+   * Float vector fields to give as a Float32Array per row (a view, no copy) where the result
+   * carries them as columns, for rows whose vectors are only passed on to `insertRows`.
+   */
+  typedVectors?: ReadonlySet<string>
 }
 
 /**
@@ -47,7 +52,7 @@ export async function queryRows(client: MilvusClient, collection: string, q: Que
   const res = await milvusCall(`read ${collection}`, () =>
     client.query({ [FLOAT_COLUMNS]: true, ...queryRequest(collection, q) } as never),
   )
-  return withQueryColumns((res.data ?? []) as Row[], res.status)
+  return withQueryColumns((res.data ?? []) as Row[], res.status, q.typedVectors)
 }
 
 function queryRequest(collection: string, q: QueryOptions): Record<string, unknown> {
@@ -114,7 +119,7 @@ export async function insertRows(
   const res = await milvusCall(what, () =>
     client.insert({
       collection_name: collection,
-      data: split?.rows ?? rows,
+      data: split?.rows ?? withPlainVectors(rows),
       ...(split ? { [FLOAT_COLUMNS]: split.columns } : {}),
       ...(partition && partition !== '_default' ? { partition_name: partition } : {}),
     } as never),

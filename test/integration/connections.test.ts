@@ -9,7 +9,7 @@ import {
   withFloatColumns,
 } from '../../src/milvus/float-vector-wire'
 import { KEY_COLUMN, keyColumnOf, keyColumnReader } from '../../src/milvus/key-column-wire'
-import { insertRows, queryKeys } from '../../src/milvus/rows'
+import { insertRows, queryKeys, queryRows } from '../../src/milvus/rows'
 import { freshDatabase, lacks, milvusToken } from '../helpers/milvus'
 
 const clients: MilvusClient[] = []
@@ -141,6 +141,46 @@ describe('float vectors as bytes on the bulk connection', () => {
         expect(got.a, r.id).toEqual(r.a.map(Math.fround))
         if (r.b) expect(got.b, r.id).toEqual(r.b.map(Math.fround))
         expect(got.n).toBe(r.n)
+      }
+    } finally {
+      await data.close()
+    }
+  })
+
+  it('gives a copy Float32Array views of the vectors it passes on, and stores them exactly on either connection', async () => {
+    const { client } = await freshDatabase('typed')
+    clients.push(client)
+    for (const name of ['src', 'viaBulk', 'viaSession']) {
+      await client.createCollection({
+        collection_name: name,
+        fields: [
+          { name: 'id', data_type: 5, is_primary_key: true },
+          { name: 'a', data_type: 101, dim: 8 },
+        ],
+      })
+      await client.createIndex({ collection_name: name, field_name: 'a', index_type: 'FLAT', metric_type: 'L2' })
+      await client.loadCollection({ collection_name: name })
+    }
+    const rows = Array.from({ length: 30 }, (_, i) => ({ id: String(i), a: vector(i).map(Math.fround) }))
+    await insertRows(client, 'src', rows)
+    const data = await openDataClient(client)
+    try {
+      const read = (c: MilvusClient, typed?: Set<string>) =>
+        queryRows(c, 'src', { filter: 'id >= 0', outputFields: ['*'], typedVectors: typed })
+      const typed = await read(data.client, new Set(['a']))
+      expect(typed).toHaveLength(30)
+      for (const r of typed) expect(r.a).toBeInstanceOf(Float32Array)
+      // Without asking, and on the session connection (no columns there), arrays of numbers.
+      expect(Array.isArray((await read(data.client))[0].a)).toBe(true)
+      expect(Array.isArray((await read(client, new Set(['a'])))[0].a)).toBe(true)
+      // Inserted as columns (bulk) and through the SDK's own encoding (session): the same floats.
+      await insertRows(data.client, 'viaBulk', typed, undefined, [{ name: 'a', dim: 8 }])
+      await insertRows(client, 'viaSession', typed, undefined, [{ name: 'a', dim: 8 }])
+      for (const name of ['viaBulk', 'viaSession']) {
+        const back = await queryRows(client, name, { filter: 'id >= 0', outputFields: ['*'] })
+        const byId = new Map(back.map((r) => [String(r.id), r.a]))
+        expect(back).toHaveLength(30)
+        for (const r of rows) expect(byId.get(r.id), `${name} ${r.id}`).toEqual(r.a)
       }
     } finally {
       await data.close()
