@@ -37,10 +37,25 @@ export async function freshDatabase(prefix = 't'): Promise<{ client: MilvusClien
   const token = milvusToken()
   const database = `${prefix}_${randomBytes(4).toString('hex')}`
   const admin = await connectMilvus({ uri, token })
-  await admin.createDatabase({ db_name: database })
+  const created = await admin.createDatabase({ db_name: database })
   await admin.closeConnection()
+  // Milvus 2.3 allows 64 databases: a suite that makes more must drop some (dropDatabase).
+  if (created.error_code !== 'Success')
+    throw new Error(`test setup: could not create database ${database}: ${created.reason || created.error_code}`)
   const client = await connectMilvus({ uri, database, token })
   return { client, database, uri }
+}
+
+/** Drops a test database and its collections (Milvus 2.3 drops only empty databases). */
+export async function dropDatabase(database: string): Promise<void> {
+  const uri = milvusUri()
+  const token = milvusToken()
+  const client = await connectMilvus({ uri, database, token })
+  for (const c of (await client.listCollections()).data ?? []) await client.dropCollection({ collection_name: c.name })
+  await client.closeConnection()
+  const admin = await connectMilvus({ uri, token })
+  await admin.dropDatabase({ db_name: database })
+  await admin.closeConnection()
 }
 
 /** What a test compares before and after an operation that must change nothing. */

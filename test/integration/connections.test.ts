@@ -10,12 +10,23 @@ import {
 } from '../../src/milvus/float-vector-wire'
 import { KEY_COLUMN, keyColumnOf, keyColumnReader } from '../../src/milvus/key-column-wire'
 import { insertRows, queryKeys, queryRows } from '../../src/milvus/rows'
-import { freshDatabase, lacks, milvusToken } from '../helpers/milvus'
+import { dropDatabase, freshDatabase, lacks, milvusToken } from '../helpers/milvus'
 
 const clients: MilvusClient[] = []
+const databases: string[] = []
 afterAll(async () => {
   for (const c of clients) await c.closeConnection()
+  // Milvus 2.3 allows 64 databases, and the standalone suite runs this file with many others.
+  for (const d of databases) await dropDatabase(d)
 })
+
+/** A fresh database for one test, dropped after the file. */
+async function testDatabase(prefix: string) {
+  const db = await freshDatabase(prefix)
+  databases.push(db.database)
+  clients.push(db.client)
+  return db
+}
 
 /** Calls to JSON.stringify whose argument is an insert request carrying rows (the SDK's retry log line). */
 async function stringifiedInserts(run: () => Promise<unknown>): Promise<number> {
@@ -35,8 +46,7 @@ async function stringifiedInserts(run: () => Promise<unknown>): Promise<number> 
 
 describe('the bulk data connection', () => {
   it('drops the SDK interceptor that JSON-encodes every request, and still reads and writes the same rows', async () => {
-    const { client } = await freshDatabase('data')
-    clients.push(client)
+    const { client } = await testDatabase('data')
     await client.createCollection({
       collection_name: 'c',
       fields: [
@@ -89,8 +99,7 @@ describe('float vectors as bytes on the bulk connection', () => {
   const vector = (i: number) => tricky.map((x, d) => (d === i % 8 ? x : x / (i + 1))) // finite in float32: servers refuse infinities
 
   it('stores and reads back exactly the float32 values the SDK itself would (for each vector field of a row, where the server allows two)', async () => {
-    const { client } = await freshDatabase('wire')
-    clients.push(client)
+    const { client } = await testDatabase('wire')
     // Milvus 2.3 allows one vector field per collection; there the test runs with one.
     const vectorFields = lacks('multipleVectors') ? ['a'] : ['a', 'b']
     const dims: Record<string, number> = { a: 8, b: 2 }
@@ -148,8 +157,7 @@ describe('float vectors as bytes on the bulk connection', () => {
   })
 
   it('gives a copy Float32Array views of the vectors it passes on, and stores them exactly on either connection', async () => {
-    const { client } = await freshDatabase('typed')
-    clients.push(client)
+    const { client } = await testDatabase('typed')
     for (const name of ['src', 'viaBulk', 'viaSession']) {
       await client.createCollection({
         collection_name: name,
@@ -207,8 +215,7 @@ describe('float vectors as bytes on the bulk connection', () => {
   })
 
   it('never sends an insert without a column it was given, and leaves vectors of the wrong length to the SDK', async () => {
-    const { client } = await freshDatabase('columns')
-    clients.push(client)
+    const { client } = await testDatabase('columns')
     const data = await openDataClient(client)
     try {
       // A column for a field the request has no entry for: refused before anything is sent.
@@ -263,8 +270,7 @@ describe('keys read from the wire on the bulk connection', () => {
   }
 
   it('gives exactly the keys the SDK reads, Int64 and VarChar, without building rows', async () => {
-    const { client } = await freshDatabase('keywire')
-    clients.push(client)
+    const { client } = await testDatabase('keywire')
     const int64 = edgeKeys()
     const text = ['a', 'é', 'x'.repeat(200), '\u{1F600} key', 'Z', ...int64.slice(0, 500).map((k) => `k${k}`)]
     for (const [name, pk, keys] of [
@@ -312,8 +318,7 @@ describe('keys read from the wire on the bulk connection', () => {
   })
 
   it('leaves results it does not expect to the SDK (null values, bytes it cannot read)', async () => {
-    const { client } = await freshDatabase('keywire2')
-    clients.push(client)
+    const { client } = await testDatabase('keywire2')
     const data = await openDataClient(client)
     try {
       const query = (data.client as unknown as { _MilvusService: { prototype: { Query: never } } })._MilvusService
@@ -353,8 +358,7 @@ describe('idle connections', () => {
     const spy = vi
       .spyOn(console, 'error')
       .mockImplementation((...a: unknown[]) => void logged.push(a.map(String).join(' ')))
-    const { client: first, uri, database } = await freshDatabase('idle')
-    clients.push(first)
+    const { uri, database } = await testDatabase('idle')
     const session = await connectMilvus({ uri, database, token: milvusToken() })
     clients.push(session)
     const data = await openDataClient(session)
