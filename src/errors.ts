@@ -89,6 +89,11 @@ export class MvmError extends Error {
     return this.template.hint === undefined ? undefined : renderWords(this.template.hint, 'api')
   }
 
+  /** The hint with its {{action}} placeholders, for an error that wraps this one and keeps its advice. */
+  get hintTemplate(): string | undefined {
+    return this.template.hint
+  }
+
   /** Message and hint in the words of the CLI or of the library. */
   render(audience: Audience): { message: string; hint?: string } {
     const hint = this.template.hint === undefined ? undefined : renderWords(this.template.hint, audience)

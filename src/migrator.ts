@@ -10,7 +10,7 @@ import { type ContextOptions, MigrationContext } from './context/context'
 import { type Logger, silentLogger } from './context/logger'
 import { MvmError, messageOf } from './errors'
 import { type MigrationPlan, PlanningContext } from './context/planning-context'
-import { Journal, type JournalEntry } from './ledger/journal'
+import { Journal, type JournalEntry, revertibleBy } from './ledger/journal'
 import { Ledger, type LedgerRow } from './ledger/ledger'
 import { describeCollectionSpec } from './milvus/describe'
 import { type LockHolder, MigrationLock, processAlive } from './ledger/lock'
@@ -142,14 +142,16 @@ function alterInProgress(j: JournalEntry, lock: LockHolder | null): AlterInProgr
     ...(eta !== undefined ? { etaSeconds: eta } : {}),
   }
   let next: string
+  // An alter made by a down() is continued by running down again.
+  const rerun = j.direction === 'down' ? 'down' : 'up'
   if (running) next = `running: ${lock!.command} on ${lock!.host} (pid ${lock!.pid})`
   else if (j.state === 'copying')
     next =
       j.checkpoint && total !== undefined
-        ? `copy ${count(done)}/${count(total)} rows done; up will continue`
-        : `up drops the partial copy ${j.target} and copies again`
+        ? `copy ${count(done)}/${count(total)} rows done; ${rerun} will continue`
+        : `${rerun} drops the partial copy ${j.target} and copies again`
   else if (j.state === 'reverting') next = `down finishes moving ${j.backup} back to ${j.name} (no copy)`
-  else next = `up finishes the swap of ${j.name} (no copy)`
+  else next = `${rerun} finishes the swap of ${j.name} (no copy)`
   return { name: j.name, version: j.version, state: j.state, running, ...progress, next }
 }
 
@@ -388,8 +390,18 @@ export class Migrator {
             }
             await this.ledger.write(this.row(m, batch, 'failed', durationMs, messageOf(e)))
             recordedFailure = true
+            // A retry skips the alters this run finished: editing one of them would change nothing.
+            const finished = (await this.journal.list().catch(() => [] as JournalEntry[]))
+              .filter((a) => revertibleBy(m.version)(a) && a.state === 'done')
+              .map((a) => `'${a.name}'`)
+            // The advice of a bad call found after something changed (e.g. a second alter of one name).
+            const advice =
+              e instanceof MvmError && e.code === 'MIGRATION_INVALID' && e.hintTemplate ? `${e.hintTemplate} ` : ''
+            const kept = finished.length
+              ? ` Its alter of ${finished.join(', ')} finished and is kept: a retry does not run it again, so change only what comes after it.`
+              : ''
             throw new MvmError('MIGRATION_FAILED', `Migration ${this.rel(m.path)} failed: ${messageOf(e)}`, {
-              hint: `${done.length ? `The ${done.length} migration(s) before it in this batch stay applied. ` : ''}It is recorded as failed; fix it and {{up}} again to retry.`,
+              hint: `${advice}${done.length ? `The ${done.length} migration(s) before it in this batch stay applied. ` : ''}It is recorded as failed; fix it and {{up}} again to retry.${kept}`,
               cause: e,
               details: { applied: done, failed: m.version },
             })
@@ -431,8 +443,7 @@ export class Migrator {
       }
       const loaded = await this.loadAll(todo)
       const journal = await this.journal.list()
-      const altersOf = (v: string) =>
-        journal.filter((a) => a.version === v && (a.state === 'done' || a.state === 'reverting'))
+      const altersOf = (v: string) => journal.filter(revertibleBy(v))
       // Which alters each down() swaps back: all of them without a down(); those its down() reverts (planned) otherwise.
       const reverts = new Map<string, JournalEntry[]>()
       const irreversible: string[] = []
@@ -517,12 +528,10 @@ export class Migrator {
             checked: checked.get(m.version),
             planOf: (name: string) => this.alterPlanOf(m, undefined, name),
           }
-          const ctx = this.context(m, { tracker, revert })
+          const ctx = this.context(m, { tracker, revert, direction: 'down' })
           if (m.migration.down) await this.invoke(m, 'down', ctx, tracker)
           else {
-            const mine = (await this.journal.list())
-              .filter((a) => a.version === m.version && (a.state === 'done' || a.state === 'reverting'))
-              .reverse()
+            const mine = (await this.journal.list()).filter(revertibleBy(m.version)).reverse()
             for (const a of mine) await ctx.revertAlter(a.name)
           }
           for (const r of checked.get(m.version)?.values() ?? [])
@@ -537,6 +546,8 @@ export class Migrator {
             details: { reverted: done, failed: m.version },
           })
         }
+        // Before the ledger forgets it: alters still in place must not count as done for a later up.
+        await this.journal.retire(m.version)
         await this.ledger.remove(m.version)
         const durationMs = Date.now() - started
         done.push({ version: m.version, name: m.name, durationMs })

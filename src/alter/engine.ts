@@ -8,6 +8,7 @@ import {
   dropCollection,
   dropProperties,
   flush,
+  listCollectionNames,
   releaseCollection,
 } from '../milvus/collections'
 import { createCollectionFromSpec } from '../milvus/create'
@@ -19,7 +20,7 @@ import type { AlterOptions } from './builder'
 import { copyPartitions, copyRows } from './copy'
 import { type CopyCheckpoint, checkpointProblem } from './resume'
 import type { KeyDigest } from './keys'
-import { alterNames } from './names'
+import { alterNames, freeSlot } from './names'
 import type { AlterContext, AlterPlan, AlterSummary } from './types'
 import { finishSwap } from './swap'
 import { verifyCopy, verifyValues } from './verify'
@@ -29,7 +30,7 @@ export type { AlterContext, AlterSummary } from './types'
 
 export async function resumeAlter(ctx: AlterContext, name: string): Promise<AlterSummary | undefined> {
   const { migration, log, journal } = ctx
-  const previous = await journal.get(migration.version, name)
+  const previous = await journal.get(migration.version, name, ctx.direction)
   const summary = (e: JournalEntry): AlterSummary => ({
     name,
     mode: e.mode,
@@ -77,13 +78,19 @@ export async function runAlter(
 ): Promise<AlterSummary> {
   const { client, migration, log, journal } = ctx
   const started = Date.now()
-  const names = alterNames(name, migration.version)
   const where = `${migration.file}: `
-  const previous = await journal.get(migration.version, name)
+  const previous = await journal.get(migration.version, name, ctx.direction)
   const mode: 'rename' | 'alias' = resolved.alias ? 'alias' : 'rename'
   const sourceName = resolved.collection
   for (const w of plan.warnings) log.warn(w)
   await requireRpcs(client, rpcsNeeded(plan, mode, options), `${where}cannot alter '${name}' on this server`)
+  // An interrupted run's names, else the first free ones: an earlier alter of this name by this
+  // migration (rolled back, or made by its up() when this is its down()) may keep its backup.
+  const slot =
+    previous?.state === 'copying'
+      ? (previous.slot ?? '')
+      : freeSlot(name, migration.version, await listCollectionNames(client))
+  const names = alterNames(name, migration.version, slot)
 
   const targetName = mode === 'alias' || options.convertToAlias ? names.versioned : names.temp
   // A leftover target from an interrupted run (journal says copying): continued from its last
@@ -126,11 +133,13 @@ export async function runAlter(
     loaded: plan.source.loaded,
     durationMs: 0,
     fieldMap,
+    ...(slot ? { slot } : {}),
+    ...(ctx.direction === 'down' ? { direction: 'down' as const } : {}),
     ...(options.newIds ? { newIds: true } : {}),
     // Kept until proven or replaced: a crash before that must not lose it.
     ...(resumeFrom ? { checkpoint: resumeFrom } : {}),
   }
-  await journal.write(entry)
+  const { id: journalId } = await journal.write(entry)
   log.info(`alter ${name}: ${plan.changes.join('; ') || 'rebuild'}`)
   const record = async (fields: Partial<JournalEntry>) => {
     entry = { ...entry, ...fields }
@@ -143,7 +152,7 @@ export async function runAlter(
   } catch (e) {
     // A failure, not a crash: the source was never touched. Drop the partial target and say what happened.
     await dropCollection(client, targetName).catch(() => undefined)
-    await journal.remove(`${migration.version}/${name}`).catch(() => undefined)
+    await journal.remove(journalId).catch(() => undefined)
     throw e
   }
   const { rowsCopied } = built

@@ -3,15 +3,30 @@
  * parser that recognises them again (status, prune and the drift check must never mistake them
  * for user collections).
  */
-export function alterNames(name: string, version: string) {
+export function alterNames(name: string, version: string, slot = '') {
   return {
-    temp: `${name}__mvm_tmp_${version}`,
-    backup: `${name}__mvm_bak_${version}`,
+    temp: `${name}__mvm_tmp_${version}${slot}`,
+    backup: `${name}__mvm_bak_${version}${slot}`,
     /** In alias mode the new collection keeps this name for good. */
-    versioned: `${name}_v${version}`,
+    versioned: `${name}_v${version}${slot}`,
     /** Where `down` moves the altered collection; later reverts of the same alter get `_2`, `_3`, ... */
     undone: `${name}__mvm_undone_${version}`,
   }
+}
+
+/**
+ * The suffix for one more alter of `name` by this migration: '' the first time, then `_2`, `_3`, ...
+ * while an earlier alter's collections hold the names (the backup of an alter that a rollback left
+ * behind, or of the alter a down() made). Never names an existing collection.
+ */
+export function freeSlot(name: string, version: string, taken: Iterable<string>): string {
+  const used = new Set(taken)
+  const free = (slot: string) => {
+    const n = alterNames(name, version, slot)
+    return !used.has(n.temp) && !used.has(n.backup) && !used.has(n.versioned)
+  }
+  if (free('')) return ''
+  for (let n = 2; ; n++) if (free(`_${n}`)) return `_${n}`
 }
 
 /** The first free leftover name for one more revert of this alter: never an existing collection. */

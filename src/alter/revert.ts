@@ -37,7 +37,7 @@ export interface RevertSummary {
 
 /** The collection that holds an alter's result now. */
 export function alteredCollectionOf(entry: JournalEntry): string {
-  return entry.mode === 'alias' || entry.target === alterNames(entry.name, entry.version).versioned
+  return entry.mode === 'alias' || entry.target === alterNames(entry.name, entry.version, entry.slot).versioned
     ? entry.target
     : entry.name
 }
@@ -50,7 +50,7 @@ export async function backupProblem(ctx: AlterContext, entry: JournalEntry): Pro
   if (entry.backupPrunedAt)
     return new MvmError(
       'IRREVERSIBLE',
-      `${what}: its backup '${alterNames(entry.name, entry.version).backup}' was pruned (${entry.backupPrunedAt})`,
+      `${what}: its backup '${alterNames(entry.name, entry.version, entry.slot).backup}' was pruned (${entry.backupPrunedAt})`,
       { hint },
     )
   if (!entry.backup) return new MvmError('IRREVERSIBLE', `${what}: no backup was kept (keepBackup: false)`, { hint })
@@ -102,7 +102,7 @@ export async function revertAlter(ctx: AlterContext, name: string, opts: RevertO
       { hint: 'Nothing was changed.' },
     )
   }
-  const names = alterNames(name, migration.version)
+  const names = alterNames(name, migration.version, entry.slot)
   if (entry.state === 'reverting' && entry.undone) {
     log.info(`finishing the interrupted revert of ${name}`)
     await swapBack(ctx, { ...entry, undone: entry.undone })

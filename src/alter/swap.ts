@@ -36,7 +36,7 @@ async function aliasesOfAny(ctx: AlterContext, names: string[], skip: string): P
 /** Moves names so `entry.name` resolves to the new collection (`entry.target`). */
 export async function finishSwap(ctx: AlterContext, entry: JournalEntry, options: AlterOptions = {}): Promise<void> {
   const { client } = ctx
-  const names = alterNames(entry.name, entry.version)
+  const names = alterNames(entry.name, entry.version, entry.slot)
   if (entry.mode === 'alias') {
     await loadIf(ctx, entry.target, entry.loaded)
     await alterAlias(client, entry.target, entry.name)
@@ -73,7 +73,7 @@ export async function finishSwap(ctx: AlterContext, entry: JournalEntry, options
  */
 export async function swapBack(ctx: AlterContext, entry: JournalEntry & { undone: string }): Promise<void> {
   const { client } = ctx
-  const names = alterNames(entry.name, entry.version)
+  const names = alterNames(entry.name, entry.version, entry.slot)
   const converted = entry.mode === 'rename' && entry.target === names.versioned
   if (entry.mode === 'alias') {
     if ((await resolveName(client, entry.name))?.collection !== entry.backup) {

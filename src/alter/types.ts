@@ -52,4 +52,6 @@ export interface AlterContext {
   migration: MigrationInfo
   log: Logger
   journal: Journal
+  /** Which of the migration's functions runs: alters made by down() are journalled apart from up()'s. */
+  direction?: 'up' | 'down'
 }

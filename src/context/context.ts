@@ -31,6 +31,8 @@ export interface ContextOptions {
   revert?: Omit<RevertOptions, 'checked'> & { checked?: Map<string, NonNullable<RevertOptions['checked']>> }
   /** Tracks every call so a missing `await` fails the migration (set by the Migrator). */
   tracker?: CallTracker
+  /** 'down' while the migration's down() runs: its alters are journalled apart from up()'s. */
+  direction?: 'up' | 'down'
 }
 
 /**
@@ -75,7 +77,13 @@ export class MigrationContext {
   }
 
   protected alterContext(): AlterContext {
-    return { client: this.sdk, migration: this.migration, log: this.log, journal: this.journal }
+    return {
+      client: this.sdk,
+      migration: this.migration,
+      log: this.log,
+      journal: this.journal,
+      direction: this.options.direction ?? 'up',
+    }
   }
 
   protected where(): string {
@@ -89,9 +97,10 @@ export class MigrationContext {
    * the declarative form { schema: [...] }. Returns rows copied, time and the backup's name.
    */
   async alter(name: string, change: AlterChange, options: AlterOptions = {}): Promise<AlterSummary> {
+    this.refuseSecondAlter(name)
     const ctx = this.alterContext()
     const resumed = await resumeAlter(ctx, name)
-    if (resumed) return resumed
+    if (resumed) return this.altered(resumed)
     const resolved = await collections.resolveName(this.sdk, name)
     if (!resolved) {
       const names = await collections.listCollectionNames(this.sdk)
@@ -108,7 +117,31 @@ export class MigrationContext {
     }
     const source = await describeCollectionSpec(this.sdk, resolved.collection)
     const plan = await prepareAlter(source, change, merged, this.migration.file, name)
-    return runAlter(ctx, name, resolved, plan, merged)
+    return this.altered(await runAlter(ctx, name, resolved, plan, merged))
+  }
+
+  private readonly alteredNames = new Set<string>()
+
+  /**
+   * One alter per name per run: the journal records one alter of a name by a migration's up() (and
+   * one by its down()), which is how a rerun after a crash knows what is done. A second alter of
+   * the same name would find the first recorded as done and do nothing.
+   */
+  protected refuseSecondAlter(name: string): void {
+    if (this.alteredNames.has(name))
+      throw new MvmError(
+        'MIGRATION_INVALID',
+        `${this.where()}alters '${name}' twice: a migration can alter a collection once in up() and once in down()`,
+        {
+          hint: `Make the second alter of '${name}' a new migration (mvmigrate make). An alter that ran before this error stays done and recorded: running this migration again skips it, so do not merge the second alter into it.`,
+        },
+      )
+  }
+
+  /** Records a finished (or planned) alter of a name in this run. */
+  protected altered<T extends { name: string }>(summary: T): T {
+    this.alteredNames.add(summary.name)
+    return summary
   }
 
   /** Undoes this migration's alter of `name` by swapping its backup back in (no copy). */

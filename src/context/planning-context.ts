@@ -1,12 +1,12 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import type { AlterOptions } from '../alter/builder'
 import type { AlterSummary } from '../alter/engine'
-import { alterNames } from '../alter/names'
+import { alterNames, freeSlot } from '../alter/names'
 import type { AlterPlan } from '../alter/plan'
 import { type AlterChange, prepareAlter } from '../alter/prepare'
 import type { RevertSummary } from '../alter/revert'
 import { MvmError } from '../errors'
-import { countRows, resolveName } from '../milvus/collections'
+import { countRows, listCollectionNames, resolveName } from '../milvus/collections'
 import { describeCollectionSpec } from '../milvus/describe'
 import { type CollectionDefinition, type IndexDefinition, specFromDefinition } from '../schema/definition'
 import type { CollectionSpec } from '../schema/spec'
@@ -112,6 +112,7 @@ export class PlanningContext extends MigrationContext {
   }
 
   override async alter(name: string, change: AlterChange, options: AlterOptions = {}): Promise<AlterSummary> {
+    this.refuseSecondAlter(name)
     const source = await this.spec(name)
     if (!source)
       throw new MvmError(
@@ -124,14 +125,15 @@ export class PlanningContext extends MigrationContext {
     const rowsToCopy = live
       ? await countRows(this.realClient, live.collection).catch(() => 'unknown' as const)
       : 'unknown'
-    const names = alterNames(name, this.migration.version)
+    const taken = await listCollectionNames(this.realClient)
+    const names = alterNames(name, this.migration.version, freeSlot(name, this.migration.version, taken))
     const backup = options.keepBackup === false ? '' : live?.alias ? live.collection : names.backup
     const planned: PlannedAlter = { name, changes: plan.changes, warnings: plan.warnings, rowsToCopy, backup }
     Object.defineProperty(planned, 'plan', { value: plan, enumerable: false })
     this.alters.push(planned)
     this.steps.push(`alter ${name} by copy-and-swap`)
     this.overlay.set(name, { ...plan.target, name })
-    return {
+    return this.altered<AlterSummary>({
       name,
       mode: live?.alias ? 'alias' : 'rename',
       collection: name,
@@ -139,7 +141,7 @@ export class PlanningContext extends MigrationContext {
       rowsCopied: 0,
       durationMs: 0,
       changes: plan.changes,
-    }
+    })
   }
 
   override async revertAlter(name: string): Promise<RevertSummary> {

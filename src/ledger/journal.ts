@@ -18,7 +18,7 @@ const ENTRY_BYTES = 8192
 export type AlterState = 'copying' | 'swapping' | 'done' | 'reverting'
 
 export interface JournalEntry {
-  /** `${version}/${name}`: one alter of one collection name per migration. */
+  /** `${version}/${name}`, `/down` added for an alter made by down(), `/retired/<when>` once retired. */
   id: string
   version: string
   /** The name the migration altered (a collection or an alias). */
@@ -51,6 +51,15 @@ export interface JournalEntry {
   undone?: string
   /** While copying: how far the copy got (written every 2% of the rows), so a rerun continues after it. */
   checkpoint?: CopyCheckpoint
+  /** '_2', '_3', ...: the suffix of this alter's collection names when an earlier alter's held them (alter/names.ts). */
+  slot?: string
+  /** 'down': an alter made by the migration's down() (journalled apart from the alter its up() made). */
+  direction?: 'down'
+  /**
+   * When the migration was rolled back with this alter still in place (its down() altered back, or
+   * did something else): the entry is kept only to list and prune the backup. Never resumed or reverted.
+   */
+  retired?: string
   /** While copying: what it does now, the source's rows, when the copy started and with how many rows already done. */
   phase?: 'copy' | 'verify'
   sourceRows?: number
@@ -89,13 +98,15 @@ export class Journal {
     return rows.map((r) => JSON.parse(String(r.entry)) as JournalEntry).sort((a, b) => a.id.localeCompare(b.id))
   }
 
-  async get(version: string, name: string): Promise<JournalEntry | undefined> {
-    return (await this.list()).find((e) => e.id === `${version}/${name}`)
+  /** The live (not retired) entry of the alter of `name` made by the migration's up() or down(). */
+  async get(version: string, name: string, direction: 'up' | 'down' = 'up'): Promise<JournalEntry | undefined> {
+    const id = entryId({ version, name, ...(direction === 'down' ? { direction } : {}) })
+    return (await this.list()).find((e) => e.id === id)
   }
 
   async write(entry: Omit<JournalEntry, 'id' | 'updatedAt'>): Promise<JournalEntry> {
     await this.ensure()
-    let full: JournalEntry = { ...entry, id: `${entry.version}/${entry.name}`, updatedAt: new Date().toISOString() }
+    let full: JournalEntry = { ...entry, id: entryId(entry), updatedAt: new Date().toISOString() }
     // An entry is one VarChar: a checkpoint with a very long VarChar key may not fit. Without it the
     // copy is not resumable (a rerun copies again), which is safe.
     if (Buffer.byteLength(JSON.stringify(full)) > ENTRY_BYTES && full.checkpoint)
@@ -110,4 +121,30 @@ export class Journal {
   async remove(id: string): Promise<void> {
     await deleteRows(this.client, this.collection, `id == ${JSON.stringify(id)}`)
   }
+
+  /**
+   * Called when a migration is rolled back: its alters still recorded stay only as records of their
+   * backups (status, prune). Without this, running the migration again would find them done and
+   * skip its alters, and a down() altering back would find the up()'s alter and do nothing.
+   */
+  async retire(version: string): Promise<JournalEntry[]> {
+    const mine = (await this.list()).filter((e) => e.version === version && !e.retired && e.state === 'done')
+    const when = new Date().toISOString()
+    for (const e of mine) {
+      await this.write({ ...e, retired: when })
+      await this.remove(e.id)
+    }
+    return mine
+  }
+}
+
+/** Where an entry is stored: one per alter of one name by a migration's up(), and by its down(). */
+function entryId(e: Pick<JournalEntry, 'version' | 'name' | 'direction' | 'retired'>): string {
+  return `${e.version}/${e.name}${e.direction === 'down' ? '/down' : ''}${e.retired ? `/retired/${e.retired}` : ''}`
+}
+
+/** An alter by the migration `version`'s up() that `down` may swap back: done (or being undone), not retired. */
+export function revertibleBy(version: string) {
+  return (e: JournalEntry) =>
+    e.version === version && !e.retired && e.direction !== 'down' && (e.state === 'done' || e.state === 'reverting')
 }

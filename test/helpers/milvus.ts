@@ -58,6 +58,24 @@ export async function dropDatabase(database: string): Promise<void> {
   await admin.closeConnection()
 }
 
+/**
+ * Fresh databases for the tests of one file, dropped after it: Milvus 2.3 allows 64, and the
+ * standalone suite runs many files against one server. Call `dropAll` in the file's afterAll.
+ */
+export function fileDatabases() {
+  const made: string[] = []
+  return {
+    async fresh(prefix: string) {
+      const db = await freshDatabase(prefix)
+      made.push(db.database)
+      return db
+    },
+    async dropAll() {
+      for (const d of made.splice(0)) await dropDatabase(d)
+    },
+  }
+}
+
 /** What a test compares before and after an operation that must change nothing. */
 export async function snapshot(client: MilvusClient): Promise<Record<string, unknown>> {
   const cols = await client.listCollections()

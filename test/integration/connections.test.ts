@@ -10,20 +10,18 @@ import {
 } from '../../src/milvus/float-vector-wire'
 import { KEY_COLUMN, keyColumnOf, keyColumnReader } from '../../src/milvus/key-column-wire'
 import { insertRows, queryKeys, queryRows } from '../../src/milvus/rows'
-import { dropDatabase, freshDatabase, lacks, milvusToken } from '../helpers/milvus'
+import { fileDatabases, lacks, milvusToken } from '../helpers/milvus'
 
 const clients: MilvusClient[] = []
-const databases: string[] = []
+const databases = fileDatabases()
 afterAll(async () => {
   for (const c of clients) await c.closeConnection()
-  // Milvus 2.3 allows 64 databases, and the standalone suite runs this file with many others.
-  for (const d of databases) await dropDatabase(d)
+  await databases.dropAll()
 })
 
 /** A fresh database for one test, dropped after the file. */
 async function testDatabase(prefix: string) {
-  const db = await freshDatabase(prefix)
-  databases.push(db.database)
+  const db = await databases.fresh(prefix)
   clients.push(db.client)
   return db
 }

@@ -1,6 +1,6 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { afterAll, describe, expect, it } from 'vitest'
-import { freshDatabase, lacks, milvusToken } from '../helpers/milvus'
+import { fileDatabases, lacks, milvusToken } from '../helpers/milvus'
 import { cli, tempProject, writeMigration } from '../helpers/project'
 import { record } from '../helpers/reliability'
 
@@ -10,8 +10,10 @@ import { record } from '../helpers/reliability'
  * left behind unlisted, and the ledger has one row for the version.
  */
 const clients: MilvusClient[] = []
+const databases = fileDatabases()
 afterAll(async () => {
   for (const c of clients) await c.closeConnection()
+  await databases.dropAll()
 })
 
 // On a server without nullable fields or a way to keep auto_id keys (Milvus 2.3), the same test runs
@@ -44,7 +46,7 @@ export default defineMigration({
 `
 
 async function seeded() {
-  const db = await freshDatabase('crash')
+  const db = await databases.fresh('crash')
   clients.push(db.client)
   const dir = tempProject()
   writeMigration(dir, '20260301000001_create.ts', CREATE())
@@ -197,7 +199,7 @@ export default defineMigration({
 })
 `
   async function bigCollection() {
-    const db = await freshDatabase('resume')
+    const db = await databases.fresh('resume')
     clients.push(db.client)
     const dir = tempProject()
     writeMigration(
@@ -282,6 +284,62 @@ export default defineMigration({ async up(ctx) {
     expect(
       ((await s.client.listCollections()).data ?? []).map((c) => c.name).filter((n) => n.includes('__mvm_tmp_')),
     ).toEqual([])
+  })
+
+  it('killed after 90% of a down() that alters back: status says down will continue, down copies only the rest', async () => {
+    const s = await bigCollection()
+    writeMigration(
+      s.dir,
+      '20260301000012_grow.ts',
+      RESUME_ALTER.replace(
+        '  },\n})',
+        `  },
+  async down(ctx) {
+    await ctx.alter('big', (t) => {
+      t.dropField('lang')
+      t.alterField('title', { maxLength: 40 })
+    }, { batchSize: 500 })
+  },
+})`,
+      ),
+    )
+    const up = await cli(s.dir, s.args('up'), { timeoutMs: 300_000 })
+    expect(up.code, up.stderr).toBe(0)
+    const crashed = await cli(s.dir, s.args('down'), {
+      env: { MVMIGRATE_FAILPOINTS: 'alter:after-page=36' },
+      timeoutMs: 300_000,
+    })
+    expect(crashed.code, crashed.stderr).toBe(-1)
+    const st = await cli(s.dir, s.args('status'))
+    expect(st.stdout).toContain(
+      'Interrupted alter of big (migration 20260301000012, copying): copy 18,000/20,000 rows done; down will continue',
+    )
+    const again = await cli(s.dir, s.args('down'), { timeoutMs: 300_000 })
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stderr).toContain('continuing the interrupted copy of big after 18000 of 20000 rows')
+    const copied = /alter big: (\d+) rows copied \(and (\d+) by the interrupted run before\)/.exec(again.stderr)
+    expect(copied, again.stderr).not.toBeNull()
+    expect(Number(copied![1])).toBeLessThanOrEqual(400 + 2000)
+    const described = await s.client.describeCollection({ collection_name: 'big' })
+    expect(described.schema.fields.map((f) => f.name).sort()).toEqual(['id', 'title', 'vector'])
+    const now = await rows(s.client)
+    let lost = 0
+    for (let i = 0; i < 20000; i++) {
+      const r = now.get(String(i * 3 + 1))
+      if (
+        !r ||
+        r.title !== `title ${i}` ||
+        JSON.stringify(r.vector) !== JSON.stringify([i % 7, 1, Math.fround(i / 3), 0])
+      )
+        lost++
+    }
+    record({ faultsInjected: 1, recovered: lost ? 0 : 1, rowsChecked: 20000, rowsLost: lost })
+    expect(lost).toBe(0)
+    expect(now.size).toBe(20000)
+    // The migration is pending again, and up alters again (not "already done").
+    const reUp = await cli(s.dir, s.args('up'), { timeoutMs: 300_000 })
+    expect(reUp.code, reUp.stderr).toBe(0)
+    expect(reUp.stderr).toMatch(/alter big: 20000 rows copied in/)
   })
 
   it('the source changed while it was down: the rerun notices and copies again from the start, saying why', async () => {

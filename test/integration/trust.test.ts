@@ -261,6 +261,156 @@ describe('up and down, again and again (item 2)', () => {
   })
 })
 
+/** An alter whose down() alters back with ctx.alter, as the hint for a pruned backup advises. */
+const ALTER_AND_BACK = `import { defineMigration } from 'mvmigrate'
+export default defineMigration({
+  async up(ctx) {
+    await ctx.alter('docs', (t) => {
+      t.addField({ name: 'page_num', type: 'Int64', default: 5 })
+      t.renameField('text', 'body')
+    })
+  },
+  async down(ctx) {
+    await ctx.alter('docs', (t) => {
+      t.dropField('page_num')
+      t.renameField('body', 'text')
+    })
+  },
+})
+`
+
+const fieldNames = async (client: MilvusClient, collection: string) =>
+  (await client.describeCollection({ collection_name: collection })).schema.fields.map((f) => f.name).sort()
+
+const collectionNames = async (client: MilvusClient) =>
+  ((await client.listCollections()).data ?? []).map((c) => c.name).sort()
+
+describe('a down() that alters back with ctx.alter, and up again', () => {
+  it('down really alters back, up really alters again, every time; the backups of each stay listed', async () => {
+    const db = await freshDatabase('back')
+    clients.push(db.client)
+    const dir = tempProject()
+    const args = (...a: string[]) => ['--uri', db.uri, '--database', db.database, ...a]
+    writeMigration(dir, `${V1}_create.ts`, CREATE())
+    expect((await cli(dir, args('up'))).code).toBe(0)
+    await db.client.insert({ collection_name: 'docs', data: rows(1500) })
+    const before = await readAll(db.client, 'docs')
+    writeMigration(dir, `${V2}_alter.ts`, ALTER_AND_BACK)
+    const original = await fieldNames(db.client, 'docs')
+    const alteredFields = [...original.filter((f) => f !== 'text'), 'body', 'page_num'].sort()
+
+    const expectAltered = async () => {
+      expect(await fieldNames(db.client, 'docs')).toEqual(alteredFields)
+      const now = await readAll(db.client, 'docs')
+      expect(now.size).toBe(1500)
+      for (const [id, r] of before) {
+        const { text, ...rest } = r
+        expect(now.get(id)).toEqual({ ...rest, body: text, page_num: '5' })
+      }
+    }
+    const expectOriginal = async () => {
+      expect(await fieldNames(db.client, 'docs')).toEqual(original)
+      expect(await readAll(db.client, 'docs')).toEqual(before)
+    }
+
+    for (let round = 1; round <= 2; round++) {
+      const up = await cli(dir, args('up'))
+      expect(up.code, up.stderr).toBe(0)
+      expect(up.stderr).not.toContain('already done')
+      expect(up.stderr).toContain('1500 rows copied')
+      await expectAltered()
+      const down = await cli(dir, args('down'))
+      expect(down.code, down.stderr).toBe(0)
+      expect(down.stderr).not.toContain('already done')
+      expect(down.stderr).toContain('1500 rows copied')
+      await expectOriginal()
+    }
+    // Each alter, up's and down()'s, kept its backup under a name of its own; status lists them all.
+    const backups = [`docs__mvm_bak_${V2}`, `docs__mvm_bak_${V2}_2`, `docs__mvm_bak_${V2}_3`, `docs__mvm_bak_${V2}_4`]
+    expect((await collectionNames(db.client)).filter((n) => n.includes('__mvm_'))).toEqual(backups)
+    const st = await cli(dir, args('status'))
+    for (const b of backups) expect(st.stdout).toMatch(new RegExp(`${b}  backup of docs, migration ${V2}: ~?1500 rows`))
+    expect(st.stdout).toContain('1 pending')
+    const pruned = await cli(dir, args('prune', '--yes'))
+    expect(pruned.code, pruned.stderr).toBe(0)
+    expect(pruned.stdout).toContain('Dropped 4 collection(s)')
+    await expectOriginal()
+  })
+
+  it('a migration that creates and alters a collection runs its alter again after down dropped the collection', async () => {
+    const db = await freshDatabase('again')
+    clients.push(db.client)
+    const dir = tempProject()
+    const args = (...a: string[]) => ['--uri', db.uri, '--database', db.database, ...a]
+    writeMigration(
+      dir,
+      `${V1}_create_and_alter.ts`,
+      CREATE().replace(
+        "indexes: [{ field: 'vector', type: 'FLAT', metric: 'L2' }] })",
+        `indexes: [{ field: 'vector', type: 'FLAT', metric: 'L2' }] })
+    await ctx.insert('docs', ${JSON.stringify(rows(300))})
+    await ctx.alter('docs', (t) => t.addField({ name: 'page_num', type: 'Int64', default: 9 }))`,
+      ),
+    )
+    for (let round = 1; round <= 2; round++) {
+      const up = await cli(dir, args('up'))
+      expect(up.code, up.stderr).toBe(0)
+      expect(up.stderr).not.toContain('already done')
+      expect(await fieldNames(db.client, 'docs')).toContain('page_num')
+      const all = await readAll(db.client, 'docs')
+      expect(all.size).toBe(300)
+      expect([...all.values()].every((r) => r.page_num === '9')).toBe(true)
+      const down = await cli(dir, args('down'))
+      expect(down.code, down.stderr).toBe(0)
+      expect(await collectionNames(db.client)).not.toContain('docs')
+    }
+    // The alters' backups (the collection before each alter) stay listed until pruned.
+    const st = await cli(dir, args('status'))
+    expect(st.stdout).toMatch(new RegExp(`docs__mvm_bak_${V1}  backup of docs, migration ${V1}: ~?300 rows`))
+    expect(st.stdout).toMatch(new RegExp(`docs__mvm_bak_${V1}_2  backup of docs, migration ${V1}: ~?300 rows`))
+  })
+
+  it('two alters of one collection in one up() stop at the second, saying to make it a new migration', async () => {
+    const db = await freshDatabase('twice')
+    clients.push(db.client)
+    const dir = tempProject()
+    const args = (...a: string[]) => ['--uri', db.uri, '--database', db.database, ...a]
+    writeMigration(dir, `${V1}_create.ts`, CREATE())
+    expect((await cli(dir, args('up'))).code).toBe(0)
+    await db.client.insert({ collection_name: 'docs', data: rows(200) })
+    writeMigration(
+      dir,
+      `${V2}_twice.ts`,
+      `import { defineMigration } from 'mvmigrate'
+export default defineMigration({
+  async up(ctx) {
+    await ctx.alter('docs', (t) => t.addField({ name: 'a', type: 'Int64', default: 1 }))
+    await ctx.alter('docs', (t) => t.addField({ name: 'b', type: 'Int64', default: 2 }))
+  },
+})
+`,
+    )
+    // plan finds it without changing anything
+    const snap = await snapshot(db.client)
+    const plan = await cli(dir, args('plan'))
+    expect(plan.code).not.toBe(0)
+    expect(plan.stderr).toContain(`alters 'docs' twice`)
+    expect(await snapshot(db.client)).toEqual(snap)
+
+    const up = await cli(dir, args('up'))
+    expect(up.code).toBe(1)
+    expect(up.stderr).toContain(`migrations/${V2}_twice.ts: alters 'docs' twice`)
+    expect(up.stderr).toContain('new migration')
+    expect(up.stderr).toContain("Its alter of 'docs' finished and is kept: a retry does not run it again")
+    // The first alter is done, with every row; the second changed nothing.
+    const fields = await fieldNames(db.client, 'docs')
+    expect(fields).toContain('a')
+    expect(fields).not.toContain('b')
+    expect((await readAll(db.client, 'docs')).size).toBe(200)
+    record({ badInputs: 1 })
+  })
+})
+
 describe('down after prune (item 3)', () => {
   it('says the backup was pruned and what to do instead', async () => {
     const s = await altered(100)

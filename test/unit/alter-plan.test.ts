@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { AlterOp } from '../../src/alter/builder'
 import { backConverter, convertValueBack } from '../../src/alter/convert-back'
-import { nextUndoneName, parseAlterName } from '../../src/alter/names'
+import { alterNames, freeSlot, nextUndoneName, parseAlterName } from '../../src/alter/names'
 import { opsFromDeclarative, planAlter } from '../../src/alter/plan'
 import { implicitConversion, transformRow, typeDefault, unstorableValue } from '../../src/alter/values'
 import { MvmError } from '../../src/errors'
@@ -502,5 +502,19 @@ describe('names of the collections an alter makes', () => {
       version: '20260101000000',
     })
     expect(parseAlterName('docs_v20260101000000')).toBeUndefined()
+  })
+
+  it('another alter of a name by the same migration takes the first suffix none of whose names is taken', () => {
+    const v = '20260101000000'
+    expect(freeSlot('docs', v, ['docs', 'docs__mvm_undone_20260101000000'])).toBe('')
+    expect(freeSlot('docs', v, ['docs', 'docs__mvm_bak_20260101000000'])).toBe('_2')
+    // the alias-mode name counts too
+    expect(freeSlot('docs', v, ['docs__mvm_bak_20260101000000', 'docs_v20260101000000_2'])).toBe('_3')
+    expect(alterNames('docs', v, '_3')).toMatchObject({
+      temp: 'docs__mvm_tmp_20260101000000_3',
+      backup: 'docs__mvm_bak_20260101000000_3',
+      versioned: 'docs_v20260101000000_3',
+    })
+    expect(parseAlterName('docs__mvm_bak_20260101000000_3')).toEqual({ of: 'docs', kind: 'backup', version: v })
   })
 })
