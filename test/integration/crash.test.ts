@@ -245,42 +245,60 @@ export default defineMigration({ async up(ctx) {
     }
   }
 
-  it('killed after 90% of 20,000 rows: status says how far it got, up copies only the rest, and every row is there', async () => {
-    const s = await bigCollection()
-    const crashed = await cli(s.dir, s.args('up'), {
+  type Project = Awaited<ReturnType<typeof bigCollection>>
+
+  /** Kills `command` after 18,000 of the 20,000 rows are copied; status says how far it got and who continues. */
+  async function killAfter90(s: Project, command: 'up' | 'down') {
+    const crashed = await cli(s.dir, s.args(command), {
       env: { MVMIGRATE_FAILPOINTS: 'alter:after-page=36' },
       timeoutMs: 300_000,
     })
     expect(crashed.code, crashed.stderr).toBe(-1)
     const st = await cli(s.dir, s.args('status'))
     expect(st.stdout).toContain(
-      'Interrupted alter of big (migration 20260301000012, copying): copy 18,000/20,000 rows done; up will continue',
+      `Interrupted alter of big (migration 20260301000012, copying): copy 18,000/20,000 rows done; ${command} will continue`,
     )
-    const json = JSON.parse((await cli(s.dir, s.args('status', '--json'))).stdout)
-    expect(json.interrupted[0]).toMatchObject({ running: false, phase: 'copy', rowsDone: 18000, totalRows: 20000 })
-    const again = await cli(s.dir, s.args('up'), { timeoutMs: 300_000 })
+  }
+
+  /** Runs `command` again: it continues the copy. Returns the rows it copied and those copied before. */
+  async function continueAfter90(s: Project, command: 'up' | 'down') {
+    const again = await cli(s.dir, s.args(command), { timeoutMs: 300_000 })
     expect(again.code, again.stderr).toBe(0)
     expect(again.stderr).toContain('continuing the interrupted copy of big after 18000 of 20000 rows')
     const copied = /alter big: (\d+) rows copied \(and (\d+) by the interrupted run before\)/.exec(again.stderr)
     expect(copied, again.stderr).not.toBeNull()
     // at most one window (a checkpoint every 2%: 400 rows) plus 10% of the rows again
     expect(Number(copied![1])).toBeLessThanOrEqual(400 + 2000)
-    expect(Number(copied![1]) + Number(copied![2])).toBe(20000)
-    const now = await rows(s.client)
-    expect(now.size).toBe(20000)
+    return { now: Number(copied![1]), before: Number(copied![2]) }
+  }
+
+  /** Rows of big missing or not as bigCollection wrote them (with the alter's lang 'en' when `lang`), recorded. */
+  function lostRows(now: Map<string, Record<string, unknown>>, lang: boolean): number {
     let lost = 0
     for (let i = 0; i < 20000; i++) {
       const r = now.get(String(i * 3 + 1))
       if (
         !r ||
         r.title !== `title ${i}` ||
-        r.lang !== 'en' ||
+        (lang && r.lang !== 'en') ||
         JSON.stringify(r.vector) !== JSON.stringify([i % 7, 1, Math.fround(i / 3), 0])
       )
         lost++
     }
     record({ faultsInjected: 1, recovered: lost ? 0 : 1, rowsChecked: 20000, rowsLost: lost })
-    expect(lost).toBe(0)
+    return lost
+  }
+
+  it('killed after 90% of 20,000 rows: status says how far it got, up copies only the rest, and every row is there', async () => {
+    const s = await bigCollection()
+    await killAfter90(s, 'up')
+    const json = JSON.parse((await cli(s.dir, s.args('status', '--json'))).stdout)
+    expect(json.interrupted[0]).toMatchObject({ running: false, phase: 'copy', rowsDone: 18000, totalRows: 20000 })
+    const copied = await continueAfter90(s, 'up')
+    expect(copied.now + copied.before).toBe(20000)
+    const now = await rows(s.client)
+    expect(now.size).toBe(20000)
+    expect(lostRows(now, true)).toBe(0)
     expect(
       ((await s.client.listCollections()).data ?? []).map((c) => c.name).filter((n) => n.includes('__mvm_tmp_')),
     ).toEqual([])
@@ -305,36 +323,12 @@ export default defineMigration({ async up(ctx) {
     )
     const up = await cli(s.dir, s.args('up'), { timeoutMs: 300_000 })
     expect(up.code, up.stderr).toBe(0)
-    const crashed = await cli(s.dir, s.args('down'), {
-      env: { MVMIGRATE_FAILPOINTS: 'alter:after-page=36' },
-      timeoutMs: 300_000,
-    })
-    expect(crashed.code, crashed.stderr).toBe(-1)
-    const st = await cli(s.dir, s.args('status'))
-    expect(st.stdout).toContain(
-      'Interrupted alter of big (migration 20260301000012, copying): copy 18,000/20,000 rows done; down will continue',
-    )
-    const again = await cli(s.dir, s.args('down'), { timeoutMs: 300_000 })
-    expect(again.code, again.stderr).toBe(0)
-    expect(again.stderr).toContain('continuing the interrupted copy of big after 18000 of 20000 rows')
-    const copied = /alter big: (\d+) rows copied \(and (\d+) by the interrupted run before\)/.exec(again.stderr)
-    expect(copied, again.stderr).not.toBeNull()
-    expect(Number(copied![1])).toBeLessThanOrEqual(400 + 2000)
+    await killAfter90(s, 'down')
+    await continueAfter90(s, 'down')
     const described = await s.client.describeCollection({ collection_name: 'big' })
     expect(described.schema.fields.map((f) => f.name).sort()).toEqual(['id', 'title', 'vector'])
     const now = await rows(s.client)
-    let lost = 0
-    for (let i = 0; i < 20000; i++) {
-      const r = now.get(String(i * 3 + 1))
-      if (
-        !r ||
-        r.title !== `title ${i}` ||
-        JSON.stringify(r.vector) !== JSON.stringify([i % 7, 1, Math.fround(i / 3), 0])
-      )
-        lost++
-    }
-    record({ faultsInjected: 1, recovered: lost ? 0 : 1, rowsChecked: 20000, rowsLost: lost })
-    expect(lost).toBe(0)
+    expect(lostRows(now, false)).toBe(0)
     expect(now.size).toBe(20000)
     // The migration is pending again, and up alters again (not "already done").
     const reUp = await cli(s.dir, s.args('up'), { timeoutMs: 300_000 })

@@ -77,16 +77,28 @@ async function readAll(client: MilvusClient, collection: string) {
   return new Map((res.data as Record<string, unknown>[]).map((r) => [String(r.id), r]))
 }
 
-/** A project whose docs collection has 2,000 rows and has been altered by V2. */
-async function altered(n = 2000) {
-  const db = await freshDatabase('trust')
+/** A fresh database and a project pointed at it. */
+async function project(prefix: string) {
+  const db = await freshDatabase(prefix)
   clients.push(db.client)
   const dir = tempProject()
-  writeMigration(dir, `${V1}_create.ts`, CREATE())
   const args = (...a: string[]) => ['--uri', db.uri, '--database', db.database, ...a]
-  expect((await cli(dir, args('up'))).code).toBe(0)
+  return { ...db, dir, args }
+}
+
+/** A project whose docs collection was created by V1 and holds `n` rows. */
+async function seeded(prefix: string, n: number) {
+  const p = await project(prefix)
+  writeMigration(p.dir, `${V1}_create.ts`, CREATE())
+  expect((await cli(p.dir, p.args('up'))).code).toBe(0)
   for (let b = 0; b < n; b += 1000)
-    await db.client.insert({ collection_name: 'docs', data: rows(Math.min(1000, n - b), b) })
+    await p.client.insert({ collection_name: 'docs', data: rows(Math.min(1000, n - b), b) })
+  return p
+}
+
+/** A project whose docs collection has 2,000 rows and has been altered by V2. */
+async function altered(n = 2000) {
+  const { dir, args, ...db } = await seeded('trust', n)
   const before = await readAll(db.client, 'docs')
   writeMigration(dir, `${V2}_alter_docs.ts`, ALTER)
   const up = await cli(dir, args('up'))
@@ -287,13 +299,7 @@ const collectionNames = async (client: MilvusClient) =>
 
 describe('a down() that alters back with ctx.alter, and up again', () => {
   it('down really alters back, up really alters again, every time; the backups of each stay listed', async () => {
-    const db = await freshDatabase('back')
-    clients.push(db.client)
-    const dir = tempProject()
-    const args = (...a: string[]) => ['--uri', db.uri, '--database', db.database, ...a]
-    writeMigration(dir, `${V1}_create.ts`, CREATE())
-    expect((await cli(dir, args('up'))).code).toBe(0)
-    await db.client.insert({ collection_name: 'docs', data: rows(1500) })
+    const { dir, args, ...db } = await seeded('back', 1500)
     const before = await readAll(db.client, 'docs')
     writeMigration(dir, `${V2}_alter.ts`, ALTER_AND_BACK)
     const original = await fieldNames(db.client, 'docs')
@@ -338,10 +344,7 @@ describe('a down() that alters back with ctx.alter, and up again', () => {
   })
 
   it('a migration that creates and alters a collection runs its alter again after down dropped the collection', async () => {
-    const db = await freshDatabase('again')
-    clients.push(db.client)
-    const dir = tempProject()
-    const args = (...a: string[]) => ['--uri', db.uri, '--database', db.database, ...a]
+    const { dir, args, ...db } = await project('again')
     writeMigration(
       dir,
       `${V1}_create_and_alter.ts`,
@@ -371,13 +374,7 @@ describe('a down() that alters back with ctx.alter, and up again', () => {
   })
 
   it('two alters of one collection in one up() stop at the second, saying to make it a new migration', async () => {
-    const db = await freshDatabase('twice')
-    clients.push(db.client)
-    const dir = tempProject()
-    const args = (...a: string[]) => ['--uri', db.uri, '--database', db.database, ...a]
-    writeMigration(dir, `${V1}_create.ts`, CREATE())
-    expect((await cli(dir, args('up'))).code).toBe(0)
-    await db.client.insert({ collection_name: 'docs', data: rows(200) })
+    const { dir, args, ...db } = await seeded('twice', 200)
     writeMigration(
       dir,
       `${V2}_twice.ts`,
