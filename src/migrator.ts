@@ -1,3 +1,4 @@
+import type { AlterSummary } from './alter/types'
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -44,6 +45,8 @@ export interface MigratorOptions {
   lockCollection?: string
   /** Default verification for every alter of this run ('count' unless a migration says otherwise). */
   verify?: 'count' | 'full'
+  /** false: every alter of this run is offline (any write during its copy fails it); default online. */
+  online?: boolean
   /** Paths in messages are shown relative to this directory (default: process.cwd()). */
   cwd?: string
   /** Applied to every text stored in Milvus (a failed migration's error): keeps secrets out of the ledger. Default: a uri's userinfo is removed. */
@@ -106,6 +109,8 @@ export interface RunResult {
   stoppedAt?: { version: string; name: string }
   /** down: rows written since an alter that were carried back or left in a leftover collection. */
   writes?: (WritesReport & { version: string; handled: 'carried' | 'discarded' })[]
+  /** The alters the run made (up: with what writers did during online alters). */
+  alters?: (AlterSummary & { version: string })[]
 }
 
 /** An alter the journal says is not done: how far it got, and whether a runner is at it now. */
@@ -115,7 +120,7 @@ export interface AlterInProgress {
   state: string
   /** True when the runner holding the lock is alive: the alter is running now, not interrupted. */
   running: boolean
-  phase?: 'copy' | 'verify'
+  phase?: 'copy' | 'catch-up' | 'verify' | 'sweep'
   rowsDone?: number
   totalRows?: number
   rowsPerSecond?: number
@@ -352,6 +357,7 @@ export class Migrator {
       if (!loaded.length) return { direction: 'up', dryRun: false, migrations: [] }
       const batch = await this.ledger.nextBatch()
       const done: RunResult['migrations'] = []
+      const alters: NonNullable<RunResult['alters']> = []
       let recordedFailure = false
       try {
         for (const m of loaded) {
@@ -410,12 +416,13 @@ export class Migrator {
           failpoint('migrator:before-ledger-write')
           await this.ledger.write(this.row(m, batch, 'applied', durationMs))
           done.push({ version: m.version, name: m.name, durationMs })
+          alters.push(...ctx.alterSummaries.map((a) => ({ ...a, version: m.version })))
           this.log.info(`   applied ${m.version}_${m.name} (${durationMs} ms)`)
         }
       } finally {
         if (done.length || recordedFailure) await this.snapshotAfterRun()
       }
-      return { direction: 'up', dryRun: false, batch, migrations: done }
+      return { direction: 'up', dryRun: false, batch, migrations: done, ...(alters.length ? { alters } : {}) }
     })
   }
 
@@ -630,7 +637,7 @@ export class Migrator {
   private context(m: LoadedMigration, extra: Partial<ContextOptions> = {}): MigrationContext {
     return new MigrationContext(this.opts.client, this.info(m), this.log, {
       journal: this.journal,
-      alterDefaults: { verify: this.opts.verify },
+      alterDefaults: { verify: this.opts.verify, online: this.opts.online },
       ...extra,
     })
   }

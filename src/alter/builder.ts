@@ -134,6 +134,16 @@ export interface AlterOptions {
   batchSize?: number
   /** Pages read ahead of the writer (default 2). */
   pagesInFlight?: number
+  /**
+   * Default true: writers may keep writing to the collection while it is altered. After the copy,
+   * passes re-copy the key windows whose content changed; after the swap the old collection is
+   * swept for late writes. false: any write during the copy fails the alter (nothing swapped).
+   */
+  online?: boolean
+  /** Catch-up passes at most (default 10); passes stop earlier once they stop shrinking. */
+  maxPasses?: number
+  /** The old collection is swept again this long after the swap, for late writers (default 2000 ms). */
+  graceMs?: number
 }
 
 /** The declarative form: the whole field list, in the camelCase or the snake_case shape. */

@@ -5,11 +5,13 @@ import { type ReadAfter, insertRows, queryRows } from '../milvus/rows'
 import { serverTraits } from '../milvus/server-traits'
 import { primaryKeyOf } from '../schema/spec'
 import type { Row } from './builder'
-import { KeyDigest } from './keys'
+import { type Key, KeyDigest, keyComparator } from './keys'
 import type { CopyCheckpoint, CopyPartitions } from './resume'
 import { readPages } from './pager'
 import type { AlterPlan } from './types'
 import { transformRow, unstorableValue } from './values'
+import { RowHasher, type RowHash } from './content'
+import { type WindowTable, digestOf, setWritten } from './windows'
 
 /**
  * Bytes on the wire per page. Measured on Milvus Lite with 768-dim rows (bench/): pages of ~1 MB
@@ -38,6 +40,8 @@ export interface CopyOptions {
   checkpointEvery?: number
   /** How current the source reads must be (default strong). */
   readAfter?: ReadAfter
+  /** Records each page as a key window with its rows' digests (online alters catch up from it). */
+  windows?: WindowTable
 }
 
 export interface CopyResult {
@@ -81,7 +85,7 @@ export function copyPartitions(plan: AlterPlan): CopyPartitions {
  * instead of arrays of numbers: profiled on 2.3, those arrays were most of what a copy still
  * allocated (docs/performance.md, memory).
  */
-function passedThroughVectors(plan: AlterPlan, floatVectors: { name: string; dim: number }[]): Set<string> {
+export function passedThroughVectors(plan: AlterPlan, floatVectors: { name: string; dim: number }[]): Set<string> {
   const out = new Set<string>()
   const sources = [...plan.fields.values()]
   if (plan.mapRows.length || sources.some((s) => s.backfill || s.convert)) return out
@@ -166,6 +170,10 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
   // rows and the server stores them. Measured on Milvus Lite: two pages ahead copy 10% faster than
   // one; more pages, or overlapping the writes too, gained nothing (the server is the bottleneck).
   const ahead = Math.max(1, opts.pagesInFlight ?? (await serverTraits(client)).readAheadPages)
+  const windows = opts.windows
+  const sourceHasher = new RowHasher(plan.source.fields)
+  const targetHasher = new RowHasher(plan.target.fields)
+  const cmp = keyComparator(targetPk)
   for (let p = resume?.partition ?? 0; p < partitions.length; p++) {
     const partition = partitions[p]
     const after = resume && p === resume.partition ? resume.lastKey : undefined
@@ -189,6 +197,7 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
       const current = await reading.shift()!
       if (current.done) break
       const rows: Row[] = []
+      const written = new Map<Key, RowHash>()
       for (const r of current.value.rows) {
         sourceKeys.add(String(r[pk.name]))
         const out = await transformRow(plan, r)
@@ -202,13 +211,20 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
             },
           )
         }
+        if (windows) written.set(String(out[targetPk.name]), targetHasher.hash(out))
         for (const f of functionOutputs) delete out[f]
         rows.push(out)
+      }
+      if (windows) {
+        const w = { partition: p, upper: current.value.lastKey, source: digestOf(current.value.rows, sourceHasher) }
+        setWritten(w, written, cmp)
+        windows.add(w)
       }
       if (!rows.length) continue
       await write(rows, partition, !checkedKeys, { partition: p, lastKey: current.value.lastKey })
       checkedKeys = true
     }
+    windows?.closePartition(p)
   }
   return { rowsCopied, rowsResumed: resume?.rows ?? 0, sourceKeys, batchSize }
 }

@@ -17,11 +17,15 @@ import { readAfter } from '../milvus/rows'
 import { requireRpcs, serverTraits } from '../milvus/server-traits'
 import { type CollectionSpec, primaryKeyOf } from '../schema/spec'
 import type { AlterOptions } from './builder'
-import { copyPartitions, copyRows } from './copy'
+import { copyPartitions, copyRows, passedThroughVectors } from './copy'
+import { catchUpProblem, type PassOptions, type PassResult, runPass, verifyWritten } from './catch-up'
+import { ContentDigest } from './content'
+import { WindowTable } from './windows'
+import { keyDigest } from './verify'
 import { type CopyCheckpoint, checkpointProblem } from './resume'
 import type { KeyDigest } from './keys'
 import { alterNames, freeSlot } from './names'
-import type { AlterContext, AlterPlan, AlterSummary } from './types'
+import type { AlterContext, AlterPlan, AlterSummary, OnlineFigures } from './types'
 import { finishSwap } from './swap'
 import { verifyCopy, verifyValues } from './verify'
 
@@ -48,6 +52,17 @@ export async function resumeAlter(ctx: AlterContext, name: string): Promise<Alte
   if (previous?.state === 'swapping') {
     log.info(`finishing the interrupted swap of ${name}`)
     await finishSwap(ctx, previous)
+    if (previous.online) {
+      // The windows the sweep needs died with the interrupted run: late writes to the old collection
+      // cannot be told from the application's newer ones, so nothing is overwritten and it is kept.
+      const old = previous.mode === 'alias' ? previous.source : alterNames(name, previous.version, previous.slot).backup
+      log.warn(
+        `alter ${name}: the run that swapped it was interrupted before its sweep of the old collection finished: writes that landed in '${old}' after its last pass may exist only there. It is kept as the backup; compare it with '${name}' before pruning it (prune refuses until told to discard).`,
+      )
+      return summary(
+        await journal.write({ ...previous, state: 'done', phase: undefined, backup: old, sweepIncomplete: true }),
+      )
+    }
     return summary(await journal.write({ ...previous, state: 'done' }))
   }
   return undefined
@@ -146,7 +161,7 @@ export async function runAlter(
     await journal.write(entry)
   }
 
-  let built: { rowsCopied: number; rowsResumed: number; targetKeys: KeyDigest }
+  let built: Built
   try {
     built = await buildTarget(ctx, name, plan, sourceName, targetName, options, started, resumeFrom, record)
   } catch (e) {
@@ -159,6 +174,7 @@ export async function runAlter(
 
   failpoint('alter:after-verify')
   log.progress?.({ name, phase: 'swap', rows: rowsCopied, total: rowsCopied, elapsedMs: Date.now() - started })
+  const online = built.online
   const swapping = await journal.write({
     ...entry,
     state: 'swapping',
@@ -166,14 +182,51 @@ export async function runAlter(
     durationMs: Date.now() - started,
     swappedRows: built.targetKeys.count,
     swappedKeys: built.targetKeys.toString(),
+    ...(online ? { online: true, phase: 'sweep' as const } : {}),
   })
-  await finishSwap(ctx, swapping, options)
-  failpoint('alter:after-swap')
-  const done = await journal.write({ ...swapping, state: 'done', durationMs: Date.now() - started })
+  // Online: the old collection is swept after the swap, so it is kept until then whatever keepBackup says.
+  let done: JournalEntry
+  try {
+    const nameGapMs = await finishSwap(ctx, swapping, online ? { ...options, keepBackup: true } : options)
+    failpoint('alter:after-swap')
+    if (online) {
+      online.figures.nameGapMs = nameGapMs
+      const altered = targetName === names.temp ? name : targetName
+      const old = mode === 'alias' ? sourceName : names.backup
+      await sweepOld(ctx, name, { ...online.pass, source: old, target: altered }, online.figures, options, started)
+      await settleTarget(ctx, plan, altered, options)
+      const figures = online.figures
+      const keepOld = options.keepBackup !== false || figures.conflicts > 0
+      if (!keepOld) await dropCollection(client, old)
+      else if (options.keepBackup === false)
+        log.warn(
+          `alter ${name}: the old collection '${old}' is kept despite keepBackup: false: it holds the old side of ${figures.conflicts} conflicting write(s)`,
+        )
+      done = await journal.write({
+        ...swapping,
+        state: 'done',
+        phase: undefined,
+        backup: keepOld ? old : '',
+        durationMs: Date.now() - started,
+        swappedContent: contentOf(online.pass.windows),
+        ...(figures.conflicts ? { conflicts: figures.conflicts, conflictKeys: figures.conflictKeys.slice(0, 20) } : {}),
+      })
+    } else done = await journal.write({ ...swapping, state: 'done', durationMs: Date.now() - started })
+  } finally {
+    await online?.close?.()
+  }
   log.progress?.({ name, phase: 'done', rows: rowsCopied, total: rowsCopied, elapsedMs: done.durationMs })
+  const f = online?.figures
   log.info(
-    `alter ${name}: ${rowsCopied - built.rowsResumed} rows copied${built.rowsResumed ? ` (and ${built.rowsResumed} by the interrupted run before)` : ''} in ${done.durationMs} ms; ${done.backup ? `backup kept as ${done.backup}` : 'no backup kept'}`,
+    `alter ${name}: ${rowsCopied - built.rowsResumed} rows copied${built.rowsResumed ? ` (and ${built.rowsResumed} by the interrupted run before)` : ''} in ${done.durationMs} ms; ${done.backup ? `backup kept as ${done.backup}` : 'no backup kept'}` +
+      (f
+        ? `; online: ${f.passes} catch-up pass(es) re-copied ${f.rowsRecopied} rows (${f.windowsRecopied} windows) and deleted ${f.rowsDeleted}, the sweep brought over ${f.sweptRows} late write(s), the name was missing for ${f.nameGapMs} ms`
+        : ''),
   )
+  if (f?.conflicts)
+    log.warn(
+      `alter ${name}: ${f.conflicts} key(s) were written both in the old collection after the last pass and in the new one since the swap (${f.conflictKeys.slice(0, 5).join(', ')}${f.conflicts > 5 ? ', ...' : ''}): the new collection keeps its own values; the old ones are in '${done.backup}' (status lists them)`,
+    )
   return {
     name,
     mode,
@@ -183,6 +236,51 @@ export async function runAlter(
     ...(built.rowsResumed ? { rowsResumed: built.rowsResumed } : {}),
     durationMs: done.durationMs,
     changes: plan.changes,
+    ...(f ? { online: f } : {}),
+  }
+}
+
+/** Content digest of the whole target as the copy, passes and sweeps left it. */
+function contentOf(windows: WindowTable): string {
+  const all = new ContentDigest()
+  for (const w of windows.windows) {
+    const h = w.hashes
+    if (!h) continue
+    for (let i = 0; i < h.length; i += 2) all.add([h[i], h[i + 1]])
+  }
+  return all.toString()
+}
+
+/**
+ * After the swap: the old collection is swept for writes that landed there after the last pass,
+ * then swept again after a grace period (clients that still write to it by a cached name).
+ */
+async function sweepOld(
+  ctx: AlterContext,
+  name: string,
+  pass: PassOptions,
+  figures: OnlineFigures,
+  options: AlterOptions,
+  started: number,
+): Promise<void> {
+  await ensureLoaded(ctx.client, pass.source) // Milvus Lite releases a renamed collection
+  const grace = Math.max(0, options.graceMs ?? 2000)
+  for (const round of [1, 2]) {
+    if (round === 2) await new Promise((r) => setTimeout(r, grace))
+    await ctx.journal.write({ ...(await ctx.journal.get(ctx.migration.version, name, ctx.direction))!, phase: 'sweep' })
+    const r = await runPass({ ...pass, readAfter: readAfter(ctx.journal.lastWrite) }, 'sweep')
+    figures.sweptRows += r.rowsWritten + r.rowsDeleted
+    for (const k of r.conflicts) if (!figures.conflictKeys.includes(k)) figures.conflictKeys.push(k)
+    figures.conflicts = figures.conflictKeys.length
+    ctx.log.progress?.({
+      name,
+      phase: 'sweep',
+      detail: `sweep ${round}: ${r.windowsChanged} window(s) of the old collection changed, ${r.rowsWritten + r.rowsDeleted} late write(s) brought over, ${r.conflicts.length} conflict(s)`,
+      rows: r.rowsRead,
+      total: r.rowsRead,
+      elapsedMs: Date.now() - started,
+    })
+    failpoint('alter:after-sweep')
   }
 }
 
@@ -215,7 +313,7 @@ async function buildTarget(
   started: number,
   resumeFrom: CopyCheckpoint | undefined,
   record: (fields: Partial<JournalEntry>) => Promise<void>,
-): Promise<{ rowsCopied: number; rowsResumed: number; targetKeys: KeyDigest }> {
+): Promise<Built> {
   const { client, log } = ctx
   const autoId = plan.target.fields.some((f) => f.primaryKey && f.autoId)
   if (!resumeFrom) {
@@ -228,7 +326,13 @@ async function buildTarget(
 
   // Rows move over a connection of their own, without the SDK's per-call JSON logging (see data-client.ts).
   const data = await openDataClient(client)
-  let result: { rowsCopied: number; rowsResumed: number; targetKeys: KeyDigest }
+  let result: Built
+  // Online: writers may keep writing; the copy records its windows and passes catch up after it.
+  const offlineBecause = catchUpProblem(plan, !!options.newIds)
+  const online = options.online !== false && !offlineBecause
+  if (options.online !== false && offlineBecause)
+    log.warn(`alter ${name}: ${offlineBecause}, so writes during it cannot be caught up: stop writers while it runs`)
+  const windows = online ? new WindowTable() : undefined
   try {
     // Milvus Lite reads sealed data ~3x faster than its write buffer (key windows, counts): flush
     // the source before reading it and the target before verifying it. Flushing changes no row.
@@ -245,6 +349,7 @@ async function buildTarget(
         { name: targetName, pk: primaryKeyOf(plan.target)! },
         copyPartitions(plan),
         resumeFrom,
+        online,
       )
       if (problem) {
         log.info(`cannot continue the interrupted copy of ${name}: ${problem}; copying again from the start`)
@@ -252,6 +357,11 @@ async function buildTarget(
         await createTarget(client, plan, targetName, options)
         resumeFrom = undefined
       } else log.info(`continuing the interrupted copy of ${name} after ${resumeFrom.rows} of ${before} rows`)
+    }
+    if (windows && resumeFrom) {
+      // What the interrupted run copied is known only as key ranges: the first pass compares them row by row.
+      for (let p = 0; p < resumeFrom.partition; p++) windows.add({ partition: p })
+      windows.add({ partition: resumeFrom.partition, upper: resumeFrom.lastKey })
     }
     const copyStartedAt = new Date().toISOString()
     await record({
@@ -278,7 +388,54 @@ async function buildTarget(
       checkpointEvery: Math.max(1, Math.ceil(before / 50)),
       onCheckpoint: (cp) => record({ checkpoint: cp, rowsCopied: cp.rows }),
       readAfter: copyReads,
+      windows,
     })
+    if (windows) {
+      const passOptions: PassOptions = {
+        client: data.client,
+        plan,
+        source: sourceName,
+        target: targetName,
+        windows,
+        partitions: copyPartitions(plan),
+        batchSize: copy.batchSize,
+        typedVectors: passedThroughVectors(plan, floatVectorsOf(plan)),
+        floatVectors: floatVectorsOf(plan),
+        autoIdTarget: autoId,
+      }
+      const caught = await catchUp(ctx, name, passOptions, options, record, (detail) =>
+        log.progress?.({
+          name,
+          phase: 'catch-up',
+          detail,
+          rows: copy.rowsCopied,
+          total: before,
+          elapsedMs: Date.now() - started,
+        }),
+      )
+      progress('verify', caught.final.rowsRead)
+      await record({ phase: 'verify', rowsCopied: copy.rowsCopied })
+      const verifyReads = readAfter(ctx.journal.lastWrite)
+      await ensureLoaded(client, targetName)
+      failpoint('alter:after-copy')
+      if (traits.flushBeforeScans) await flush(client, targetName)
+      const targetKeys = await keyDigest(data.client, targetName, primaryKeyOf(plan.target)!, verifyReads)
+      if (targetKeys.toString() !== caught.final.sourceKeys.toString()) {
+        throw new MvmError(
+          'MIGRATION_FAILED',
+          `Verification failed: '${targetName}' holds ${targetKeys.count} rows, and the last catch-up pass read ${caught.final.sourceKeys.count} from '${sourceName}', with different keys; the copy was dropped and the source is untouched`,
+          { hint: 'Run the migration again; report this if it repeats.' },
+        )
+      }
+      if (options.verify === 'full') await verifyWritten({ ...passOptions, readAfter: verifyReads })
+      result = {
+        rowsCopied: copy.rowsCopied,
+        rowsResumed: copy.rowsResumed,
+        targetKeys,
+        online: { pass: passOptions, figures: caught.figures },
+      }
+      return result
+    }
     progress('verify', copy.rowsCopied)
     await record({ phase: 'verify', rowsCopied: copy.rowsCopied })
     const verifyReads = readAfter(ctx.journal.lastWrite)
@@ -299,13 +456,98 @@ async function buildTarget(
     if (options.verify === 'full') await verifyValues(data.client, plan, sourceName, targetName, copy.batchSize)
     result = { rowsCopied: copy.rowsCopied, rowsResumed: copy.rowsResumed, targetKeys }
   } finally {
-    await data.close()
+    if (!result! || !result.online) await data.close()
+    else result.online.close = () => data.close()
   }
+  // An online alter's target takes the sweep's late writes after the swap: its settings stay until then.
+  if (!result.online) await settleTarget(ctx, plan, targetName, options)
+  return result
+}
+
+/** The target's temporary settings removed, its load state the source's. */
+async function settleTarget(ctx: AlterContext, plan: AlterPlan, targetName: string, options: AlterOptions) {
+  const { client } = ctx
+  const autoId = plan.target.fields.some((f) => f.primaryKey && f.autoId)
   if (autoId && !options.newIds) {
     await dropProperties(client, targetName, ['allow_insert_auto_id']).catch((e) =>
       ctx.log.warn(`could not remove allow_insert_auto_id from ${targetName}: ${messageOf(e)}`),
     )
   }
   if (!plan.source.loaded) await releaseCollection(client, targetName)
-  return result
+}
+
+interface Built {
+  rowsCopied: number
+  rowsResumed: number
+  targetKeys: KeyDigest
+  /** An online alter: what the sweep after the swap needs (the windows, the bulk connection). */
+  online?: { pass: PassOptions; figures: OnlineFigures; close?: () => Promise<void> }
+}
+
+function floatVectorsOf(plan: AlterPlan): { name: string; dim: number }[] {
+  return plan.target.fields
+    .filter((f) => f.type === 'FloatVector' && !f.nullable && !f.functionOutput && f.dim)
+    .map((f) => ({ name: f.name, dim: f.dim! }))
+}
+
+/**
+ * Catch-up passes after the copy: each re-reads the source and re-copies the windows whose content
+ * changed. They repeat while they shrink (a pass that finds nothing ends them), up to maxPasses.
+ * A source that changes faster than a pass can catch up fails the alter, naming the write rate.
+ */
+async function catchUp(
+  ctx: AlterContext,
+  name: string,
+  pass: PassOptions,
+  options: AlterOptions,
+  record: (fields: Partial<JournalEntry>) => Promise<void>,
+  report: (detail: string) => void,
+): Promise<{ final: PassResult; figures: OnlineFigures }> {
+  const maxPasses = Math.max(1, options.maxPasses ?? 10)
+  const figures: OnlineFigures = {
+    passes: 0,
+    windowsRecopied: 0,
+    rowsRecopied: 0,
+    rowsDeleted: 0,
+    sweptRows: 0,
+    conflicts: 0,
+    conflictKeys: [],
+    nameGapMs: 0,
+  }
+  let previous: PassResult | undefined
+  for (;;) {
+    await record({ phase: 'catch-up', online: true, passes: figures.passes })
+    report(`pass ${figures.passes + 1}`)
+    const r = await runPass({ ...pass, readAfter: readAfter(ctx.journal.lastWrite) }, 'catch-up')
+    figures.passes++
+    figures.windowsRecopied += r.windowsChanged
+    figures.rowsRecopied += r.rowsWritten
+    figures.rowsDeleted += r.rowsDeleted
+    report(
+      `pass ${figures.passes}: ${r.windowsChanged} of ${r.windows} windows changed, ${r.rowsWritten} rows re-copied, ${r.rowsDeleted} deleted, in ${r.durationMs} ms`,
+    )
+    ctx.log.debug?.(`alter ${name}: catch-up pass ${figures.passes}: ${r.windowsChanged}/${r.windows} windows changed`)
+    // Rows a pass had to write again: while they shrink, another pass is worth it; once they stop
+    // shrinking, writes arrive as fast as a pass finds them and the sweep after the swap takes the rest.
+    const changed = r.rowsWritten + r.rowsDeleted
+    const shrinking = !previous || changed < previous.rowsWritten + previous.rowsDeleted
+    const settled = changed === 0 || !shrinking || figures.passes >= maxPasses
+    if (settled) {
+      // A source where a pass must write again more than half of what it reads changes as fast as
+      // it can be read: swapping now would leave the sweep to copy it all again against live writes.
+      if (changed * 2 > Math.max(1, r.rowsRead) && !shrinking) {
+        const rate = Math.round(changed / Math.max(0.001, r.durationMs / 1000))
+        const readRate = Math.round(r.rowsRead / Math.max(0.001, r.durationMs / 1000))
+        throw new MvmError(
+          'MIGRATION_FAILED',
+          `'${pass.source}' changes faster than the alter can catch up: catch-up pass ${figures.passes} had to write ${changed} of the ${r.rowsRead} rows it read again (about ${rate} rows written a second, while a pass reads ${readRate} rows a second); the copy was dropped and '${pass.source}' is untouched`,
+          {
+            hint: 'Run the migration when writes are slower (or pause the busiest writer while it runs), or raise maxPasses in the alter options.',
+          },
+        )
+      }
+      return { final: r, figures }
+    }
+    previous = r
+  }
 }

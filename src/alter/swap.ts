@@ -33,8 +33,13 @@ async function aliasesOfAny(ctx: AlterContext, names: string[], skip: string): P
   return [...new Set(out)].filter((a) => a !== skip)
 }
 
-/** Moves names so `entry.name` resolves to the new collection (`entry.target`). */
-export async function finishSwap(ctx: AlterContext, entry: JournalEntry, options: AlterOptions = {}): Promise<void> {
+/**
+ * Moves names so `entry.name` resolves to the new collection (`entry.target`). Returns how long the
+ * name resolved to nothing (from the first rename to the second; 0 through an alias).
+ */
+export async function finishSwap(ctx: AlterContext, entry: JournalEntry, options: AlterOptions = {}): Promise<number> {
+  let gapStarted: number | undefined
+  let gapMs = 0
   const { client } = ctx
   const names = alterNames(entry.name, entry.version, entry.slot)
   if (entry.mode === 'alias') {
@@ -46,6 +51,7 @@ export async function finishSwap(ctx: AlterContext, entry: JournalEntry, options
     const converting = entry.target === names.versioned
     // 1. source -> backup (skipped if a crash came after it)
     if ((await collectionExists(client, entry.source)) && !(await collectionExists(client, names.backup))) {
+      gapStarted = Date.now()
       await renameCollection(client, entry.source, names.backup)
       failpoint('alter:between-renames')
     }
@@ -57,6 +63,7 @@ export async function finishSwap(ctx: AlterContext, entry: JournalEntry, options
     } else if (await collectionExists(client, entry.target)) {
       await renameCollection(client, entry.target, entry.name)
     }
+    if (gapStarted !== undefined) gapMs = Date.now() - gapStarted
     const final = converting ? entry.target : entry.name
     await loadIf(ctx, final, entry.loaded) // Milvus Lite releases collections on rename
     // 3. aliases that pointed at the old collection follow the name
@@ -65,6 +72,7 @@ export async function finishSwap(ctx: AlterContext, entry: JournalEntry, options
   const old = entry.mode === 'alias' ? entry.source : names.backup
   if (!entry.backup && options.keepBackup === false && (await collectionExists(client, old)))
     await dropCollection(client, old)
+  return gapMs
 }
 
 /**

@@ -45,6 +45,23 @@ export interface AlterSummary {
   changes: string[]
   /** True when a rerun found this alter already done (after a crash between swap and ledger). */
   resumed?: boolean
+  /** What writers did during an online alter, and what it cost. */
+  online?: OnlineFigures
+}
+
+export interface OnlineFigures {
+  /** Catch-up passes run after the copy (each a read of the whole source). */
+  passes: number
+  windowsRecopied: number
+  rowsRecopied: number
+  rowsDeleted: number
+  /** Late writes found in the old collection after the swap and brought over. */
+  sweptRows: number
+  /** Keys written in both collections since the swap: left as the new collection has them, the old values kept in the backup. */
+  conflicts: number
+  conflictKeys: string[]
+  /** How long the name was missing (two renames; 0 through an alias). */
+  nameGapMs: number
 }
 
 export interface AlterContext {

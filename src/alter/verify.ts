@@ -69,9 +69,9 @@ export async function verifyCopy(
   if (!sameKeys || before !== sourceAfter.count) {
     throw new MvmError(
       'MIGRATION_FAILED',
-      `Writes happened to '${sourceName}' during the migration (${before} rows before, ${sourceAfter.count} after the copy); the swap was aborted, the copy dropped, and '${sourceName}' is untouched`,
+      `Writers were active: '${sourceName}' was written to while this offline alter copied it (${before} rows before, ${sourceAfter.count} after the copy); the swap was aborted, the copy dropped, and '${sourceName}' is untouched`,
       {
-        hint: 'Stop writers (or point them elsewhere) while the alter runs, then run the migration again.',
+        hint: 'The migration is fine. Run it again with writers stopped, or online (the default: without --offline / online: false), which catches up with the writes. An alter that changes the primary key or gives new ids is always offline.',
       },
     )
   }

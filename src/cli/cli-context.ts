@@ -112,7 +112,7 @@ export class CliContext {
   async withMigrator<T>(
     cfg: MvmigrateConfig,
     fn: (m: Migrator, s: Session) => Promise<T>,
-    opts: { verify?: 'count' | 'full' } = {},
+    opts: { verify?: 'count' | 'full'; online?: boolean } = {},
   ): Promise<T> {
     const session = await openSession(cfg, this.logger())
     const stop = () => {
@@ -127,6 +127,7 @@ export class CliContext {
         logger: this.logger(),
         lockTimeoutMs: cfg.lockTimeout * 1000,
         verify: opts.verify,
+        online: opts.online,
         cwd: this.cwd,
         redact: (t) => redactSecrets(t, [...this.secrets]),
         audience: 'cli',

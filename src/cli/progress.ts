@@ -16,6 +16,7 @@ export function progressReporter(
   let lastLine = 0
   let phase: { name: string; phase: AlterProgress['phase']; startedMs: number } | undefined
   let copyStartedMs = 0
+  let lastDetail: string | undefined
   return (e) => {
     const previous = phase
     const changed = previous?.phase !== e.phase || previous.name !== e.name
@@ -35,7 +36,7 @@ export function progressReporter(
       const width = 24
       const filled = Math.round((pct / 100) * width)
       const bar = '#'.repeat(filled) + '-'.repeat(width - filled)
-      const tail = e.phase === 'copy' ? `${rate} rows/s, ETA ${etaS}s` : e.phase
+      const tail = e.phase === 'copy' ? `${rate} rows/s, ETA ${etaS}s` : `${e.phase}${e.detail ? ` (${e.detail})` : ''}`
       write(`\r${e.name} [${bar}] ${e.rows}/${e.total} rows ${pct}% ${tail}   `)
       if (e.phase === 'done') write('\n')
       return
@@ -51,6 +52,8 @@ export function progressReporter(
       } else if (previous.phase !== 'done') write(`${previous.name}: ${previous.phase} done in ${seconds(took)}\n`)
     }
     const now = Date.now()
+    const newDetail = e.detail !== lastDetail
+    lastDetail = e.detail
     if (e.phase === 'done')
       write(`${e.name}: done: ${e.rows} rows copied, verified and swapped in ${seconds(e.elapsedMs)}\n`)
     else if (changed) {
@@ -60,8 +63,10 @@ export function progressReporter(
           ? `${e.name}: copy ${e.rows}/${e.total} rows (${pct}%)\n`
           : e.phase === 'verify'
             ? `${e.name}: verify ${e.rows} rows\n`
-            : `${e.name}: ${e.phase}\n`,
+            : `${e.name}: ${e.phase}${e.detail ? `: ${e.detail}` : ''}\n`,
       )
+    } else if (e.detail && newDetail) {
+      write(`${e.name}: ${e.phase}: ${e.detail}\n`)
     } else if (e.phase === 'copy' && now - lastLine >= everyMs) {
       lastLine = now
       write(`${e.name}: copy ${e.rows}/${e.total} rows (${pct}%), ${rate} rows/s, ETA ${etaS}s\n`)

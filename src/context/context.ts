@@ -100,7 +100,7 @@ export class MigrationContext {
     this.refuseSecondAlter(name)
     const ctx = this.alterContext()
     const resumed = await resumeAlter(ctx, name)
-    if (resumed) return this.altered(resumed)
+    if (resumed) return this.finished(resumed)
     const resolved = await collections.resolveName(this.sdk, name)
     if (!resolved) {
       const names = await collections.listCollectionNames(this.sdk)
@@ -117,7 +117,15 @@ export class MigrationContext {
     }
     const source = await describeCollectionSpec(this.sdk, resolved.collection)
     const plan = await prepareAlter(source, change, merged, this.migration.file, name)
-    return this.altered(await runAlter(ctx, name, resolved, plan, merged))
+    return this.finished(await runAlter(ctx, name, resolved, plan, merged))
+  }
+
+  /** The alters this migration ran, as they reported (the run's result lists them). */
+  readonly alterSummaries: AlterSummary[] = []
+
+  private finished(summary: AlterSummary): AlterSummary {
+    this.alterSummaries.push(summary)
+    return this.altered(summary)
   }
 
   private readonly alteredNames = new Set<string>()

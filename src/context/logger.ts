@@ -2,7 +2,9 @@
 export interface AlterProgress {
   /** The name being altered. */
   name: string
-  phase: 'copy' | 'verify' | 'swap' | 'done'
+  phase: 'copy' | 'catch-up' | 'verify' | 'swap' | 'sweep' | 'done'
+  /** What the phase is at, in words (catch-up: which pass, windows and rows re-copied). */
+  detail?: string
   rows: number
   total: number
   elapsedMs: number

@@ -61,7 +61,17 @@ export interface JournalEntry {
    */
   retired?: string
   /** While copying: what it does now, the source's rows, when the copy started and with how many rows already done. */
-  phase?: 'copy' | 'verify'
+  phase?: 'copy' | 'catch-up' | 'verify' | 'sweep'
+  /** An online alter (writers allowed): its catch-up passes so far, and after the swap its sweeps. */
+  online?: boolean
+  passes?: number
+  /** Content digest (alter/content.ts) of the altered collection as the alter left it: `down` compares values, not only keys. */
+  swappedContent?: string
+  /** Keys written in both collections after the swap: the backup keeps the old side's values (first 20 listed). */
+  conflicts?: number
+  conflictKeys?: string[]
+  /** The sweep after the swap did not finish (a crash): late writes may exist only in the backup. */
+  sweepIncomplete?: boolean
   sourceRows?: number
   copyStartedAt?: string
   rowsAtStart?: number

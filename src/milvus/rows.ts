@@ -134,9 +134,20 @@ export async function insertRows(
   return { count, ids: idsOf(res), timestamp: (res as { timestamp?: string }).timestamp }
 }
 
-export async function upsertRows(client: MilvusClient, collection: string, rows: Row[]): Promise<WriteResult> {
+export async function upsertRows(
+  client: MilvusClient,
+  collection: string,
+  rows: Row[],
+  partition?: string,
+): Promise<WriteResult> {
   const what = `upsert into '${collection}'`
-  const res = await milvusCall(what, () => client.upsert({ collection_name: collection, data: rows } as never))
+  const res = await milvusCall(what, () =>
+    client.upsert({
+      collection_name: collection,
+      data: withPlainVectors(rows),
+      ...(partition && partition !== '_default' ? { partition_name: partition } : {}),
+    } as never),
+  )
   const count = Number((res as { upsert_cnt?: unknown }).upsert_cnt ?? res.insert_cnt ?? rows.length)
   if (res.err_index?.length)
     throw new MvmError('MILVUS_ERROR', `${what}: ${res.err_index.length} of ${rows.length} rows were rejected`)

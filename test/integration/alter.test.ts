@@ -394,7 +394,7 @@ describe('ctx.alter: copy-and-swap', () => {
     expect(await snapshot(client)).toEqual(withArticles)
   })
 
-  it('writes during the copy abort the swap: the copy is dropped, the source untouched, every acknowledged write kept', async () => {
+  it('offline (online: false): writes during the copy abort the swap: the copy is dropped, the source untouched, every acknowledged write kept', async () => {
     const { client, ctx } = await setup()
     await documents(ctx, client, 2000)
     let stop = false
@@ -421,7 +421,7 @@ describe('ctx.alter: copy-and-swap', () => {
       }
     })()
     const e = await ctx
-      .alter('documents', (t) => t.dropField('legacy_tag'), { batchSize: 100 })
+      .alter('documents', (t) => t.dropField('legacy_tag'), { batchSize: 100, online: false })
       .then(
         () => undefined,
         (x) => x as MvmError,
@@ -429,7 +429,9 @@ describe('ctx.alter: copy-and-swap', () => {
     stop = true
     await writer
     expect(e?.code).toBe('MIGRATION_FAILED')
-    expect(e?.message).toContain("Writes happened to 'documents' during the migration")
+    expect(e?.message).toContain("Writers were active: 'documents' was written to while this offline alter copied it")
+    expect(e?.hint).toContain('The migration is fine')
+    expect(e?.hint).toContain('online')
     expect(e?.message).toContain('the swap was aborted, the copy dropped')
     expect(acknowledged.length).toBeGreaterThan(0)
     expect(await ctx.hasCollection('documents__mvm_tmp_20260201000000')).toBe(false)

@@ -11,6 +11,7 @@ interface DownFlags {
   carryWrites?: boolean
   discardWrites?: boolean
   verify?: 'count' | 'full'
+  offline?: boolean
 }
 
 export function register(program: Command, cli: CliContext): void {
@@ -38,6 +39,7 @@ export function register(program: Command, cli: CliContext): void {
         'find rows written since an alter by their keys (count), or compare every value too (full)',
       ).choices(['count', 'full']),
     )
+    .option('--offline', 'alters made by down() refuse to swap if anything wrote to the collection during the copy')
     .addOption(
       new Option('--lock-timeout <seconds>', 'wait this long for another runner (default: fail at once)').argParser(
         parseSeconds('--lock-timeout'),
@@ -46,7 +48,9 @@ export function register(program: Command, cli: CliContext): void {
     .action(async (opts: DownFlags) => {
       const cfg = await cli.config({ lockTimeout: opts.lockTimeout })
       const writes = opts.carryWrites ? 'carry' : opts.discardWrites ? 'discard' : 'refuse'
-      const result = await cli.withMigrator(cfg, (m) => m.down({ ...opts, writes, verify: opts.verify }))
+      const result = await cli.withMigrator(cfg, (m) => m.down({ ...opts, writes, verify: opts.verify }), {
+        online: opts.offline ? false : undefined,
+      })
       if (cli.json) cli.printJson(result)
       else cli.out(formatRun(result))
     })

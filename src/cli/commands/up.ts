@@ -10,6 +10,7 @@ interface UpFlags {
   allowOutOfOrder?: boolean
   lockTimeout?: number
   verify?: 'count' | 'full'
+  offline?: boolean
 }
 
 export function register(program: Command, cli: CliContext): void {
@@ -27,6 +28,10 @@ export function register(program: Command, cli: CliContext): void {
         'full',
       ]),
     )
+    .option(
+      '--offline',
+      'alters refuse to swap if anything wrote to the collection during the copy (default: catch up with writers)',
+    )
     .addOption(
       new Option('--lock-timeout <seconds>', 'wait this long for another runner (default: fail at once)').argParser(
         parseSeconds('--lock-timeout'),
@@ -35,12 +40,18 @@ export function register(program: Command, cli: CliContext): void {
     .action(async (opts: UpFlags) => {
       const cfg = await cli.config({ lockTimeout: opts.lockTimeout })
       if (opts.dryRun) {
-        const plans = await cli.withMigrator(cfg, (m) => m.plan(opts), { verify: opts.verify })
+        const plans = await cli.withMigrator(cfg, (m) => m.plan(opts), {
+          verify: opts.verify,
+          online: opts.offline ? false : undefined,
+        })
         if (cli.json) cli.printJson({ direction: 'up', dryRun: true, migrations: plans })
         else cli.out(formatPlan(plans, cli.colors))
         return
       }
-      const result = await cli.withMigrator(cfg, (m) => m.up(opts), { verify: opts.verify })
+      const result = await cli.withMigrator(cfg, (m) => m.up(opts), {
+        verify: opts.verify,
+        online: opts.offline ? false : undefined,
+      })
       if (cli.json) cli.printJson(result)
       else cli.out(formatRun(result))
     })

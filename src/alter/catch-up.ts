@@ -1,0 +1,302 @@
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import { MvmError } from '../errors'
+import { failpoint, failpointDelay } from '../failpoints'
+import { type ReadAfter, deleteRows, insertRows, queryKeys, upsertRows } from '../milvus/rows'
+import { type FieldSpec, primaryKeyOf } from '../schema/spec'
+import type { Row } from './builder'
+import { type RowHash, RowHasher, sameHash } from './content'
+import { type Key, KeyDigest, keyComparator, keyLiteral, rangeFilter } from './keys'
+import { MAX_QUERY_WINDOW, readKeyWindows, readPages, readRowsByKeys } from './pager'
+import type { CopyPartitions } from './resume'
+import type { AlterPlan } from './types'
+import { transformRow, unstorableValue } from './values'
+import { type KeyWindow, type WindowTable, digestOf, setWritten, writtenByKey } from './windows'
+
+/**
+ * Online alters: writers keep writing to the source while it is copied. Milvus gives a client no
+ * change stream, so changes are found by reading: a pass re-reads the source window by window
+ * (a whole read of it), compares each window's digest by value with the one recorded when it was
+ * copied, and re-copies only the windows that changed (keys gone are deleted, changed rows written
+ * again, converted as the alter converts). Passes repeat while they shrink (engine.ts).
+ *
+ * After the swap the same pass runs as a sweep over the old collection: writes that landed there
+ * after the last pass (requests in flight, clients with stale name caches). The new collection is
+ * live by then, so each changed key is judged three ways: the old collection's row now, the new
+ * collection's row now, and the row as the copy wrote it. A key the application has not written in
+ * the new collection since is brought over; a key written on both sides is a conflict: reported,
+ * kept in the backup, never overwritten.
+ */
+export interface PassOptions {
+  client: MilvusClient
+  plan: AlterPlan
+  /** Read from. */
+  source: string
+  /** Written to. */
+  target: string
+  windows: WindowTable
+  partitions: CopyPartitions
+  batchSize: number
+  readAfter?: ReadAfter
+  typedVectors?: ReadonlySet<string>
+  /** The target takes explicit keys only by delete + insert (auto_id), not by upsert. */
+  autoIdTarget?: boolean
+  floatVectors?: { name: string; dim: number }[]
+}
+
+export interface PassResult {
+  /** Windows whose digest differed (or was not known). */
+  windowsChanged: number
+  windows: number
+  /** Rows written to the target again, and keys deleted from it. */
+  rowsWritten: number
+  rowsDeleted: number
+  /** Sweep only: keys written on both sides since the swap, left as they are in the new collection. */
+  conflicts: Key[]
+  /** Digest of the source's keys as this pass read them, and how many rows it read. */
+  sourceKeys: KeyDigest
+  rowsRead: number
+  durationMs: number
+}
+
+/** The target's keys in (lower, upper] of one partition. */
+async function keysInRange(
+  client: MilvusClient,
+  collection: string,
+  pk: FieldSpec,
+  partition: string | undefined,
+  lower: Key | undefined,
+  upper: Key | undefined,
+  after?: ReadAfter,
+): Promise<Key[]> {
+  const filter = rangeFilter(pk, lower, upper, true)
+  const found = await queryKeys(client, collection, pk.name, { filter, limit: MAX_QUERY_WINDOW, partition, after })
+  if (found.length < MAX_QUERY_WINDOW) return found
+  // A window grown past a query's limit (a burst of inserts): read it window by window.
+  const cmp = keyComparator(pk)
+  const out: Key[] = []
+  for await (const keys of readKeyWindows({ client, collection, pk, partition, after: lower, readAfter: after })) {
+    for (const k of keys) {
+      if (upper !== undefined && cmp(k, upper) > 0) return out
+      out.push(k)
+    }
+  }
+  return out
+}
+
+const inList = (pk: FieldSpec, keys: Key[]) => `${pk.name} in [${keys.map((k) => keyLiteral(pk, k)).join(', ')}]`
+
+/** One pass over the source ('catch-up', before the swap) or the old collection ('sweep', after it). */
+export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Promise<PassResult> {
+  const started = Date.now()
+  const { client, plan, windows } = opts
+  const pk = primaryKeyOf(plan.source)!
+  const targetPk = primaryKeyOf(plan.target)!
+  const cmp = keyComparator(pk)
+  const sourceHasher = new RowHasher(plan.source.fields)
+  const targetHasher = new RowHasher(plan.target.fields)
+  const functionOutputs = plan.target.fields.filter((f) => f.functionOutput).map((f) => f.name)
+  const result: PassResult = {
+    windowsChanged: 0,
+    windows: 0,
+    rowsWritten: 0,
+    rowsDeleted: 0,
+    conflicts: [],
+    sourceKeys: new KeyDigest(),
+    rowsRead: 0,
+    durationMs: 0,
+  }
+
+  async function deleteKeys(partition: string | undefined, keys: Key[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000)
+      await deleteRows(client, opts.target, inList(targetPk, keys.slice(i, i + 1000)), partition)
+  }
+
+  async function writeRows(partition: string | undefined, rows: Row[], replace: Key[]): Promise<void> {
+    if (!rows.length) return
+    for (const r of rows) for (const f of functionOutputs) delete r[f]
+    if (mode === 'sweep' && !opts.autoIdTarget) await upsertRows(client, opts.target, rows, partition)
+    else {
+      // Before the swap nobody else writes to the target: delete + insert is as good as upsert, and
+      // works where upsert does not (auto_id targets that keep the source's keys).
+      if (replace.length) await deleteKeys(partition, replace)
+      await insertRows(client, opts.target, rows, partition, opts.floatVectors)
+    }
+    result.rowsWritten += rows.length
+  }
+
+  /** Brings one window of the target in line with the source rows read for it. */
+  async function reconcile(w: KeyWindow, lower: Key | undefined, rows: Row[], partition: string | undefined) {
+    result.windows++
+    const digest = digestOf(rows, sourceHasher)
+    if (w.source === digest) return
+    result.windowsChanged++
+    const transformed = new Map<Key, Row>()
+    const now = new Map<Key, RowHash>()
+    for (const r of rows) {
+      const out = await transformRow(plan, r)
+      const bad = unstorableValue(plan, out)
+      if (bad) {
+        throw new MvmError(
+          'MIGRATION_INVALID',
+          `The row with key ${String(r[pk.name])} of '${opts.source}' (written during the alter) would store ${typeof bad.value === 'string' ? JSON.stringify(bad.value) : String(bad.value)} in field '${bad.field}': ${bad.why}`,
+          {
+            hint: 'Make the converter or backfill handle such values, then run the migration again. The source is untouched.',
+          },
+        )
+      }
+      const key = String(out[targetPk.name])
+      transformed.set(key, out)
+      now.set(key, targetHasher.hash(out))
+    }
+    const targetKeys = await keysInRange(client, opts.target, targetPk, partition, lower, w.upper, opts.readAfter)
+    const written = writtenByKey(w)
+    const keep = written ?? new Map<Key, RowHash>()
+    // What the target holds now, by key: the written hashes while nobody else writes to it (before
+    // the swap), else read (the sweep, or a window copied by an interrupted run).
+    let held: Map<Key, RowHash>
+    if (mode === 'catch-up' && written) held = written
+    else {
+      held = new Map()
+      const all = [...new Set([...targetKeys, ...transformed.keys()])]
+      for (let i = 0; i < all.length; i += opts.batchSize) {
+        const got = await readRowsByKeys(
+          { client, collection: opts.target, pk: targetPk, outputFields: ['*'], partition, readAfter: opts.readAfter },
+          all.slice(i, i + opts.batchSize),
+        )
+        for (const r of got) held.set(String(r[targetPk.name]), targetHasher.hash(r))
+      }
+    }
+    const toDelete: Key[] = []
+    const toWrite: Row[] = []
+    const replace: Key[] = []
+    const targetSet = new Set(targetKeys)
+    for (const k of new Set([...targetKeys, ...transformed.keys()])) {
+      const s = now.get(k)
+      const t = targetSet.has(k) ? held.get(k) : undefined
+      if (sameHash(s, t)) {
+        if (s) keep.set(k, s)
+        continue
+      }
+      if (mode === 'sweep') {
+        const wv = written?.get(k)
+        const targetUntouched = written !== undefined && sameHash(t, wv)
+        if (!targetUntouched) {
+          // The application wrote this key in the new collection since the swap: if the old side
+          // did not change it either, the new collection is simply newer; otherwise both changed.
+          if (!(written !== undefined && sameHash(s, wv))) result.conflicts.push(k)
+          continue
+        }
+      }
+      if (s) {
+        toWrite.push(transformed.get(k)!)
+        if (targetSet.has(k)) replace.push(k)
+        keep.set(k, s)
+      } else {
+        toDelete.push(k)
+        keep.delete(k)
+      }
+    }
+    if (toDelete.length) await deleteKeys(partition, toDelete)
+    result.rowsDeleted += toDelete.length
+    await writeRows(partition, toWrite, replace)
+    w.source = digest
+    setWritten(w, keep, keyComparator(targetPk))
+    failpoint(`alter:${mode}-window`)
+  }
+
+  for (let p = 0; p < opts.partitions.length; p++) {
+    const partition = opts.partitions[p]
+    let ws = windows.of(p)
+    let wi = 0
+    let buffer: Row[] = []
+    const lowerOf = (i: number) => (i === 0 ? undefined : ws[i - 1].upper)
+    const finish = async () => {
+      await reconcile(ws[wi], lowerOf(wi), buffer, partition)
+      buffer = []
+      wi++
+    }
+    const pages = readPages({
+      client,
+      collection: opts.source,
+      pk,
+      outputFields: ['*'],
+      partition,
+      batchSize: opts.batchSize,
+      readAfter: opts.readAfter,
+      typedVectors: opts.typedVectors,
+    })
+    for await (const page of pages) {
+      for (const row of page.rows) {
+        const key = String(row[pk.name])
+        while (ws[wi].upper !== undefined && cmp(key, ws[wi].upper!) > 0) await finish()
+        buffer.push(row)
+        result.sourceKeys.add(key)
+        result.rowsRead++
+        // A window known only as a range (an interrupted run copied it): split into pages as it is read.
+        if (ws[wi].source === undefined && buffer.length >= opts.batchSize) {
+          const part: KeyWindow = { partition: p, upper: key }
+          windows.split(ws[wi], [part, ws[wi]])
+          ws = windows.of(p)
+          await finish()
+        }
+      }
+      await failpointDelay(`alter:${mode}-page`)
+    }
+    while (wi < ws.length) await finish()
+  }
+  result.durationMs = Date.now() - started
+  return result
+}
+
+/**
+ * `verify: 'full'` of an online alter: every row of the target, read back, is what the copy (and
+ * the passes) wrote, by value. Nothing is read from the source again (it keeps changing), and no
+ * converter or backfill runs twice.
+ */
+export async function verifyWritten(opts: PassOptions): Promise<void> {
+  const targetPk = primaryKeyOf(opts.plan.target)!
+  const hasher = new RowHasher(opts.plan.target.fields)
+  for (let p = 0; p < opts.partitions.length; p++) {
+    for (const w of opts.windows.of(p)) {
+      const written = writtenByKey(w)
+      if (!written) continue
+      const keys = [...written.keys()]
+      for (let i = 0; i < keys.length; i += opts.batchSize) {
+        const page = keys.slice(i, i + opts.batchSize)
+        const rows = await readRowsByKeys(
+          {
+            client: opts.client,
+            collection: opts.target,
+            pk: targetPk,
+            outputFields: ['*'],
+            partition: opts.partitions[p],
+            readAfter: opts.readAfter,
+          },
+          page,
+        )
+        const found = new Map(rows.map((r) => [String(r[targetPk.name]), r]))
+        for (const k of page) {
+          const r = found.get(k)
+          if (!r || !sameHash(hasher.hash(r), written.get(k))) {
+            throw new MvmError(
+              'MIGRATION_FAILED',
+              `Verification (full) failed: the row with key ${k} in '${opts.target}' ${r ? 'differs from what the copy wrote' : 'is missing'}; the copy was dropped and the source is untouched`,
+              { hint: 'Run the migration again; report this if it repeats.' },
+            )
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Whether an alter can catch up with writers: keys must match one to one across it. */
+export function catchUpProblem(plan: AlterPlan, newIds: boolean): string | undefined {
+  if (newIds) return 'the alter gives rows new primary keys (newIds)'
+  const pk = primaryKeyOf(plan.source)!
+  const targetPk = primaryKeyOf(plan.target)!
+  const src = plan.fields.get(targetPk.name)
+  if (pk.type !== targetPk.type || src?.from !== pk.name || src.convert || src.backfill)
+    return 'the alter changes the primary key'
+  return undefined
+}
