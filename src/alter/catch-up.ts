@@ -129,7 +129,8 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
     result.windows++
     const digest = digestOf(rows, sourceHasher)
     if (w.source === digest) return
-    result.windowsChanged++
+    const known = w.source !== undefined
+    const conflictsBefore = result.conflicts.length
     const transformed = new Map<Key, Row>()
     const now = new Map<Key, RowHash>()
     for (const r of rows) {
@@ -196,6 +197,8 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
         keep.delete(k)
       }
     }
+    // A window known only as a range (copied by an interrupted run) counts when something in it differed.
+    if (known || toDelete.length || toWrite.length || result.conflicts.length > conflictsBefore) result.windowsChanged++
     if (toDelete.length) await deleteKeys(partition, toDelete)
     result.rowsDeleted += toDelete.length
     await writeRows(partition, toWrite, replace)

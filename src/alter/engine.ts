@@ -208,10 +208,16 @@ export async function runAlter(
         phase: undefined,
         backup: keepOld ? old : '',
         durationMs: Date.now() - started,
-        swappedContent: contentOf(online.pass.windows),
+        ...contentOf(built.windows),
         ...(figures.conflicts ? { conflicts: figures.conflicts, conflictKeys: figures.conflictKeys.slice(0, 20) } : {}),
       })
-    } else done = await journal.write({ ...swapping, state: 'done', durationMs: Date.now() - started })
+    } else
+      done = await journal.write({
+        ...swapping,
+        state: 'done',
+        durationMs: Date.now() - started,
+        ...contentOf(built.windows),
+      })
   } finally {
     await online?.close?.()
   }
@@ -240,15 +246,18 @@ export async function runAlter(
   }
 }
 
-/** Content digest of the whole target as the copy, passes and sweeps left it. */
-function contentOf(windows: WindowTable): string {
+/**
+ * Content digest of the whole target as the copy, passes and sweeps left it; none when part of it
+ * was copied by an interrupted run of an offline alter (its rows' hashes are not known).
+ */
+function contentOf(windows: WindowTable): { swappedContent?: string } {
   const all = new ContentDigest()
   for (const w of windows.windows) {
     const h = w.hashes
-    if (!h) continue
+    if (!h) return {}
     for (let i = 0; i < h.length; i += 2) all.add([h[i], h[i + 1]])
   }
-  return all.toString()
+  return { swappedContent: all.toString() }
 }
 
 /**
@@ -332,7 +341,8 @@ async function buildTarget(
   const online = options.online !== false && !offlineBecause
   if (options.online !== false && offlineBecause)
     log.warn(`alter ${name}: ${offlineBecause}, so writes during it cannot be caught up: stop writers while it runs`)
-  const windows = online ? new WindowTable() : undefined
+  // Every alter records its windows: the content digest `down` compares is made from them.
+  const windows = new WindowTable()
   try {
     // Milvus Lite reads sealed data ~3x faster than its write buffer (key windows, counts): flush
     // the source before reading it and the target before verifying it. Flushing changes no row.
@@ -358,7 +368,7 @@ async function buildTarget(
         resumeFrom = undefined
       } else log.info(`continuing the interrupted copy of ${name} after ${resumeFrom.rows} of ${before} rows`)
     }
-    if (windows && resumeFrom) {
+    if (resumeFrom) {
       // What the interrupted run copied is known only as key ranges: the first pass compares them row by row.
       for (let p = 0; p < resumeFrom.partition; p++) windows.add({ partition: p })
       windows.add({ partition: resumeFrom.partition, upper: resumeFrom.lastKey })
@@ -390,7 +400,7 @@ async function buildTarget(
       readAfter: copyReads,
       windows,
     })
-    if (windows) {
+    if (online) {
       const passOptions: PassOptions = {
         client: data.client,
         plan,
@@ -432,6 +442,7 @@ async function buildTarget(
         rowsCopied: copy.rowsCopied,
         rowsResumed: copy.rowsResumed,
         targetKeys,
+        windows,
         online: { pass: passOptions, figures: caught.figures },
       }
       return result
@@ -454,7 +465,7 @@ async function buildTarget(
       traits.flushBeforeScans,
     )
     if (options.verify === 'full') await verifyValues(data.client, plan, sourceName, targetName, copy.batchSize)
-    result = { rowsCopied: copy.rowsCopied, rowsResumed: copy.rowsResumed, targetKeys }
+    result = { rowsCopied: copy.rowsCopied, rowsResumed: copy.rowsResumed, targetKeys, windows }
   } finally {
     if (!result! || !result.online) await data.close()
     else result.online.close = () => data.close()
@@ -480,6 +491,8 @@ interface Built {
   rowsCopied: number
   rowsResumed: number
   targetKeys: KeyDigest
+  /** The copy's key windows with the hashes of the rows as written (the content digest is made of them). */
+  windows: WindowTable
   /** An online alter: what the sweep after the swap needs (the windows, the bulk connection). */
   online?: { pass: PassOptions; figures: OnlineFigures; close?: () => Promise<void> }
 }

@@ -15,6 +15,9 @@ import { describeCollectionSpec } from '../milvus/describe'
 import { primaryKeyOf } from '../schema/spec'
 import { type LeftoverKind, parseAlterName } from './names'
 import { diffKeys } from './writes-since'
+import { canonicalJson } from './content'
+import { readRowsByKeys } from './pager'
+import type { FieldSpec } from '../schema/spec'
 
 /**
  * Collections alters leave behind: kept backups, altered collections a `down` set aside (rows
@@ -39,18 +42,57 @@ export interface LeftoverCollection {
   uniqueRows?: number | null
 }
 
-/** Rows of `collection` whose keys are not in the collection `of` resolves to (all of them when that is gone). */
-async function uniqueRows(client: MilvusClient, collection: string, of: string, rows: number): Promise<number> {
+/**
+ * Rows of `collection` that exist nowhere else: keys not in the collection `of` resolves to (all of
+ * them when that is gone), and rows of keys in both whose values differ (an upsert made after the
+ * alter lives only here). Values are compared on the fields the two schemas share, each read as its
+ * own type (a widened Int32 -> Int64 holds the same number).
+ */
+async function uniqueRows(
+  client: MilvusClient,
+  collection: string,
+  of: string,
+  rows: number,
+  fieldMap: Record<string, string | null> | undefined,
+): Promise<number> {
   const live = await resolveName(client, of)
   if (!live) return rows
   if (!(await isLoaded(client, live.collection))) await loadCollection(client, live.collection)
-  const mine = primaryKeyOf(await describeCollectionSpec(client, collection))!
-  const theirs = primaryKeyOf(await describeCollectionSpec(client, live.collection))!
+  const mineSpec = await describeCollectionSpec(client, collection)
+  const theirsSpec = await describeCollectionSpec(client, live.collection)
+  const mine = primaryKeyOf(mineSpec)!
+  const theirs = primaryKeyOf(theirsSpec)!
   if (mine.type !== theirs.type) return rows // keys cannot be matched: every row counts as its own
+  // Field of this collection -> field of the live one holding the same value (renames followed).
+  const pairs = mineSpec.fields
+    .filter((f) => !f.functionOutput)
+    .map((f) => [f, theirsSpec.fields.find((t) => t.name === (fieldMap ? fieldMap[f.name] : f.name))] as const)
+    .filter((p): p is readonly [FieldSpec, FieldSpec] => !!p[1] && !p[1].functionOutput)
   let n = 0
-  for await (const d of diffKeys(client, { collection, pk: mine }, { collection: live.collection, pk: theirs }))
+  for await (const d of diffKeys(client, { collection, pk: mine }, { collection: live.collection, pk: theirs })) {
     n += d.onlyAltered.length
+    if (!d.both.length) continue
+    const read = (name: string, pk: FieldSpec) =>
+      readRowsByKeys({ client, collection: name, pk, outputFields: ['*'] }, d.both)
+    const here = await read(collection, mine)
+    const there = new Map((await read(live.collection, theirs)).map((r) => [String(r[theirs.name]), r]))
+    for (const r of here) {
+      const other = there.get(String(r[mine.name]))
+      if (other && pairs.some(([a, b]) => looseText(a, r[a.name]) !== looseText(b, other[b.name]))) n++
+    }
+  }
   return n
+}
+
+/** A value as text that stays the same across the conversions an alter makes (widening, to and from text). */
+function looseText(field: FieldSpec, v: unknown): string {
+  if (v === null || v === undefined) return ''
+  if (field.type === 'Float') return String(Math.fround(Number(v)))
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || typeof v === 'string')
+    return String(v)
+  if (field.type === 'FloatVector' && (Array.isArray(v) || v instanceof Float32Array))
+    return Array.from(v as ArrayLike<number>, (x) => Math.fround(x)).join(',')
+  return canonicalJson(v)
 }
 
 export interface FindOptions {
@@ -66,9 +108,17 @@ export async function findLeftovers(
   const entries = await journal.list()
   const names = new Set(await listCollectionNames(client))
   const found = new Map<string, Omit<LeftoverCollection, 'rows'>>()
+  const held = new Map<string, number | null>()
+  // How a set-aside altered collection's fields map onto the restored one's (from its retired entry).
+  const fieldMaps = new Map(entries.filter((j) => j.retired && j.undone).map((j) => [j.undone!, j.fieldMap]))
   for (const j of entries)
-    if (j.state === 'done' && j.backup && names.has(j.backup))
+    if (j.state === 'done' && j.backup && names.has(j.backup)) {
       found.set(j.backup, { collection: j.backup, kind: 'backup', version: j.version, of: j.name })
+      // An online alter's backup keeps the old side of conflicting writes (or of late writes an
+      // interrupted sweep may have missed): those rows exist nowhere else.
+      if (j.conflicts) held.set(j.backup, j.conflicts)
+      else if (j.sweepIncomplete) held.set(j.backup, null)
+    }
   for (const n of names) {
     const parsed = parseAlterName(n)
     if (parsed && parsed.kind !== 'backup' && !found.has(n)) found.set(n, { collection: n, ...parsed })
@@ -76,7 +126,8 @@ export async function findLeftovers(
   const out: LeftoverCollection[] = []
   for (const l of [...found.values()].sort((a, b) => a.collection.localeCompare(b.collection))) {
     // One gone since it was listed (a runner swapped its alter in, or pruned it) is left out.
-    const item = await unlessGone(client, l.collection, () => describeLeftover(client, l, opts))
+    const item = await unlessGone(client, l.collection, () => describeLeftover(client, l, opts, fieldMaps))
+    if (item && held.has(l.collection)) item.uniqueRows = held.get(l.collection)!
     if (item) out.push(item)
   }
   return out
@@ -86,6 +137,7 @@ async function describeLeftover(
   client: MilvusClient,
   l: Omit<LeftoverCollection, 'rows'>,
   opts: FindOptions,
+  fieldMaps: Map<string, Record<string, string | null> | undefined>,
 ): Promise<LeftoverCollection> {
   let loaded = await isLoaded(client, l.collection)
   if (!loaded && opts.load) {
@@ -99,7 +151,8 @@ async function describeLeftover(
     : await statisticsRowCount(client, l.collection).catch(() => null)
   const item: LeftoverCollection = { ...l, rows, ...(loaded ? {} : { rowsApproximate: true }) }
   if (l.kind === 'undone')
-    item.uniqueRows = loaded && rows !== null ? await uniqueRows(client, l.collection, l.of, rows) : null
+    item.uniqueRows =
+      loaded && rows !== null ? await uniqueRows(client, l.collection, l.of, rows, fieldMaps.get(l.collection)) : null
   return item
 }
 

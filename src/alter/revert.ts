@@ -65,7 +65,8 @@ export async function checkWritesSince(
   entry: JournalEntry,
   opts: RevertOptions = {},
 ): Promise<WritesReport> {
-  const plan = opts.verify === 'full' ? await opts.planOf?.(entry.name) : undefined
+  // The plan lets changed values be named (and carried); without it they are only detected.
+  const plan = entry.swappedContent || opts.verify === 'full' ? await opts.planOf?.(entry.name) : undefined
   if (opts.verify === 'full' && !plan) {
     throw new MvmError(
       'USAGE',
@@ -137,7 +138,7 @@ export async function revertAlter(ctx: AlterContext, name: string, opts: RevertO
     if (policy === 'carry') {
       summary.carried = await carryWrites(client, entry, alteredCollectionOf(entry), {
         verify: opts.verify,
-        plan: opts.verify === 'full' ? await opts.planOf?.(name) : undefined,
+        plan: opts.verify === 'full' || entry.swappedContent ? await opts.planOf?.(name) : undefined,
       })
       failpoint('revert:after-carry')
       log.info(
@@ -148,6 +149,9 @@ export async function revertAlter(ctx: AlterContext, name: string, opts: RevertO
   const undone = nextUndoneName(name, migration.version, await listCollectionNames(client))
   const reverting = await journal.write({ ...entry, state: 'reverting', undone })
   await swapBack(ctx, { ...reverting, undone })
+  // Kept (retired) only for how the leftover's fields map onto the restored collection's: prune and
+  // status compare their values by it.
+  await journal.write({ ...reverting, state: 'done', backup: '', retired: new Date().toISOString() })
   await journal.remove(entry.id)
   summary.leftover = undone
   log.info(

@@ -8,7 +8,9 @@ import { type CollectionSpec, type FieldSpec, primaryKeyOf } from '../schema/spe
 import type { Row } from './builder'
 import { backConverter } from './convert-back'
 import { type Key, keyComparator, keyLiteral } from './keys'
-import { readKeyWindows, readRowsByKeys } from './pager'
+import { readKeyWindows, readPages, readRowsByKeys } from './pager'
+import { ContentDigest, RowHasher } from './content'
+import { openDataClient } from '../milvus/data-client'
 import type { AlterPlan } from './types'
 import { transformRow } from './values'
 import { keyDigest, rowComparer } from './verify'
@@ -36,15 +38,25 @@ export interface WritesReport {
   changed?: number
   /** False when keys cannot be matched across the alter (new ids, a retyped primary key). */
   matchable: boolean
-  checked: 'keys' | 'full'
+  /**
+   * True when the altered collection's values differ from what the alter left (its content digest)
+   * though no changed row could be named (the alter could not be planned again to compare rows).
+   */
+  contentChanged?: boolean
+  /** 'content': values compared by digest (and rows, when they differ); 'keys': keys only (an alter recorded before content digests); 'full': every row compared. */
+  checked: 'keys' | 'content' | 'full'
   examples: { inserted: Key[]; deleted: Key[]; changed: Key[] }
 }
 
 export function hasWrites(r: WritesReport): boolean {
-  return r.inserted + r.deleted + (r.changed ?? 0) > 0 || (!r.matchable && r.rowsNow !== r.rowsAtSwap)
+  return (
+    r.inserted + r.deleted + (r.changed ?? 0) > 0 || !!r.contentChanged || (!r.matchable && r.rowsNow !== r.rowsAtSwap)
+  )
 }
 
 export function describeWrites(r: WritesReport): string {
+  if (r.contentChanged && !r.inserted && !r.deleted)
+    return `values of rows of '${r.collection}' changed since the alter (upserts; which rows could not be named: the alter could not be planned again)`
   if (!r.matchable)
     return `'${r.collection}' has ${r.rowsNow} rows, ${r.rowsAtSwap ?? 'an unknown number'} at the alter, and its keys cannot be matched with the backup's`
   const parts = [
@@ -199,25 +211,55 @@ export async function writesSinceAlter(
   }
   await flush(client, alteredName)
   report.rowsNow = await countRows(client, alteredName)
-  if (entry.swappedKeys && !full) {
+  // Values, not only keys: an upsert that changed only values is a write (DESIGN.md, promise 10).
+  let compareValues = full
+  if (entry.swappedContent) {
+    if (!full) report.checked = 'content'
+    if ((await contentDigest(client, alteredName, altered)) === entry.swappedContent) return report
+    if (!matchable) return report
+    compareValues = !!opts.plan
+    if (!opts.plan) report.contentChanged = true
+  } else if (entry.swappedKeys && !full) {
     const now = await keyDigest(client, alteredName, apk)
     if (now.toString() === entry.swappedKeys) return report
     if (!matchable) return report
   } else if (!matchable) return report
   if (full && !opts.plan)
     throw new MvmError('INTERNAL', `verify 'full' of the alter of '${entry.name}' needs the alter's plan`)
+  if (compareValues) report.changed = 0
   for await (const d of diffKeys(client, { collection: alteredName, pk: apk }, { collection: entry.backup, pk: bpk })) {
     report.inserted += d.onlyAltered.length
     report.deleted += d.onlyBackup.length
     report.examples.inserted.push(...d.onlyAltered.slice(0, 3 - report.examples.inserted.length))
     report.examples.deleted.push(...d.onlyBackup.slice(0, 3 - report.examples.deleted.length))
-    if (full) {
+    if (compareValues) {
       const changed = await changedKeys(client, d.both, altered, alteredName, backup, entry.backup, opts.plan!)
       report.changed! += changed.length
       report.examples.changed.push(...changed.slice(0, 3 - report.examples.changed.length))
     }
   }
+  if (compareValues && report.changed) report.contentChanged = undefined
   return report
+}
+
+/** Digest of every row of a collection by value (alter/content.ts), read over the bulk connection. */
+export async function contentDigest(client: MilvusClient, collection: string, spec: CollectionSpec): Promise<string> {
+  const hasher = new RowHasher(spec.fields)
+  const digest = new ContentDigest()
+  const data = await openDataClient(client)
+  try {
+    for await (const page of readPages({
+      client: data.client,
+      collection,
+      pk: primaryKeyOf(spec)!,
+      outputFields: ['*'],
+      batchSize: 500,
+    }))
+      for (const r of page.rows) digest.add(hasher.hash(r))
+  } finally {
+    await data.close()
+  }
+  return digest.toString()
 }
 
 /**
@@ -242,7 +284,19 @@ export async function carryWrites(
       },
     )
   }
-  const full = opts.verify === 'full'
+  // Changed values are carried too: found by comparing rows, which needs the alter's plan.
+  const full = opts.verify === 'full' || !!opts.plan
+  if (entry.swappedContent && !opts.plan) {
+    const now = await contentDigest(client, alteredName, altered)
+    if (now !== entry.swappedContent)
+      throw new MvmError(
+        'WRITES_SINCE_ALTER',
+        `cannot carry writes of '${alteredName}' back: values of its rows changed since the alter, and the alter could not be planned again to tell which`,
+        {
+          hint: 'Nothing was changed. Roll back with {{discardWrites}} (the rows stay in the leftover collection), or write a down() that alters back with ctx.alter.',
+        },
+      )
+  }
   const convert = backConverter(
     entry.fieldMap ?? Object.fromEntries(altered.fields.map((f) => [f.name, f.name])),
     altered,

@@ -149,7 +149,7 @@ describe('rows written after an alter, then down (item 1)', () => {
 
     const carried = await cli(s.dir, s.args('down', '--carry-writes'))
     expect(carried.code, carried.stderr).toBe(0)
-    expect(carried.stdout).toContain('(1 inserted, 1 deleted) were carried back')
+    expect(carried.stdout).toContain('(1 inserted, 1 deleted, 0 changed) were carried back')
     const now = await readAll(s.client, 'docs')
     expect(now.size).toBe(2000)
     expect(now.has(gone)).toBe(false)
@@ -221,9 +221,8 @@ describe('rows written after an alter, then down (item 1)', () => {
     record({ badInputs: 1 })
   })
 
-  it("with verify 'full', values changed since the alter are found too, and carried back", async () => {
-    const s = await altered(400)
-    const key = [...s.before.keys()][5]
+  /** Upserts one existing row of the altered collection with a new body, as the application would. */
+  async function upsertBody(s: Awaited<ReturnType<typeof altered>>, key: string, body: string) {
     const row = (
       await s.app.query({
         collection_name: 'docs',
@@ -232,22 +231,47 @@ describe('rows written after an alter, then down (item 1)', () => {
         consistency_level: 'Strong',
       } as never)
     ).data[0]
-    const up = await s.app.upsert({
-      collection_name: 'docs',
-      data: [{ ...row, body: 'changed after the alter' }],
-    } as never)
+    const up = await s.app.upsert({ collection_name: 'docs', data: [{ ...row, body }] } as never)
     expect(up.status.error_code, up.status.reason).toBe('Success')
     // an upsert keeps the key (Milvus Lite does so even for auto_id collections)
-    expect((await readAll(s.app, 'docs')).get(key)?.body).toBe('changed after the alter')
+    expect((await readAll(s.app, 'docs')).get(key)?.body).toBe(body)
+  }
+
+  it('values changed since the alter (an upsert of an existing key) are found by default, and carried back', async () => {
+    const s = await altered(400)
+    const key = [...s.before.keys()][5]
+    await upsertBody(s, key, 'changed after the alter')
     const m = new Migrator({ client: s.client, migrationsDir: path.join(s.dir, 'migrations') })
-    // keys alone cannot see an upsert of an existing key; values can
-    const e = await m.down({ verify: 'full' }).catch((x) => x as MvmError)
+    // same keys, same count: only the values tell
+    const snap = await snapshot(s.client)
+    const e = await m.down().catch((x) => x as MvmError)
     expect(e).toBeInstanceOf(MvmError)
     expect((e as MvmError).code).toBe('WRITES_SINCE_ALTER')
     expect((e as MvmError).message).toContain('(0 inserted, 0 deleted, 1 changed')
-    await m.down({ verify: 'full', writes: 'carry' })
-    expect((await readAll(s.client, 'docs')).get(key)?.text).toBe('changed after the alter')
+    expect((e as MvmError).message).toContain(`~${key}`)
+    expect(await snapshot(s.client)).toEqual(snap)
+    await m.down({ writes: 'carry' })
+    const now = await readAll(s.client, 'docs')
+    expect(now.get(key)?.text).toBe('changed after the alter')
+    for (const [id, old] of s.before) if (id !== key) expect(now.get(id)?.text, id).toEqual(old.text)
     record({ faultsInjected: 1, recovered: 1 })
+  })
+
+  it('an upsert since the alter, rolled back with --discard-writes: status and prune see the row that exists nowhere else', async () => {
+    const s = await altered(300)
+    const key = [...s.before.keys()][9]
+    await upsertBody(s, key, 'only in the leftover')
+    const down = await cli(s.dir, s.args('down', '--discard-writes'))
+    expect(down.code, down.stderr).toBe(0)
+    expect(down.stdout).toContain('WARNING: 1 row(s) written to docs since the alter were NOT carried back')
+    const st = await cli(s.dir, s.args('status'))
+    expect(st.stdout).toContain(
+      `docs__mvm_undone_${V2}  undone of docs, migration ${V2}: 300 rows, 1 exist nowhere else`,
+    )
+    const refused = await cli(s.dir, s.args('prune', '--yes'))
+    expect(refused.code, refused.stderr).toBe(4)
+    expect(refused.stderr).toContain(`(1 of its 300 rows exist nowhere else)`)
+    record({ badInputs: 1 })
   })
 })
 
