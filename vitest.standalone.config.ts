@@ -15,6 +15,7 @@ export default defineConfig({
       'test/integration/connections.test.ts',
       'test/integration/context.test.ts',
       'test/integration/alter.test.ts',
+      'test/integration/online.test.ts',
       'test/integration/crash.test.ts',
       'test/integration/concurrency.test.ts',
       'test/integration/adopt.test.ts',

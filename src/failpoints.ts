@@ -8,8 +8,9 @@
  *   MVMIGRATE_FAILPOINTS=alter:after-page=sleep:25     wait 25 ms at every hit (a slow server, for
  *                                                      the tests that watch a running alter)
  *
- * Points: alter:after-create, alter:after-page, alter:after-copy, alter:after-verify,
- * alter:between-renames, alter:after-swap, migrator:before-ledger-write, revert:between-renames.
+ * Points: alter:after-create, alter:after-page, alter:catch-up-window, alter:catch-up-page (sleep
+ * only), alter:after-copy, alter:after-verify, alter:between-renames, alter:after-swap (also
+ * sleep), alter:sweep-window, alter:after-sweep, migrator:before-ledger-write, revert:between-renames.
  */
 const hits = new Map<string, number>()
 const SLEEP = 'sleep:'

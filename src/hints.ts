@@ -22,6 +22,10 @@ export const ACTIONS = {
   downRange: { cli: '--step / --to', api: 'the step / to options' },
   downChoice: { cli: 'one of --step, --to and --all', api: 'one of step, to and all' },
   to: { cli: '--to', api: 'to' },
+  online: {
+    cli: 'online (the default: without --offline)',
+    api: 'online (the default: without online: false)',
+  },
   carryWrites: { cli: '--carry-writes', api: "{ writes: 'carry' }" },
   discardWrites: { cli: '--discard-writes', api: "{ writes: 'discard' }" },
   pruneDiscard: { cli: 'prune --discard-writes', api: 'migrator.prune({ discardWrites: true })' },

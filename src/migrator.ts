@@ -218,9 +218,19 @@ export class Migrator {
   async drift(): Promise<Drift> {
     const snapshot = await this.snapshots.latest()
     if (!snapshot) return { snapshotAt: null, changes: [] }
+    // A running (or interrupted) alter's own collections change under it: its target appears, its
+    // alias moves. status lists the alter itself; they are not drift.
+    const busy = new Set(
+      (await this.journal.list())
+        .filter((j) => j.state !== 'done')
+        .flatMap((j) => [j.name, j.source, j.target, j.backup, j.undone ?? ''])
+        .filter(Boolean),
+    )
     return {
       snapshotAt: snapshot.takenAt,
-      changes: diffSchemas(snapshot.collections, await describeDatabase(this.opts.client)),
+      changes: diffSchemas(snapshot.collections, await describeDatabase(this.opts.client)).filter(
+        (c) => !busy.has(c.collection),
+      ),
     }
   }
 

@@ -1,5 +1,5 @@
 import { MvmError, messageOf } from '../errors'
-import { failpoint } from '../failpoints'
+import { failpoint, failpointDelay } from '../failpoints'
 import type { JournalEntry } from '../ledger/journal'
 import {
   collectionExists,
@@ -189,6 +189,7 @@ export async function runAlter(
   try {
     const nameGapMs = await finishSwap(ctx, swapping, online ? { ...options, keepBackup: true } : options)
     failpoint('alter:after-swap')
+    await failpointDelay('alter:after-swap')
     if (online) {
       online.figures.nameGapMs = nameGapMs
       const altered = targetName === names.temp ? name : targetName
@@ -274,8 +275,10 @@ async function sweepOld(
 ): Promise<void> {
   await ensureLoaded(ctx.client, pass.source) // Milvus Lite releases a renamed collection
   const grace = Math.max(0, options.graceMs ?? 2000)
-  for (const round of [1, 2]) {
-    if (round === 2) await new Promise((r) => setTimeout(r, grace))
+  // Swept at once, then again after the grace period, and again while a sweep still finds late
+  // writes (a server whose proxies learn the new alias or name late), up to MAX_SWEEPS.
+  for (let round = 1; round <= MAX_SWEEPS; round++) {
+    if (round > 1) await new Promise((r) => setTimeout(r, grace))
     await ctx.journal.write({ ...(await ctx.journal.get(ctx.migration.version, name, ctx.direction))!, phase: 'sweep' })
     const r = await runPass({ ...pass, readAfter: readAfter(ctx.journal.lastWrite) }, 'sweep')
     figures.sweptRows += r.rowsWritten + r.rowsDeleted
@@ -290,8 +293,14 @@ async function sweepOld(
       elapsedMs: Date.now() - started,
     })
     failpoint('alter:after-sweep')
+    if (round > 1 && r.rowsWritten + r.rowsDeleted + r.conflicts.length === 0) return
   }
+  ctx.log.warn(
+    `alter ${name}: writes were still landing in the old collection '${pass.source}' ${MAX_SWEEPS} sweeps after the swap: a client keeps writing to it by its old name or id. Writes made to it from now on are only there; restart that client (the Node SDK caches collections by name).`,
+  )
 }
+
+const MAX_SWEEPS = 5
 
 /** The target as the plan says, empty, loaded while it is filled. */
 async function createTarget(

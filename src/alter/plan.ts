@@ -356,6 +356,19 @@ function checkResult(d: Draft, where: string): void {
         `${at}the ${i.type} index on '${f.name}' does not fit its new type ${f.type}; drop it in this alter (dropIndex('${i.name ?? i.field}')) or replace it (replaceIndex)`,
       )
   }
+  const ttl = target.properties['collection.ttl.seconds']
+  if (ttl && Number(ttl) > 0)
+    d.warnings.push(
+      `${at}collection TTL (${ttl} s) counts from each row's insert time: every copied row's clock restarts at the copy, so rows expire up to ${ttl} s later than they would have`,
+    )
+  for (const f of target.fields) {
+    const from = d.fields.get(f.name)?.from
+    const old = from !== undefined ? source.fields.find((x) => x.name === from) : undefined
+    if (old && old.type !== f.type && !f.primaryKey)
+      d.warnings.push(
+        `${at}'${f.name}' changes type (${old.type} -> ${f.type}): writers that still send it as ${old.type} (clients that cached the schema, as the Node SDK does by name) write wrong values on some servers (Milvus 2.3 stores garbage); stop writers for this alter, or expand and contract (add a new field, backfill it, switch writers, drop the old one later)`,
+      )
+  }
   if (!primaryKeyOf(source)) d.problems.push(`${at}the source collection has no primary key`)
   validateSpec(target, d.problems, where)
   // A vector without an index can't be loaded: keep the target loadable when the source was.

@@ -71,7 +71,7 @@ export async function verifyCopy(
       'MIGRATION_FAILED',
       `Writers were active: '${sourceName}' was written to while this offline alter copied it (${before} rows before, ${sourceAfter.count} after the copy); the swap was aborted, the copy dropped, and '${sourceName}' is untouched`,
       {
-        hint: 'The migration is fine. Run it again with writers stopped, or online (the default: without --offline / online: false), which catches up with the writes. An alter that changes the primary key or gives new ids is always offline.',
+        hint: 'The migration is fine. Run it again with writers stopped, or {{online}}, which catches up with the writes. An alter that changes the primary key or gives new ids is always offline.',
       },
     )
   }

@@ -181,6 +181,7 @@ export function formatPlan(plans: MigrationPlan[], c: Colors): string {
         )
       }
       for (const w of a.warnings) out.push(c.yellow(`    ! ${w}`))
+      if (a.writers) out.push(`    ${a.writers}`)
     }
   }
   return out.join('\n')

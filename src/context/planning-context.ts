@@ -1,3 +1,4 @@
+import { catchUpProblem } from '../alter/catch-up'
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import type { AlterOptions } from '../alter/builder'
 import type { AlterSummary } from '../alter/engine'
@@ -19,8 +20,24 @@ export interface PlannedAlter {
   warnings: string[]
   rowsToCopy: number | 'unknown'
   backup: string
+  /** What writers may do while it runs, and what that costs (the online alter's guarantee and limits). */
+  writers: string
   /** The plan itself (not printed): `down --verify full` transforms backup rows with it. */
   readonly plan?: AlterPlan
+}
+
+/** The online alter's promise and its costs, as `plan` states them; `offline` says why writes are refused. */
+function writersNote(name: string, alias: boolean, offline: string | undefined): string {
+  if (offline)
+    return `writers: stop them. This alter is ${offline.startsWith('offline') ? offline : `offline: ${offline}`}; any write to '${name}' during its copy fails it, with nothing swapped`
+  return [
+    `writers may keep writing: every write acknowledged before the swap ends up in the new collection unless a later write to the same key there superseded it;`,
+    `after the copy, catch-up passes re-read the whole source (each a full read) until they stop shrinking; after the swap the old collection is swept for late writes, and a key written on both sides is reported as a conflict and kept in the backup;`,
+    alias
+      ? 'through the alias no write or search fails;'
+      : `writes by name fail while the name is missing between the two renames (milliseconds; an alias avoids it);`,
+    'writers must send rows both schemas accept (expand first, contract later)',
+  ].join(' ')
 }
 
 export interface MigrationPlan {
@@ -128,7 +145,16 @@ export class PlanningContext extends MigrationContext {
     const taken = await listCollectionNames(this.realClient)
     const names = alterNames(name, this.migration.version, freeSlot(name, this.migration.version, taken))
     const backup = options.keepBackup === false ? '' : live?.alias ? live.collection : names.backup
-    const planned: PlannedAlter = { name, changes: plan.changes, warnings: plan.warnings, rowsToCopy, backup }
+    const merged: AlterOptions = {
+      ...Object.fromEntries(Object.entries(this.options.alterDefaults ?? {}).filter(([, v]) => v !== undefined)),
+      ...options,
+    }
+    const writers = writersNote(
+      name,
+      !!live?.alias,
+      merged.online === false ? 'offline (online: false)' : catchUpProblem(plan, !!merged.newIds),
+    )
+    const planned: PlannedAlter = { name, changes: plan.changes, warnings: plan.warnings, rowsToCopy, backup, writers }
     Object.defineProperty(planned, 'plan', { value: plan, enumerable: false })
     this.alters.push(planned)
     this.steps.push(`alter ${name} by copy-and-swap`)
