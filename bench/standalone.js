@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict'
 // npm run bench:standalone -- [bench options]: starts the Milvus 2.3 standalone (the real engine,
-// as `npm run test:standalone` does), runs bench.js against it, and stops it.
+// as `npm run test:standalone` does), runs bench.js (or with --online, online.js) against it, and stops it.
 const { spawn } = require('node:child_process')
 const path = require('node:path')
 const { startStandalone } = require(path.join(__dirname, '..', 'scripts', 'standalone-server.js'))
@@ -11,7 +11,14 @@ async function main() {
   try {
     const child = spawn(
       process.execPath,
-      [path.join(__dirname, 'bench.js'), '--uri', server.uri, '--token', server.token, ...process.argv.slice(2)],
+      [
+        path.join(__dirname, process.argv.includes('--online') ? 'online.js' : 'bench.js'),
+        '--uri',
+        server.uri,
+        '--token',
+        server.token,
+        ...process.argv.slice(2).filter((a) => a !== '--online'),
+      ],
       {
         stdio: 'inherit',
       },

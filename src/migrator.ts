@@ -220,9 +220,10 @@ export class Migrator {
     if (!snapshot) return { snapshotAt: null, changes: [] }
     // A running (or interrupted) alter's own collections change under it: its target appears, its
     // alias moves. status lists the alter itself; they are not drift.
+    // So is what an alter finished since the snapshot changed (the run records a new one after it).
     const busy = new Set(
       (await this.journal.list())
-        .filter((j) => j.state !== 'done')
+        .filter((j) => j.state !== 'done' || (j.updatedAt > snapshot.takenAt && !j.backupPrunedAt && !j.retired))
         .flatMap((j) => [j.name, j.source, j.target, j.backup, j.undone ?? ''])
         .filter(Boolean),
     )

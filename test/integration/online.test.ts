@@ -216,7 +216,14 @@ describe('online alter with a live writer and reader', () => {
           } as never)
         ).data
       : []
-    const report = JSON.stringify({ ...check, inOld, writer: run.log, reader: run.read, summary: run.summary })
+    const report = JSON.stringify({
+      ...check,
+      inOld,
+      drift: run.drift,
+      writer: run.log,
+      reader: run.read,
+      summary: run.summary,
+    })
     expect(check.missing, report).toEqual([])
     expect(check.stale, report).toEqual([])
     expect(check.extra, report).toEqual([])
