@@ -86,7 +86,7 @@ function startApp(client, keys) {
   async function untilAcknowledged(call) {
     let first
     for (;;) {
-      let failed = false
+      let failed
       try {
         const r = await call()
         failed = (r.status ?? r).error_code !== 'Success'
