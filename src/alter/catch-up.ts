@@ -149,8 +149,15 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
       transformed.set(key, out)
       now.set(key, targetHasher.hash(out))
     }
-    const targetKeys = await keysInRange(client, opts.target, targetPk, partition, lower, w.upper, opts.readAfter)
     const written = writtenByKey(w)
+    // The target's keys in this window: before the swap exactly those written to it; after it, the
+    // ones among those written or now in the source (a key the application inserted into the new
+    // collection since is its own write, to keep). Only a window copied by an interrupted run needs
+    // a range query (on Milvus Lite each one scans the collection).
+    let targetKeys: Key[]
+    if (written && mode === 'catch-up') targetKeys = [...written.keys()]
+    else if (written) targetKeys = [...new Set([...written.keys(), ...transformed.keys()])]
+    else targetKeys = await keysInRange(client, opts.target, targetPk, partition, lower, w.upper, opts.readAfter)
     const keep = written ?? new Map<Key, RowHash>()
     // What the target holds now, by key: the written hashes while nobody else writes to it (before
     // the swap), else read (the sweep, or a window copied by an interrupted run).
@@ -166,6 +173,8 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
         )
         for (const r of got) held.set(String(r[targetPk.name]), targetHasher.hash(r))
       }
+      // Keys that were not found are not in the target (deleted there since, or never written).
+      if (written) targetKeys = targetKeys.filter((k) => held.has(k))
     }
     const toDelete: Key[] = []
     const toWrite: Row[] = []
