@@ -28,6 +28,8 @@ export interface WriterOptions {
 export interface WriterLog {
   /** key -> the last acknowledged row, or null when the last acknowledged write deleted it. */
   expected: Map<string, Row | null>
+  /** key -> when each acknowledged write to it was acknowledged (ms since the epoch), in order. */
+  history: Map<string, { op: 'upsert' | 'insert' | 'delete'; at: number }[]>
   acknowledged: { upsert: number; insert: number; delete: number }
   /** Failed attempts (each retried until acknowledged) and the longest run of them, in ms. */
   failures: number
@@ -47,6 +49,7 @@ export function startWriter(opts: WriterOptions): { stop(): Promise<WriterLog> }
   const live = [...opts.keys]
   const log: WriterLog = {
     expected: new Map(),
+    history: new Map(),
     acknowledged: { upsert: 0, insert: 0, delete: 0 },
     failures: 0,
     longestRefusalMs: 0,
@@ -54,6 +57,11 @@ export function startWriter(opts: WriterOptions): { stop(): Promise<WriterLog> }
   }
   let stopped = false
   let next = opts.firstNewKey ?? 10_000_000
+  const note = (key: string, op: 'upsert' | 'insert' | 'delete') => {
+    const h = log.history.get(key) ?? []
+    h.push({ op, at: Date.now() })
+    log.history.set(key, h)
+  }
 
   async function untilAcknowledged(
     what: () => Promise<{ error_code?: string | number; reason?: string; code?: number }>,
@@ -90,6 +98,7 @@ export function startWriter(opts: WriterOptions): { stop(): Promise<WriterLog> }
           async () => (await client.upsert({ collection_name: collection, data: [row] } as never)).status,
         )
         log.expected.set(key, row)
+        note(key, 'upsert')
         log.acknowledged.upsert++
       } else if (dice < mix.upsert + mix.insert || !live.length) {
         const key = String(next++)
@@ -99,6 +108,7 @@ export function startWriter(opts: WriterOptions): { stop(): Promise<WriterLog> }
         )
         live.push(key)
         log.expected.set(key, row)
+        note(key, 'insert')
         log.acknowledged.insert++
       } else {
         const i = Math.floor(random() * live.length)
@@ -108,6 +118,7 @@ export function startWriter(opts: WriterOptions): { stop(): Promise<WriterLog> }
         )
         live.splice(i, 1)
         log.expected.set(key, null)
+        note(key, 'delete')
         log.acknowledged.delete++
       }
       const wait = interval - (Date.now() - started)
@@ -164,6 +175,31 @@ export interface ReplayCheck {
   stale: { key: string; field: string; expected: unknown; found: unknown }[]
   extra: string[]
   checked: number
+}
+
+/**
+ * The one write an online alter cannot see (README, "Live applications"): a row inserted into the
+ * old collection after the last catch-up pass and deleted through the new collection after the
+ * swap, before the sweep brought it over (a delete of a row the new collection does not hold yet
+ * leaves nothing to read). Of `extra` keys, those whose history is exactly that.
+ */
+export function deletedBeforeTheSweep(
+  log: WriterLog,
+  extra: string[],
+  window: { swapStartedAt: number; sweptAt: number },
+): string[] {
+  return extra.filter((k) => {
+    const h = log.history.get(k) ?? []
+    const last = h[h.length - 1]
+    const insert = [...h].reverse().find((x) => x.op !== 'delete')
+    return (
+      last?.op === 'delete' &&
+      last.at >= window.swapStartedAt &&
+      last.at <= window.sweptAt &&
+      insert !== undefined &&
+      insert.at <= window.sweptAt
+    )
+  })
 }
 
 /** Reads every key the writer touched (by key, strong) and compares the fields it wrote. */
