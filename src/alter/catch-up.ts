@@ -10,6 +10,7 @@ import { MAX_QUERY_WINDOW, readKeyWindows, readPages, readRowsByKeys } from './p
 import type { CopyPartitions } from './resume'
 import type { AlterPlan } from './types'
 import { transformRow, unstorableValue } from './values'
+import { rowComparer } from './verify'
 import { type KeyWindow, type WindowTable, digestOf, setWritten, writtenByKey } from './windows'
 
 /**
@@ -111,17 +112,35 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
       await deleteRows(client, opts.target, inList(targetPk, keys.slice(i, i + 1000)), partition)
   }
 
-  async function writeRows(partition: string | undefined, rows: Row[], replace: Key[]): Promise<void> {
-    if (!rows.length) return
-    for (const r of rows) for (const f of functionOutputs) delete r[f]
-    if (mode === 'sweep' && !opts.autoIdTarget) await upsertRows(client, opts.target, rows, partition)
-    else {
+  // Writes are gathered over windows and sent a page at a time: one delete and one insert (or
+  // upsert) per page of changed rows, not per window (each call is a round trip; on Milvus Lite a
+  // delete also scans). Deletes go first: a replaced key is deleted, then written again.
+  let pendingDelete: Key[] = []
+  let pendingRows: Row[] = []
+  let pendingPartition: string | undefined
+
+  async function flush(): Promise<void> {
+    if (pendingDelete.length) await deleteKeys(pendingPartition, pendingDelete)
+    const rows = pendingRows
+    pendingDelete = []
+    pendingRows = []
+    if (rows.length) {
+      for (const r of rows) for (const f of functionOutputs) delete r[f]
       // Before the swap nobody else writes to the target: delete + insert is as good as upsert, and
       // works where upsert does not (auto_id targets that keep the source's keys).
-      if (replace.length) await deleteKeys(partition, replace)
-      await insertRows(client, opts.target, rows, partition, opts.floatVectors)
+      if (mode === 'sweep' && !opts.autoIdTarget) await upsertRows(client, opts.target, rows, pendingPartition)
+      else await insertRows(client, opts.target, rows, pendingPartition, opts.floatVectors)
+      result.rowsWritten += rows.length
     }
-    result.rowsWritten += rows.length
+    failpoint(`alter:${mode}-window`)
+  }
+
+  async function writeRows(partition: string | undefined, rows: Row[], remove: Key[]): Promise<void> {
+    if (partition !== pendingPartition) await flush()
+    pendingPartition = partition
+    pendingDelete.push(...remove)
+    pendingRows.push(...rows)
+    if (pendingRows.length >= opts.batchSize || pendingDelete.length >= 1000) await flush()
   }
 
   /** Brings one window of the target in line with the source rows read for it. */
@@ -165,7 +184,11 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
     if (mode === 'catch-up' && written) held = written
     else {
       held = new Map()
-      const all = [...new Set([...targetKeys, ...transformed.keys()])]
+      // After the swap only keys whose old row changed since it was written need the new row: for
+      // the others, whatever the new collection holds is as new as it gets.
+      const all = [...new Set([...targetKeys, ...transformed.keys()])].filter(
+        (k) => !written || !sameHash(now.get(k), written.get(k)),
+      )
       for (let i = 0; i < all.length; i += opts.batchSize) {
         const got = await readRowsByKeys(
           { client, collection: opts.target, pk: targetPk, outputFields: ['*'], partition, readAfter: opts.readAfter },
@@ -173,8 +196,13 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
         )
         for (const r of got) held.set(String(r[targetPk.name]), targetHasher.hash(r))
       }
-      // Keys that were not found are not in the target (deleted there since, or never written).
-      if (written) targetKeys = targetKeys.filter((k) => held.has(k))
+      // Keys that were not found are not in the target (deleted there since, or never written);
+      // those not read are unchanged in the old collection: taken as they were written.
+      if (written) {
+        const read = new Set(all)
+        targetKeys = targetKeys.filter((k) => held.has(k) || (!read.has(k) && written.has(k)))
+        for (const k of targetKeys) if (!read.has(k)) held.set(k, written.get(k)!)
+      }
     }
     const toDelete: Key[] = []
     const toWrite: Row[] = []
@@ -208,12 +236,11 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
     }
     // A window known only as a range (copied by an interrupted run) counts when something in it differed.
     if (known || toDelete.length || toWrite.length || result.conflicts.length > conflictsBefore) result.windowsChanged++
-    if (toDelete.length) await deleteKeys(partition, toDelete)
     result.rowsDeleted += toDelete.length
-    await writeRows(partition, toWrite, replace)
+    const upserting = mode === 'sweep' && !opts.autoIdTarget
+    await writeRows(partition, toWrite, upserting ? toDelete : [...toDelete, ...replace])
     w.source = digest
     setWritten(w, keep, keyComparator(targetPk))
-    failpoint(`alter:${mode}-window`)
   }
 
   for (let p = 0; p < opts.partitions.length; p++) {
@@ -255,6 +282,7 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
       await failpointDelay(`alter:${mode}-page`)
     }
     while (wi < ws.length) await finish()
+    await flush()
   }
   result.durationMs = Date.now() - started
   return result
@@ -299,6 +327,69 @@ export async function verifyWritten(opts: PassOptions): Promise<void> {
         }
       }
     }
+  }
+}
+
+/**
+ * `verify: 'full'`, second half: the transform reproduces. The source rows of every window that did
+ * not change since it was last copied are transformed again and must equal what was written (a
+ * converter that is not deterministic fails here, as offline). Windows changed since are skipped:
+ * writers are still writing them, and the sweep after the swap judges them.
+ */
+export async function verifyTransforms(opts: PassOptions): Promise<void> {
+  const { plan } = opts
+  const pk = primaryKeyOf(plan.source)!
+  const targetPk = primaryKeyOf(plan.target)!
+  const cmp = keyComparator(pk)
+  const sourceHasher = new RowHasher(plan.source.fields)
+  const targetHasher = new RowHasher(plan.target.fields)
+  const differs = rowComparer(plan.target.fields)
+  async function check(w: KeyWindow, rows: Row[], partition: string | undefined) {
+    const written = writtenByKey(w)
+    if (!written || w.source === undefined || w.source !== digestOf(rows, sourceHasher)) return
+    for (const r of rows) {
+      const out = await transformRow(plan, r)
+      const key = String(out[targetPk.name])
+      if (sameHash(targetHasher.hash(out), written.get(key))) continue
+      const [actual] = await readRowsByKeys(
+        { client: opts.client, collection: opts.target, pk: targetPk, outputFields: ['*'], partition },
+        [key],
+      )
+      throw new MvmError(
+        'MIGRATION_FAILED',
+        `Verification (full) failed: the row with key ${key} in '${opts.target}' differs from the transformed source row (${actual ? (differs(out, actual) ?? 'by value') : 'the row is missing'}); the copy was dropped and the source is untouched`,
+        {
+          hint: 'A transform that is not deterministic (random values, the clock) cannot be verified in full; use the default verification, or make it deterministic.',
+        },
+      )
+    }
+  }
+  for (let p = 0; p < opts.partitions.length; p++) {
+    const partition = opts.partitions[p]
+    const ws = opts.windows.of(p)
+    let wi = 0
+    let buffer: Row[] = []
+    const finish = async () => {
+      await check(ws[wi], buffer, partition)
+      buffer = []
+      wi++
+    }
+    for await (const page of readPages({
+      client: opts.client,
+      collection: opts.source,
+      pk,
+      outputFields: ['*'],
+      partition,
+      batchSize: opts.batchSize,
+      readAfter: opts.readAfter,
+    })) {
+      for (const row of page.rows) {
+        const key = String(row[pk.name])
+        while (wi < ws.length - 1 && ws[wi].upper !== undefined && cmp(key, ws[wi].upper!) > 0) await finish()
+        buffer.push(row)
+      }
+    }
+    while (wi < ws.length) await finish()
   }
 }
 

@@ -18,7 +18,7 @@ import { requireRpcs, serverTraits } from '../milvus/server-traits'
 import { type CollectionSpec, primaryKeyOf } from '../schema/spec'
 import type { AlterOptions } from './builder'
 import { copyPartitions, copyRows, passedThroughVectors } from './copy'
-import { catchUpProblem, type PassOptions, type PassResult, runPass, verifyWritten } from './catch-up'
+import { catchUpProblem, type PassOptions, type PassResult, runPass, verifyTransforms, verifyWritten } from './catch-up'
 import { ContentDigest } from './content'
 import { WindowTable } from './windows'
 import { keyDigest } from './verify'
@@ -446,7 +446,10 @@ async function buildTarget(
           { hint: 'Run the migration again; report this if it repeats.' },
         )
       }
-      if (options.verify === 'full') await verifyWritten({ ...passOptions, readAfter: verifyReads })
+      if (options.verify === 'full') {
+        await verifyWritten({ ...passOptions, readAfter: verifyReads })
+        await verifyTransforms({ ...passOptions, readAfter: verifyReads })
+      }
       result = {
         rowsCopied: copy.rowsCopied,
         rowsResumed: copy.rowsResumed,
@@ -553,7 +556,10 @@ async function catchUp(
     // shrinking, writes arrive as fast as a pass finds them and the sweep after the swap takes the rest.
     const changed = r.rowsWritten + r.rowsDeleted
     const shrinking = !previous || changed < previous.rowsWritten + previous.rowsDeleted
-    const settled = changed === 0 || !shrinking || figures.passes >= maxPasses
+    // A pass that wrote again at most 1% of what it read leaves so little that the sweep after the
+    // swap (which judges every key exactly) takes it: another whole read would not pay.
+    const small = changed * 100 <= r.rowsRead
+    const settled = small || !shrinking || figures.passes >= maxPasses
     if (settled) {
       // A source where a pass must write again more than half of what it reads changes as fast as
       // it can be read: swapping now would leave the sweep to copy it all again against live writes.

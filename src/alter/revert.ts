@@ -65,8 +65,9 @@ export async function checkWritesSince(
   entry: JournalEntry,
   opts: RevertOptions = {},
 ): Promise<WritesReport> {
-  // The plan lets changed values be named (and carried); without it they are only detected.
-  const plan = entry.swappedContent || opts.verify === 'full' ? await opts.planOf?.(entry.name) : undefined
+  // The plan lets changed values be named (and carried); without it they are only detected. It is
+  // looked for only when values differ (writes-since.ts).
+  const plan = opts.verify === 'full' ? await opts.planOf?.(entry.name) : undefined
   if (opts.verify === 'full' && !plan) {
     throw new MvmError(
       'USAGE',
@@ -74,7 +75,11 @@ export async function checkWritesSince(
       { hint: "Roll back with the default verification ('count')." },
     )
   }
-  return writesSinceAlter(ctx.client, entry, alteredCollectionOf(entry), { verify: opts.verify, plan })
+  return writesSinceAlter(ctx.client, entry, alteredCollectionOf(entry), {
+    verify: opts.verify,
+    plan,
+    planIfNeeded: async () => opts.planOf?.(entry.name),
+  })
 }
 
 export function writesRefusal(file: string, reports: WritesReport[]): MvmError {
@@ -138,7 +143,8 @@ export async function revertAlter(ctx: AlterContext, name: string, opts: RevertO
     if (policy === 'carry') {
       summary.carried = await carryWrites(client, entry, alteredCollectionOf(entry), {
         verify: opts.verify,
-        plan: opts.verify === 'full' || entry.swappedContent ? await opts.planOf?.(name) : undefined,
+        plan: opts.verify === 'full' ? await opts.planOf?.(name) : undefined,
+        planIfNeeded: async () => opts.planOf?.(name),
       })
       failpoint('revert:after-carry')
       log.info(

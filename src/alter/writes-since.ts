@@ -175,6 +175,11 @@ export interface WritesCheckOptions {
   verify?: 'count' | 'full'
   /** The alter's plan against the backup's schema (needed for verify 'full'). */
   plan?: AlterPlan
+  /**
+   * The plan, found only when values differ (planning a migration's up() again can fail, e.g. one
+   * that creates the collection it alters); undefined or a failure: changed rows are detected, not named.
+   */
+  planIfNeeded?: () => Promise<AlterPlan | undefined>
 }
 
 /** The altered collection of a done alter, and whether its keys can be matched with the backup's. */
@@ -217,6 +222,7 @@ export async function writesSinceAlter(
     if (!full) report.checked = 'content'
     if ((await contentDigest(client, alteredName, altered)) === entry.swappedContent) return report
     if (!matchable) return report
+    opts = { ...opts, plan: opts.plan ?? (await opts.planIfNeeded?.().catch(() => undefined)) }
     compareValues = !!opts.plan
     if (!opts.plan) report.contentChanged = true
   } else if (entry.swappedKeys && !full) {
@@ -285,6 +291,12 @@ export async function carryWrites(
     )
   }
   // Changed values are carried too: found by comparing rows, which needs the alter's plan.
+  if (
+    entry.swappedContent &&
+    !opts.plan &&
+    (await contentDigest(client, alteredName, altered)) !== entry.swappedContent
+  )
+    opts = { ...opts, plan: await opts.planIfNeeded?.().catch(() => undefined) }
   const full = opts.verify === 'full' || !!opts.plan
   if (entry.swappedContent && !opts.plan) {
     const now = await contentDigest(client, alteredName, altered)

@@ -1,6 +1,7 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { afterAll, describe, expect, it } from 'vitest'
 import { connectMilvus } from '../../src/milvus/connect'
+import { MvmError } from '../../src/errors'
 import { Migrator } from '../../src/migrator'
 import type { AlterSummary } from '../../src/alter/types'
 import { fileDatabases, lacks, milvusToken, milvusUri } from '../helpers/milvus'
@@ -137,7 +138,7 @@ async function liveUp(opts: {
       reader: read,
     }),
   )
-  return { result, log, read, app, logs, summary, alters, drift, window: swapTimes }
+  return { result, log, read, app, logs, summary, alters, drift, window: swapTimes, migrator: m }
 }
 
 function expectedCount(initial: number, log: WriterLog) {
@@ -208,6 +209,26 @@ describe('online alter with a live writer and reader', () => {
     expect(run.log.longestRefusalMs).toBeLessThan(5000)
     expect(run.read.searches).toBeGreaterThan(10)
     expect(run.drift).toEqual([])
+
+    // down sees what the application wrote since the swap (upserts included), refuses, and with
+    // carry-writes brings it back: the restored collection holds every acknowledged write too.
+    const refused = await run.migrator.down().catch((e) => e as MvmError)
+    expect(refused).toBeInstanceOf(MvmError)
+    expect((refused as MvmError).code).toBe('WRITES_SINCE_ALTER')
+    await run.migrator.down({ writes: 'carry' })
+    const back = await checkReplay(run.app, 'docs', run.log, ['title', 'n'])
+    const backReport = JSON.stringify(back)
+    expect(back.missing, backReport).toEqual([])
+    expect(back.stale, backReport).toEqual([])
+    expect(
+      back.extra.filter((k) => !unseen.includes(k)),
+      backReport,
+    ).toEqual([])
+    const restored = await client.describeCollection({ collection_name: 'docs' })
+    expect(restored.schema.fields.map((f) => f.name).sort()).toEqual(['id', 'n', 'title', 'vector'])
+    // Nothing exists only in the leftover, so prune takes it (and the backup) without being told.
+    const pruned = await run.migrator.prune()
+    expect(pruned.map((l) => l.kind).sort()).toEqual(['undone'])
   })
 
   it('through an alias: neither writes nor searches fail, and every acknowledged write survives', async () => {
