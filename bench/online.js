@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict'
 /**
- * npm run bench:online -- [--rows 100000] [--dim 768] [--rate 50] [--uri URI [--token T]] [--json FILE]
+ * npm run bench:online -- [--rows 100000] [--dim 768] [--rate 50] [--uri URI [--token T]] [--json FILE] [--verbose]
  * npm run bench:online:standalone -- [the same]   (starts the Milvus 2.3 standalone itself)
  *
  * The online alter against the quiet one, in one run on one server: one collection of --rows rows
@@ -34,6 +34,7 @@ const RATE = Number(arg('rate', 50))
 const URI = arg('uri', undefined)
 const TOKEN = arg('token', undefined)
 const JSON_OUT = arg('json', undefined)
+const VERBOSE = process.argv.includes('--verbose')
 const NAME = 'bench_online'
 
 const secs = (t0) => (Date.now() - t0) / 1000
@@ -78,6 +79,8 @@ async function seed(client) {
 function startApp(client, keys) {
   const live = [...keys]
   const expected = new Map()
+  const history = new Map()
+  const note = (key, op, title) => history.set(key, [...(history.get(key) ?? []), { op, at: Date.now(), title }])
   const stats = { upsert: 0, insert: 0, delete: 0, failures: 0, longestRefusalMs: 0, searches: 0, searchesFailed: 0 }
   let stopped = false
   let next = 1_000_000_000
@@ -111,6 +114,7 @@ function startApp(client, keys) {
         const r = row(key, seq)
         await untilAcknowledged(() => client.upsert({ collection_name: NAME, data: [r] }))
         expected.set(key, r)
+        note(key, 'upsert', r.title)
         stats.upsert++
       } else if (dice < 0.85) {
         const key = String(next++)
@@ -118,6 +122,7 @@ function startApp(client, keys) {
         await untilAcknowledged(() => client.insert({ collection_name: NAME, data: [r] }))
         live.push(key)
         expected.set(key, r)
+        note(key, 'insert', r.title)
         stats.insert++
       } else {
         const i = Math.floor(random() * live.length)
@@ -125,6 +130,7 @@ function startApp(client, keys) {
         await untilAcknowledged(() => client.delete({ collection_name: NAME, filter: `id in [${key}]` }))
         live.splice(i, 1)
         expected.set(key, null)
+        note(key, 'delete')
         stats.delete++
       }
       const wait = 1000 / RATE - (Date.now() - t0)
@@ -148,14 +154,14 @@ function startApp(client, keys) {
       stopped = true
       await writer
       await reader
-      return { stats, expected }
+      return { stats, expected, history }
     },
   }
 }
 
 /** Every key the writer touched, read by key, against its last acknowledged write. */
 async function lost(client, expected) {
-  let bad = 0
+  const bad = []
   const keys = [...expected.keys()]
   for (let i = 0; i < keys.length; i += 500) {
     const page = keys.slice(i, i + 500)
@@ -173,7 +179,8 @@ async function lost(client, expected) {
     for (const k of page) {
       const want = expected.get(k)
       const got = found.get(k)
-      if (want === null ? got : !got || got.title !== want.title) bad++
+      if (want === null ? got : !got || got.title !== want.title)
+        bad.push({ key: k, kind: want === null ? 'extra' : got ? 'stale' : 'missing', found: got?.title })
     }
   }
   return bad
@@ -209,7 +216,22 @@ async function main() {
         path.join(dir, 'migrations', `${version}_grow_${i}.js`),
         `module.exports = { async up(ctx) { await ctx.alter('${NAME}', (t) => t.alterField('title', { maxLength: ${128 << i} })) } }\n`,
       )
-      const m = new lib.Migrator({ client: runner, migrationsDir: path.join(dir, 'migrations') })
+      const log = (l) => process.stderr.write(`  ${l}\n`)
+      const times = { swap: 0, swept: 0 }
+      const m = new lib.Migrator({
+        client: runner,
+        migrationsDir: path.join(dir, 'migrations'),
+        logger: {
+          info: VERBOSE ? log : () => {},
+          warn: log,
+          debug() {},
+          progress(e) {
+            if (e.phase === 'swap') times.swap ||= Date.now()
+            if (e.phase === 'sweep' && e.detail?.startsWith('sweep 1')) times.swept ||= Date.now()
+            if (VERBOSE && e.detail) log(`${e.phase}: ${e.detail} (${(e.elapsedMs / 1000).toFixed(1)} s)`)
+          },
+        },
+      })
       const keys = Array.from({ length: 2000 }, (_, k) => String(1 + Math.floor((k * ROWS) / 2000)))
       const application = kind === 'online' ? startApp(app, keys) : undefined
       if (application) await new Promise((r) => setTimeout(r, 1000))
@@ -220,8 +242,24 @@ async function main() {
       let appFigures
       if (application) {
         await new Promise((r) => setTimeout(r, 1000))
-        const { stats, expected } = await application.stop()
-        appFigures = { ...stats, wrong_after: await lost(app, expected) }
+        const { stats, expected, history } = await application.stop()
+        const wrong = await lost(app, expected)
+        const backup = `${NAME}__mvm_bak_${version}`
+        for (const w of wrong) {
+          const r = await app.query({
+            collection_name: backup,
+            filter: `id in [${w.key}]`,
+            output_fields: ['title'],
+            consistency_level: 'Strong',
+          })
+          w.inBackup = r.data?.[0]?.title ?? 'nothing'
+        }
+        // Each wrong key with its history relative to the swap (ms), for reading what happened.
+        for (const w of wrong)
+          process.stderr.write(
+            `  ${w.kind} ${w.key} (found ${w.found ?? 'nothing'}, the backup has ${w.inBackup}): ${(history.get(w.key) ?? []).map((h) => `${h.op}${h.title ? ` ${h.title}` : ''} @${h.at - times.swap}`).join(', ')}; sweep 1 done @${times.swept - times.swap}\n`,
+          )
+        appFigures = { ...stats, wrong_after: wrong.length }
       }
       runs.push({ kind, alter_s: alterS, online: summary?.online, app: appFigures })
       console.error(`${kind} alter: ${alterS.toFixed(1)} s`)

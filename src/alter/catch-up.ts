@@ -112,9 +112,9 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
       await deleteRows(client, opts.target, inList(targetPk, keys.slice(i, i + 1000)), partition)
   }
 
-  // Writes are gathered over windows and sent a page at a time: one delete and one insert (or
-  // upsert) per page of changed rows, not per window (each call is a round trip; on Milvus Lite a
-  // delete also scans). Deletes go first: a replaced key is deleted, then written again.
+  // Before the swap, writes are gathered over windows and sent a page at a time: one delete and
+  // one insert per page of changed rows, not per window (each call is a round trip; on Milvus Lite
+  // a delete also scans). Deletes go first: a replaced key is deleted, then written again.
   let pendingDelete: Key[] = []
   let pendingRows: Row[] = []
   let pendingPartition: string | undefined
@@ -140,7 +140,10 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
     pendingPartition = partition
     pendingDelete.push(...remove)
     pendingRows.push(...rows)
-    if (pendingRows.length >= opts.batchSize || pendingDelete.length >= 1000) await flush()
+    // After the swap the new collection is live: a decision is written at once, so that an
+    // application's write to the same key can fall between the read and the write only for the
+    // few milliseconds they take (there is no compare-and-set in Milvus).
+    if (mode === 'sweep' || pendingRows.length >= opts.batchSize || pendingDelete.length >= 1000) await flush()
   }
 
   /** Brings one window of the target in line with the source rows read for it. */

@@ -273,7 +273,10 @@ async function sweepOld(
   options: AlterOptions,
   started: number,
 ): Promise<void> {
-  await ensureLoaded(ctx.client, pass.source) // Milvus Lite releases a renamed collection
+  // Both are read: Milvus Lite releases a renamed collection (and the new one stays loaded only if
+  // the source was; settleTarget releases it again after the sweeps when the source was not).
+  await ensureLoaded(ctx.client, pass.source)
+  await ensureLoaded(ctx.client, pass.target)
   const grace = Math.max(0, options.graceMs ?? 2000)
   // Swept at once, then again after the grace period, and again while a sweep still finds late
   // writes (a server whose proxies learn the new alias or name late), up to MAX_SWEEPS.
