@@ -5,7 +5,7 @@ import { type ReadAfter, deleteRows, insertRows, queryKeys, upsertRows } from '.
 import { type FieldSpec, primaryKeyOf } from '../schema/spec'
 import type { Row } from './builder'
 import { type RowHash, RowHasher, sameHash } from './content'
-import { type Key, KeyDigest, keyComparator, keyLiteral, rangeFilter } from './keys'
+import { INT64_MAX, type Key, KeyDigest, keyComparator, keyLiteral, rangeFilter } from './keys'
 import { MAX_QUERY_WINDOW, readKeyWindows, readPages, readRowsByKeys } from './pager'
 import type { CopyPartitions } from './resume'
 import type { AlterPlan } from './types'
@@ -18,7 +18,7 @@ import { type KeyWindow, type WindowTable, digestOf, setWritten, writtenByKey } 
  * change stream, so changes are found by reading: a pass re-reads the source window by window
  * (a whole read of it), compares each window's digest by value with the one recorded when it was
  * copied, and re-copies only the windows that changed (keys gone are deleted, changed rows written
- * again, converted as the alter converts). Passes repeat while they shrink (engine.ts).
+ * again, converted as the alter converts). Passes repeat while they shrink enough (engine.ts).
  *
  * After the swap the same pass runs as a sweep over the old collection: writes that landed there
  * after the last pass (requests in flight, clients with stale name caches). The new collection is
@@ -56,6 +56,8 @@ export interface PassResult {
   /** Digest of the source's keys as this pass read them, and how many rows it read. */
   sourceKeys: KeyDigest
   rowsRead: number
+  /** Whether the pass read a row keyed with the Int64 maximum (Milvus 2.3 hides such a row from queries). */
+  sawInt64Max?: boolean
   durationMs: number
 }
 
@@ -274,6 +276,7 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
         buffer.push(row)
         result.sourceKeys.add(key)
         result.rowsRead++
+        if (key === INT64_MAX) result.sawInt64Max = true
         // A window known only as a range (an interrupted run copied it): split into pages as it is read.
         if (ws[wi].source === undefined && buffer.length >= opts.batchSize) {
           const part: KeyWindow = { partition: p, upper: key }

@@ -13,7 +13,7 @@ import {
 } from '../milvus/collections'
 import { createCollectionFromSpec } from '../milvus/create'
 import { openDataClient } from '../milvus/data-client'
-import { readAfter } from '../milvus/rows'
+import { queryRows, readAfter } from '../milvus/rows'
 import { requireRpcs, serverTraits } from '../milvus/server-traits'
 import { type CollectionSpec, primaryKeyOf } from '../schema/spec'
 import type { AlterOptions } from './builder'
@@ -278,11 +278,12 @@ async function sweepOld(
   await ensureLoaded(ctx.client, pass.source)
   await ensureLoaded(ctx.client, pass.target)
   const grace = Math.max(0, options.graceMs ?? 2000)
-  // Swept at once, then again after the grace period, and again while a sweep still finds late
-  // writes (a server whose proxies learn the new alias or name late), up to MAX_SWEEPS.
+  // Swept at once, then, if that found late writes, again after the grace period, and again while
+  // a sweep still finds some (a server whose proxies learn the new alias or name late), up to MAX_SWEEPS.
   for (let round = 1; round <= MAX_SWEEPS; round++) {
     if (round > 1) await new Promise((r) => setTimeout(r, grace))
     await ctx.journal.write({ ...(await ctx.journal.get(ctx.migration.version, name, ctx.direction))!, phase: 'sweep' })
+    if ((await serverTraits(ctx.client)).flushBeforeScans) await flush(ctx.client, pass.source)
     const r = await runPass({ ...pass, readAfter: readAfter(ctx.journal.lastWrite) }, 'sweep')
     figures.sweptRows += r.rowsWritten + r.rowsDeleted
     for (const k of r.conflicts) if (!figures.conflictKeys.includes(k)) figures.conflictKeys.push(k)
@@ -296,7 +297,9 @@ async function sweepOld(
       elapsedMs: Date.now() - started,
     })
     failpoint('alter:after-sweep')
-    if (round > 1 && r.rowsWritten + r.rowsDeleted + r.conflicts.length === 0) return
+    // A sweep that found nothing ends them: also the first, when no writer wrote to the old
+    // collection after the last pass (a quiet alter pays one sweep, not the grace period too).
+    if (r.rowsWritten + r.rowsDeleted + r.conflicts.length === 0) return
   }
   ctx.log.warn(
     `alter ${name}: writes were still landing in the old collection '${pass.source}' ${MAX_SWEEPS} sweeps after the swap: a client keeps writing to it by its old name or id. Writes made to it from now on are only there; restart that client (the Node SDK caches collections by name).`,
@@ -435,6 +438,7 @@ async function buildTarget(
           elapsedMs: Date.now() - started,
         }),
       )
+      await refuseHiddenMaximum(data.client, plan, sourceName, caught.final, readAfter(ctx.journal.lastWrite))
       progress('verify', caught.final.rowsRead)
       await record({ phase: 'verify', rowsCopied: copy.rowsCopied })
       const verifyReads = readAfter(ctx.journal.lastWrite)
@@ -502,6 +506,36 @@ async function settleTarget(ctx: AlterContext, plan: AlterPlan, targetName: stri
   if (!plan.source.loaded) await releaseCollection(client, targetName)
 }
 
+/**
+ * Milvus 2.3 counts a row keyed with the Int64 maximum but never returns it to a query, so no pass
+ * reads it: an online alter would swap without it. Asked of the server directly (a count of that
+ * one key), as the offline verification finds it from the counts.
+ */
+async function refuseHiddenMaximum(
+  client: AlterContext['client'],
+  plan: AlterPlan,
+  sourceName: string,
+  last: PassResult,
+  after: ReturnType<typeof readAfter>,
+): Promise<void> {
+  const pk = primaryKeyOf(plan.source)!
+  if (pk.type !== 'Int64') return
+  const hidden = await queryRows(client, sourceName, {
+    filter: `${pk.name} > 9223372036854775806`,
+    outputFields: ['count(*)'],
+    after,
+  })
+  if (Number(hidden[0]?.['count(*)'] ?? 0) === 0 || last.sawInt64Max) return
+  const total = await countRows(client, sourceName, undefined, after)
+  throw new MvmError(
+    'MIGRATION_FAILED',
+    `'${sourceName}' counts ${total} rows but its queries return only ${last.rowsRead} of them (the row keyed 9223372036854775807 is counted and never returned), so it cannot be copied; the swap was aborted, the copy dropped, and '${sourceName}' is untouched`,
+    {
+      hint: 'Milvus 2.3 never returns a row keyed 9223372036854775807 (the Int64 maximum) to any query. Re-insert such a row under another key (or upgrade Milvus), then run the migration again.',
+    },
+  )
+}
+
 interface Built {
   rowsCopied: number
   rowsResumed: number
@@ -520,7 +554,8 @@ function floatVectorsOf(plan: AlterPlan): { name: string; dim: number }[] {
 
 /**
  * Catch-up passes after the copy: each re-reads the source and re-copies the windows whose content
- * changed. They repeat while they shrink (a pass that finds nothing ends them), up to maxPasses.
+ * changed. They repeat while each at least halves what the one before wrote, until one writes
+ * again at most 1% of what it read (the sweep takes the rest), up to maxPasses.
  * A source that changes faster than a pass can catch up fails the alter, naming the write rate.
  */
 async function catchUp(
@@ -546,6 +581,8 @@ async function catchUp(
   for (;;) {
     await record({ phase: 'catch-up', online: true, passes: figures.passes })
     report(`pass ${figures.passes + 1}`)
+    // Milvus Lite reads sealed data ~3x faster than its write buffer, which the writers keep filling.
+    if ((await serverTraits(ctx.client)).flushBeforeScans) await flush(ctx.client, pass.source)
     const r = await runPass({ ...pass, readAfter: readAfter(ctx.journal.lastWrite) }, 'catch-up')
     figures.passes++
     figures.windowsRecopied += r.windowsChanged
@@ -557,8 +594,10 @@ async function catchUp(
     ctx.log.debug?.(`alter ${name}: catch-up pass ${figures.passes}: ${r.windowsChanged}/${r.windows} windows changed`)
     // Rows a pass had to write again: while they shrink, another pass is worth it; once they stop
     // shrinking, writes arrive as fast as a pass finds them and the sweep after the swap takes the rest.
+    // Another pass pays only if this one at least halved what is left: otherwise writes arrive
+    // about as fast as a pass finds them, and passes would go on for little.
     const changed = r.rowsWritten + r.rowsDeleted
-    const shrinking = !previous || changed < previous.rowsWritten + previous.rowsDeleted
+    const shrinking = !previous || changed * 2 <= previous.rowsWritten + previous.rowsDeleted
     // A pass that wrote again at most 1% of what it read leaves so little that the sweep after the
     // swap (which judges every key exactly) takes it: another whole read would not pay.
     const small = changed * 100 <= r.rowsRead
