@@ -130,8 +130,7 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
       for (const r of rows) for (const f of functionOutputs) delete r[f]
       // Before the swap nobody else writes to the target: delete + insert is as good as upsert, and
       // works where upsert does not (auto_id targets that keep the source's keys).
-      if (mode === 'sweep' && !opts.autoIdTarget) await upsertRows(client, opts.target, rows, pendingPartition)
-      else await insertRows(client, opts.target, rows, pendingPartition, opts.floatVectors)
+      await insertRows(client, opts.target, rows, pendingPartition, opts.floatVectors)
       result.rowsWritten += rows.length
     }
     failpoint(`alter:${mode}-window`)
@@ -142,19 +141,36 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
     pendingPartition = partition
     pendingDelete.push(...remove)
     pendingRows.push(...rows)
-    // After the swap the new collection is live: a decision is written at once, so that an
-    // application's write to the same key can fall between the read and the write only for the
-    // few milliseconds they take (there is no compare-and-set in Milvus).
-    if (mode === 'sweep' || pendingRows.length >= opts.batchSize || pendingDelete.length >= 1000) await flush()
+    if (pendingRows.length >= opts.batchSize || pendingDelete.length >= 1000) await flush()
   }
 
-  /** Brings one window of the target in line with the source rows read for it. */
-  async function reconcile(w: KeyWindow, lower: Key | undefined, rows: Row[], partition: string | undefined) {
+  /** A changed window, its source rows converted and hashed, not yet decided. */
+  interface Changed {
+    w: KeyWindow
+    digest: string
+    known: boolean
+    partition: string | undefined
+    /** Every key the window holds on either side, and the target's keys in it. */
+    keys: Key[]
+    targetKeys: Key[]
+    written?: Map<Key, RowHash>
+    /** Source rows now, converted, and their hashes. */
+    transformed: Map<Key, Row>
+    now: Map<Key, RowHash>
+    /** Keys whose target row must be read to decide (the others are as written). */
+    unsure: Key[]
+  }
+
+  /** Reads a window's source rows into a Changed (undefined when its digest is unchanged). */
+  async function prepare(
+    w: KeyWindow,
+    lower: Key | undefined,
+    rows: Row[],
+    partition: string | undefined,
+  ): Promise<Changed | undefined> {
     result.windows++
     const digest = digestOf(rows, sourceHasher)
-    if (w.source === digest) return
-    const known = w.source !== undefined
-    const conflictsBefore = result.conflicts.length
+    if (w.source === digest) return undefined
     const transformed = new Map<Key, Row>()
     const now = new Map<Key, RowHash>()
     for (const r of rows) {
@@ -181,41 +197,44 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
     let targetKeys: Key[]
     if (written && mode === 'catch-up') targetKeys = [...written.keys()]
     else if (written) targetKeys = [...new Set([...written.keys(), ...transformed.keys()])]
-    else targetKeys = await keysInRange(client, opts.target, targetPk, partition, lower, w.upper, opts.readAfter)
-    const keep = written ?? new Map<Key, RowHash>()
-    // What the target holds now, by key: the written hashes while nobody else writes to it (before
-    // the swap), else read (the sweep, or a window copied by an interrupted run).
-    let held: Map<Key, RowHash>
-    if (mode === 'catch-up' && written) held = written
-    else {
-      held = new Map()
-      // After the swap only keys whose old row changed since it was written need the new row: for
-      // the others, whatever the new collection holds is as new as it gets.
-      const all = [...new Set([...targetKeys, ...transformed.keys()])].filter(
-        (k) => !written || !sameHash(now.get(k), written.get(k)),
+    else
+      targetKeys = await keysInRange(
+        client,
+        opts.target,
+        targetPk,
+        partition,
+        lower,
+        w.upper,
+        mode === 'sweep' ? 'strong' : opts.readAfter,
       )
-      for (let i = 0; i < all.length; i += opts.batchSize) {
-        const got = await readRowsByKeys(
-          { client, collection: opts.target, pk: targetPk, outputFields: ['*'], partition, readAfter: opts.readAfter },
-          all.slice(i, i + opts.batchSize),
-        )
-        for (const r of got) held.set(String(r[targetPk.name]), targetHasher.hash(r))
-      }
-      // Keys that were not found are not in the target (deleted there since, or never written);
-      // those not read are unchanged in the old collection: taken as they were written.
-      if (written) {
-        const read = new Set(all)
-        targetKeys = targetKeys.filter((k) => held.has(k) || (!read.has(k) && written.has(k)))
-        for (const k of targetKeys) if (!read.has(k)) held.set(k, written.get(k)!)
-      }
-    }
-    const toDelete: Key[] = []
-    const toWrite: Row[] = []
+    const keys = [...new Set([...targetKeys, ...transformed.keys()])]
+    // Before the swap nobody else writes to the target: it holds what was written. After it, only
+    // keys whose old row changed since it was written need the new collection's row: for the
+    // others, whatever the new collection holds is as new as it gets.
+    const unsure =
+      mode === 'catch-up' && written ? [] : keys.filter((k) => !written || !sameHash(now.get(k), written.get(k)))
+    return { w, digest, known: w.source !== undefined, partition, keys, targetKeys, written, transformed, now, unsure }
+  }
+
+  /**
+   * Decides each key of a changed window from the target's rows as read (`held`, for its unsure
+   * keys) and records the window as written. Returns the rows to write and the keys to delete.
+   */
+  function decide(c: Changed, held: Map<Key, RowHash>): { write: Row[]; remove: Key[]; replace: Key[] } {
+    const { written, now } = c
+    const keep = written ?? new Map<Key, RowHash>()
+    const read = new Set(c.unsure)
+    // Keys read and not found are not in the target (deleted there since, or never written);
+    // those not read are unchanged in the old collection: taken as they were written.
+    const targetSet = new Set(c.targetKeys.filter((k) => (read.has(k) ? held.has(k) : written?.has(k))))
+    const holds = (k: Key) => (read.has(k) ? held.get(k) : written?.get(k))
+    const conflictsBefore = result.conflicts.length
+    const write: Row[] = []
+    const remove: Key[] = []
     const replace: Key[] = []
-    const targetSet = new Set(targetKeys)
-    for (const k of new Set([...targetKeys, ...transformed.keys()])) {
+    for (const k of c.keys) {
       const s = now.get(k)
-      const t = targetSet.has(k) ? held.get(k) : undefined
+      const t = targetSet.has(k) ? holds(k) : undefined
       if (sameHash(s, t)) {
         if (s) keep.set(k, s)
         continue
@@ -231,21 +250,100 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
         }
       }
       if (s) {
-        toWrite.push(transformed.get(k)!)
+        write.push(c.transformed.get(k)!)
         if (targetSet.has(k)) replace.push(k)
         keep.set(k, s)
       } else {
-        toDelete.push(k)
+        remove.push(k)
         keep.delete(k)
       }
     }
     // A window known only as a range (copied by an interrupted run) counts when something in it differed.
-    if (known || toDelete.length || toWrite.length || result.conflicts.length > conflictsBefore) result.windowsChanged++
-    result.rowsDeleted += toDelete.length
-    const upserting = mode === 'sweep' && !opts.autoIdTarget
-    await writeRows(partition, toWrite, upserting ? toDelete : [...toDelete, ...replace])
-    w.source = digest
-    setWritten(w, keep, keyComparator(targetPk))
+    if (c.known || remove.length || write.length || result.conflicts.length > conflictsBefore) result.windowsChanged++
+    result.rowsDeleted += remove.length
+    c.w.source = c.digest
+    setWritten(c.w, keep, keyComparator(targetPk))
+    return { write, remove, replace }
+  }
+
+  /** The target's rows for these keys, by hash: read strongly after the swap (see settle). */
+  async function readHeld(partition: string | undefined, keys: Key[], after: ReadAfter | undefined) {
+    const held = new Map<Key, RowHash>()
+    for (let i = 0; i < keys.length; i += opts.batchSize) {
+      const got = await readRowsByKeys(
+        { client, collection: opts.target, pk: targetPk, outputFields: ['*'], partition, readAfter: after },
+        keys.slice(i, i + opts.batchSize),
+      )
+      for (const r of got) held.set(String(r[targetPk.name]), targetHasher.hash(r))
+    }
+    return held
+  }
+
+  /** Before the swap: each changed window decided at once, its writes gathered over windows. */
+  async function reconcile(w: KeyWindow, lower: Key | undefined, rows: Row[], partition: string | undefined) {
+    const c = await prepare(w, lower, rows, partition)
+    if (!c) return
+    if (mode === 'sweep') return defer(c)
+    const held = c.unsure.length ? await readHeld(partition, c.unsure, opts.readAfter) : c.written!
+    const d = decide(c, held)
+    await writeRows(partition, d.write, [...d.remove, ...d.replace])
+  }
+
+  // After the swap the new collection is live and there is no compare-and-set in Milvus: a decision
+  // must rest on a read of the new collection that sees every write acknowledged before it (a
+  // strong read: a read after an older timestamp may miss an upsert the application just made, and
+  // the sweep would write an older value over it), and be written at once after that read. So the
+  // sweep gathers changed windows until a page of unsure keys, reads their new rows in one strong
+  // query, and writes its decisions straight after: the race with the application is one query and
+  // one write long, and a strong read (a time tick on Milvus 2.3) is paid per page, not per window.
+  let deferred: Changed[] = []
+  let deferredKeys = 0
+
+  async function defer(c: Changed): Promise<void> {
+    if (!c.unsure.length) {
+      decide(c, new Map())
+      return
+    }
+    if (deferred.length && deferred[0].partition !== c.partition) await settle()
+    // Only unsure keys can be written (the others are as written on both sides): the rest of the
+    // window's rows are not kept while it waits.
+    const unsure = new Set(c.unsure)
+    for (const k of c.transformed.keys()) if (!unsure.has(k)) c.transformed.delete(k)
+    deferred.push(c)
+    deferredKeys += c.unsure.length
+    if (deferredKeys >= opts.batchSize) await settle()
+  }
+
+  async function settle(): Promise<void> {
+    if (!deferred.length) return
+    const batch = deferred
+    deferred = []
+    deferredKeys = 0
+    const partition = batch[0].partition
+    const held = await readHeld(
+      partition,
+      batch.flatMap((c) => c.unsure),
+      'strong',
+    )
+    const write: Row[] = []
+    const remove: Key[] = []
+    for (const c of batch) {
+      const d = decide(c, held)
+      write.push(...d.write)
+      remove.push(...d.remove)
+    }
+    for (const r of write) for (const f of functionOutputs) delete r[f]
+    if (opts.autoIdTarget) {
+      // An auto_id target keeps the source's keys only through insert: a replaced key is deleted first.
+      const replaced = write.map((r) => String(r[targetPk.name]))
+      if (remove.length || replaced.length) await deleteKeys(partition, [...remove, ...replaced])
+      if (write.length) await insertRows(client, opts.target, write, partition, opts.floatVectors)
+    } else {
+      if (write.length) await upsertRows(client, opts.target, write, partition)
+      if (remove.length) await deleteKeys(partition, remove)
+    }
+    result.rowsWritten += write.length
+    failpoint(`alter:${mode}-window`)
   }
 
   for (let p = 0; p < opts.partitions.length; p++) {
@@ -289,6 +387,7 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
     }
     while (wi < ws.length) await finish()
     await flush()
+    await settle()
   }
   result.durationMs = Date.now() - started
   return result

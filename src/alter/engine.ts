@@ -22,6 +22,7 @@ import { catchUpProblem, type PassOptions, type PassResult, runPass, verifyTrans
 import { ContentDigest } from './content'
 import { WindowTable } from './windows'
 import { keyDigest } from './verify'
+import { readKeyWindows } from './pager'
 import { type CopyCheckpoint, checkpointProblem } from './resume'
 import type { KeyDigest } from './keys'
 import { alterNames, freeSlot } from './names'
@@ -399,6 +400,7 @@ async function buildTarget(
     const progress = (phase: 'copy' | 'verify', rows: number) =>
       log.progress?.({ name, phase, rows, total: before, elapsedMs: Date.now() - started })
     progress('copy', resumeFrom?.rows ?? 0)
+    const copyStarted = Date.now()
     const copy = await copyRows({
       client: data.client,
       plan,
@@ -428,7 +430,7 @@ async function buildTarget(
         floatVectors: floatVectorsOf(plan),
         autoIdTarget: autoId,
       }
-      const caught = await catchUp(ctx, name, passOptions, options, record, (detail) =>
+      const caught = await catchUp(ctx, name, passOptions, options, Date.now() - copyStarted, record, (detail) =>
         log.progress?.({
           name,
           phase: 'catch-up',
@@ -447,9 +449,10 @@ async function buildTarget(
       if (traits.flushBeforeScans) await flush(client, targetName)
       const targetKeys = await keyDigest(data.client, targetName, primaryKeyOf(plan.target)!, verifyReads)
       if (targetKeys.toString() !== caught.final.sourceKeys.toString()) {
+        const differ = await keysThatDiffer(data.client, plan, sourceName, targetName, verifyReads).catch(() => '')
         throw new MvmError(
           'MIGRATION_FAILED',
-          `Verification failed: '${targetName}' holds ${targetKeys.count} rows, and the last catch-up pass read ${caught.final.sourceKeys.count} from '${sourceName}', with different keys; the copy was dropped and the source is untouched`,
+          `Verification failed: '${targetName}' holds ${targetKeys.count} rows, and the last catch-up pass read ${caught.final.sourceKeys.count} from '${sourceName}', with different keys${differ}; the copy was dropped and the source is untouched`,
           { hint: 'Run the migration again; report this if it repeats.' },
         )
       }
@@ -546,6 +549,27 @@ interface Built {
   online?: { pass: PassOptions; figures: OnlineFigures; close?: () => Promise<void> }
 }
 
+/** For a failed verification: a few keys only one side holds (each side read once more, keys only). */
+async function keysThatDiffer(
+  client: AlterContext['client'],
+  plan: AlterPlan,
+  source: string,
+  target: string,
+  after: ReturnType<typeof readAfter>,
+): Promise<string> {
+  const pk = primaryKeyOf(plan.source)!
+  const keysOf = async (collection: string) => {
+    const out = new Set<string>()
+    for await (const keys of readKeyWindows({ client, collection, pk, readAfter: after }))
+      for (const k of keys) out.add(k)
+    return out
+  }
+  const [a, b] = [await keysOf(source), await keysOf(target)]
+  const onlySource = [...a].filter((k) => !b.has(k)).slice(0, 5)
+  const onlyTarget = [...b].filter((k) => !a.has(k)).slice(0, 5)
+  return ` (now only in the source: ${onlySource.join(', ') || 'none'}; only in the copy: ${onlyTarget.join(', ') || 'none'})`
+}
+
 function floatVectorsOf(plan: AlterPlan): { name: string; dim: number }[] {
   return plan.target.fields
     .filter((f) => f.type === 'FloatVector' && !f.nullable && !f.functionOutput && f.dim)
@@ -554,8 +578,9 @@ function floatVectorsOf(plan: AlterPlan): { name: string; dim: number }[] {
 
 /**
  * Catch-up passes after the copy: each re-reads the source and re-copies the windows whose content
- * changed. They repeat while each at least halves what the one before wrote, until one writes
- * again at most 1% of what it read (the sweep takes the rest), up to maxPasses.
+ * changed. Another pass runs only when it can be expected to find at most half of what the last
+ * one found, and the last one wrote again more than 1% of what it read (the sweep takes the rest),
+ * up to maxPasses.
  * A source that changes faster than a pass can catch up fails the alter, naming the write rate.
  */
 async function catchUp(
@@ -563,6 +588,7 @@ async function catchUp(
   name: string,
   pass: PassOptions,
   options: AlterOptions,
+  copyMs: number,
   record: (fields: Partial<JournalEntry>) => Promise<void>,
   report: (detail: string) => void,
 ): Promise<{ final: PassResult; figures: OnlineFigures }> {
@@ -578,6 +604,8 @@ async function catchUp(
     nameGapMs: 0,
   }
   let previous: PassResult | undefined
+  // How long the phase before this pass took (the copy, then each pass): writes made during it are what the pass finds.
+  let previousMs = copyMs
   for (;;) {
     await record({ phase: 'catch-up', online: true, passes: figures.passes })
     report(`pass ${figures.passes + 1}`)
@@ -601,11 +629,18 @@ async function catchUp(
     // A pass that wrote again at most 1% of what it read leaves so little that the sweep after the
     // swap (which judges every key exactly) takes it: another whole read would not pay.
     const small = changed * 100 <= r.rowsRead
-    const settled = small || !shrinking || figures.passes >= maxPasses
+    // A pass finds what writers wrote during the phase before it. At a steady write rate the next
+    // pass finds about changed x (this pass's time / the phase before's): unless this pass took at
+    // most half as long as the one before it (the copy, typically), another would find as much
+    // again, and the rows left for the sweep after the swap would be no fewer.
+    // (A source rewritten by more than half in one pass gets passes while they shrink, and fails below if they stop.)
+    const heavy = changed * 2 > Math.max(1, r.rowsRead)
+    const worthAnother = heavy || r.durationMs * 2 <= previousMs
+    const settled = small || !shrinking || !worthAnother || figures.passes >= maxPasses
     if (settled) {
       // A source where a pass must write again more than half of what it reads changes as fast as
       // it can be read: swapping now would leave the sweep to copy it all again against live writes.
-      if (changed * 2 > Math.max(1, r.rowsRead) && !shrinking) {
+      if (heavy && !shrinking) {
         const rate = Math.round(changed / Math.max(0.001, r.durationMs / 1000))
         const readRate = Math.round(r.rowsRead / Math.max(0.001, r.durationMs / 1000))
         throw new MvmError(
@@ -619,5 +654,6 @@ async function catchUp(
       return { final: r, figures }
     }
     previous = r
+    previousMs = r.durationMs
   }
 }
