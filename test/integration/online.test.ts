@@ -467,15 +467,41 @@ describe('a crash during the catch-up and the sweep', () => {
     expect(again.code, again.stderr).toBe(0)
     expect(again.stderr).toMatch(/continuing the interrupted copy of docs after \d+ of \d+ rows/)
     const check = await checkReplay(s.app, 'docs', log, ['title', 'n'])
-    const report = JSON.stringify({ ...check, acknowledged: log.acknowledged, stderr: again.stderr.slice(-1500) })
-    expect(check.missing, report).toEqual([])
-    expect(check.stale, report).toEqual([])
+    const report = JSON.stringify({
+      ...check,
+      acknowledged: log.acknowledged,
+      histories: [...check.missing, ...check.stale.map((x) => x.key), ...check.extra].map((k) => [
+        k,
+        log.history.get(k),
+      ]),
+      crashedRun: { endedAt: s.crashedAt.sweptAt },
+      rerun,
+      stderr: again.stderr.slice(-1500),
+    })
+    // Milvus Lite's rename can lose a write it acknowledged (see above); the rerun runs in a child
+    // process, so its whole run stands for the moment of its swap. Such a write is in neither collection.
+    const lostByServer = lacks('liteProcess')
+      ? []
+      : await lostInTheRename(s.app, `docs__mvm_bak_${V}`, log, [...check.missing, ...check.stale.map((x) => x.key)], {
+          from: rerun.swapStartedAt,
+          to: rerun.sweptAt,
+        })
+    if (lostByServer.length)
+      console.log(`acknowledged by Milvus Lite during the rename and kept nowhere: ${lostByServer.join(', ')}`)
+    expect(
+      check.missing.filter((k) => !lostByServer.includes(k)),
+      report,
+    ).toEqual([])
+    expect(
+      check.stale.filter((x) => !lostByServer.includes(x.key)),
+      report,
+    ).toEqual([])
     const unseen = deletedBeforeTheSweep(log, check.extra, rerun)
     expect(
       check.extra.filter((k) => !unseen.includes(k)),
       report,
     ).toEqual([])
-    expect(await count(s.client, 'docs')).toBe(expectedCount(2000, log) + unseen.length)
+    if (!lostByServer.length) expect(await count(s.client, 'docs')).toBe(expectedCount(2000, log) + unseen.length)
   })
 
   it('killed after the swap, before its sweeps finished: up again finishes, says late writes may be only in the backup, and prune keeps the backup unless told', async () => {

@@ -11,7 +11,7 @@ import type { CaseSpec, ServerCaps } from '../random/case'
 import { coveringSeeds, featuresOf } from '../random/coverage'
 import { probeExtremeInt64Keys } from '../random/database'
 import { generateCase } from '../random/generate'
-import { type CaseOutcome, runCase } from '../random/run-case'
+import { type CaseOutcome, runCase, writableDuring } from '../random/run-case'
 
 /**
  * The randomized alters (test/random/) with fixed seeds: the fewest seeds whose cases together
@@ -85,6 +85,10 @@ describe('randomized alters, fixed seeds', () => {
       expect(o.ok, explain(o)).toBe(true)
       expect(o.stepsRun).toBeGreaterThan(0)
       expect(o.rowsChecked).toBeGreaterThan(0)
+      // A writer ran beside the `up`s no later step rolls back past (test/random/writer.ts): each of its writes was checked too.
+      const spec = generateCase(seed, caps(), { maxRows: MAX_ROWS })
+      if (spec.steps.some((st, i) => st.kind === 'up' && writableDuring(spec, i + 1)))
+        expect(o.writes).toBeGreaterThan(0)
     })
   }
 

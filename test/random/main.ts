@@ -40,7 +40,7 @@ function arg(name: string): string | undefined {
 
 export function caseLine(o: CaseOutcome): string {
   const result = o.ok ? 'ok' : `FAILED at step ${o.failure!.step}`
-  return `seed ${o.seed}  ${(o.ms / 1000).toFixed(1)}s  ${result}  [${o.shape}]  ${o.ops}`
+  return `seed ${o.seed}  ${(o.ms / 1000).toFixed(1)}s  ${result}  ${o.writes} writes  [${o.shape}]  ${o.ops}`
 }
 
 /** Shrinks a failing case as far as simple edits keep it failing. */

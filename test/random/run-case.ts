@@ -15,6 +15,7 @@ import { describeCase } from './generate'
 import { checkInvariants, compareRows } from './invariants'
 import { type ModelState, applyMigration, primaryKey } from './model'
 import { generateRows } from './rows'
+import { startCaseWriter } from './writer'
 
 /**
  * Runs one case against a real server: seed the collection with plain SDK calls, then each step
@@ -40,6 +41,8 @@ export interface CaseOutcome {
   stepsRun: number
   invalidRejected: number
   rowsChecked: number
+  /** Writes the concurrent writer made during `up` steps, every one acknowledged and checked. */
+  writes: number
   ms: number
 }
 
@@ -66,7 +69,7 @@ function stepText(c: CaseSpec, step: number, applied: number): string {
 export async function runCase(
   spec: CaseSpec,
   server: ServerTarget,
-  opts: { keep?: boolean } = {},
+  opts: { keep?: boolean; writer?: boolean } = {},
 ): Promise<CaseOutcome> {
   const started = Date.now()
   const { shape, ops } = describeCase(spec)
@@ -79,6 +82,7 @@ export async function runCase(
     invalidRejected: 0,
     rowsChecked: 0,
     ms: 0,
+    writes: 0,
   }
   const database = `rnd_${spec.seed.toString(36)}_${randomBytes(3).toString('hex')}`
   const admin = await connectMilvus({ uri: server.uri, token: server.token })
@@ -102,11 +106,13 @@ export async function runCase(
       ? ((await client.showPartitions({ collection_name: spec.collection })).partition_names ?? []).length
       : undefined
     const pk = primaryKey(spec.schema).name
+    // The writer stops issuing writes once an alter reaches verification (see writer.ts).
+    let onAlterPhase = (_phase: string) => {}
     const migrator = new Migrator({
       client,
       migrationsDir: path.join(dir, 'migrations'),
       cwd: dir,
-      logger: silentLogger,
+      logger: { ...silentLogger, progress: (e) => onAlterPhase(e.phase) },
     })
     const applied: number[] = []
     const stack: ModelState[] = []
@@ -142,9 +148,23 @@ export async function runCase(
           const i = applied.length
           const file = path.join(dir, 'migrations', `${versionOf(i)}_alter_${i + 1}.ts`)
           if (!fs.existsSync(file)) fs.writeFileSync(file, migrationSource(spec.collection, pk, spec.migrations[i]))
-          await migrator.up({ step: 1 })
-          stack.push(state)
-          state = applyMigration(state, spec.migrations[i].ops)
+          const writer =
+            opts.writer === false || !writableDuring(spec, s) ? undefined : startCaseWriter(client, spec, state, s)
+          onAlterPhase = (phase) => {
+            if (phase !== 'copy' && phase !== 'catch-up') writer?.stop()
+          }
+          let before = state
+          try {
+            await migrator.up({ step: 1 })
+          } finally {
+            const written = await writer?.finish()
+            if (written) {
+              before = written.state
+              outcome.writes += written.writes
+            }
+          }
+          stack.push(before)
+          state = applyMigration(before, spec.migrations[i].ops)
           applied.push(i)
         } else if (st.kind === 'down') {
           const i = applied.pop()!
@@ -188,6 +208,25 @@ export async function runCase(
     await client.closeConnection()
     await admin.closeConnection()
   }
+}
+
+/**
+ * Whether the writer may run during the `up` at `step` (1-based): its writes land before that
+ * migration's swap, so they are writes made after the migration before it was applied, and a later
+ * `down` of that earlier migration rightly refuses to drop them (WRITES_SINCE_ALTER). The writer
+ * runs only where no later step rolls back below the migration this step applies.
+ */
+export function writableDuring(spec: CaseSpec, step: number): boolean {
+  let applied = 0
+  let floor = Infinity
+  let before = 0
+  spec.steps.forEach((st, i) => {
+    if (i + 1 === step) before = applied
+    if (st.kind === 'up') applied++
+    else if (st.kind === 'down') applied--
+    if (i + 1 > step) floor = Math.min(floor, applied)
+  })
+  return floor >= before
 }
 
 /** An invalid migration: `up` must refuse it as MIGRATION_INVALID and leave the database exactly as it was. */
