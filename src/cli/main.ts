@@ -50,6 +50,26 @@ function program(cli: CliContext): Command {
   return p
 }
 
+/**
+ * The commands and options the CLI has (for the test that checks README and docs/ against it):
+ * global long options, and each command's (subcommands as "lite serve").
+ */
+export function commandLine(): { global: string[]; takesValue: string[]; commands: Record<string, string[]> } {
+  const p = program(new CliContext(process.cwd(), {}, [], new Set()))
+  const longs = (c: Command) => c.options.map((o) => o.long).filter((l): l is string => !!l)
+  const commands: Record<string, string[]> = {}
+  const walk = (c: Command, prefix: string) => {
+    for (const sub of c.commands) {
+      const name = `${prefix}${sub.name()}`
+      if (sub.commands.length) walk(sub, `${name} `)
+      else commands[name] = longs(sub)
+    }
+  }
+  walk(p, '')
+  const takesValue = p.options.filter((o) => o.required || o.optional).map((o) => o.long!)
+  return { global: [...longs(p), '--help'], takesValue, commands }
+}
+
 export async function run(argv: string[], io: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
   const env = io.env ?? process.env
   const cli = new CliContext(io.cwd ?? process.cwd(), env, argv, new Set(secretsIn(argv, env)))
