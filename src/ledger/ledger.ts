@@ -94,8 +94,7 @@ export class Ledger {
   }
 
   async nextBatch(): Promise<number> {
-    const rows = await this.list()
-    return rows.filter((r) => r.state !== 'failed').reduce((max, r) => Math.max(max, r.batch), 0) + 1
+    return nextBatchOf(await this.list())
   }
 
   /** Insert-or-replace by version: a retried failure becomes an applied row. */
@@ -119,4 +118,9 @@ export class Ledger {
   async remove(version: string): Promise<void> {
     await deleteRows(this.client, this.collection, `version == ${JSON.stringify(version)}`)
   }
+}
+
+/** The batch number a run records next: one more than the highest of the rows that are not failures. */
+export function nextBatchOf(rows: LedgerRow[]): number {
+  return rows.filter((r) => r.state !== 'failed').reduce((max, r) => Math.max(max, r.batch), 0) + 1
 }
