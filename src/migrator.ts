@@ -198,13 +198,15 @@ export class Migrator {
       ...(e.row?.error ? { error: e.row.error } : {}),
       ...(e.file ? { file: e.file.path } : {}),
     }))
+    // Read once for all that status shows: each read of a collection with Strong consistency waits
+    // for the server (150-350 ms on Milvus 2.3), and nothing here writes it.
     const journal = await phase('journal', () => this.journal.list())
     const lock = (await phase('lock', () => this.lock.holder())) ?? null
     const interrupted = journal.filter((j) => j.state !== 'done').map((j) => alterInProgress(j, lock))
-    const drift = await phase('drift', () => this.drift())
+    const drift = await phase('drift', () => this.drift(journal))
     return {
       migrations,
-      backups: await phase('leftovers', () => this.leftovers()),
+      backups: await phase('leftovers', () => findLeftovers(this.opts.client, journal)),
       interrupted,
       lock,
       drift,
@@ -216,14 +218,14 @@ export class Migrator {
    * What changed in the database outside migrations: the last snapshot (taken after every up, down
    * and baseline) against the live collections. mvmigrate's own collections are never drift.
    */
-  async drift(): Promise<Drift> {
+  async drift(journal?: JournalEntry[]): Promise<Drift> {
     const snapshot = await this.snapshots.latest()
     if (!snapshot) return { snapshotAt: null, changes: [] }
     // A running (or interrupted) alter's own collections change under it: its target appears, its
     // alias moves. status lists the alter itself; they are not drift.
     // So is what an alter finished since the snapshot changed (the run records a new one after it).
     const busy = new Set(
-      (await this.journal.list())
+      (journal ?? (await this.journal.list()))
         .filter((j) => j.state !== 'done' || (j.updatedAt > snapshot.takenAt && !j.backupPrunedAt && !j.retired))
         .flatMap((j) => [j.name, j.source, j.target, j.backup, j.undone ?? ''])
         .filter(Boolean),
@@ -365,8 +367,9 @@ export class Migrator {
       return { direction: 'up', dryRun: true, migrations: todo.map((e) => ({ version: e.version, name: e.name })) }
     }
     return this.underLock('up', async () => {
-      await phase('ledger', () => this.ledger.ensure())
-      const entries = await this.entries()
+      // A ledger this run just created is empty: no need to wait for its load to read that.
+      const created = await phase('ledger', () => this.ledger.ensure())
+      const entries = created ? computeStatus(discoverMigrations(this.opts.migrationsDir), []) : await this.entries()
       const todo = planUp(entries, { ...opts, cwd: this.opts.cwd })
       const loaded = await this.loadAll(todo)
       if (!loaded.length) return { direction: 'up', dryRun: false, migrations: [] }

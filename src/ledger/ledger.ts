@@ -49,9 +49,9 @@ export class Ledger {
     return collectionExists(this.client, this.collection)
   }
 
-  /** Creates the ledger on first use; loads it if the server released it. Call under the lock. */
-  async ensure(): Promise<void> {
-    await ensureMetaCollection(this.client, this.collection, 'mvmigrate: applied schema migrations', [
+  /** Creates the ledger on first use (true when it did: it is empty). Call under the lock. */
+  async ensure(): Promise<boolean> {
+    return ensureMetaCollection(this.client, this.collection, 'mvmigrate: applied schema migrations', [
       { name: 'version', type: 'VarChar', primaryKey: true, maxLength: 64 },
       { name: 'name', type: 'VarChar', maxLength: 512 },
       { name: 'checksum', type: 'VarChar', maxLength: 64 },
