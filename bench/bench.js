@@ -24,7 +24,7 @@
  * Prints a table; --json FILE also writes the figures.
  */
 const { benchVector } = require('./vector')
-const { spawn, spawnSync } = require('node:child_process')
+const { spawn } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
@@ -34,8 +34,7 @@ const lib = require(path.join(root, 'dist', 'index.js'))
 // Internals the bench measures directly (not part of the public API).
 const { readPages } = require(path.join(root, 'dist', 'alter', 'pager.js'))
 const { openDataClient } = require(path.join(root, 'dist', 'milvus', 'data-client.js'))
-const { KEEPALIVE } = require(path.join(root, 'dist', 'milvus', 'connect.js'))
-const { MilvusClient } = require('@zilliz/milvus2-sdk-node')
+const { newMilvusClient } = require(path.join(root, 'dist', 'milvus', 'connect.js'))
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`)
@@ -136,15 +135,24 @@ async function scanAll(client, name) {
   }
 }
 
-/** The hand-written pymilvus copy (bench/script_copy.py) into `to`; its own timing. */
-function scriptCopy(uri, database, from, to) {
+/**
+ * The hand-written pymilvus copy (bench/script_copy.py) into `to`; its own timing. Run without
+ * blocking: a spawnSync froze this process for the whole script (a minute at 100,000 rows), and
+ * whatever its idle connections were sent meanwhile (a GOAWAY) was only read at their next call,
+ * which then failed instead of reconnecting.
+ */
+async function scriptCopy(uri, database, from, to) {
   const python = path.join(root, '.mvmigrate', 'venv', 'bin', 'python')
-  const r = spawnSync(python, [path.join(__dirname, 'script_copy.py'), uri, TOKEN ?? '', database, from, to], {
-    encoding: 'utf8',
-    maxBuffer: 16 << 20,
+  const child = spawn(python, [path.join(__dirname, 'script_copy.py'), uri, TOKEN ?? '', database, from, to], {
+    stdio: ['ignore', 'pipe', 'pipe'],
   })
-  if (r.status !== 0) throw new Error(`script copy failed: ${r.stderr}`)
-  return JSON.parse(r.stdout.trim().split('\n').pop())
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d) => (stdout += d))
+  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-8000)))
+  const code = await new Promise((resolve) => child.on('close', resolve))
+  if (code !== 0) throw new Error(`script copy failed: ${stderr}`)
+  return JSON.parse(stdout.trim().split('\n').pop())
 }
 
 /** The one-off script: read a page, wait, insert it, wait; batch 1000; the SDK client as it comes. */
@@ -176,8 +184,7 @@ async function alterInChild(uri, database, rows) {
 /** Connections of the SDK's own kind (as a one-off script makes them) and the lean bulk one. */
 async function connect(uri, database) {
   // Pings as mvmigrate's own connections send them (src/milvus/connect.ts): Milvus Lite answers frequent ones with GOAWAY.
-  const options = { address: uri, database, ...(TOKEN ? { token: TOKEN } : {}), channelOptions: KEEPALIVE }
-  const client = new MilvusClient(options)
+  const client = newMilvusClient({ address: uri, database, ...(TOKEN ? { token: TOKEN } : {}) })
   const data = await openDataClient(client)
   return {
     client,
@@ -189,7 +196,12 @@ async function connect(uri, database) {
   }
 }
 
-async function measure(uri, rows, { reps, naive, script }) {
+/**
+ * The figures of `reps` repetitions. A step that fails is recorded in `failures` (step, repetition,
+ * message) and the repetition goes on with a fresh connection where it can, so the figures measured
+ * are still printed: a failed step never takes the others with it.
+ */
+async function measure(uri, rows, { reps, naive, script }, failures) {
   const database = DATABASE_ARG ?? `bench_${Date.now()}`
   if (!DATABASE_ARG) {
     const admin = await connect(uri)
@@ -208,42 +220,70 @@ async function measure(uri, rows, { reps, naive, script }) {
   for (let rep = 0; rep < reps; rep++) {
     // The floors use the same lean connection as the copy (no per-call JSON logging in the SDK), so
     // the copy has to beat the server's own cost, not the SDK's overhead; naive uses the SDK as is.
-    const { client, data, close } = await connect(uri, database)
-    process.stderr.write(`  rows ${rows}, repetition ${rep + 1}/${reps}: insert`)
-    await createCollection(client, 'src')
-    let t = Date.now()
-    await insertAll(data.client, 'src', rows)
-    fig.insert_only_s.push(secs(t))
-    // A collection in production has long been sealed; reading a server's write buffer is slower.
-    await data.client.flushSync({ collection_names: ['src'] })
-    process.stderr.write(', scan')
-    t = Date.now()
-    const scanned = await scanAll(data.client, 'src')
-    if (scanned !== rows) throw new Error(`scan read ${scanned} of ${rows}`)
-    fig.scan_only_s.push(secs(t))
-    if (script) {
-      process.stderr.write(', script')
-      await createCollection(client, 'scripted', true)
-      const s = scriptCopy(uri, database, 'src', 'scripted')
-      if (s.rows !== rows) throw new Error(`the script copied ${s.rows} of ${rows}`)
-      fig.script_s.push(s.seconds)
-      await client.dropCollection({ collection_name: 'scripted' })
+    let conn = await connect(uri, database)
+    const step = async (name, fn) => {
+      process.stderr.write(`${name === 'insert' ? '' : ', '}${name}`)
+      try {
+        // MVM_BENCH_FAIL=<step> makes that step fail (the test of this very handling).
+        if (process.env.MVM_BENCH_FAIL === name) throw new Error(`${name} failed on purpose (MVM_BENCH_FAIL)`)
+        await fn(conn)
+        return true
+      } catch (e) {
+        const message = String(e?.message ?? e).split('\n')[0]
+        failures.push({ step: name, rows, repetition: rep + 1, message })
+        process.stderr.write(` FAILED (${message})`)
+        await conn.close().catch(() => undefined)
+        conn = await connect(uri, database)
+        return false
+      }
     }
-    if (naive) {
-      process.stderr.write(', naive')
-      await createCollection(client, 'naive', true)
-      t = Date.now()
-      await naiveCopy(client, 'src', 'naive')
-      fig.naive_s.push(secs(t))
-      await client.dropCollection({ collection_name: 'naive' })
+    process.stderr.write(`  rows ${rows}, repetition ${rep + 1}/${reps}: `)
+    const inserted = await step('insert', async ({ client, data }) => {
+      await createCollection(client, 'src')
+      const t = Date.now()
+      await insertAll(data.client, 'src', rows)
+      fig.insert_only_s.push(secs(t))
+      // A collection in production has long been sealed; reading a server's write buffer is slower.
+      await data.client.flushSync({ collection_names: ['src'] })
+    })
+    // Every other step reads 'src': without it there is nothing more to measure in this repetition.
+    if (inserted) {
+      await step('scan', async ({ data }) => {
+        const t = Date.now()
+        const scanned = await scanAll(data.client, 'src')
+        if (scanned !== rows) throw new Error(`scan read ${scanned} of ${rows}`)
+        fig.scan_only_s.push(secs(t))
+      })
+      if (script)
+        await step('script', async ({ client }) => {
+          await createCollection(client, 'scripted', true)
+          const s = await scriptCopy(uri, database, 'src', 'scripted')
+          if (s.rows !== rows) throw new Error(`the script copied ${s.rows} of ${rows}`)
+          fig.script_s.push(s.seconds)
+          await client.dropCollection({ collection_name: 'scripted' })
+        })
+      if (naive)
+        await step('naive', async ({ client }) => {
+          await createCollection(client, 'naive', true)
+          const t = Date.now()
+          await naiveCopy(client, 'src', 'naive')
+          fig.naive_s.push(secs(t))
+          await client.dropCollection({ collection_name: 'naive' })
+        })
+      await step('alter', async () => {
+        const a = await alterInChild(uri, database, rows)
+        fig.alter_s.push(a.alterS)
+        fig.copy_s.push(a.copyS)
+        fig.peak_rss_mb.push(a.peakRssMb)
+      })
     }
-    process.stderr.write(', alter\n')
-    const a = await alterInChild(uri, database, rows)
-    fig.alter_s.push(a.alterS)
-    fig.copy_s.push(a.copyS)
-    fig.peak_rss_mb.push(a.peakRssMb)
-    for (const c of (await client.listCollections()).data) await client.dropCollection({ collection_name: c.name })
-    await close()
+    process.stderr.write('\n')
+    try {
+      for (const c of (await conn.client.listCollections()).data)
+        await conn.client.dropCollection({ collection_name: c.name })
+    } finally {
+      await conn.close()
+    }
   }
   return Object.fromEntries(
     Object.entries(fig)
@@ -279,6 +319,7 @@ let NULLABLE = true
 let LITE = true
 
 async function main() {
+  const failures = []
   let server
   let uri = URI
   if (!uri) {
@@ -299,7 +340,7 @@ async function main() {
     console.error(
       `bench: ${ROWS} rows, dim ${DIM}, ${REPS} repetitions on ${URI ? `${uri} (${version || 'version unknown'})` : 'embedded Milvus Lite'}${NULLABLE ? '' : '; no nullable fields there: the note is never null'}`,
     )
-    const f = await measure(uri, ROWS, { reps: REPS, naive: NAIVE, script: SCRIPT })
+    const f = await measure(uri, ROWS, { reps: REPS, naive: NAIVE, script: SCRIPT }, failures)
     const defaultPartS = secs(started)
     const result = {
       rows: ROWS,
@@ -314,7 +355,7 @@ async function main() {
     }
     if (SCALE) {
       const scaleStarted = Date.now()
-      const big = await measure(uri, ROWS * 4, { reps: SCALE_REPS, naive: false, script: false })
+      const big = await measure(uri, ROWS * 4, { reps: SCALE_REPS, naive: false, script: false }, failures)
       result.scale = { rows: ROWS * 4, ...big, run_s: secs(scaleStarted) }
       result.ratio_rss_4x = big.peak_rss_mb / f.peak_rss_mb
     }
@@ -330,17 +371,24 @@ async function main() {
           : `${fig[`${k}_s`].toFixed(2).padStart(8)} ${String(Math.round(rows / fig[`${k}_s`])).padStart(8)}`
       console.log(`${k.padEnd(12)} ${cell(f, ROWS)}${big ? `   ${cell(big, big.rows)}` : ''}`)
     }
+    const mb = (x) => (x === undefined ? '-' : x.toFixed(0))
     console.log(
-      `peak RSS of the alter process: ${f.peak_rss_mb.toFixed(0)} MB${SCALE ? `; at ${ROWS * 4} rows: ${result.scale.peak_rss_mb.toFixed(0)} MB (ratio ${result.ratio_rss_4x.toFixed(2)})` : ''}`,
+      `peak RSS of the alter process: ${mb(f.peak_rss_mb)} MB${SCALE ? `; at ${ROWS * 4} rows: ${mb(result.scale.peak_rss_mb)} MB (ratio ${Number.isFinite(result.ratio_rss_4x) ? result.ratio_rss_4x.toFixed(2) : '-'})` : ''}`,
     )
     result.run_s = defaultPartS
     const ratios = ['ratio_copy_vs_floor', 'ratio_script_vs_copy', 'ratio_alter_vs_copy', 'ratio_naive_vs_copy']
-      .filter((k) => result[k] !== undefined)
+      .filter((k) => Number.isFinite(result[k]))
       .map((k) => `${k} ${result[k].toFixed(2)}`)
     console.log(ratios.join(', '))
     console.log(
       `time: ${defaultPartS.toFixed(0)} s at ${ROWS} rows${big ? `, ${big.run_s.toFixed(0)} s at ${big.rows} rows` : ''}; ${secs(started).toFixed(0)} s in all`,
     )
+    if (failures.length) {
+      result.failures = failures
+      for (const x of failures)
+        console.log(`FAILED: ${x.step} (${x.rows} rows, repetition ${x.repetition}): ${x.message}`)
+      process.exitCode = 1
+    }
     if (JSON_OUT) fs.writeFileSync(JSON_OUT, JSON.stringify(result, null, 2) + '\n')
   } finally {
     await server?.stop()
@@ -348,7 +396,7 @@ async function main() {
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (e) => {
     console.error(e)
     process.exit(1)

@@ -20,7 +20,7 @@ const { benchVector } = require('./vector')
 
 const root = path.resolve(__dirname, '..')
 const lib = require(path.join(root, 'dist', 'index.js'))
-const { MilvusClient } = require('@zilliz/milvus2-sdk-node')
+const { newMilvusClient } = require(path.join(root, 'dist', 'milvus', 'connect.js'))
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`)
@@ -199,8 +199,9 @@ async function main() {
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mvm-bench-online-project-'))
   fs.mkdirSync(path.join(dir, 'migrations'))
-  const runner = new MilvusClient({ address: uri, token: TOKEN })
-  const app = new MilvusClient({ address: uri, token: TOKEN })
+  // Without the SDK's 10 s pings (src/milvus/connect.ts): a connection idle for a minute is cut by Milvus Lite.
+  const runner = newMilvusClient({ address: uri, token: TOKEN })
+  const app = newMilvusClient({ address: uri, token: TOKEN })
   try {
     await runner.connectPromise
     await app.connectPromise

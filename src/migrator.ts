@@ -12,7 +12,7 @@ import { type Logger, silentLogger } from './context/logger'
 import { MvmError, messageOf } from './errors'
 import { type MigrationPlan, PlanningContext } from './context/planning-context'
 import { Journal, type JournalEntry, revertibleBy } from './ledger/journal'
-import { Ledger, type LedgerRow } from './ledger/ledger'
+import { Ledger, type LedgerRow, nextBatchOf } from './ledger/ledger'
 import { describeCollectionSpec } from './milvus/describe'
 import { type LockHolder, MigrationLock, processAlive } from './ledger/lock'
 import { discoverMigrations } from './migrations/files'
@@ -34,6 +34,7 @@ import { failpoint } from './failpoints'
 import { TOOL_VERSION } from './version'
 import { redactUri } from './util/redact'
 import { type Audience, renderWords } from './hints'
+import { phase } from './util/timings'
 
 export interface MigratorOptions {
   client: MilvusClient
@@ -181,7 +182,7 @@ export class Migrator {
 
   private async entries(): Promise<MigrationStatus[]> {
     const files = discoverMigrations(this.opts.migrationsDir)
-    return computeStatus(files, await this.ledger.list())
+    return computeStatus(files, await phase('ledger', () => this.ledger.list()))
   }
 
   /** Read-only: touches nothing in Milvus (the ledger is not created by looking at it). */
@@ -197,13 +198,15 @@ export class Migrator {
       ...(e.row?.error ? { error: e.row.error } : {}),
       ...(e.file ? { file: e.file.path } : {}),
     }))
-    const journal = await this.journal.list()
-    const lock = (await this.lock.holder()) ?? null
+    // Read once for all that status shows: each read of a collection with Strong consistency waits
+    // for the server (150-350 ms on Milvus 2.3), and nothing here writes it.
+    const journal = await phase('journal', () => this.journal.list())
+    const lock = (await phase('lock', () => this.lock.holder())) ?? null
     const interrupted = journal.filter((j) => j.state !== 'done').map((j) => alterInProgress(j, lock))
-    const drift = await this.drift()
+    const drift = await phase('drift', () => this.drift(journal))
     return {
       migrations,
-      backups: await this.leftovers(),
+      backups: await phase('leftovers', () => findLeftovers(this.opts.client, journal)),
       interrupted,
       lock,
       drift,
@@ -215,14 +218,14 @@ export class Migrator {
    * What changed in the database outside migrations: the last snapshot (taken after every up, down
    * and baseline) against the live collections. mvmigrate's own collections are never drift.
    */
-  async drift(): Promise<Drift> {
+  async drift(journal?: JournalEntry[]): Promise<Drift> {
     const snapshot = await this.snapshots.latest()
     if (!snapshot) return { snapshotAt: null, changes: [] }
     // A running (or interrupted) alter's own collections change under it: its target appears, its
     // alias moves. status lists the alter itself; they are not drift.
     // So is what an alter finished since the snapshot changed (the run records a new one after it).
     const busy = new Set(
-      (await this.journal.list())
+      (journal ?? (await this.journal.list()))
         .filter((j) => j.state !== 'done' || (j.updatedAt > snapshot.takenAt && !j.backupPrunedAt && !j.retired))
         .flatMap((j) => [j.name, j.source, j.target, j.backup, j.undone ?? ''])
         .filter(Boolean),
@@ -237,7 +240,7 @@ export class Migrator {
 
   /** After a run: the snapshot drift is measured from (a failure to take it is reported, not fatal). */
   private async snapshotAfterRun(): Promise<void> {
-    await this.recordSnapshot().catch((e) =>
+    await phase('snapshot', () => this.recordSnapshot()).catch((e) =>
       this.log.warn(`could not record the schema snapshot (drift detection): ${messageOf(e)}`),
     )
   }
@@ -351,7 +354,9 @@ export class Migrator {
   /** Loads every file first, so a syntax error or a missing up() fails before anything runs. */
   private async loadAll(todo: MigrationStatus[]): Promise<LoadedMigration[]> {
     const loaded: LoadedMigration[] = []
-    for (const e of todo) loaded.push(await loadMigration(e.file!, this.opts.cwd))
+    await phase('load migration files', async () => {
+      for (const e of todo) loaded.push(await loadMigration(e.file!, this.opts.cwd))
+    })
     return loaded
   }
 
@@ -362,11 +367,14 @@ export class Migrator {
       return { direction: 'up', dryRun: true, migrations: todo.map((e) => ({ version: e.version, name: e.name })) }
     }
     return this.underLock('up', async () => {
-      await this.ledger.ensure()
-      const todo = planUp(await this.entries(), { ...opts, cwd: this.opts.cwd })
+      // A ledger this run just created is empty: no need to wait for its load to read that.
+      const created = await phase('ledger', () => this.ledger.ensure())
+      const entries = created ? computeStatus(discoverMigrations(this.opts.migrationsDir), []) : await this.entries()
+      const todo = planUp(entries, { ...opts, cwd: this.opts.cwd })
       const loaded = await this.loadAll(todo)
       if (!loaded.length) return { direction: 'up', dryRun: false, migrations: [] }
-      const batch = await this.ledger.nextBatch()
+      // From the rows just read (under the lock nothing else writes them): no second read of the ledger.
+      const batch = nextBatchOf(entries.flatMap((e) => (e.row ? [e.row] : [])))
       const done: RunResult['migrations'] = []
       const alters: NonNullable<RunResult['alters']> = []
       let recordedFailure = false
@@ -377,7 +385,7 @@ export class Migrator {
           const tracker = new CallTracker(this.rel(m.path), 'up')
           const ctx = this.context(m, { tracker })
           try {
-            await this.invoke(m, 'up', ctx, tracker)
+            await phase('migrations', () => this.invoke(m, 'up', ctx, tracker))
           } catch (e) {
             const durationMs = Date.now() - started
             if (e instanceof MvmError && e.code === 'UNSUPPORTED_BY_SERVER' && !ctx.changedSomething) {
@@ -425,7 +433,7 @@ export class Migrator {
           }
           const durationMs = Date.now() - started
           failpoint('migrator:before-ledger-write')
-          await this.ledger.write(this.row(m, batch, 'applied', durationMs))
+          await phase('ledger', () => this.ledger.write(this.row(m, batch, 'applied', durationMs)))
           done.push({ version: m.version, name: m.name, durationMs })
           alters.push(...ctx.alterSummaries.map((a) => ({ ...a, version: m.version })))
           this.log.info(`   applied ${m.version}_${m.name} (${durationMs} ms)`)
@@ -627,17 +635,15 @@ export class Migrator {
   }
 
   private async underLock<T>(command: string, fn: () => Promise<T>): Promise<T> {
-    await this.lock.acquire(`mvmigrate ${command}`, this.opts.lockTimeoutMs ?? 0)
+    await phase('lock', () => this.lock.acquire(`mvmigrate ${command}`, this.opts.lockTimeoutMs ?? 0))
     try {
       return await fn()
     } finally {
-      await this.lock
-        .release()
-        .catch((e) =>
-          this.log.warn(
-            `could not release the migration lock: ${messageOf(e)}; the next run on this machine takes it over; elsewhere ${renderWords('{{unlock}}', this.opts.audience ?? 'api')}`,
-          ),
-        )
+      await phase('unlock', () => this.lock.release()).catch((e) =>
+        this.log.warn(
+          `could not release the migration lock: ${messageOf(e)}; the next run on this machine takes it over; elsewhere ${renderWords('{{unlock}}', this.opts.audience ?? 'api')}`,
+        ),
+      )
     }
   }
 

@@ -4,6 +4,7 @@ import { type Logger, silentLogger } from './context/logger'
 import { ensureLiteInstalled } from './lite/install'
 import { type LiteServer, startLiteServer } from './lite/server'
 import { closeClient, connectMilvus } from './milvus/connect'
+import { phase } from './util/timings'
 
 /** A live connection, plus the embedded server behind it when mvmigrate started one. */
 export interface Session {
@@ -34,19 +35,21 @@ export async function openSession(config: MvmigrateConfig, log: Logger = silentL
   let lite: LiteServer | undefined
   let uri = config.uri
   if (!uri) {
-    lite = await startEmbeddedLite(config, log)
+    lite = await phase('start Milvus Lite', () => startEmbeddedLite(config, log))
     uri = lite.uri
   }
   let client: MilvusClient
   try {
-    client = await connectMilvus({
-      uri,
-      token: config.token,
-      username: config.username,
-      password: config.password,
-      database: config.database,
-      connectTimeoutMs: config.connectTimeout * 1000,
-    })
+    client = await phase('connect', () =>
+      connectMilvus({
+        uri: uri!,
+        token: config.token,
+        username: config.username,
+        password: config.password,
+        database: config.database,
+        connectTimeoutMs: config.connectTimeout * 1000,
+      }),
+    )
   } catch (e) {
     await lite?.stop()
     throw e

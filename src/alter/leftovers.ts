@@ -1,6 +1,6 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError } from '../errors'
-import type { Journal } from '../ledger/journal'
+import type { Journal, JournalEntry } from '../ledger/journal'
 import {
   countRows,
   dropCollection,
@@ -102,10 +102,11 @@ export interface FindOptions {
 
 export async function findLeftovers(
   client: MilvusClient,
-  journal: Journal,
+  journal: Journal | JournalEntry[],
   opts: FindOptions = {},
 ): Promise<LeftoverCollection[]> {
-  const entries = await journal.list()
+  // The journal's entries when the caller has just read them (status reads them once for all it shows).
+  const entries = Array.isArray(journal) ? journal : await journal.list()
   const names = new Set(await listCollectionNames(client))
   const found = new Map<string, Omit<LeftoverCollection, 'rows'>>()
   const held = new Map<string, number | null>()

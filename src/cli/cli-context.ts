@@ -6,6 +6,7 @@ import { MvmError } from '../errors'
 import { Migrator } from '../migrator'
 import { type Session, openSession } from '../session'
 import { redactSecrets, secretsOf } from '../util/redact'
+import { phase } from '../util/timings'
 import { type Colors, makeColors } from './output'
 import { progressReporter } from './progress'
 
@@ -83,22 +84,24 @@ export class CliContext {
   /** Flags beat environment beat the config file beat defaults. */
   async config(extra: ConfigOverrides = {}): Promise<MvmigrateConfig> {
     const g = this.flags
-    const cfg = await loadConfig({
-      cwd: this.cwd,
-      env: this.env,
-      configFile: g.config,
-      environment: g.env,
-      flags: {
-        schemaFile: g.schema,
-        uri: g.uri,
-        token: g.token,
-        database: g.database,
-        migrationsDir: g.migrationsDir,
-        connectTimeout: g.connectTimeout,
-        lite: { dataDir: g.dataDir },
-        ...extra,
-      },
-    })
+    const cfg = await phase('config', () =>
+      loadConfig({
+        cwd: this.cwd,
+        env: this.env,
+        configFile: g.config,
+        environment: g.env,
+        flags: {
+          schemaFile: g.schema,
+          uri: g.uri,
+          token: g.token,
+          database: g.database,
+          migrationsDir: g.migrationsDir,
+          connectTimeout: g.connectTimeout,
+          lite: { dataDir: g.dataDir },
+          ...extra,
+        },
+      }),
+    )
     for (const secret of secretsOf(cfg)) this.secrets.add(secret)
     return cfg
   }
@@ -136,7 +139,7 @@ export class CliContext {
     } finally {
       process.removeListener('SIGINT', stop)
       process.removeListener('SIGTERM', stop)
-      await session.close()
+      await phase('close', () => session.close())
     }
   }
 }

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander'
 import { MvmError, isMvmError, messageOf } from '../errors'
+import { enableTimings, formatTimings, recordPhase, timingReport } from '../util/timings'
 import { TOOL_VERSION } from '../version'
 import { CliContext, parseSeconds, usage } from './cli-context'
 import { register as baseline } from './commands/baseline'
@@ -50,10 +51,41 @@ function program(cli: CliContext): Command {
   return p
 }
 
-export async function run(argv: string[], io: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
+/**
+ * The commands and options the CLI has (for the test that checks README and docs/ against it):
+ * global long options, and each command's (subcommands as "lite serve").
+ */
+export function commandLine(): { global: string[]; takesValue: string[]; commands: Record<string, string[]> } {
+  const p = program(new CliContext(process.cwd(), {}, [], new Set()))
+  const longs = (c: Command) => c.options.map((o) => o.long).filter((l): l is string => !!l)
+  const commands: Record<string, string[]> = {}
+  const walk = (c: Command, prefix: string) => {
+    for (const sub of c.commands) {
+      const name = `${prefix}${sub.name()}`
+      if (sub.commands.length) walk(sub, `${name} `)
+      else commands[name] = longs(sub)
+    }
+  }
+  walk(p, '')
+  const takesValue = p.options.filter((o) => o.required || o.optional).map((o) => o.long!)
+  return { global: [...longs(p), '--help'], takesValue, commands }
+}
+
+export async function run(
+  argv: string[],
+  io: { cwd?: string; env?: NodeJS.ProcessEnv; startedAt?: number } = {},
+): Promise<number> {
   const env = io.env ?? process.env
   const cli = new CliContext(io.cwd ?? process.cwd(), env, argv, new Set(secretsIn(argv, env)))
-  return redactingOutput(cli.secrets, async () => {
+  const timings = !!env.MVMIGRATE_TIMINGS && env.MVMIGRATE_TIMINGS !== '0'
+  enableTimings(timings)
+  const started = performance.now()
+  if (timings && io.startedAt !== undefined) {
+    // Node's own start, then loading the CLI's modules (the SDK, gRPC, protobuf, commander, ...).
+    recordPhase('node start', io.startedAt)
+    recordPhase('load modules', started - io.startedAt)
+  }
+  const code = await redactingOutput(cli.secrets, async () => {
     try {
       await program(cli).parseAsync(argv, { from: 'user' })
       return cli.exitCode
@@ -61,6 +93,14 @@ export async function run(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
       return reportError(cli, e)
     }
   })
+  if (timings) {
+    // From the process's start when the bin script said when it began, else from run().
+    const total = performance.now() - (io.startedAt !== undefined ? 0 : started)
+    const measured = timingReport().reduce((sum, p) => sum + p.ms, 0)
+    recordPhase('other (parsing, output)', Math.max(0, total - measured))
+    process.stderr.write(formatTimings(timingReport(), total) + '\n')
+  }
+  return code
 }
 
 /** Prints any failure (message + hint in CLI words, JSON with --json) and returns its exit code. */
@@ -81,14 +121,15 @@ function reportError(cli: CliContext, e: unknown): number {
   return err.exitCode
 }
 
-export async function main(argv = process.argv.slice(2)): Promise<void> {
+/** `startedAt`: performance.now() when bin/mvmigrate.js began, before it loaded the CLI (for MVMIGRATE_TIMINGS). */
+export async function main(argv = process.argv.slice(2), startedAt?: number): Promise<void> {
   // A ctx call made after its migration returned (a missing await) is refused, and the migration
   // fails saying so; the refusal also lands in the user's unawaited promise chain: not a crash.
   process.on('unhandledRejection', (e) => {
     if (isMvmError(e) && e.details?.lateCall) return
     throw e
   })
-  const code = await run(argv)
+  const code = await run(argv, { startedAt })
   process.exitCode = code
   // The SDK keeps gRPC channels open; leave promptly once output is flushed.
   setImmediate(() => process.exit(code))

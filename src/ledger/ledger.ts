@@ -49,9 +49,9 @@ export class Ledger {
     return collectionExists(this.client, this.collection)
   }
 
-  /** Creates the ledger on first use; loads it if the server released it. Call under the lock. */
-  async ensure(): Promise<void> {
-    await ensureMetaCollection(this.client, this.collection, 'mvmigrate: applied schema migrations', [
+  /** Creates the ledger on first use (true when it did: it is empty). Call under the lock. */
+  async ensure(): Promise<boolean> {
+    return ensureMetaCollection(this.client, this.collection, 'mvmigrate: applied schema migrations', [
       { name: 'version', type: 'VarChar', primaryKey: true, maxLength: 64 },
       { name: 'name', type: 'VarChar', maxLength: 512 },
       { name: 'checksum', type: 'VarChar', maxLength: 64 },
@@ -94,8 +94,7 @@ export class Ledger {
   }
 
   async nextBatch(): Promise<number> {
-    const rows = await this.list()
-    return rows.filter((r) => r.state !== 'failed').reduce((max, r) => Math.max(max, r.batch), 0) + 1
+    return nextBatchOf(await this.list())
   }
 
   /** Insert-or-replace by version: a retried failure becomes an applied row. */
@@ -119,4 +118,9 @@ export class Ledger {
   async remove(version: string): Promise<void> {
     await deleteRows(this.client, this.collection, `version == ${JSON.stringify(version)}`)
   }
+}
+
+/** The batch number a run records next: one more than the highest of the rows that are not failures. */
+export function nextBatchOf(rows: LedgerRow[]): number {
+  return rows.filter((r) => r.state !== 'failed').reduce((max, r) => Math.max(max, r.batch), 0) + 1
 }

@@ -29,8 +29,8 @@ export class Snapshots {
     readonly collection: string = SNAPSHOT_COLLECTION,
   ) {}
 
-  private async ensure(): Promise<void> {
-    await ensureMetaCollection(this.client, this.collection, 'mvmigrate: schema snapshots (drift detection)', [
+  private async ensure(): Promise<boolean> {
+    return ensureMetaCollection(this.client, this.collection, 'mvmigrate: schema snapshots (drift detection)', [
       { name: 'id', type: 'VarChar', primaryKey: true, maxLength: 64 },
       { name: 'seq', type: 'Int64' },
       { name: 'chunk', type: 'Int64' },
@@ -67,13 +67,16 @@ export class Snapshots {
   }
 
   async write(collections: CollectionSpec[]): Promise<Snapshot> {
-    await this.ensure()
-    await ensureLoaded(this.client, this.collection)
-    const previous = await queryRows(this.client, this.collection, {
-      filter: 'chunk == 0',
-      outputFields: ['seq'],
-      limit: 16384,
-    })
+    // Just created, it holds no snapshot: no need to wait for its load to read that.
+    const created = await this.ensure()
+    if (!created) await ensureLoaded(this.client, this.collection)
+    const previous = created
+      ? []
+      : await queryRows(this.client, this.collection, {
+          filter: 'chunk == 0',
+          outputFields: ['seq'],
+          limit: 16384,
+        })
     const seq = previous.reduce((max, r) => Math.max(max, Number(r.seq)), 0) + 1
     const takenAt = new Date().toISOString()
     const text = gzipSync(Buffer.from(JSON.stringify(collections))).toString('base64')

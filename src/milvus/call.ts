@@ -1,4 +1,5 @@
 import { MvmError, messageOf } from '../errors'
+import { recordCall, timingsEnabled } from '../util/timings'
 
 /**
  * The Node SDK reports most failures as a status object in the response instead of throwing, and
@@ -87,10 +88,13 @@ export interface CallOptions {
 
 export async function milvusCall<T>(what: string, fn: () => Promise<T>, opts: CallOptions = {}): Promise<T> {
   let res: T
+  const t0 = timingsEnabled() ? performance.now() : 0
   try {
     res = await fn()
   } catch (e) {
     throw translateSdkError(what, e, opts.rpc)
+  } finally {
+    if (t0) recordCall(opts.rpc ?? what.split(' ')[0], performance.now() - t0)
   }
   const status = statusOf(res)
   if (!status) {

@@ -26,6 +26,18 @@ export interface ConnectionOptions {
  */
 export const KEEPALIVE = { 'grpc.keepalive_time_ms': 300_000, 'grpc.keepalive_permit_without_calls': 0 }
 
+/**
+ * Every MilvusClient mvmigrate (and its benches) builds comes from here, so none keeps the SDK's
+ * 10 s pings. Without this, a connection left idle for a minute while its process is busy (a
+ * synchronous embedding call in a migration, the bench waiting on a child process) had been told
+ * GOAWAY "too many pings" by Milvus Lite, and its next call failed with `8 RESOURCE_EXHAUSTED:
+ * Bandwidth exhausted or memory limit exceeded` (reproduced: 70 s idle, SDK defaults).
+ */
+export function newMilvusClient(config: Record<string, unknown> & { address: string }): MilvusClient {
+  const channelOptions = { ...(config.channelOptions as Record<string, unknown> | undefined), ...KEEPALIVE }
+  return new MilvusClient({ ...config, channelOptions } as never)
+}
+
 function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout
   return Promise.race([
@@ -45,7 +57,7 @@ export async function connectMilvus(opts: ConnectionOptions): Promise<MilvusClie
   // Credentials in the uri are taken as username/password; the address in every message has none.
   const split = splitCredentials(opts.uri)
   const address = split.uri
-  const client = new MilvusClient({
+  const client = newMilvusClient({
     address,
     ssl: /^https:/i.test(address),
     token: opts.token,
@@ -54,8 +66,7 @@ export async function connectMilvus(opts: ConnectionOptions): Promise<MilvusClie
     database: opts.database,
     timeout: opts.requestTimeoutMs ?? 600_000,
     logLevel: 'error',
-    channelOptions: KEEPALIVE,
-  } as never)
+  })
   const unreachable = () =>
     new MvmError(
       'UNREACHABLE',

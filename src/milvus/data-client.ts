@@ -1,6 +1,6 @@
-import { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { translateSdkError } from './call'
-import { closeClient } from './connect'
+import { closeClient, newMilvusClient } from './connect'
 import { installFloatVectorWire } from './float-vector-wire'
 
 /**
@@ -53,7 +53,7 @@ export function dropRetryInterceptor(client: MilvusClient): boolean {
 export async function openDataClient(client: MilvusClient): Promise<DataClient> {
   const config = (client as unknown as SdkInternals).config
   if (!config) return { client, lean: false, floatVectorBytes: false, close: async () => undefined }
-  const data = new MilvusClient({ ...config } as never)
+  const data = newMilvusClient({ ...config } as never)
   const lean = dropRetryInterceptor(data)
   const floatVectorBytes = installFloatVectorWire(data, (data as unknown as SdkInternals)._MilvusService)
   try {

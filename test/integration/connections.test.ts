@@ -10,7 +10,8 @@ import {
 } from '../../src/milvus/float-vector-wire'
 import { KEY_COLUMN, keyColumnOf, keyColumnReader } from '../../src/milvus/key-column-wire'
 import { insertRows, queryKeys, queryRows } from '../../src/milvus/rows'
-import { fileDatabases, lacks, milvusToken } from '../helpers/milvus'
+import { fileDatabases, lacks, milvusToken, milvusUri } from '../helpers/milvus'
+import { cli, tempProject, writeMigration } from '../helpers/project'
 
 const clients: MilvusClient[] = []
 const databases = fileDatabases()
@@ -375,4 +376,46 @@ describe('idle connections', () => {
       await data.close()
     }
   }, 120_000)
+})
+
+describe('a migration busy for a minute in its own code', () => {
+  // An embedding call, say: synchronous, so for 70 s the process reads nothing from its connections
+  // and answers no ping. A client with the SDK's default pings was seen sent away by Milvus Lite in
+  // that time (its next call: 8 RESOURCE_EXHAUSTED); the migration's own connection must not be.
+  it('up keeps working after 70 s of blocking user code between two ctx calls', async () => {
+    const { database, client } = await testDatabase('busy')
+    const dir = tempProject({ uri: milvusUri(), database })
+    writeMigration(
+      dir,
+      '20260101000000_busy.ts',
+      `import { defineMigration } from 'mvmigrate'
+import { execFileSync } from 'node:child_process'
+
+export default defineMigration({
+  async up(ctx) {
+    await ctx.createCollection({
+      name: 'docs',
+      fields: [
+        { name: 'id', type: 'Int64', primaryKey: true },
+        { name: 'vector', type: 'FloatVector', dim: 2 },
+      ],
+      indexes: [{ field: 'vector', type: 'FLAT', metric: 'L2' }],
+    })
+    execFileSync('sleep', ['70'])
+    await ctx.insert('docs', [{ id: 1, vector: [1, 0] }, { id: 2, vector: [0, 1] }])
+  },
+})
+`,
+    )
+    const r = await cli(dir, ['up'], { timeoutMs: 150_000 })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).not.toMatch(/excess pings|RESOURCE_EXHAUSTED|GOAWAY/)
+    const count = await client.query({
+      collection_name: 'docs',
+      filter: 'id > 0',
+      output_fields: ['count(*)'],
+      consistency_level: 'Strong',
+    } as never)
+    expect(Number(count.data[0]['count(*)'])).toBe(2)
+  }, 180_000)
 })
