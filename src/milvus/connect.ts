@@ -83,7 +83,7 @@ export async function connectMilvus(opts: ConnectionOptions): Promise<MilvusClie
     await closeClient(client)
     if (e instanceof MvmError && e.code === 'UNREACHABLE' && !e.message.startsWith('Could not reach')) {
       throw new MvmError('UNREACHABLE', `Could not reach Milvus at ${address}: ${e.message.replace(/^.*?: /, '')}`, {
-        hint: unreachable().hint,
+        hint: unreachable().hintTemplate,
         cause: e,
       })
     }

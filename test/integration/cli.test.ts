@@ -370,6 +370,10 @@ describe('bad input: a clear message, a documented non-zero exit, and no change 
     const refused = await cli(dir, ['--uri', 'http://127.0.0.1:9', 'status'])
     expect(refused.code).toBe(6)
     expect(refused.stderr).toContain('Could not reach Milvus at http://127.0.0.1:9')
+    // In the CLI's words, not the library's.
+    expect(refused.stderr).toContain(
+      'hint: Check that the server is running and the address is right (--uri / MILVUS_URI), or leave --uri out to use the embedded Milvus Lite.',
+    )
     const silent = net.createServer(() => undefined)
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
     const port = (silent.address() as net.AddressInfo).port
