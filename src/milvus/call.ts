@@ -1,4 +1,5 @@
 import { MvmError, messageOf } from '../errors'
+import { classifyTlsFailure, tlsFailure, tlsReason } from './tls-failures'
 
 /**
  * The Node SDK reports most failures as a status object in the response instead of throwing, and
@@ -58,6 +59,9 @@ export function translateSdkError(what: string, e: unknown, rpc?: string): MvmEr
   if (e instanceof MvmError) return e
   const msg = messageOf(e)
   const grpcCode = (e as { code?: unknown })?.code
+  // gRPC reports a failed TLS handshake as UNAVAILABLE: told apart first, it is not "not running".
+  const tls = classifyTlsFailure(msg)
+  if (tls) return tlsFailure(tls, { address: 'the server', reason: tlsReason(msg), cause: e }, what)
   if (
     grpcCode === GRPC_UNAVAILABLE ||
     grpcCode === GRPC_DEADLINE_EXCEEDED ||
