@@ -157,6 +157,12 @@ describe('mvmigrate CLI', () => {
     const st = await cli(dir, ['status', '--check'])
     expect(st.code, st.stderr).toBe(0)
     expect(st.stdout).toMatch(/docs\s+applied\s+1/)
+    // TLS options are for a server at a uri: the embedded one (loopback) is used without TLS, and a warning says so.
+    const tls = await cli(dir, ['status', '--check', '--tls-ca', 'ca.pem'])
+    expect(tls.code, tls.stderr).toBe(0)
+    expect(tls.stderr).toContain(
+      'warning: TLS options are set but no uri is: using the embedded Milvus Lite (loopback, without TLS)',
+    )
     // The embedded server was stopped after each command: nothing left running for this directory.
     expect(fs.existsSync(path.join(dir, '.mvmigrate', 'milvus.server.json'))).toBe(false)
   })
