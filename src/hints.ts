@@ -42,6 +42,17 @@ export const ACTIONS = {
   },
   token: { cli: '--token / MILVUS_TOKEN', api: 'the token option (or MILVUS_TOKEN)' },
   database: { cli: '--database / MILVUS_DATABASE', api: 'the database option (or MILVUS_DATABASE)' },
+  tlsCa: { cli: '--tls-ca / MILVUS_TLS_CA / tls.ca', api: 'the tls.ca option (or MILVUS_TLS_CA)' },
+  tlsCert: { cli: '--tls-cert / MILVUS_TLS_CERT / tls.cert', api: 'the tls.cert option (or MILVUS_TLS_CERT)' },
+  tlsKey: { cli: '--tls-key / MILVUS_TLS_KEY / tls.key', api: 'the tls.key option (or MILVUS_TLS_KEY)' },
+  tlsServerName: {
+    cli: '--tls-server-name / MILVUS_TLS_SERVER_NAME / tls.serverName',
+    api: 'the tls.serverName option (or MILVUS_TLS_SERVER_NAME)',
+  },
+  tlsOptions: {
+    cli: 'the TLS options (--tls-ca, --tls-cert, --tls-key, --tls-server-name; MILVUS_TLS_*; tls in the config)',
+    api: 'the tls options (or MILVUS_TLS_*)',
+  },
   dataDir: { cli: '--data-dir / lite.dataDir', api: 'the lite.dataDir option' },
   liteInstall: { cli: 'run `mvmigrate lite install`', api: 'call ensureLiteInstalled()' },
   liteServe: {

@@ -35,6 +35,9 @@ export async function openSession(config: MvmigrateConfig, log: Logger = silentL
   let lite: LiteServer | undefined
   let uri = config.uri
   if (!uri) {
+    // The embedded server listens on loopback without TLS: TLS options are for the server at a uri.
+    if (config.tls && Object.values(config.tls).some(Boolean))
+      log.warn('TLS options are set but no uri is: using the embedded Milvus Lite (loopback, without TLS)')
     lite = await phase('start Milvus Lite', () => startEmbeddedLite(config, log))
     uri = lite.uri
   }
@@ -47,6 +50,7 @@ export async function openSession(config: MvmigrateConfig, log: Logger = silentL
         username: config.username,
         password: config.password,
         database: config.database,
+        tls: lite ? undefined : config.tls,
         connectTimeoutMs: config.connectTimeout * 1000,
       }),
     )

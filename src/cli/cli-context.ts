@@ -15,6 +15,10 @@ export interface GlobalFlags {
   uri?: string
   token?: string
   database?: string
+  tlsCa?: string
+  tlsCert?: string
+  tlsKey?: string
+  tlsServerName?: string
   config?: string
   migrationsDir?: string
   dataDir?: string
@@ -95,6 +99,7 @@ export class CliContext {
           uri: g.uri,
           token: g.token,
           database: g.database,
+          tls: { ca: g.tlsCa, cert: g.tlsCert, key: g.tlsKey, serverName: g.tlsServerName },
           migrationsDir: g.migrationsDir,
           connectTimeout: g.connectTimeout,
           lite: { dataDir: g.dataDir },

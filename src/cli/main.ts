@@ -29,6 +29,16 @@ function program(cli: CliContext): Command {
     .option('--uri <uri>', 'Milvus address (env MILVUS_URI); without it the embedded Milvus Lite is used')
     .option('--token <token>', 'API key or "user:password" (env MILVUS_TOKEN)')
     .option('--database <name>', 'Milvus database (env MILVUS_DATABASE)')
+    .option(
+      '--tls-ca <file>',
+      "PEM file of the CA that signed the server's certificate; turns TLS on (env MILVUS_TLS_CA)",
+    )
+    .option('--tls-cert <file>', 'PEM client certificate, for mutual TLS; turns TLS on (env MILVUS_TLS_CERT)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert (env MILVUS_TLS_KEY)')
+    .option(
+      '--tls-server-name <name>',
+      "the name the server's certificate carries, when not the uri's host; turns TLS on (env MILVUS_TLS_SERVER_NAME)",
+    )
     .option('--config <file>', 'config file (default: mvmigrate.config.{ts,js,json} in the working directory)')
     .option('--migrations-dir <dir>', 'directory of migration files (default: migrations)')
     .option('--data-dir <dir>', 'embedded Milvus Lite data directory (default: .mvmigrate/milvus)')
@@ -121,8 +131,24 @@ function reportError(cli: CliContext, e: unknown): number {
   return err.exitCode
 }
 
+/**
+ * gRPC sends the uri's host as the TLS server name even when it is an IP address, and Node then
+ * prints a deprecation warning (DEP0123) on stderr. The certificate is still checked against that
+ * IP address, as it should be: the warning says nothing a user can act on, so the CLI drops it.
+ */
+function dropIpServerNameWarning(): void {
+  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void
+  process.emitWarning = ((warning: unknown, ...rest: unknown[]) => {
+    const options = rest[0]
+    const code = typeof options === 'object' && options ? (options as { code?: unknown }).code : rest[1]
+    if (code === 'DEP0123') return
+    emit(warning, ...rest)
+  }) as typeof process.emitWarning
+}
+
 /** `startedAt`: performance.now() when bin/mvmigrate.js began, before it loaded the CLI (for MVMIGRATE_TIMINGS). */
 export async function main(argv = process.argv.slice(2), startedAt?: number): Promise<void> {
+  dropIpServerNameWarning()
   // A ctx call made after its migration returned (a missing await) is refused, and the migration
   // fails saying so; the refusal also lands in the user's unawaited promise chain: not a crash.
   process.on('unhandledRejection', (e) => {

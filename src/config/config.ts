@@ -1,6 +1,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { MvmError } from '../errors'
+import type { TlsOptions } from '../milvus/tls-files'
 import { defaultExport, importUserModule, loadErrorText } from '../migrations/load-module'
 import { splitCredentials } from '../util/redact'
 import { findSchemaFile } from '../declarative/schema-file'
@@ -14,6 +15,11 @@ export interface MvmigrateConfig {
   username?: string
   password?: string
   database?: string
+  /**
+   * TLS towards the server at `uri`: a private CA, a client certificate and key (mutual TLS), the
+   * name its certificate carries. Any of them turns TLS on; paths in a config file are relative to it.
+   */
+  tls?: TlsOptions
   /** Where migration files live (default "migrations"). */
   migrationsDir: string
   /** Where `make` finds migration.ts.stub / migration.js.stub (default: the package's templates/). */
@@ -64,13 +70,15 @@ const TOP_KEYS: Record<string, 'string' | 'number' | 'object'> = {
   connectTimeout: 'number',
   schemaFile: 'string',
   lite: 'object',
+  tls: 'object',
 }
-const LITE_KEYS: Record<string, 'string' | 'number'> = {
-  dataDir: 'string',
-  venvDir: 'string',
-  python: 'string',
-  port: 'number',
+/** The keys of the settings that are objects. */
+const NESTED_KEYS: Record<string, Record<string, 'string' | 'number'>> = {
+  lite: { dataDir: 'string', venvDir: 'string', python: 'string', port: 'number' },
+  tls: { ca: 'string', cert: 'string', key: 'string', serverName: 'string' },
 }
+const LITE_KEYS = NESTED_KEYS.lite
+const TLS_KEYS = NESTED_KEYS.tls
 
 export function defaults(cwd: string): MvmigrateConfig {
   return {
@@ -98,10 +106,11 @@ function layerProblems(raw: Record<string, unknown>, prefix: string): string[] {
         problems.push(`'${prefix}${k}' must be an object`)
         continue
       }
+      const keys = NESTED_KEYS[k]
       for (const [lk, lv] of Object.entries(v)) {
-        if (!LITE_KEYS[lk]) problems.push(`unknown key '${prefix}lite.${lk}'${didYouMean(lk, Object.keys(LITE_KEYS))}`)
-        else if (lv !== undefined && typeof lv !== LITE_KEYS[lk])
-          problems.push(`'${prefix}lite.${lk}' must be a ${LITE_KEYS[lk]}, got ${JSON.stringify(lv)}`)
+        if (!keys[lk]) problems.push(`unknown key '${prefix}${k}.${lk}'${didYouMean(lk, Object.keys(keys))}`)
+        else if (lv !== undefined && typeof lv !== keys[lk])
+          problems.push(`'${prefix}${k}.${lk}' must be a ${keys[lk]}, got ${JSON.stringify(lv)}`)
       }
     } else if (typeof v !== want) problems.push(`'${prefix}${k}' must be a ${want}, got ${JSON.stringify(v)}`)
     else if (want === 'number' && (!Number.isFinite(v) || (v as number) < 0))
@@ -112,7 +121,7 @@ function layerProblems(raw: Record<string, unknown>, prefix: string): string[] {
 
 /** Rejects unknown keys and wrong types, naming the file and every bad key at once (environments included). */
 export function validateConfigFile(raw: unknown, file: string): ConfigFile {
-  const hint = `Known keys: ${Object.keys(TOP_KEYS).join(', ')}, environments; lite: { ${Object.keys(LITE_KEYS).join(', ')} }.`
+  const hint = `Known keys: ${Object.keys(TOP_KEYS).join(', ')}, environments; lite: { ${Object.keys(LITE_KEYS).join(', ')} }; tls: { ${Object.keys(TLS_KEYS).join(', ')} }.`
   if (!raw || typeof raw !== 'object' || Array.isArray(raw))
     throw new MvmError('CONFIG_INVALID', `${file}: the config must be an object`, { hint })
   const { environments, ...top } = raw as Record<string, unknown>
@@ -168,6 +177,31 @@ export function fromEnv(env: NodeJS.ProcessEnv): ConfigFile {
   if (env.MILVUS_USERNAME) out.username = env.MILVUS_USERNAME
   if (env.MILVUS_PASSWORD) out.password = env.MILVUS_PASSWORD
   if (env.MILVUS_DATABASE) out.database = env.MILVUS_DATABASE
+  const tls: TlsOptions = {}
+  if (env.MILVUS_TLS_CA) tls.ca = env.MILVUS_TLS_CA
+  if (env.MILVUS_TLS_CERT) tls.cert = env.MILVUS_TLS_CERT
+  if (env.MILVUS_TLS_KEY) tls.key = env.MILVUS_TLS_KEY
+  if (env.MILVUS_TLS_SERVER_NAME) tls.serverName = env.MILVUS_TLS_SERVER_NAME
+  if (Object.keys(tls).length) out.tls = tls
+  return out
+}
+
+/** The TLS file paths of a layer, resolved against `dir`. */
+function resolveTlsPaths(layer: ConfigLayer, dir: string): ConfigLayer {
+  if (!layer.tls) return layer
+  const tls = { ...layer.tls }
+  for (const k of ['ca', 'cert', 'key'] as const) if (tls[k]) tls[k] = path.resolve(dir, tls[k])
+  return { ...layer, tls }
+}
+
+/** A config file's TLS paths (top level and environments) made absolute: they are relative to the file. */
+export function resolveFilePaths(file: ConfigFile, configFile: string): ConfigFile {
+  const dir = path.dirname(configFile)
+  const out: ConfigFile = resolveTlsPaths(file, dir)
+  if (file.environments)
+    out.environments = Object.fromEntries(
+      Object.entries(file.environments).map(([name, layer]) => [name, resolveTlsPaths(layer, dir)]),
+    )
   return out
 }
 
@@ -194,7 +228,8 @@ export function environmentLayer(file: ConfigFile, name: string | undefined, whe
 
 /**
  * Precedence: flags beat environment variables beat the selected environment beat the config
- * file's top level beat defaults. Paths resolve against cwd.
+ * file's top level beat defaults, key by key inside `lite` and `tls` too. Paths resolve against
+ * cwd (a config file's TLS paths were already made absolute against the file by loadConfig).
  */
 export function mergeConfig(
   cwd: string,
@@ -221,6 +256,9 @@ export function mergeConfig(
     ...defined(flags.lite),
   }
   if (environment) merged.env = environment.name
+  const tls = { ...defined(top.tls), ...defined(selected.tls), ...defined(env.tls), ...defined(flags.tls) }
+  delete merged.tls
+  if (Object.keys(tls).length) merged.tls = resolveTlsPaths({ tls }, cwd).tls
   merged.schemaFile = path.resolve(cwd, merged.schemaFile)
   merged.migrationsDir = path.resolve(cwd, merged.migrationsDir)
   merged.templatesDir = path.resolve(cwd, merged.templatesDir)
@@ -251,7 +289,7 @@ export interface LoadConfigOptions {
 export async function loadConfig(opts: LoadConfigOptions = {}): Promise<MvmigrateConfig> {
   const cwd = path.resolve(opts.cwd ?? process.cwd())
   const file = opts.configFile ? path.resolve(cwd, opts.configFile) : findConfigFile(cwd)
-  const fileConfig = file ? await readConfigFile(file) : {}
+  const fileConfig = file ? resolveFilePaths(await readConfigFile(file), file) : {}
   const vars = opts.env ?? process.env
   const name = opts.environment ?? (vars.MVMIGRATE_ENV || undefined)
   const environment = name

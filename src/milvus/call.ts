@@ -1,5 +1,6 @@
 import { MvmError, messageOf } from '../errors'
 import { recordCall, timingsEnabled } from '../util/timings'
+import { classifyTlsFailure, tlsFailure, tlsReason } from './tls-failures'
 
 /**
  * The Node SDK reports most failures as a status object in the response instead of throwing, and
@@ -59,6 +60,9 @@ export function translateSdkError(what: string, e: unknown, rpc?: string): MvmEr
   if (e instanceof MvmError) return e
   const msg = messageOf(e)
   const grpcCode = (e as { code?: unknown })?.code
+  // gRPC reports a failed TLS handshake as UNAVAILABLE: told apart first, it is not "not running".
+  const tls = classifyTlsFailure(msg)
+  if (tls) return tlsFailure(tls, { address: 'the server', reason: tlsReason(msg), cause: e }, what)
   if (
     grpcCode === GRPC_UNAVAILABLE ||
     grpcCode === GRPC_DEADLINE_EXCEEDED ||

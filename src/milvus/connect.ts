@@ -2,6 +2,9 @@ import { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError } from '../errors'
 import { splitCredentials } from '../util/redact'
 import { milvusCall, translateSdkError } from './call'
+import { type TlsFailureKind, tlsFailure } from './tls-failures'
+import { type LoadedTls, type TlsOptions, loadTlsFiles, tlsRequested } from './tls-files'
+import { hostPort, probeTls } from './tls-probe'
 
 export interface ConnectionOptions {
   /** http://host:19530, https://... (Zilliz Cloud), or host:port. */
@@ -15,6 +18,8 @@ export interface ConnectionOptions {
   connectTimeoutMs?: number
   /** Per-request deadline once connected (default 10 min: index builds and loads can be slow). */
   requestTimeoutMs?: number
+  /** A private CA, a client certificate for mutual TLS, the name the certificate carries: any turns TLS on. */
+  tls?: TlsOptions
 }
 
 /**
@@ -57,9 +62,23 @@ export async function connectMilvus(opts: ConnectionOptions): Promise<MilvusClie
   // Credentials in the uri are taken as username/password; the address in every message has none.
   const split = splitCredentials(opts.uri)
   const address = split.uri
+  // The files are checked before anything connects; the SDK gets their contents, and the bulk
+  // connection (data-client.ts, a copy of this client's config) the same.
+  const secure = tlsRequested(address, opts.tls)
+  const files = secure && opts.tls ? loadTlsFiles(opts.tls) : {}
   const client = newMilvusClient({
     address,
-    ssl: /^https:/i.test(address),
+    ssl: secure,
+    ...(secure
+      ? {
+          tls: {
+            rootCert: files.rootCert,
+            certChain: files.certChain,
+            privateKey: files.privateKey,
+            serverName: files.serverName,
+          },
+        }
+      : {}),
     token: opts.token,
     username: opts.username ?? (opts.token ? undefined : split.username),
     password: opts.password ?? (opts.token ? undefined : split.password),
@@ -92,15 +111,50 @@ export async function connectMilvus(opts: ConnectionOptions): Promise<MilvusClie
     )
   } catch (e) {
     await closeClient(client)
+    const tls = await explainTls(e, address, secure, opts.tls, files)
+    if (tls) throw tls
     if (e instanceof MvmError && e.code === 'UNREACHABLE' && !e.message.startsWith('Could not reach')) {
       throw new MvmError('UNREACHABLE', `Could not reach Milvus at ${address}: ${e.message.replace(/^.*?: /, '')}`, {
-        hint: unreachable().hint,
+        hint: unreachable().hintTemplate,
         cause: e,
       })
     }
     throw e
   }
   return client
+}
+
+/** Failures a TLS probe explains better than gRPC's message. */
+const PROBED: TlsFailureKind[] = ['untrusted', 'nameMismatch', 'serverCertInvalid']
+
+/**
+ * A failed connection, explained when TLS is the cause: a TLS failure gets the server's
+ * certificate (subject, issuer, names) from one handshake of our own; a plain connection that
+ * failed without a refusal is tried with TLS, to say "the server speaks TLS" instead of "unreachable".
+ */
+async function explainTls(
+  e: unknown,
+  address: string,
+  secure: boolean,
+  options: TlsOptions | undefined,
+  files: LoadedTls,
+): Promise<MvmError | undefined> {
+  if (!(e instanceof MvmError)) return undefined
+  const expectedName = options?.serverName || hostPort(address).host
+  if (e.code === 'TLS_FAILED') {
+    const kind = e.details?.tls as TlsFailureKind
+    const probe = PROBED.includes(kind)
+      ? await probeTls(address, { ca: files.rootCert, cert: files.certChain, key: files.privateKey, expectedName })
+      : undefined
+    const reason = String(e.details?.reason ?? '')
+    return tlsFailure(kind, { address, reason, ca: options?.ca, expectedName, tls: files, probe, cause: e })
+  }
+  const refused = /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN/
+  if (!secure && e.code === 'UNREACHABLE' && !e.message.startsWith('Could not reach') && !refused.test(e.message)) {
+    const probe = await probeTls(address, { expectedName })
+    if (probe.speaksTls) return tlsFailure('plainToTls', { address, reason: '', probe, cause: e })
+  }
+  return undefined
 }
 
 async function ensureDatabase(client: MilvusClient, database: string, address: string): Promise<void> {

@@ -45,7 +45,16 @@ export function cli(
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...opts.env }
-    for (const k of ['MILVUS_URI', 'MILVUS_TOKEN', 'MILVUS_DATABASE']) if (!opts.env || !(k in opts.env)) delete env[k]
+    for (const k of [
+      'MILVUS_URI',
+      'MILVUS_TOKEN',
+      'MILVUS_DATABASE',
+      'MILVUS_TLS_CA',
+      'MILVUS_TLS_CERT',
+      'MILVUS_TLS_KEY',
+      'MILVUS_TLS_SERVER_NAME',
+    ])
+      if (!opts.env || !(k in opts.env)) delete env[k]
     // Against a server with authentication, every command gets the test token unless the test says otherwise.
     const token = inject('milvusToken')
     if (token && !(opts.env && 'MILVUS_TOKEN' in opts.env)) env.MILVUS_TOKEN = token

@@ -157,6 +157,12 @@ describe('mvmigrate CLI', () => {
     const st = await cli(dir, ['status', '--check'])
     expect(st.code, st.stderr).toBe(0)
     expect(st.stdout).toMatch(/docs\s+applied\s+1/)
+    // TLS options are for a server at a uri: the embedded one (loopback) is used without TLS, and a warning says so.
+    const tls = await cli(dir, ['status', '--check', '--tls-ca', 'ca.pem'])
+    expect(tls.code, tls.stderr).toBe(0)
+    expect(tls.stderr).toContain(
+      'warning: TLS options are set but no uri is: using the embedded Milvus Lite (loopback, without TLS)',
+    )
     // The embedded server was stopped after each command: nothing left running for this directory.
     expect(fs.existsSync(path.join(dir, '.mvmigrate', 'milvus.server.json'))).toBe(false)
   })
@@ -370,6 +376,10 @@ describe('bad input: a clear message, a documented non-zero exit, and no change 
     const refused = await cli(dir, ['--uri', 'http://127.0.0.1:9', 'status'])
     expect(refused.code).toBe(6)
     expect(refused.stderr).toContain('Could not reach Milvus at http://127.0.0.1:9')
+    // In the CLI's words, not the library's.
+    expect(refused.stderr).toContain(
+      'hint: Check that the server is running and the address is right (--uri / MILVUS_URI), or leave --uri out to use the embedded Milvus Lite.',
+    )
     const silent = net.createServer(() => undefined)
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
     const port = (silent.address() as net.AddressInfo).port

@@ -117,3 +117,83 @@ describe('environments', () => {
     )
   })
 })
+
+describe('TLS options', () => {
+  /** A project with its config file in conf/, the working directory one level up. */
+  const project = (cfg: unknown) => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'mvm-tls-'))
+    fs.mkdirSync(path.join(cwd, 'conf'))
+    fs.writeFileSync(path.join(cwd, 'conf', 'mvmigrate.config.json'), JSON.stringify(cfg))
+    return { cwd, configFile: 'conf/mvmigrate.config.json', conf: path.join(cwd, 'conf') }
+  }
+  const file = {
+    uri: 'https://milvus:19530',
+    tls: { ca: 'ca.pem', serverName: 'top.example' },
+    environments: {
+      prod: { tls: { ca: 'prod/ca.pem', cert: 'prod/client.pem', key: 'prod/client.key' } },
+      dev: {},
+    },
+  }
+
+  it("paths in a config file are relative to the file, the top level's and an environment's", async () => {
+    const p = project(file)
+    const top = await loadConfig({ cwd: p.cwd, configFile: p.configFile, env: {} })
+    expect(top.tls).toEqual({ ca: path.join(p.conf, 'ca.pem'), serverName: 'top.example' })
+    const prod = await loadConfig({ cwd: p.cwd, configFile: p.configFile, env: {}, environment: 'prod' })
+    // Key by key: the environment's files, the top level's server name.
+    expect(prod.tls).toEqual({
+      ca: path.join(p.conf, 'prod', 'ca.pem'),
+      cert: path.join(p.conf, 'prod', 'client.pem'),
+      key: path.join(p.conf, 'prod', 'client.key'),
+      serverName: 'top.example',
+    })
+    const absolute = project({ tls: { ca: '/etc/milvus/ca.pem' } })
+    expect((await loadConfig({ cwd: absolute.cwd, configFile: absolute.configFile, env: {} })).tls).toEqual({
+      ca: '/etc/milvus/ca.pem',
+    })
+  })
+
+  it('flags > MILVUS_TLS_* > the selected environment > top level, key by key; their paths relative to the working directory', async () => {
+    const p = project(file)
+    const env = {
+      MILVUS_TLS_CERT: 'env/client.pem',
+      MILVUS_TLS_KEY: 'env/client.key',
+      MILVUS_TLS_SERVER_NAME: 'env.example',
+    }
+    const c = await loadConfig({
+      cwd: p.cwd,
+      configFile: p.configFile,
+      env,
+      environment: 'prod',
+      flags: { tls: { key: 'flag.key', ca: undefined } },
+    })
+    expect(c.tls).toEqual({
+      ca: path.join(p.conf, 'prod', 'ca.pem'), // the environment's (the undefined flag erases nothing)
+      cert: path.join(p.cwd, 'env', 'client.pem'), // environment variable over the environment
+      key: path.join(p.cwd, 'flag.key'), // flag over everything
+      serverName: 'env.example', // environment variable over the top level
+    })
+    const all = await loadConfig({
+      cwd: p.cwd,
+      env: { MILVUS_TLS_CA: '/abs/ca.pem' },
+      flags: { tls: { serverName: 'flag.example' } },
+    })
+    expect(all.tls).toEqual({ ca: '/abs/ca.pem', serverName: 'flag.example' })
+  })
+
+  it('no TLS option anywhere: no tls at all (https:// alone uses the public CAs)', async () => {
+    const p = project({ uri: 'https://in01.example.zillizcloud.com:19530' })
+    const c = await loadConfig({ cwd: p.cwd, configFile: p.configFile, env: {}, flags: { tls: {} } })
+    expect(c.tls).toBeUndefined()
+  })
+
+  it('unknown keys and wrong types under tls are config errors naming them', async () => {
+    const p = project({
+      tls: { serverNmae: 'milvus.example' },
+      environments: { prod: { tls: { cert: 3 } }, qa: { tls: 'on' } },
+    })
+    await expect(loadConfig({ cwd: p.cwd, configFile: p.configFile, env: {} })).rejects.toThrow(
+      /3 problems:\n {2}unknown key 'tls\.serverNmae' \(did you mean 'serverName'\?\)\n {2}'environments\.prod\.tls\.cert' must be a string, got 3\n {2}'environments\.qa\.tls' must be an object/,
+    )
+  })
+})
