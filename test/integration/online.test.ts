@@ -167,6 +167,35 @@ async function lostInTheRename(
   return out
 }
 
+/**
+ * Stale keys the sweep overwrote in the one race Milvus leaves it (no compare-and-set): the
+ * application wrote the key through the new name between the sweep's strong read of it and the
+ * sweep's write of the old collection's value (one query and one write; a time tick on 2.3). Told
+ * apart by the application's write falling inside the sweep and the value found being the backup's.
+ */
+async function overwrittenInTheSweepRace(
+  client: MilvusClient,
+  backup: string,
+  log: WriterLog,
+  stale: { key: string; found: unknown }[],
+  during: { from: number; to: number },
+): Promise<string[]> {
+  const out: string[] = []
+  for (const x of stale) {
+    const h = log.history.get(x.key) ?? []
+    const last = h[h.length - 1]
+    if (!last || last.op === 'delete' || last.at < during.from || last.at > during.to) continue
+    const r = await client.query({
+      collection_name: backup,
+      filter: `id in [${x.key}]`,
+      output_fields: ['title'],
+      consistency_level: 'Strong',
+    } as never)
+    if ((r.data as Row[])[0]?.title === x.found) out.push(x.key)
+  }
+  return out
+}
+
 function expectedCount(initial: number, log: WriterLog) {
   return initial + log.acknowledged.insert - log.acknowledged.delete
 }
@@ -488,12 +517,18 @@ describe('a crash during the catch-up and the sweep', () => {
         })
     if (lostByServer.length)
       console.log(`acknowledged by Milvus Lite during the rename and kept nowhere: ${lostByServer.join(', ')}`)
+    const raced = await overwrittenInTheSweepRace(s.app, `docs__mvm_bak_${V}`, log, check.stale, {
+      from: rerun.swapStartedAt,
+      to: rerun.sweptAt,
+    })
+    if (raced.length) console.log(`overwritten in the sweep's read-to-write race (README, limits): ${raced.join(', ')}`)
+    expect(raced.length, report).toBeLessThanOrEqual(1)
     expect(
       check.missing.filter((k) => !lostByServer.includes(k)),
       report,
     ).toEqual([])
     expect(
-      check.stale.filter((x) => !lostByServer.includes(x.key)),
+      check.stale.filter((x) => !lostByServer.includes(x.key) && !raced.includes(x.key)),
       report,
     ).toEqual([])
     const unseen = deletedBeforeTheSweep(log, check.extra, rerun)
@@ -501,7 +536,8 @@ describe('a crash during the catch-up and the sweep', () => {
       check.extra.filter((k) => !unseen.includes(k)),
       report,
     ).toEqual([])
-    if (!lostByServer.length) expect(await count(s.client, 'docs')).toBe(expectedCount(2000, log) + unseen.length)
+    if (!lostByServer.length && !raced.length)
+      expect(await count(s.client, 'docs')).toBe(expectedCount(2000, log) + unseen.length)
   })
 
   it('killed after the swap, before its sweeps finished: up again finishes, says late writes may be only in the backup, and prune keeps the backup unless told', async () => {
