@@ -393,7 +393,8 @@ export class Migrator {
             if (e instanceof MvmError && e.code === 'MIGRATION_INVALID' && !ctx.changedSomething) {
               // Bad input found before this migration changed anything: not a failed run, nothing to record.
               throw new MvmError('MIGRATION_INVALID', e.message, {
-                hint: `Fix the migration file and {{up}} again. Nothing was changed by this migration${done.length ? `; the ${done.length} before it in this batch stay applied` : ''}.`,
+                // The error's own advice (what to change) comes first when it has some.
+                hint: `${e.hintTemplate ? `${e.hintTemplate} Then {{up}} again: nothing` : 'Fix the migration file and {{up}} again. Nothing'} was changed by this migration${done.length ? `; the ${done.length} before it in this batch stay applied` : ''}.`,
                 cause: e,
                 details: { applied: done },
               })
@@ -417,10 +418,15 @@ export class Migrator {
             const kept = finished.length
               ? ` Its alter of ${finished.join(', ')} finished and is kept: a retry does not run it again, so change only what comes after it.`
               : ''
+            // What up() changed before it failed stays: a retry runs up() from the start and meets it.
+            const made = tracker.changes
+            const stays = made.length
+              ? ` Before it failed, up() made ${made.length === 1 ? 'this change, which stays' : `these ${made.length} changes, which stay`}: ${made.join('; ')}. A retry runs up() from the start: make each step safe to run again (createCollection(def, { ifNotExists: true }), dropCollection(name, { ifExists: true })) or undo it first.`
+              : ''
             throw new MvmError('MIGRATION_FAILED', `Migration ${this.rel(m.path)} failed: ${messageOf(e)}`, {
-              hint: `${advice}${done.length ? `The ${done.length} migration(s) before it in this batch stay applied. ` : ''}It is recorded as failed; fix it and {{up}} again to retry.${kept}`,
+              hint: `${advice}${done.length ? `The ${done.length} migration(s) before it in this batch stay applied. ` : ''}It is recorded as failed; fix it and {{up}} again to retry.${stays}${kept}`,
               cause: e,
-              details: { applied: done, failed: m.version },
+              details: { applied: done, failed: m.version, changes: made },
             })
           }
           const durationMs = Date.now() - started

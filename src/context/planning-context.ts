@@ -11,7 +11,8 @@ import { countRows, listCollectionNames, resolveName } from '../milvus/collectio
 import { describeCollectionSpec } from '../milvus/describe'
 import { type CollectionDefinition, type IndexDefinition, specFromDefinition } from '../schema/definition'
 import type { CollectionSpec } from '../schema/spec'
-import { MigrationContext, type MigrationInfo, READ_ONLY_CALL } from './context'
+import { READ_ONLY_CALL } from './call-tracker'
+import { MigrationContext, type MigrationInfo } from './context'
 import { silentLogger } from './logger'
 
 export interface PlannedAlter {
@@ -100,11 +101,20 @@ export class PlanningContext extends MigrationContext {
     return s
   }
 
-  override async createCollection(def: CollectionDefinition): Promise<CollectionSpec> {
+  override async createCollection(
+    def: CollectionDefinition,
+    opts: { ifNotExists?: boolean } = {},
+  ): Promise<CollectionSpec> {
     const { spec, problems } = specFromDefinition(def, `${this.migration.file}: `)
     if (problems.length)
       throw new MvmError('MIGRATION_INVALID', `Invalid collection definition:\n  ${problems.join('\n  ')}`)
-    if (await this.spec(spec.name))
+    const existing = await this.spec(spec.name)
+    if (existing && opts.ifNotExists) {
+      this.refuseOtherSchema(existing, spec, def)
+      this.steps.push(`collection ${spec.name} exists with this schema: left as it is`)
+      return existing
+    }
+    if (existing)
       throw new MvmError('MIGRATION_INVALID', `${this.migration.file}: collection '${spec.name}' already exists`)
     this.overlay.set(spec.name, { ...spec, aliases: [...(def.aliases ?? [])] })
     this.steps.push(`create collection ${spec.name} (${spec.fields.map((f) => `${f.name} ${f.type}`).join(', ')})`)
