@@ -320,10 +320,11 @@ export class Migrator {
   /**
    * Drops backups and leftovers (not partial copies of an alter still in the journal), under the
    * lock. Refuses, dropping nothing, when one holds rows that exist nowhere else, unless
-   * `discardWrites`.
+   * `discardWrites`. A dry run gives the same answer, refusal included, and drops nothing.
    */
   async prune(opts: { dryRun?: boolean; discardWrites?: boolean } = {}): Promise<LeftoverCollection[]> {
-    if (opts.dryRun) return pruneLeftovers(this.opts.client, this.journal, { dryRun: true })
+    if (opts.dryRun)
+      return pruneLeftovers(this.opts.client, this.journal, { dryRun: true, discardWrites: opts.discardWrites })
     return this.underLock('prune', () =>
       pruneLeftovers(this.opts.client, this.journal, {
         discardWrites: opts.discardWrites,
