@@ -34,6 +34,7 @@ import { failpoint } from './failpoints'
 import { TOOL_VERSION } from './version'
 import { redactUri } from './util/redact'
 import { type Audience, renderWords } from './hints'
+import { interruptName, isInterrupted } from './util/interrupt'
 
 export interface MigratorOptions {
   client: MilvusClient
@@ -53,6 +54,13 @@ export interface MigratorOptions {
   redact?: (text: string) => string
   /** Whose words log lines use for what to do: the library's (default) or the CLI's. */
   audience?: Audience
+  /**
+   * Stops `up` at the next point where stopping leaves a state the next run picks up (an alter's
+   * copy after its current page, with a checkpoint; a migration before its next ctx call; the batch
+   * before its next migration), releases the lock and throws INTERRUPTED saying what the next `up`
+   * does. The CLI aborts it on SIGINT / SIGTERM.
+   */
+  signal?: AbortSignal
 }
 
 export type { LeftoverCollection } from './alter/leftovers'
@@ -94,6 +102,11 @@ export interface StatusReport {
   interrupted: AlterInProgress[]
   /** Who holds the migration lock; null when nobody does. */
   lock: LockHolder | null
+  /**
+   * True when the lock's holder ran on this machine and its process is gone (killed before it
+   * released the lock): the next up/down here takes the lock over. Unknown for other machines: false.
+   */
+  lockHolderGone: boolean
   /** Changes made outside migrations since the last run, or why that cannot be told yet. */
   drift: Drift
   /** True when every migration is applied and unchanged: what `status --check` gates on. */
@@ -206,6 +219,7 @@ export class Migrator {
       backups: await this.leftovers(),
       interrupted,
       lock,
+      lockHolderGone: !!lock && lock.host === os.hostname() && lock.pid !== process.pid && !processAlive(lock.pid),
       drift,
       upToDate: migrations.every((m) => isDone(m.state)) && drift.changes.length === 0,
     }
@@ -372,15 +386,20 @@ export class Migrator {
       const alters: NonNullable<RunResult['alters']> = []
       let recordedFailure = false
       try {
-        for (const m of loaded) {
+        for (const [i, m] of loaded.entries()) {
+          if (this.opts.signal?.aborted) throw this.interruptedBetween(this.opts.signal, m, done, loaded.length - i)
           const started = Date.now()
           this.log.info(`-> ${m.version}_${m.name}`)
-          const tracker = new CallTracker(this.rel(m.path), 'up')
+          const tracker = new CallTracker(this.rel(m.path), 'up', this.opts.signal)
           const ctx = this.context(m, { tracker })
           try {
             await this.invoke(m, 'up', ctx, tracker)
           } catch (e) {
             const durationMs = Date.now() - started
+            if (isInterrupted(e) && this.opts.signal?.aborted && !ctx.changedSomething) {
+              // Stopped before this migration changed anything: nothing to record, it runs again from the start.
+              throw this.interruptedBetween(this.opts.signal, m, done, loaded.length - i, e)
+            }
             if (e instanceof MvmError && e.code === 'UNSUPPORTED_BY_SERVER' && !ctx.changedSomething) {
               // The server lacks what this migration needs, found before anything changed: nothing to record.
               const stays = done.length ? `; the ${done.length} before it in this batch stay applied` : ''
@@ -416,6 +435,9 @@ export class Migrator {
             // The advice of a bad call found after something changed (e.g. a second alter of one name).
             const advice =
               e instanceof MvmError && e.code === 'MIGRATION_INVALID' && e.hintTemplate ? `${e.hintTemplate} ` : ''
+            if (isInterrupted(e) && this.opts.signal?.aborted) {
+              throw this.interruptedDuring(e, m, done, tracker.changes, finished)
+            }
             const kept = finished.length
               ? ` Its alter of ${finished.join(', ')} finished and is kept: a retry does not run it again, so change only what comes after it.`
               : ''
@@ -634,18 +656,85 @@ export class Migrator {
   }
 
   private async underLock<T>(command: string, fn: () => Promise<T>): Promise<T> {
-    await this.lock.acquire(`mvmigrate ${command}`, this.opts.lockTimeoutMs ?? 0)
+    await this.lock.acquire(`mvmigrate ${command}`, this.opts.lockTimeoutMs ?? 0, this.opts.signal)
+    let result: T
     try {
-      return await fn()
-    } finally {
-      await this.lock
-        .release()
-        .catch((e) =>
-          this.log.warn(
-            `could not release the migration lock: ${messageOf(e)}; the next run on this machine takes it over; elsewhere ${renderWords('{{unlock}}', this.opts.audience ?? 'api')}`,
-          ),
+      result = await fn()
+    } catch (e) {
+      // A run stopped on request says that the lock is free again (it used to be left behind).
+      if ((await this.releaseLock()) && isInterrupted(e))
+        throw MvmError.wrap(
+          e,
+          (m) => m,
+          (h) => `The migration lock is released. ${h ?? ''}`.trim(),
         )
+      throw e
     }
+    await this.releaseLock()
+    return result
+  }
+
+  /** Releases the lock this runner holds; false (with a warning saying what to do) when it could not. */
+  private async releaseLock(): Promise<boolean> {
+    return this.lock.release().then(
+      () => true,
+      (e) => {
+        this.log.warn(
+          `could not release the migration lock: ${messageOf(e)}; the next run on this machine takes it over; elsewhere ${renderWords('{{unlock}}', this.opts.audience ?? 'api')}`,
+        )
+        return false
+      },
+    )
+  }
+
+  /** Stopped on request between migrations (or before the first change of one): nothing of it is recorded. */
+  private interruptedBetween(
+    signal: AbortSignal,
+    m: LoadedMigration,
+    done: RunResult['migrations'],
+    left: number,
+    cause?: unknown,
+  ): MvmError {
+    const stays = done.length ? `${done.length} migration(s) of this batch were applied and stay applied; ` : ''
+    return new MvmError(
+      'INTERRUPTED',
+      `Interrupted (${interruptName(signal)}) ${cause ? `during ${this.rel(m.path)}, before it changed anything` : `before ${this.rel(m.path)}`}: ${stays}${left} migration(s) of this batch not run`,
+      {
+        hint: `Nothing is recorded for ${m.version}_${m.name}. To run the ${left} left, from ${m.version}_${m.name}, {{up}}.`,
+        cause,
+        details: { applied: done, stoppedAt: m.version },
+      },
+    )
+  }
+
+  /** Stopped on request inside a migration that changed something: recorded as failed; what the next up does. */
+  private interruptedDuring(
+    e: MvmError,
+    m: LoadedMigration,
+    done: RunResult['migrations'],
+    changes: string[],
+    finished: string[],
+  ): MvmError {
+    const alter = typeof e.details?.alter === 'string' ? e.details.alter : undefined
+    const resumes =
+      alter && e.details?.resumes === 'copy'
+        ? `its alter of '${alter}' continues the copy from the checkpoint (the ${Number(e.details.rowsCopied).toLocaleString('en-US')} rows copied are kept)`
+        : alter
+          ? `its alter of '${alter}' continues from its finished copy (catch-up, verify, swap)`
+          : 'it runs again from the start'
+    const made = changes.length
+      ? ` What up() changed before it stopped stays (${changes.join('; ')}), and up() runs again from the start: steps that cannot run twice need ifNotExists / ifExists.`
+      : ''
+    const kept = finished.length ? ` Its finished alter of ${finished.join(', ')} is not run again.` : ''
+    return new MvmError(
+      'INTERRUPTED',
+      `${e.message.replace(/^(Interrupted \([^)]*\)): /, `$1: ${this.rel(m.path)}: `)}`,
+      {
+        hint: `To go on, {{up}}: it runs ${m.version}_${m.name} again and ${resumes}. It is recorded as failed until then${done.length ? `; the ${done.length} migration(s) before it in this batch stay applied` : ''}.${kept}${made}`,
+        cause: e,
+        details: { ...e.details, applied: done, failed: m.version },
+      },
+    )
   }
 
   private info(m: LoadedMigration) {
@@ -656,6 +745,7 @@ export class Migrator {
     return new MigrationContext(this.opts.client, this.info(m), this.log, {
       journal: this.journal,
       alterDefaults: { verify: this.opts.verify, online: this.opts.online },
+      signal: this.opts.signal,
       ...extra,
     })
   }

@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander'
 import { MvmError, isMvmError, messageOf } from '../errors'
 import { TOOL_VERSION } from '../version'
-import { CliContext, parseSeconds, usage } from './cli-context'
+import { CliContext, interruptExitCode, parseSeconds, usage } from './cli-context'
 import { register as baseline } from './commands/baseline'
 import { register as diff } from './commands/diff'
 import { register as down } from './commands/down'
@@ -54,12 +54,15 @@ export async function run(argv: string[], io: { cwd?: string; env?: NodeJS.Proce
   const env = io.env ?? process.env
   const cli = new CliContext(io.cwd ?? process.cwd(), env, argv, new Set(secretsIn(argv, env)))
   return redactingOutput(cli.secrets, async () => {
+    let code: number
     try {
       await program(cli).parseAsync(argv, { from: 'user' })
-      return cli.exitCode
+      code = cli.exitCode
     } catch (e) {
-      return reportError(cli, e)
+      code = reportError(cli, e)
     }
+    // Stopped by a signal (or finished just as one came): exit as a shell reports that signal.
+    return cli.interruptedBy ? interruptExitCode(cli.interruptedBy) : code
   })
 }
 

@@ -1,4 +1,5 @@
 import { MvmError } from '../errors'
+import { interruptName } from '../util/interrupt'
 
 /** Calls that change nothing on the server (SDK methods and ctx helpers alike): describe, has, list, query, ... */
 export const READ_ONLY_CALL =
@@ -22,6 +23,8 @@ export class CallTracker {
   constructor(
     private readonly file: string,
     private readonly fn: 'up' | 'down',
+    /** Aborted (Ctrl-C): calls not started yet are refused, so the migration stops at its next ctx call. */
+    private readonly signal?: AbortSignal,
   ) {}
 
   /** The calls that changed something and returned, in the order they returned (a failed migration names them). */
@@ -32,6 +35,14 @@ export class CallTracker {
       this.late.push(label)
       return Promise.reject(
         this.error(`${label} was called after ${this.fn}() of ${this.file} had returned`, label, true),
+      )
+    }
+    if (this.signal?.aborted) {
+      return Promise.reject(
+        new MvmError(
+          'INTERRUPTED',
+          `Interrupted (${interruptName(this.signal)}): ${this.fn}() of ${this.file} stopped before ${label}`,
+        ),
       )
     }
     const id = this.next++

@@ -33,6 +33,8 @@ export interface ContextOptions {
   tracker?: CallTracker
   /** 'down' while the migration's down() runs: its alters are journalled apart from up()'s. */
   direction?: 'up' | 'down'
+  /** Aborted (Ctrl-C): alters stop at their next page, with a checkpoint. */
+  signal?: AbortSignal
 }
 
 /**
@@ -83,6 +85,7 @@ export class MigrationContext {
       log: this.log,
       journal: this.journal,
       direction: this.options.direction ?? 'up',
+      signal: this.options.signal,
     }
   }
 
