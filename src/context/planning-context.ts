@@ -7,6 +7,7 @@ import type { AlterPlan } from '../alter/plan'
 import { type AlterChange, prepareAlter } from '../alter/prepare'
 import type { RevertSummary } from '../alter/revert'
 import { MvmError } from '../errors'
+import { Journal } from '../ledger/journal'
 import { countRows, listCollectionNames, resolveName } from '../milvus/collections'
 import { describeCollectionSpec } from '../milvus/describe'
 import { type CollectionDefinition, type IndexDefinition, specFromDefinition } from '../schema/definition'
@@ -140,6 +141,21 @@ export class PlanningContext extends MigrationContext {
 
   override async alter(name: string, change: AlterChange, options: AlterOptions = {}): Promise<AlterSummary> {
     this.refuseSecondAlter(name)
+    // A failed migration's retry: an alter its earlier run finished is skipped, as up skips it.
+    const previous = await new Journal(this.realClient).get(this.migration.version, name).catch(() => undefined)
+    if (previous?.state === 'done') {
+      this.steps.push(`alter ${name}: done by an earlier run of this migration, not run again`)
+      return this.altered<AlterSummary>({
+        name,
+        mode: previous.mode,
+        collection: previous.target,
+        backup: previous.backup,
+        rowsCopied: 0,
+        durationMs: 0,
+        changes: [],
+        resumed: true,
+      })
+    }
     const source = await this.spec(name)
     if (!source)
       throw new MvmError(

@@ -74,6 +74,10 @@ describe('a migration that fails after changing something', () => {
 
     // ifNotExists with the same schema: left as it is; the finished alter is skipped; applied.
     writeMigration(dir, file, second({ ifNotExists: true, fails: false }))
+    const plan = await run('plan')
+    expect(plan.code, plan.stderr).toBe(0)
+    expect(plan.stdout).toContain('collection tags exists with this schema: left as it is')
+    expect(plan.stdout).toContain('alter docs: done by an earlier run of this migration, not run again')
     const fixed = await run('up')
     expect(fixed.code, fixed.stderr).toBe(0)
     expect(fixed.stderr).toContain('collection tags exists with this schema: left as it is (ifNotExists)')
