@@ -142,6 +142,29 @@ describe('Ctrl-C and SIGTERM during up', () => {
     expect((await cli(s.dir, s.args('status', '--check'))).code).toBe(0)
   }, 180_000)
 
+  it('SIGINT during a catch-up pass (after the copy): stops after a page, keeps the copy, exits 130; up continues from the finished copy', async () => {
+    const s = await seeded('catchup')
+    writeMigration(s.dir, `${V2}_lang.ts`, ALTER)
+    // The copy is quick; each page of the catch-up pass after it is followed by 200 ms.
+    const run = startUp(s.dir, s.args('up'), 'alter:catch-up-page=sleep:200')
+    await until('the catch-up pass to start', () => /docs: catch-up: pass 1/.test(run.out.stderr))
+    await new Promise((r) => setTimeout(r, 500))
+    run.child.kill('SIGINT')
+    const exit = await run.exited
+    expect(exit.code, run.out.stderr).toBe(130)
+    expect(errorLines(run.out.stderr)).toEqual([
+      `error: Interrupted (SIGINT): migrations/${V2}_lang.ts: the alter of 'docs' stopped catching up with writes, after copying all 5,000 rows`,
+      `hint: The migration lock is released. To go on, run \`mvmigrate up\`: it runs ${V2}_lang again and its alter of 'docs' continues from its finished copy (catch-up, verify, swap). It is recorded as failed until then.`,
+    ])
+    expect(JSON.parse((await cli(s.dir, s.args('status', '--json'))).stdout).lock).toBeNull()
+    const again = await cli(s.dir, s.args('up'))
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stderr).toContain('continuing the interrupted copy of docs after 5000 of 5000 rows')
+    const rows = await allRows(s.client)
+    expect(rows).toHaveLength(ROWS)
+    for (const r of rows) expect(r.lang).toBe('en')
+  }, 180_000)
+
   it('SIGTERM while a migration runs its own code: it stops before its next ctx call, records nothing, releases the lock, exits 143', async () => {
     const s = await seeded('sigterm')
     writeMigration(
