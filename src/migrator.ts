@@ -565,10 +565,17 @@ export class Migrator {
       const done: RunResult['migrations'] = []
       const writes: NonNullable<RunResult['writes']> = []
       for (const m of loaded) {
+        if (this.opts.signal?.aborted) {
+          throw new MvmError(
+            'INTERRUPTED',
+            `Interrupted (${interruptName(this.opts.signal)}) before rolling back ${this.rel(m.path)}: ${done.length} migration(s) rolled back, ${loaded.length - done.length} not`,
+            { hint: 'To undo the rest, {{down}} again.', details: { reverted: done, stoppedAt: m.version } },
+          )
+        }
         const started = Date.now()
         this.log.info(`<- ${m.version}_${m.name}`)
         try {
-          const tracker = new CallTracker(this.rel(m.path), 'down')
+          const tracker = new CallTracker(this.rel(m.path), 'down', this.opts.signal)
           const revert = {
             writes: opts.writes,
             verify,
@@ -587,6 +594,12 @@ export class Migrator {
         } catch (e) {
           if (e instanceof MvmError && (e.code === 'WRITES_SINCE_ALTER' || e.code === 'IRREVERSIBLE') && !done.length)
             throw e
+          if (isInterrupted(e) && this.opts.signal?.aborted)
+            throw new MvmError('INTERRUPTED', `${e.message} (rolling back ${this.rel(m.path)})`, {
+              hint: `It stays recorded as applied.${done.length ? ` Already undone: ${done.map((d) => d.version).join(', ')}.` : ''} To go on, {{down}} again: an alter back that was copying continues from its checkpoint.`,
+              cause: e,
+              details: { ...e.details, reverted: done, failed: m.version },
+            })
           throw new MvmError('MIGRATION_FAILED', `Rolling back ${this.rel(m.path)} failed: ${messageOf(e)}`, {
             hint: `It stays recorded as applied.${done.length ? ` Already undone: ${done.map((d) => d.version).join(', ')}.` : ''} Fix its down() and {{down}} again.`,
             cause: e,

@@ -81,7 +81,7 @@ async function allRows(client: MilvusClient) {
   const res = await client.query({
     collection_name: 'docs',
     filter: 'id > 0',
-    output_fields: ['id', 'title', 'lang'],
+    output_fields: ['*'],
     limit: 16384,
     consistency_level: 'Strong',
   } as never)
@@ -90,7 +90,7 @@ async function allRows(client: MilvusClient) {
 
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => /^(error|hint):/.test(l))
 
-describe('Ctrl-C and SIGTERM during up', () => {
+describe('Ctrl-C and SIGTERM during up and down', () => {
   it('SIGINT during an alter copy: stops after a checkpointed page, says what up does next, releases the lock, exits 130; up then finishes with every row', async () => {
     const s = await seeded('sigint')
     writeMigration(s.dir, `${V2}_lang.ts`, ALTER)
@@ -163,6 +163,41 @@ describe('Ctrl-C and SIGTERM during up', () => {
     const rows = await allRows(s.client)
     expect(rows).toHaveLength(ROWS)
     for (const r of rows) expect(r.lang).toBe('en')
+  }, 180_000)
+
+  it('SIGINT during a down() that alters back: stops after a checkpointed page, exits 130, stays applied; down again finishes', async () => {
+    const s = await seeded('down')
+    writeMigration(
+      s.dir,
+      `${V2}_lang.ts`,
+      ALTER.replace(
+        "async down(ctx) { await ctx.revertAlter('docs') },",
+        "async down(ctx) { await ctx.alter('docs', (t) => t.dropField('lang'), { batchSize: 100 }) },",
+      ),
+    )
+    expect((await cli(s.dir, s.args('up'))).code).toBe(0)
+    const run = startUp(s.dir, s.args('down'), 'alter:after-page=sleep:100')
+    await until('the copy to start', () => /docs: copy 0\/5000 rows/.test(run.out.stderr))
+    await new Promise((r) => setTimeout(r, 1000))
+    run.child.kill('SIGINT')
+    const exit = await run.exited
+    expect(exit.code, run.out.stderr).toBe(130)
+    const lines = errorLines(run.out.stderr)
+    expect(lines[0]).toMatch(
+      /^error: Interrupted \(SIGINT\): the alter of 'docs' stopped copying at [\d,]+ of 5,000 rows, after a checkpoint \(rolling back migrations\/20260401000002_lang\.ts\)$/,
+    )
+    expect(lines[1]).toBe(
+      'hint: The migration lock is released. It stays recorded as applied. To go on, run `mvmigrate down` again: an alter back that was copying continues from its checkpoint.',
+    )
+    const report = JSON.parse((await cli(s.dir, s.args('status', '--json'))).stdout)
+    expect(report.lock).toBeNull()
+    expect(report.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'applied'])
+    const again = await cli(s.dir, s.args('down'))
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stderr).toMatch(/continuing the interrupted copy of docs after \d+ of 5000 rows/)
+    const described = await s.client.describeCollection({ collection_name: 'docs' })
+    expect(described.schema.fields.map((f) => f.name).sort()).toEqual(['id', 'title', 'vector'])
+    expect(await allRows(s.client).then((r) => r.length)).toBe(ROWS)
   }, 180_000)
 
   it('SIGTERM while a migration runs its own code: it stops before its next ctx call, records nothing, releases the lock, exits 143', async () => {
