@@ -356,7 +356,7 @@ export class Migrator {
     const overlay = new Map()
     const plans: MigrationPlan[] = []
     for (const m of loaded) {
-      const ctx = new PlanningContext(this.opts.client, this.info(m), overlay)
+      const ctx = new PlanningContext(this.opts.client, this.info(m), overlay, true)
       await m.migration.up(ctx)
       plans.push({ version: m.version, name: m.name, steps: ctx.steps, alters: ctx.alters })
     }

@@ -66,6 +66,11 @@ export class PlanningContext extends MigrationContext {
     migration: MigrationInfo,
     /** Collections as earlier planned migrations leave them (undefined: dropped). */
     private readonly overlay: Map<string, CollectionSpec | undefined>,
+    /**
+     * Planning what `up` will run: an alter an earlier (failed) run of this migration finished is
+     * skipped, as up skips it. Not when planning to learn an applied migration's alter or its down().
+     */
+    private readonly skipFinishedAlters = false,
   ) {
     const steps: string[] = []
     const guarded = new Proxy(realClient, {
@@ -142,7 +147,9 @@ export class PlanningContext extends MigrationContext {
   override async alter(name: string, change: AlterChange, options: AlterOptions = {}): Promise<AlterSummary> {
     this.refuseSecondAlter(name)
     // A failed migration's retry: an alter its earlier run finished is skipped, as up skips it.
-    const previous = await new Journal(this.realClient).get(this.migration.version, name).catch(() => undefined)
+    const previous = this.skipFinishedAlters
+      ? await new Journal(this.realClient).get(this.migration.version, name).catch(() => undefined)
+      : undefined
     if (previous?.state === 'done') {
       this.steps.push(`alter ${name}: done by an earlier run of this migration, not run again`)
       return this.altered<AlterSummary>({
