@@ -193,13 +193,18 @@ export class MigrationContext {
 
   /** createCollection(def, { ifNotExists }) met a collection of that name: it must have the schema def asks for. */
   protected refuseOtherSchema(live: CollectionSpec, spec: CollectionSpec, def: CollectionDefinition): void {
-    const differences = diffCollection(
-      comparable(live),
-      comparable({ ...spec, aliases: def.aliases ?? live.aliases }),
-      {
-        partial: true,
-      },
-    )
+    // What rows it holds and how they are indexed; not the description, shards, consistency level
+    // or number of partition-key partitions, which servers report otherwise than they were given
+    // (Milvus Lite keeps no description and makes its own partitions) and no alter changes.
+    const wanted: CollectionSpec = {
+      ...spec,
+      aliases: def.aliases ?? live.aliases,
+      description: undefined,
+      shards: undefined,
+      consistencyLevel: undefined,
+      numPartitions: undefined,
+    }
+    const differences = diffCollection(comparable(live), comparable(wanted), { partial: true })
     if (!differences.length) return
     throw new MvmError(
       'MIGRATION_INVALID',

@@ -9,6 +9,7 @@ import { cli, createCollectionMigration, tempProject, writeMigration } from '../
  * the retry work: a collection with the same schema is left as it is, another schema is refused.
  */
 const clients: MilvusClient[] = []
+const pick = (o: Record<string, unknown>, ...keys: string[]) => Object.fromEntries(keys.map((k) => [k, o[k]]))
 afterAll(async () => {
   for (const c of clients) await c.closeConnection()
 })
@@ -92,4 +93,40 @@ describe('a migration that fails after changing something', () => {
     expect(rows.data).toHaveLength(30)
     expect(new Set(rows.data.map((r) => r.lang))).toEqual(new Set(['en']))
   }, 180_000)
+
+  it('ifNotExists meets a collection with every kind of setting it created: the same schema, left as it is', async () => {
+    const db = await freshDatabase('ifnotexists')
+    clients.push(db.client)
+    const dir = tempProject()
+    const run = (...a: string[]) => cli(dir, ['--uri', db.uri, '--database', db.database, ...a])
+    const RICH = `{
+      name: 'rich',
+      description: 'every setting',
+      enableDynamicField: true,
+      fields: [
+        { name: 'id', type: 'VarChar', maxLength: 64, primaryKey: true },
+        { name: 'vector', type: 'FloatVector', dim: 8 },
+        { name: 'tenant', type: 'VarChar', maxLength: 32, partitionKey: true },
+        { name: 'meta', type: 'JSON' },
+        { name: 'tags', type: 'Array', elementType: 'VarChar', maxCapacity: 4, maxLength: 16 },
+        { name: 'year', type: 'Int16', default: 2000 },
+      ],
+      numPartitions: 4,
+      indexes: [{ field: 'vector', type: 'HNSW', metric: 'COSINE', params: { M: 8, efConstruction: 64 } }],
+      properties: { 'collection.ttl.seconds': 86400 },
+    }`
+    const migration = (opts: string) =>
+      `import { defineMigration } from 'mvmigrate'\nexport default defineMigration({ async up(ctx) { await ctx.createCollection(${RICH}${opts}) } })\n`
+    writeMigration(dir, '20260301000011_rich.ts', migration(''))
+    const first = await run('up')
+    expect(first.code, first.stderr).toBe(0)
+    writeMigration(dir, '20260301000012_rich_again.ts', migration(', { ifNotExists: true }'))
+    const before = await snapshot(db.client)
+    const again = await run('up')
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stderr).toContain('collection rich exists with this schema: left as it is (ifNotExists)')
+    // Nothing changed but the ledger's row for the new migration.
+    const after = await snapshot(db.client)
+    expect(after).toEqual({ ...before, ...pick(after, '_migrations', '_migrations:rows') })
+  }, 120_000)
 })
