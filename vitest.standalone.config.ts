@@ -19,6 +19,8 @@ export default defineConfig({
       'test/integration/crash.test.ts',
       'test/integration/concurrency.test.ts',
       'test/integration/adopt.test.ts',
+      'test/integration/failed-retry.test.ts',
+      'test/integration/interrupt.test.ts',
     ],
     globalSetup: ['test/standalone/global-setup.ts'],
     fileParallelism: false,

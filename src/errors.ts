@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'MILVUS_ERROR'
   | 'UNSUPPORTED_BY_SERVER'
   | 'WRITES_SINCE_ALTER'
+  | 'INTERRUPTED'
   | 'INTERNAL'
 
 /** Exit codes, documented in README ("Exit codes"). Grouped by what a script would do about them. */
@@ -64,6 +65,8 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   PYTHON_MISSING: 10,
   LITE_INSTALL_FAILED: 10,
   LITE_START_FAILED: 10,
+  // As a shell reports a process stopped by SIGINT (128 + 2); the CLI exits 143 for SIGTERM.
+  INTERRUPTED: 130,
 }
 
 /**

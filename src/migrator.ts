@@ -35,6 +35,7 @@ import { TOOL_VERSION } from './version'
 import { redactUri } from './util/redact'
 import { type Audience, renderWords } from './hints'
 import { phase } from './util/timings'
+import { interruptName, isInterrupted } from './util/interrupt'
 
 export interface MigratorOptions {
   client: MilvusClient
@@ -54,6 +55,13 @@ export interface MigratorOptions {
   redact?: (text: string) => string
   /** Whose words log lines use for what to do: the library's (default) or the CLI's. */
   audience?: Audience
+  /**
+   * Stops `up` at the next point where stopping leaves a state the next run picks up (an alter's
+   * copy after its current page, with a checkpoint; a migration before its next ctx call; the batch
+   * before its next migration), releases the lock and throws INTERRUPTED saying what the next `up`
+   * does. The CLI aborts it on SIGINT / SIGTERM.
+   */
+  signal?: AbortSignal
 }
 
 export type { LeftoverCollection } from './alter/leftovers'
@@ -95,6 +103,11 @@ export interface StatusReport {
   interrupted: AlterInProgress[]
   /** Who holds the migration lock; null when nobody does. */
   lock: LockHolder | null
+  /**
+   * True when the lock's holder ran on this machine and its process is gone (killed before it
+   * released the lock): the next up/down here takes the lock over. Unknown for other machines: false.
+   */
+  lockHolderGone: boolean
   /** Changes made outside migrations since the last run, or why that cannot be told yet. */
   drift: Drift
   /** True when every migration is applied and unchanged: what `status --check` gates on. */
@@ -209,6 +222,7 @@ export class Migrator {
       backups: await phase('leftovers', () => findLeftovers(this.opts.client, journal)),
       interrupted,
       lock,
+      lockHolderGone: !!lock && lock.host === os.hostname() && lock.pid !== process.pid && !processAlive(lock.pid),
       drift,
       upToDate: migrations.every((m) => isDone(m.state)) && drift.changes.length === 0,
     }
@@ -323,10 +337,11 @@ export class Migrator {
   /**
    * Drops backups and leftovers (not partial copies of an alter still in the journal), under the
    * lock. Refuses, dropping nothing, when one holds rows that exist nowhere else, unless
-   * `discardWrites`.
+   * `discardWrites`. A dry run gives the same answer, refusal included, and drops nothing.
    */
   async prune(opts: { dryRun?: boolean; discardWrites?: boolean } = {}): Promise<LeftoverCollection[]> {
-    if (opts.dryRun) return pruneLeftovers(this.opts.client, this.journal, { dryRun: true })
+    if (opts.dryRun)
+      return pruneLeftovers(this.opts.client, this.journal, { dryRun: true, discardWrites: opts.discardWrites })
     return this.underLock('prune', () =>
       pruneLeftovers(this.opts.client, this.journal, {
         discardWrites: opts.discardWrites,
@@ -344,7 +359,7 @@ export class Migrator {
     const overlay = new Map()
     const plans: MigrationPlan[] = []
     for (const m of loaded) {
-      const ctx = new PlanningContext(this.opts.client, this.info(m), overlay)
+      const ctx = new PlanningContext(this.opts.client, this.info(m), overlay, true)
       await m.migration.up(ctx)
       plans.push({ version: m.version, name: m.name, steps: ctx.steps, alters: ctx.alters })
     }
@@ -379,15 +394,20 @@ export class Migrator {
       const alters: NonNullable<RunResult['alters']> = []
       let recordedFailure = false
       try {
-        for (const m of loaded) {
+        for (const [i, m] of loaded.entries()) {
+          if (this.opts.signal?.aborted) throw this.interruptedBetween(this.opts.signal, m, done, loaded.length - i)
           const started = Date.now()
           this.log.info(`-> ${m.version}_${m.name}`)
-          const tracker = new CallTracker(this.rel(m.path), 'up')
+          const tracker = new CallTracker(this.rel(m.path), 'up', this.opts.signal)
           const ctx = this.context(m, { tracker })
           try {
             await phase('migrations', () => this.invoke(m, 'up', ctx, tracker))
           } catch (e) {
             const durationMs = Date.now() - started
+            if (isInterrupted(e) && this.opts.signal?.aborted && !ctx.changedSomething) {
+              // Stopped before this migration changed anything: nothing to record, it runs again from the start.
+              throw this.interruptedBetween(this.opts.signal, m, done, loaded.length - i, e)
+            }
             if (e instanceof MvmError && e.code === 'UNSUPPORTED_BY_SERVER' && !ctx.changedSomething) {
               // The server lacks what this migration needs, found before anything changed: nothing to record.
               const stays = done.length ? `; the ${done.length} before it in this batch stay applied` : ''
@@ -401,7 +421,8 @@ export class Migrator {
             if (e instanceof MvmError && e.code === 'MIGRATION_INVALID' && !ctx.changedSomething) {
               // Bad input found before this migration changed anything: not a failed run, nothing to record.
               throw new MvmError('MIGRATION_INVALID', e.message, {
-                hint: `Fix the migration file and {{up}} again. Nothing was changed by this migration${done.length ? `; the ${done.length} before it in this batch stay applied` : ''}.`,
+                // The error's own advice (what to change) comes first when it has some.
+                hint: `${e.hintTemplate ? `${e.hintTemplate} Then {{up}} again: nothing` : 'Fix the migration file and {{up}} again. Nothing'} was changed by this migration${done.length ? `; the ${done.length} before it in this batch stay applied` : ''}.`,
                 cause: e,
                 details: { applied: done },
               })
@@ -422,13 +443,21 @@ export class Migrator {
             // The advice of a bad call found after something changed (e.g. a second alter of one name).
             const advice =
               e instanceof MvmError && e.code === 'MIGRATION_INVALID' && e.hintTemplate ? `${e.hintTemplate} ` : ''
+            if (isInterrupted(e) && this.opts.signal?.aborted) {
+              throw this.interruptedDuring(e, m, done, tracker.changes, finished)
+            }
             const kept = finished.length
               ? ` Its alter of ${finished.join(', ')} finished and is kept: a retry does not run it again, so change only what comes after it.`
               : ''
+            // What up() changed before it failed stays: a retry runs up() from the start and meets it.
+            const made = tracker.changes
+            const stays = made.length
+              ? ` Before it failed, up() made ${made.length === 1 ? 'this change, which stays' : `these ${made.length} changes, which stay`}: ${made.join('; ')}. A retry runs up() from the start: make each step safe to run again (createCollection(def, { ifNotExists: true }), dropCollection(name, { ifExists: true })) or undo it first.`
+              : ''
             throw new MvmError('MIGRATION_FAILED', `Migration ${this.rel(m.path)} failed: ${messageOf(e)}`, {
-              hint: `${advice}${done.length ? `The ${done.length} migration(s) before it in this batch stay applied. ` : ''}It is recorded as failed; fix it and {{up}} again to retry.${kept}`,
+              hint: `${advice}${done.length ? `The ${done.length} migration(s) before it in this batch stay applied. ` : ''}It is recorded as failed; fix it and {{up}} again to retry.${stays}${kept}`,
               cause: e,
-              details: { applied: done, failed: m.version },
+              details: { applied: done, failed: m.version, changes: made },
             })
           }
           const durationMs = Date.now() - started
@@ -544,10 +573,17 @@ export class Migrator {
       const done: RunResult['migrations'] = []
       const writes: NonNullable<RunResult['writes']> = []
       for (const m of loaded) {
+        if (this.opts.signal?.aborted) {
+          throw new MvmError(
+            'INTERRUPTED',
+            `Interrupted (${interruptName(this.opts.signal)}) before rolling back ${this.rel(m.path)}: ${done.length} migration(s) rolled back, ${loaded.length - done.length} not`,
+            { hint: 'To undo the rest, {{down}} again.', details: { reverted: done, stoppedAt: m.version } },
+          )
+        }
         const started = Date.now()
         this.log.info(`<- ${m.version}_${m.name}`)
         try {
-          const tracker = new CallTracker(this.rel(m.path), 'down')
+          const tracker = new CallTracker(this.rel(m.path), 'down', this.opts.signal)
           const revert = {
             writes: opts.writes,
             verify,
@@ -566,6 +602,12 @@ export class Migrator {
         } catch (e) {
           if (e instanceof MvmError && (e.code === 'WRITES_SINCE_ALTER' || e.code === 'IRREVERSIBLE') && !done.length)
             throw e
+          if (isInterrupted(e) && this.opts.signal?.aborted)
+            throw new MvmError('INTERRUPTED', `${e.message} (rolling back ${this.rel(m.path)})`, {
+              hint: `It stays recorded as applied.${done.length ? ` Already undone: ${done.map((d) => d.version).join(', ')}.` : ''} To go on, {{down}} again: an alter back that was copying continues from its checkpoint.`,
+              cause: e,
+              details: { ...e.details, reverted: done, failed: m.version },
+            })
           throw new MvmError('MIGRATION_FAILED', `Rolling back ${this.rel(m.path)} failed: ${messageOf(e)}`, {
             hint: `It stays recorded as applied.${done.length ? ` Already undone: ${done.map((d) => d.version).join(', ')}.` : ''} Fix its down() and {{down}} again.`,
             cause: e,
@@ -635,16 +677,85 @@ export class Migrator {
   }
 
   private async underLock<T>(command: string, fn: () => Promise<T>): Promise<T> {
-    await phase('lock', () => this.lock.acquire(`mvmigrate ${command}`, this.opts.lockTimeoutMs ?? 0))
+    await phase('lock', () => this.lock.acquire(`mvmigrate ${command}`, this.opts.lockTimeoutMs ?? 0, this.opts.signal))
+    let result: T
     try {
-      return await fn()
-    } finally {
-      await phase('unlock', () => this.lock.release()).catch((e) =>
+      result = await fn()
+    } catch (e) {
+      // A run stopped on request says that the lock is free again (it used to be left behind).
+      if ((await this.releaseLock()) && isInterrupted(e))
+        throw MvmError.wrap(
+          e,
+          (m) => m,
+          (h) => `The migration lock is released. ${h ?? ''}`.trim(),
+        )
+      throw e
+    }
+    await this.releaseLock()
+    return result
+  }
+
+  /** Releases the lock this runner holds; false (with a warning saying what to do) when it could not. */
+  private async releaseLock(): Promise<boolean> {
+    return phase('unlock', () => this.lock.release()).then(
+      () => true,
+      (e) => {
         this.log.warn(
           `could not release the migration lock: ${messageOf(e)}; the next run on this machine takes it over; elsewhere ${renderWords('{{unlock}}', this.opts.audience ?? 'api')}`,
-        ),
-      )
-    }
+        )
+        return false
+      },
+    )
+  }
+
+  /** Stopped on request between migrations (or before the first change of one): nothing of it is recorded. */
+  private interruptedBetween(
+    signal: AbortSignal,
+    m: LoadedMigration,
+    done: RunResult['migrations'],
+    left: number,
+    cause?: unknown,
+  ): MvmError {
+    const stays = done.length ? `${done.length} migration(s) of this batch were applied and stay applied; ` : ''
+    return new MvmError(
+      'INTERRUPTED',
+      `Interrupted (${interruptName(signal)}) ${cause ? `during ${this.rel(m.path)}, before it changed anything` : `before ${this.rel(m.path)}`}: ${stays}${left} migration(s) of this batch not run`,
+      {
+        hint: `Nothing is recorded for ${m.version}_${m.name}. To run the ${left} left, from ${m.version}_${m.name}, {{up}}.`,
+        cause,
+        details: { applied: done, stoppedAt: m.version },
+      },
+    )
+  }
+
+  /** Stopped on request inside a migration that changed something: recorded as failed; what the next up does. */
+  private interruptedDuring(
+    e: MvmError,
+    m: LoadedMigration,
+    done: RunResult['migrations'],
+    changes: string[],
+    finished: string[],
+  ): MvmError {
+    const alter = typeof e.details?.alter === 'string' ? e.details.alter : undefined
+    const resumes =
+      alter && e.details?.resumes === 'copy'
+        ? `its alter of '${alter}' continues the copy from the checkpoint (the ${Number(e.details.rowsCopied).toLocaleString('en-US')} rows copied are kept)`
+        : alter
+          ? `its alter of '${alter}' continues from its finished copy (catch-up, verify, swap)`
+          : 'it runs again from the start'
+    const made = changes.length
+      ? ` What up() changed before it stopped stays (${changes.join('; ')}), and up() runs again from the start: steps that cannot run twice need ifNotExists / ifExists.`
+      : ''
+    const kept = finished.length ? ` Its finished alter of ${finished.join(', ')} is not run again.` : ''
+    return new MvmError(
+      'INTERRUPTED',
+      `${e.message.replace(/^(Interrupted \([^)]*\)): /, `$1: ${this.rel(m.path)}: `)}`,
+      {
+        hint: `To go on, {{up}}: it runs ${m.version}_${m.name} again and ${resumes}. It is recorded as failed until then${done.length ? `; the ${done.length} migration(s) before it in this batch stay applied` : ''}.${kept}${made}`,
+        cause: e,
+        details: { ...e.details, applied: done, failed: m.version },
+      },
+    )
   }
 
   private info(m: LoadedMigration) {
@@ -655,6 +766,7 @@ export class Migrator {
     return new MigrationContext(this.opts.client, this.info(m), this.log, {
       journal: this.journal,
       alterDefaults: { verify: this.opts.verify, online: this.opts.online },
+      signal: this.opts.signal,
       ...extra,
     })
   }

@@ -1,6 +1,7 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError } from '../errors'
 import { failpoint, failpointDelay } from '../failpoints'
+import { stopIfAborted } from '../util/interrupt'
 import { type ReadAfter, deleteRows, insertRows, queryKeys, upsertRows } from '../milvus/rows'
 import { type FieldSpec, primaryKeyOf } from '../schema/spec'
 import type { Row } from './builder'
@@ -42,6 +43,8 @@ export interface PassOptions {
   /** The target takes explicit keys only by delete + insert (auto_id), not by upsert. */
   autoIdTarget?: boolean
   floatVectors?: { name: string; dim: number }[]
+  /** Aborted (Ctrl-C): a catch-up pass stops after its current page (the next run continues from the copy's checkpoint). */
+  signal?: AbortSignal
 }
 
 export interface PassResult {
@@ -384,6 +387,8 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
         }
       }
       await failpointDelay(`alter:${mode}-page`)
+      // Never the sweep: it runs after the swap, and the next run cannot tell where it stopped.
+      if (mode === 'catch-up') stopIfAborted(opts.signal, () => 'a catch-up pass stopped after a page')
     }
     while (wi < ws.length) await finish()
     await flush()

@@ -1,6 +1,7 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError } from '../errors'
 import { failpoint, failpointDelay } from '../failpoints'
+import { stopIfAborted } from '../util/interrupt'
 import { type ReadAfter, insertRows, queryRows } from '../milvus/rows'
 import { serverTraits } from '../milvus/server-traits'
 import { primaryKeyOf } from '../schema/spec'
@@ -42,6 +43,8 @@ export interface CopyOptions {
   readAfter?: ReadAfter
   /** Records each page as a key window with its rows' digests (online alters catch up from it). */
   windows?: WindowTable
+  /** Stops after the page being written, with a checkpoint there, when aborted (Ctrl-C). */
+  signal?: AbortSignal
 }
 
 export interface CopyResult {
@@ -153,17 +156,25 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
     }
     rowsCopied += rows.length
     opts.onProgress?.(rowsCopied)
-    if (opts.onCheckpoint && rowsCopied - lastCheckpoint >= every) {
-      lastCheckpoint = rowsCopied
-      await opts.onCheckpoint({
-        partition: at.partition,
-        lastKey: at.lastKey,
-        rows: rowsCopied,
-        keys: sourceKeys.toString(),
-      })
-    }
+    if (rowsCopied - lastCheckpoint >= every) await checkpoint(at)
     failpoint('alter:after-page')
     await failpointDelay('alter:after-page')
+    if (opts.signal?.aborted) {
+      // Asked to stop: this page is written; a checkpoint right after it, so the next run continues there.
+      if (rowsCopied > lastCheckpoint) await checkpoint(at)
+      stopIfAborted(opts.signal, () => `the copy stopped after ${rowsCopied} rows`, { rowsCopied })
+    }
+  }
+
+  async function checkpoint(at: { partition: number; lastKey: string }): Promise<void> {
+    if (!opts.onCheckpoint) return
+    lastCheckpoint = rowsCopied
+    await opts.onCheckpoint({
+      partition: at.partition,
+      lastKey: at.lastKey,
+      rows: rowsCopied,
+      keys: sourceKeys.toString(),
+    })
   }
 
   // Reads run ahead of the writes, so the server reads the next pages while this process converts

@@ -27,6 +27,7 @@ import { type CopyCheckpoint, checkpointProblem } from './resume'
 import type { KeyDigest } from './keys'
 import { alterNames, freeSlot } from './names'
 import type { AlterContext, AlterPlan, AlterSummary, OnlineFigures } from './types'
+import { interruptName, isInterrupted } from '../util/interrupt'
 import { finishSwap } from './swap'
 import { verifyCopy, verifyValues } from './verify'
 
@@ -166,6 +167,8 @@ export async function runAlter(
   try {
     built = await buildTarget(ctx, name, plan, sourceName, targetName, options, started, resumeFrom, record)
   } catch (e) {
+    // Stopped on request: the copy and its checkpoint stay, and the next run continues from there.
+    if (isInterrupted(e)) throw e
     // A failure, not a crash: the source was never touched. Drop the partial target and say what happened.
     await dropCollection(client, targetName).catch(() => undefined)
     await journal.remove(journalId).catch(() => undefined)
@@ -416,6 +419,17 @@ async function buildTarget(
       onCheckpoint: (cp) => record({ checkpoint: cp, rowsCopied: cp.rows }),
       readAfter: copyReads,
       windows,
+      signal: ctx.signal,
+    }).catch((e: unknown) => {
+      if (!isInterrupted(e)) throw e
+      const rows = Number(e.details?.rowsCopied ?? 0)
+      throw MvmError.wrap(
+        e,
+        () =>
+          `Interrupted (${interruptName(ctx.signal!)}): the alter of '${name}' stopped copying at ${rows.toLocaleString('en-US')} of ${before.toLocaleString('en-US')} rows, after a checkpoint`,
+        undefined,
+        { alter: name, rowsCopied: rows, totalRows: before, resumes: 'copy' },
+      )
     })
     if (online) {
       const passOptions: PassOptions = {
@@ -429,6 +443,7 @@ async function buildTarget(
         typedVectors: passedThroughVectors(plan, floatVectorsOf(plan)),
         floatVectors: floatVectorsOf(plan),
         autoIdTarget: autoId,
+        signal: ctx.signal,
       }
       const caught = await catchUp(ctx, name, passOptions, options, Date.now() - copyStarted, record, (detail) =>
         log.progress?.({
@@ -439,7 +454,16 @@ async function buildTarget(
           total: before,
           elapsedMs: Date.now() - started,
         }),
-      )
+      ).catch((e: unknown) => {
+        if (!isInterrupted(e)) throw e
+        throw MvmError.wrap(
+          e,
+          () =>
+            `Interrupted (${interruptName(ctx.signal!)}): the alter of '${name}' stopped catching up with writes, after copying all ${copy.rowsCopied.toLocaleString('en-US')} rows`,
+          undefined,
+          { alter: name, rowsCopied: copy.rowsCopied, totalRows: before, resumes: 'catch-up' },
+        )
+      })
       await refuseHiddenMaximum(data.client, plan, sourceName, caught.final, readAfter(ctx.journal.lastWrite))
       progress('verify', caught.final.rowsRead)
       await record({ phase: 'verify', rowsCopied: copy.rowsCopied })

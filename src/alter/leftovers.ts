@@ -7,6 +7,7 @@ import {
   isLoaded,
   listCollectionNames,
   loadCollection,
+  releaseCollection,
   resolveName,
   statisticsRowCount,
   unlessGone,
@@ -54,10 +55,14 @@ async function uniqueRows(
   of: string,
   rows: number,
   fieldMap: Record<string, string | null> | undefined,
+  onLoad?: (collection: string) => void,
 ): Promise<number> {
   const live = await resolveName(client, of)
   if (!live) return rows
-  if (!(await isLoaded(client, live.collection))) await loadCollection(client, live.collection)
+  if (!(await isLoaded(client, live.collection))) {
+    await loadCollection(client, live.collection)
+    onLoad?.(live.collection)
+  }
   const mineSpec = await describeCollectionSpec(client, collection)
   const theirsSpec = await describeCollectionSpec(client, live.collection)
   const mine = primaryKeyOf(mineSpec)!
@@ -98,6 +103,8 @@ function looseText(field: FieldSpec, v: unknown): string {
 export interface FindOptions {
   /** Load a leftover that is not loaded, to count it exactly (prune does; status does not change load states). */
   load?: boolean
+  /** Told of every collection loaded to count it (prune --dry-run releases them again). */
+  onLoad?: (collection: string) => void
 }
 
 export async function findLeftovers(
@@ -146,6 +153,7 @@ async function describeLeftover(
       () => true,
       () => false,
     )
+    if (loaded) opts.onLoad?.(l.collection)
   }
   const rows = loaded
     ? await countRows(client, l.collection)
@@ -153,22 +161,37 @@ async function describeLeftover(
   const item: LeftoverCollection = { ...l, rows, ...(loaded ? {} : { rowsApproximate: true }) }
   if (l.kind === 'undone')
     item.uniqueRows =
-      loaded && rows !== null ? await uniqueRows(client, l.collection, l.of, rows, fieldMaps.get(l.collection)) : null
+      loaded && rows !== null
+        ? await uniqueRows(client, l.collection, l.of, rows, fieldMaps.get(l.collection), opts.onLoad)
+        : null
   return item
 }
 
-/** Drops leftovers (not partial copies of an alter still in the journal); refuses any holding unique rows unless `discardWrites`. */
+/**
+ * Drops leftovers (not partial copies of an alter still in the journal); refuses any holding unique
+ * rows unless `discardWrites`. A dry run reaches the same verdict the same way (refusal included:
+ * the same error), then releases what it loaded to count, and drops nothing.
+ */
 export async function pruneLeftovers(
   client: MilvusClient,
   journal: Journal,
   opts: { discardWrites?: boolean; dryRun?: boolean; onDrop?: (l: LeftoverCollection) => void } = {},
 ): Promise<LeftoverCollection[]> {
-  const active = new Set(
-    (await journal.list()).filter((j) => j.state !== 'done').flatMap((j) => [j.target, j.undone ?? '']),
-  )
-  const todo = (await findLeftovers(client, journal, { load: !opts.dryRun })).filter((l) => !active.has(l.collection))
+  const loadedHere: string[] = []
+  let todo: LeftoverCollection[]
+  try {
+    const active = new Set(
+      (await journal.list()).filter((j) => j.state !== 'done').flatMap((j) => [j.target, j.undone ?? '']),
+    )
+    todo = (
+      await findLeftovers(client, journal, { load: true, onLoad: opts.dryRun ? (c) => loadedHere.push(c) : undefined })
+    ).filter((l) => !active.has(l.collection))
+  } finally {
+    // A dry run leaves load states as it found them.
+    for (const c of loadedHere) await unlessGone(client, c, () => releaseCollection(client, c))
+  }
   const holding = todo.filter((l) => l.uniqueRows === null || (l.uniqueRows ?? 0) > 0)
-  if (holding.length && !opts.discardWrites && !opts.dryRun) {
+  if (holding.length && !opts.discardWrites) {
     const what = holding
       .map(
         (l) =>

@@ -71,4 +71,6 @@ export interface AlterContext {
   journal: Journal
   /** Which of the migration's functions runs: alters made by down() are journalled apart from up()'s. */
   direction?: 'up' | 'down'
+  /** Aborted (Ctrl-C): the copy stops after its current page with a checkpoint, a catch-up pass after its page. */
+  signal?: AbortSignal
 }

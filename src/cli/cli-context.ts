@@ -41,6 +41,8 @@ export function usage(message: string): MvmError {
 export class CliContext {
   /** Set by a command that wants a non-zero exit without an error (status --check). */
   exitCode = 0
+  /** The signal that asked this command to stop, if one did: the command then exits 130 (SIGINT) or 143 (SIGTERM). */
+  interruptedBy?: NodeJS.Signals
   readonly colors: Colors
   private program?: Command
 
@@ -123,11 +125,26 @@ export class CliContext {
     opts: { verify?: 'count' | 'full'; online?: boolean } = {},
   ): Promise<T> {
     const session = await openSession(cfg, this.logger())
-    const stop = () => {
-      void session.close().finally(() => process.exit(130))
+    // The first SIGINT / SIGTERM asks the run to stop where the next run can pick up (an alter's copy
+    // after its current page, with a checkpoint), release the lock and say what comes next; a second
+    // one stops at once.
+    const controller = new AbortController()
+    const stop = (signal: NodeJS.Signals) => {
+      if (!this.interruptedBy) {
+        this.interruptedBy = signal
+        process.stderr.write(
+          `\n${signal} received: stopping at the next safe point (an alter's copy stops after its current page, with a checkpoint), then releasing the migration lock. ${signal === 'SIGINT' ? 'Press Ctrl-C again' : 'Send it again'} to stop at once, leaving the lock for the next run on this machine to take over.\n`,
+        )
+        controller.abort(signal)
+        return
+      }
+      process.stderr.write(
+        `${signal} again: stopping now. The lock stays until the next run on this machine takes it over (or run \`mvmigrate unlock\`).\n`,
+      )
+      void session.close().finally(() => process.exit(interruptExitCode(signal)))
     }
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
     try {
       const migrator = new Migrator({
         client: session.client,
@@ -139,6 +156,7 @@ export class CliContext {
         cwd: this.cwd,
         redact: (t) => redactSecrets(t, [...this.secrets]),
         audience: 'cli',
+        signal: controller.signal,
       })
       return await fn(migrator, session)
     } finally {
@@ -175,4 +193,9 @@ export function confirm(question: string): Promise<boolean> {
       resolve(/^y(es)?$/i.test(answer.trim()))
     })
   })
+}
+
+/** 128 + the signal's number, as a shell reports a process a signal stopped. */
+export function interruptExitCode(signal: NodeJS.Signals): number {
+  return signal === 'SIGTERM' ? 143 : 130
 }

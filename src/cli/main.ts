@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander'
 import { MvmError, isMvmError, messageOf } from '../errors'
 import { enableTimings, formatTimings, recordPhase, timingReport } from '../util/timings'
 import { TOOL_VERSION } from '../version'
-import { CliContext, parseSeconds, usage } from './cli-context'
+import { CliContext, interruptExitCode, parseSeconds, usage } from './cli-context'
 import { register as baseline } from './commands/baseline'
 import { register as diff } from './commands/diff'
 import { register as down } from './commands/down'
@@ -96,12 +96,15 @@ export async function run(
     recordPhase('load modules', started - io.startedAt)
   }
   const code = await redactingOutput(cli.secrets, async () => {
+    let code: number
     try {
       await program(cli).parseAsync(argv, { from: 'user' })
-      return cli.exitCode
+      code = cli.exitCode
     } catch (e) {
-      return reportError(cli, e)
+      code = reportError(cli, e)
     }
+    // Stopped by a signal (or finished just as one came): exit as a shell reports that signal.
+    return cli.interruptedBy ? interruptExitCode(cli.interruptedBy) : code
   })
   if (timings) {
     // From the process's start when the bin script said when it began, else from run().

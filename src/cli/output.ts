@@ -74,7 +74,14 @@ export function formatStatus(report: StatusReport, c: Colors): string {
     out.push('Backups and leftovers (mvmigrate prune drops them):')
     for (const b of report.backups) out.push(`  ${describeLeftover(b, c)}`)
   }
-  if (report.lock) out.push(c.yellow(`Locked by ${describeHolder(report.lock)}`))
+  if (report.lock)
+    out.push(
+      c.yellow(
+        report.lockHolderGone
+          ? `Locked by ${describeHolder(report.lock)}, but that process is gone (it was killed before it could release the lock): the next \`mvmigrate up\` or \`down\` on this machine takes the lock over; \`mvmigrate unlock\` clears it now.`
+          : `Locked by ${describeHolder(report.lock)}`,
+      ),
+    )
   if (report.drift.snapshotAt === null) out.push('Drift: no snapshot yet: the next `up` or `baseline` records one.')
   else if (report.drift.changes.length)
     out.push(

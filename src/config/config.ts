@@ -144,6 +144,11 @@ export function validateConfigFile(raw: unknown, file: string): ConfigFile {
   return raw as ConfigFile
 }
 
+/** Identity helper that gives a config file its types: `export default defineConfig({ ... })`. */
+export function defineConfig(config: ConfigFile): ConfigFile {
+  return config
+}
+
 export function findConfigFile(cwd: string): string | undefined {
   return CONFIG_FILE_NAMES.map((n) => path.join(cwd, n)).find((p) => fs.existsSync(p))
 }

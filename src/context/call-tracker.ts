@@ -1,4 +1,9 @@
 import { MvmError } from '../errors'
+import { interruptName } from '../util/interrupt'
+
+/** Calls that change nothing on the server (SDK methods and ctx helpers alike): describe, has, list, query, ... */
+export const READ_ONLY_CALL =
+  /^(describe|has|list|get|query|count|search|show|check|connect|closeConnection|invalidateCollectionInfo)/
 
 /**
  * Catches a missing `await` in a migration. Every ctx helper call (and every raw ctx.client call)
@@ -18,19 +23,35 @@ export class CallTracker {
   constructor(
     private readonly file: string,
     private readonly fn: 'up' | 'down',
+    /** Aborted (Ctrl-C): calls not started yet are refused, so the migration stops at its next ctx call. */
+    private readonly signal?: AbortSignal,
   ) {}
 
-  track<T>(label: string, start: () => Promise<T>): Promise<T> {
+  /** The calls that changed something and returned, in the order they returned (a failed migration names them). */
+  readonly changes: string[] = []
+
+  track<T>(label: string, start: () => Promise<T>, change = false): Promise<T> {
     if (this.closed) {
       this.late.push(label)
       return Promise.reject(
         this.error(`${label} was called after ${this.fn}() of ${this.file} had returned`, label, true),
       )
     }
+    if (this.signal?.aborted) {
+      return Promise.reject(
+        new MvmError(
+          'INTERRUPTED',
+          `Interrupted (${interruptName(this.signal)}): ${this.fn}() of ${this.file} stopped before ${label}`,
+        ),
+      )
+    }
     const id = this.next++
     const p = Promise.resolve().then(start)
     const done = p.then(
-      () => this.running.delete(id),
+      () => {
+        if (change) this.changes.push(label)
+        this.running.delete(id)
+      },
       () => this.running.delete(id),
     )
     this.running.set(id, { label, done })
@@ -76,12 +97,16 @@ export function callLabel(owner: string, method: string, args: unknown[]): strin
   return `${owner}.${method}(${first}${args.length > 1 ? ', …' : ''})`
 }
 
-/** Wraps an object so every method call returning a promise is tracked. */
+/**
+ * Wraps an object so every method call returning a promise is tracked; `reads` names the methods
+ * that change nothing (the others are listed as changes once they return).
+ */
 export function tracked<T extends object>(
   target: T,
   owner: string,
   tracker: CallTracker,
   only?: (method: string) => boolean,
+  reads: RegExp = READ_ONLY_CALL,
 ): T {
   return new Proxy(target, {
     get(obj, prop) {
@@ -89,8 +114,10 @@ export function tracked<T extends object>(
       if (typeof value !== 'function' || typeof prop !== 'string' || prop === 'constructor' || (only && !only(prop)))
         return value
       return (...args: unknown[]) =>
-        tracker.track(callLabel(owner, prop, args), async () =>
-          (value as (...a: unknown[]) => unknown).apply(obj, args),
+        tracker.track(
+          callLabel(owner, prop, args),
+          async () => (value as (...a: unknown[]) => unknown).apply(obj, args),
+          !reads.test(prop),
         )
     },
   })

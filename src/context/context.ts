@@ -11,17 +11,17 @@ import { createCollectionFromSpec, createIndex } from '../milvus/create'
 import { describeCollectionSpec } from '../milvus/describe'
 import { insertRows } from '../milvus/rows'
 import { RAW_CLIENT } from '../milvus/server-traits'
+import { comparable } from '../declarative/live'
 import { type CollectionDefinition, type IndexDefinition, specFromDefinition } from '../schema/definition'
+import { diffCollection } from '../schema/diff'
 import type { CollectionSpec } from '../schema/spec'
 import { didYouMean } from '../util/suggest'
-import { type CallTracker, tracked } from './call-tracker'
+import { type CallTracker, READ_ONLY_CALL, tracked } from './call-tracker'
 import type { Logger } from './logger'
 
 export type { MigrationInfo } from '../migrations/info'
 
 /** SDK methods that only read; every other call may change something. */
-export const READ_ONLY_CALL =
-  /^(describe|has|list|get|query|count|search|show|check|connect|closeConnection|invalidateCollectionInfo)/
 
 export interface ContextOptions {
   journal?: Journal
@@ -33,6 +33,8 @@ export interface ContextOptions {
   tracker?: CallTracker
   /** 'down' while the migration's down() runs: its alters are journalled apart from up()'s. */
   direction?: 'up' | 'down'
+  /** Aborted (Ctrl-C): alters stop at their next page, with a checkpoint. */
+  signal?: AbortSignal
 }
 
 /**
@@ -83,6 +85,7 @@ export class MigrationContext {
       log: this.log,
       journal: this.journal,
       direction: this.options.direction ?? 'up',
+      signal: this.options.signal,
     }
   }
 
@@ -158,8 +161,13 @@ export class MigrationContext {
     return revertAlter(this.alterContext(), name, { ...opts, checked: opts.checked?.get(name) })
   }
 
-  /** Creates a collection with its fields, indexes, partitions, properties and functions; loads it when every vector field is indexed. */
-  async createCollection(def: CollectionDefinition): Promise<CollectionSpec> {
+  /**
+   * Creates a collection with its fields, indexes, partitions, properties and functions; loads it
+   * when every vector field is indexed. With `ifNotExists`, a collection of that name with the same
+   * schema is left as it is (a retried migration meets the one its first run created); one with
+   * another schema is an error naming what differs.
+   */
+  async createCollection(def: CollectionDefinition, opts: { ifNotExists?: boolean } = {}): Promise<CollectionSpec> {
     const { spec, problems } = specFromDefinition(def, this.where())
     if (problems.length) {
       throw new MvmError('MIGRATION_INVALID', `Invalid collection definition:\n  ${problems.join('\n  ')}`, {
@@ -167,14 +175,45 @@ export class MigrationContext {
       })
     }
     if (await this.hasCollection(spec.name)) {
+      if (opts.ifNotExists) {
+        const live = await describeCollectionSpec(this.sdk, spec.name)
+        this.refuseOtherSchema(live, spec, def)
+        this.log.info(`collection ${spec.name} exists with this schema: left as it is (ifNotExists)`)
+        return live
+      }
       throw new MvmError('MIGRATION_INVALID', `${this.where()}collection '${spec.name}' already exists`, {
-        hint: 'Drop or rename it first, or change the migration.',
+        hint: 'Drop or rename it first, or change the migration (createCollection(def, { ifNotExists: true }) leaves one with the same schema as it is).',
       })
     }
     await createCollectionFromSpec(this.sdk, spec)
     for (const alias of def.aliases ?? []) await collections.createAlias(this.sdk, spec.name, alias)
     this.log.info(`created collection ${spec.name}`)
     return { ...spec, aliases: [...(def.aliases ?? [])] }
+  }
+
+  /** createCollection(def, { ifNotExists }) met a collection of that name: it must have the schema def asks for. */
+  protected refuseOtherSchema(live: CollectionSpec, spec: CollectionSpec, def: CollectionDefinition): void {
+    // What rows it holds and how they are indexed; not the description, shards, consistency level
+    // or number of partition-key partitions, which servers report otherwise than they were given
+    // (Milvus Lite keeps no description and makes its own partitions) and no alter changes.
+    const wanted: CollectionSpec = {
+      ...spec,
+      aliases: def.aliases ?? live.aliases,
+      description: undefined,
+      shards: undefined,
+      consistencyLevel: undefined,
+      numPartitions: undefined,
+    }
+    const differences = diffCollection(comparable(live), comparable(wanted), { partial: true })
+    if (!differences.length) return
+    throw new MvmError(
+      'MIGRATION_INVALID',
+      `${this.where()}collection '${spec.name}' already exists with another schema than createCollection(def, { ifNotExists: true }) asks for: ${differences.map((d) => d.text).join('; ')}`,
+      {
+        hint: `ifNotExists leaves only a collection with the same schema as it is. Make the definition match it, change it with ctx.alter('${spec.name}', ...) in a new migration, or drop it first.`,
+        details: { collection: spec.name, differences: differences.map((d) => d.text) },
+      },
+    )
   }
 
   async hasCollection(name: string): Promise<boolean> {

@@ -7,11 +7,13 @@ import type { AlterPlan } from '../alter/plan'
 import { type AlterChange, prepareAlter } from '../alter/prepare'
 import type { RevertSummary } from '../alter/revert'
 import { MvmError } from '../errors'
+import { Journal } from '../ledger/journal'
 import { countRows, listCollectionNames, resolveName } from '../milvus/collections'
 import { describeCollectionSpec } from '../milvus/describe'
 import { type CollectionDefinition, type IndexDefinition, specFromDefinition } from '../schema/definition'
 import type { CollectionSpec } from '../schema/spec'
-import { MigrationContext, type MigrationInfo, READ_ONLY_CALL } from './context'
+import { READ_ONLY_CALL } from './call-tracker'
+import { MigrationContext, type MigrationInfo } from './context'
 import { silentLogger } from './logger'
 
 export interface PlannedAlter {
@@ -64,6 +66,11 @@ export class PlanningContext extends MigrationContext {
     migration: MigrationInfo,
     /** Collections as earlier planned migrations leave them (undefined: dropped). */
     private readonly overlay: Map<string, CollectionSpec | undefined>,
+    /**
+     * Planning what `up` will run: an alter an earlier (failed) run of this migration finished is
+     * skipped, as up skips it. Not when planning to learn an applied migration's alter or its down().
+     */
+    private readonly skipFinishedAlters = false,
   ) {
     const steps: string[] = []
     const guarded = new Proxy(realClient, {
@@ -100,11 +107,20 @@ export class PlanningContext extends MigrationContext {
     return s
   }
 
-  override async createCollection(def: CollectionDefinition): Promise<CollectionSpec> {
+  override async createCollection(
+    def: CollectionDefinition,
+    opts: { ifNotExists?: boolean } = {},
+  ): Promise<CollectionSpec> {
     const { spec, problems } = specFromDefinition(def, `${this.migration.file}: `)
     if (problems.length)
       throw new MvmError('MIGRATION_INVALID', `Invalid collection definition:\n  ${problems.join('\n  ')}`)
-    if (await this.spec(spec.name))
+    const existing = await this.spec(spec.name)
+    if (existing && opts.ifNotExists) {
+      this.refuseOtherSchema(existing, spec, def)
+      this.steps.push(`collection ${spec.name} exists with this schema: left as it is`)
+      return existing
+    }
+    if (existing)
       throw new MvmError('MIGRATION_INVALID', `${this.migration.file}: collection '${spec.name}' already exists`)
     this.overlay.set(spec.name, { ...spec, aliases: [...(def.aliases ?? [])] })
     this.steps.push(`create collection ${spec.name} (${spec.fields.map((f) => `${f.name} ${f.type}`).join(', ')})`)
@@ -130,6 +146,23 @@ export class PlanningContext extends MigrationContext {
 
   override async alter(name: string, change: AlterChange, options: AlterOptions = {}): Promise<AlterSummary> {
     this.refuseSecondAlter(name)
+    // A failed migration's retry: an alter its earlier run finished is skipped, as up skips it.
+    const previous = this.skipFinishedAlters
+      ? await new Journal(this.realClient).get(this.migration.version, name).catch(() => undefined)
+      : undefined
+    if (previous?.state === 'done') {
+      this.steps.push(`alter ${name}: done by an earlier run of this migration, not run again`)
+      return this.altered<AlterSummary>({
+        name,
+        mode: previous.mode,
+        collection: previous.target,
+        backup: previous.backup,
+        rowsCopied: 0,
+        durationMs: 0,
+        changes: [],
+        resumed: true,
+      })
+    }
     const source = await this.spec(name)
     if (!source)
       throw new MvmError(

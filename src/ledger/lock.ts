@@ -4,6 +4,7 @@ import * as os from 'node:os'
 import { MvmError, messageOf } from '../errors'
 import { collectionExists, describeRaw, dropCollection } from '../milvus/collections'
 import { tryCreateCollection } from '../milvus/create'
+import { stopIfAborted } from '../util/interrupt'
 
 export const LOCK_COLLECTION = '_migrations_lock'
 const HOLDER_PROPERTY = 'mvmigrate.lock.holder'
@@ -92,10 +93,11 @@ export class MigrationLock {
     return true
   }
 
-  /** Takes the lock, waiting up to timeoutMs for the holder to release it. */
-  async acquire(command: string, timeoutMs = 0): Promise<LockHolder> {
+  /** Takes the lock, waiting up to timeoutMs for the holder to release it (or until `signal` is aborted). */
+  async acquire(command: string, timeoutMs = 0, signal?: AbortSignal): Promise<LockHolder> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
+      stopIfAborted(signal, () => 'stopped waiting for the migration lock; nothing was run')
       if (await this.tryAcquire(command)) return this.held!
       // A holder on this machine whose process is gone was killed: its lock is stale, take it over.
       const h = await this.holder()

@@ -129,6 +129,9 @@ export async function startLiteServer(opts: LiteServerOptions): Promise<LiteServ
     ['server', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port)],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a Ctrl-C in the terminal reaches mvmigrate only, which stops at a
+      // checkpoint and then stops this server (it would otherwise die mid-copy with the rest of the group).
+      detached: true,
     },
   )
   let output = ''

@@ -2,6 +2,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { messageOf } from '../errors'
+import { withSelfResolution } from './self-resolve'
 
 /**
  * Loads a user's migration or config file, in whatever module system the user's project speaks:
@@ -11,6 +12,8 @@ import { messageOf } from '../errors'
  * top-level await; both may import the project's own modules (relative, with or without
  * extensions as TypeScript allows) and use the path aliases of the nearest tsconfig.json.
  * Both loaders are scoped to the files they load: nothing is registered for the rest of the process.
+ * 'mvmigrate' resolves to the running package while a file loads (self-resolve.ts), so a file
+ * written by `make` loads from an app with no copy of its own (npx from elsewhere, a global install).
  */
 export type ModuleFormat = 'esm' | 'cjs'
 
@@ -48,7 +51,11 @@ export function nearestTsconfig(file: string): string | undefined {
  * The module's exports as one object: an ESM namespace (default and named exports), or a
  * CommonJS module's exports. A fresh load every time: the file may have changed since.
  */
-export async function importUserModule(file: string): Promise<Record<string, unknown>> {
+export function importUserModule(file: string): Promise<Record<string, unknown>> {
+  return withSelfResolution(() => importFile(file))
+}
+
+async function importFile(file: string): Promise<Record<string, unknown>> {
   const abs = path.resolve(file)
   const tsconfig = nearestTsconfig(abs)
   if (moduleFormat(abs) === 'esm') {

@@ -1,12 +1,13 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import * as fs from 'node:fs'
+import * as os from 'node:os'
 import * as path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/config'
 import { MvmError } from '../../src/errors'
 import { Migrator } from '../../src/migrator'
 import { freshDatabase } from '../helpers/milvus'
-import { tempProject, writeMigration } from '../helpers/project'
+import { cli, tempProject, writeMigration } from '../helpers/project'
 
 /**
  * Migration and config files in every module system a project may use: .ts .mts .cts .js .mjs
@@ -154,4 +155,53 @@ describe('config files in every module system', () => {
     fs.writeFileSync(path.join(cjs, 'mvmigrate.config.cjs'), "module.exports = { database: 'cjsdb' }\n")
     expect((await loadConfig({ cwd: cjs, env: {} })).database).toBe('cjsdb')
   })
+})
+
+describe('an app with no copy of mvmigrate (npx from elsewhere, a global install)', () => {
+  for (const type of [undefined, 'module'] as const) {
+    it(`${type ? 'an ESM' : 'a CommonJS'} app with no node_modules: init, make (.ts, .mjs, .js), up and status --check load 'mvmigrate' from the running package`, async () => {
+      const db = await freshDatabase('global')
+      clients.push(db.client)
+      // Outside this repo, with no node_modules anywhere above: only the CLI knows where mvmigrate is.
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mvmigrate-noinstall-'))
+      fs.writeFileSync(
+        path.join(dir, 'package.json'),
+        JSON.stringify({ name: 'app', private: true, ...(type ? { type } : {}) }),
+      )
+      const run = (...a: string[]) => cli(dir, ['--uri', db.uri, '--database', db.database, ...a])
+      expect((await run('init')).code).toBe(0)
+      // The config init writes imports defineConfig from 'mvmigrate'.
+      const config = fs.readFileSync(path.join(dir, 'mvmigrate.config.ts'), 'utf8')
+      expect(config).toContain("import { defineConfig } from 'mvmigrate'")
+      fs.writeFileSync(
+        path.join(dir, 'mvmigrate.config.ts'),
+        config.replace("migrationsDir: 'migrations',", "migrationsDir: 'db/migrations',"),
+      )
+      const made: string[] = []
+      for (const [name, flags] of [
+        ['from_ts', []],
+        ['from_mjs', ['--ext', 'mjs']],
+        ['from_js', ['--ext', 'js']],
+      ] as const) {
+        if (made.length) await new Promise((r) => setTimeout(r, 1100)) // versions are per second
+        const r = await run('make', name, ...flags)
+        expect(r.code, r.stderr).toBe(0)
+        const file = r.stdout.trim()
+        expect(path.dirname(file)).toBe(path.join(dir, 'db', 'migrations'))
+        const body = fs.readFileSync(file, 'utf8')
+        expect(body).toMatch(/(import \{ defineMigration \} from |require\()'mvmigrate'/)
+        // The template as written, with a real step in its up().
+        fs.writeFileSync(file, body.replace('async up(ctx) {', `async up(ctx) {\n    ${create(name)}`))
+        made.push(file)
+      }
+      expect(made.map((f) => path.extname(f))).toEqual(['.ts', '.mjs', '.js'])
+      const up = await run('up')
+      expect(up.code, up.stderr).toBe(0)
+      expect(up.stdout).toContain('Applied 3 migration(s)')
+      expect(await collections(db.client)).toEqual(['from_js', 'from_mjs', 'from_ts'])
+      const status = await run('status', '--check')
+      expect(status.code, status.stdout + status.stderr).toBe(0)
+      fs.rmSync(dir, { recursive: true, force: true })
+    }, 120_000)
+  }
 })

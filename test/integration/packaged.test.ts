@@ -176,3 +176,57 @@ describe('the packed package in a new app', () => {
     }, 600_000)
   }
 })
+
+describe('a global install, run from an app with no node_modules', () => {
+  it('npm install -g: init, make (.ts, .mjs, .js) and up load the migrations and the config that import mvmigrate', async () => {
+    const prefix = path.join(root, 'global')
+    ok(run('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', tarball], root))
+    const dir = path.join(root, 'global-app')
+    fs.mkdirSync(dir)
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'global-app', private: true }))
+    // The command npm linked on the PATH, run as a shell would (its #! line names node).
+    const mvm = (...args: string[]) => run(process.execPath, [path.join(prefix, 'bin', 'mvmigrate'), ...args], dir)
+    ok(mvm('init'))
+    const config = path.join(dir, 'mvmigrate.config.ts')
+    expect(fs.readFileSync(config, 'utf8')).toContain("import { defineConfig } from 'mvmigrate'")
+    fs.writeFileSync(
+      config,
+      fs
+        .readFileSync(config, 'utf8')
+        .replace(
+          "migrationsDir: 'migrations',",
+          `migrationsDir: 'migrations',\n  lite: { venvDir: ${JSON.stringify(TEST_VENV)} },`,
+        ),
+    )
+    const made: string[] = []
+    for (const [name, flags] of [
+      ['from_ts', []],
+      ['from_mjs', ['--ext', 'mjs']],
+      ['from_js', ['--ext', 'js']],
+    ] as const) {
+      if (made.length) await new Promise((r) => setTimeout(r, 1100)) // versions are per second
+      const file = ok(mvm('make', name, ...flags))
+        .trim()
+        .split('\n')
+        .pop()!
+      const body = fs.readFileSync(file, 'utf8')
+      fs.writeFileSync(
+        file,
+        body.replace(
+          'async up(ctx) {',
+          `async up(ctx) {\n    await ctx.createCollection({ name: '${name}', fields: [{ name: 'id', type: 'Int64', primaryKey: true }, { name: 'v', type: 'FloatVector', dim: 2 }], indexes: [{ field: 'v', type: 'FLAT', metric: 'L2' }] })`,
+        ),
+      )
+      made.push(file)
+    }
+    expect(fs.existsSync(path.join(dir, 'node_modules'))).toBe(false)
+    const up = mvm('up')
+    expect(up.code, up.out).toBe(0)
+    expect(up.out).toContain('3 migration(s)')
+    const status = mvm('status', '--check', '--json')
+    expect(status.code, status.out).toBe(0)
+    expect(
+      JSON.parse(status.out.slice(status.out.indexOf('{'))).migrations.map((m: { state: string }) => m.state),
+    ).toEqual(['applied', 'applied', 'applied'])
+  }, 600_000)
+})

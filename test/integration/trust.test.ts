@@ -190,15 +190,39 @@ describe('rows written after an alter, then down (item 1)', () => {
     expect(st.stdout).toContain(
       `docs__mvm_undone_${V2}  undone of docs, migration ${V2}: 602 rows, 2 exist nowhere else`,
     )
-    const dry = await cli(s.dir, s.args('prune', '--dry-run'))
-    expect(dry.stdout).toContain('2 exist nowhere else')
+    // The dry run answers as the real run does: the same refusal, the same exit code, nothing changed
+    // (a leftover it loaded to count is released again).
+    const loadStates = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          ['docs', `docs__mvm_undone_${V2}`].map(
+            async (c) => [c, (await s.client.getLoadState({ collection_name: c })).state] as const,
+          ),
+        ),
+      )
+    await s.client.releaseCollection({ collection_name: `docs__mvm_undone_${V2}` })
+    const loaded = await loadStates()
     const snap = await snapshot(s.client)
+    const refusal = [
+      `error: prune would delete rows that exist nowhere else: 'docs__mvm_undone_${V2}' (2 of its 602 rows exist nowhere else)`,
+      'hint: Nothing was dropped. Copy the rows you need out of it first, or prune --discard-writes to drop them anyway.',
+    ]
+    const dry = await cli(s.dir, s.args('prune', '--dry-run'))
+    expect(dry.code, dry.stdout + dry.stderr).toBe(4)
+    expect(dry.stdout).toBe('')
+    expect(dry.stderr.trim().split('\n')).toEqual(refusal)
+    expect(await snapshot(s.client)).toEqual(snap)
+    expect(await loadStates()).toEqual(loaded)
     const refused = await cli(s.dir, s.args('prune', '--yes'))
     expect(refused.code, refused.stderr).toBe(4)
-    expect(refused.stderr).toContain(
-      `prune would delete rows that exist nowhere else: 'docs__mvm_undone_${V2}' (2 of its 602 rows exist nowhere else)`,
+    expect(refused.stderr.trim().split('\n')).toEqual(refusal)
+    expect(await snapshot(s.client)).toEqual(snap)
+    // With --discard-writes the dry run lists what the real run then drops.
+    const dryForced = await cli(s.dir, s.args('prune', '--dry-run', '--discard-writes'))
+    expect(dryForced.code, dryForced.stderr).toBe(0)
+    expect(dryForced.stdout).toContain(
+      `Would drop 1 collection(s):\n  docs__mvm_undone_${V2}  undone of docs, migration ${V2}: 602 rows, 2 exist nowhere else`,
     )
-    expect(refused.stderr).toContain('--discard-writes')
     expect(await snapshot(s.client)).toEqual(snap)
     const forced = await cli(s.dir, s.args('prune', '--yes', '--discard-writes'))
     expect(forced.code, forced.stderr).toBe(0)

@@ -14,13 +14,15 @@ export function register(program: Command, cli: CliContext): void {
     )
     .action(async (opts: { yes?: boolean; dryRun?: boolean; discardWrites?: boolean }) => {
       await cli.withMigrator(await cli.config(), async (m) => {
-        const list = await m.prune({ dryRun: true })
-        if (opts.dryRun || !list.length) {
+        // The dry run answers as the real run will (a refusal is the same error, the same exit code).
+        const list =
+          opts.yes && !opts.dryRun ? undefined : await m.prune({ dryRun: true, discardWrites: opts.discardWrites })
+        if (list && (opts.dryRun || !list.length)) {
           if (cli.json) cli.printJson({ dropped: [], wouldDrop: list })
           else cli.out(formatLeftovers(list, 'Would drop'))
           return
         }
-        if (!opts.yes) {
+        if (list) {
           if (!process.stdin.isTTY) {
             throw usage(`prune would drop ${list.length} collection(s) and needs --yes when not run on a terminal`)
           }

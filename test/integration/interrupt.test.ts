@@ -1,0 +1,302 @@
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import { type ChildProcess, spawn } from 'node:child_process'
+import * as os from 'node:os'
+import { afterAll, describe, expect, it } from 'vitest'
+import { freshDatabase, milvusToken } from '../helpers/milvus'
+import { BIN, cli, createCollectionMigration, tempProject, writeMigration } from '../helpers/project'
+
+/**
+ * Ctrl-C (SIGINT) or SIGTERM during `up`: the run stops where the next run picks up (an alter's
+ * copy after its current page, with a checkpoint; a migration before its next ctx call), says what
+ * it stopped and what `up` does next, releases the lock and exits 130 / 143. A runner killed
+ * outright leaves its lock: `status` says its process is gone.
+ */
+const clients: MilvusClient[] = []
+afterAll(async () => {
+  for (const c of clients) await c.closeConnection()
+})
+
+const V1 = '20260401000001'
+const V2 = '20260401000002'
+const ROWS = 5000
+
+const ALTER = `import { defineMigration } from 'mvmigrate'
+export default defineMigration({
+  async up(ctx) {
+    await ctx.alter('docs', (t) => t.addField({ name: 'lang', type: 'VarChar', maxLength: 8, default: 'en' }), { batchSize: 100 })
+  },
+  async down(ctx) { await ctx.revertAlter('docs') },
+})
+`
+
+/** A project whose docs collection (made by V1) holds ROWS rows. */
+async function seeded(prefix: string) {
+  const db = await freshDatabase(prefix)
+  clients.push(db.client)
+  const dir = tempProject()
+  const args = (...a: string[]) => ['--uri', db.uri, '--database', db.database, ...a]
+  writeMigration(dir, `${V1}_docs.ts`, createCollectionMigration('docs'))
+  expect((await cli(dir, args('up'))).code).toBe(0)
+  for (let b = 0; b < ROWS; b += 1000)
+    await db.client.insert({
+      collection_name: 'docs',
+      data: Array.from({ length: 1000 }, (_, i) => ({
+        id: String(b + i + 1),
+        vector: [i, 1, 2, 3],
+        title: `t${b + i}`,
+      })),
+    })
+  return { ...db, dir, args }
+}
+
+/** Starts `mvmigrate up` as a user would, with failpoints; collects its output. */
+function startUp(dir: string, args: string[], failpoints: string) {
+  const child: ChildProcess = spawn(process.execPath, [BIN, ...args], {
+    cwd: dir,
+    env: {
+      ...process.env,
+      NO_COLOR: '1',
+      MVMIGRATE_FAILPOINTS: failpoints,
+      ...(milvusToken() ? { MILVUS_TOKEN: milvusToken() } : {}),
+    },
+  })
+  const out = { stdout: '', stderr: '' }
+  child.stdout!.on('data', (d) => (out.stdout += d))
+  child.stderr!.on('data', (d) => (out.stderr += d))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, at: Date.now() })),
+  )
+  return { child, out, exited }
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+async function allRows(client: MilvusClient) {
+  const res = await client.query({
+    collection_name: 'docs',
+    filter: 'id > 0',
+    output_fields: ['*'],
+    limit: 16384,
+    consistency_level: 'Strong',
+  } as never)
+  return res.data as { id: string; title: string; lang: string }[]
+}
+
+const errorLines = (stderr: string) => stderr.split('\n').filter((l) => /^(error|hint):/.test(l))
+
+describe('Ctrl-C and SIGTERM during up and down', () => {
+  it('SIGINT during an alter copy: stops after a checkpointed page, says what up does next, releases the lock, exits 130; up then finishes with every row', async () => {
+    const s = await seeded('sigint')
+    writeMigration(s.dir, `${V2}_lang.ts`, ALTER)
+    // 50 pages of 100 rows, each followed by 100 ms: the copy runs at least 5 s.
+    const run = startUp(s.dir, s.args('up'), 'alter:after-page=sleep:100')
+    await until('the copy to start', () => /docs: copy 0\/5000 rows/.test(run.out.stderr))
+    await new Promise((r) => setTimeout(r, 1500))
+    const sentAt = Date.now()
+    run.child.kill('SIGINT')
+    const exit = await run.exited
+    const stopMs = exit.at - sentAt
+    expect(exit.code, run.out.stderr).toBe(130)
+    // Stopping takes the page in flight, a checkpoint and the lock's release: well under the copy's 5 s.
+    expect(stopMs).toBeLessThan(4000)
+    expect(run.out.stderr).toContain(
+      "SIGINT received: stopping at the next safe point (an alter's copy stops after its current page, with a checkpoint), then releasing the migration lock. Press Ctrl-C again to stop at once, leaving the lock for the next run on this machine to take over.",
+    )
+    const lines = errorLines(run.out.stderr)
+    expect(lines).toHaveLength(2)
+    const stopped =
+      /^error: Interrupted \(SIGINT\): migrations\/20260401000002_lang\.ts: the alter of 'docs' stopped copying at ([\d,]+) of 5,000 rows, after a checkpoint$/.exec(
+        lines[0],
+      )
+    expect(stopped, lines[0]).not.toBeNull()
+    const copied = Number(stopped![1].replace(/,/g, ''))
+    expect(copied).toBeGreaterThan(0)
+    expect(copied).toBeLessThan(ROWS)
+    expect(copied % 100).toBe(0) // whole pages
+    expect(lines[1]).toBe(
+      `hint: The migration lock is released. To go on, run \`mvmigrate up\`: it runs ${V2}_lang again and its alter of 'docs' continues the copy from the checkpoint (the ${copied.toLocaleString('en-US')} rows copied are kept). It is recorded as failed until then.`,
+    )
+
+    const st = await cli(s.dir, s.args('status', '--json'))
+    const report = JSON.parse(st.stdout)
+    expect(report.lock).toBeNull()
+    expect(report.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'failed'])
+    expect(report.interrupted).toMatchObject([{ name: 'docs', state: 'copying', running: false }])
+
+    const again = await cli(s.dir, s.args('up'))
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stderr).toContain(`continuing the interrupted copy of docs after ${copied} of 5000 rows`)
+    const rows = await allRows(s.client)
+    expect(rows).toHaveLength(ROWS)
+    expect(new Set(rows.map((r) => String(r.id))).size).toBe(ROWS)
+    for (const r of rows) {
+      expect(r.lang).toBe('en')
+      expect(r.title).toBe(`t${Number(r.id) - 1}`)
+    }
+    expect((await cli(s.dir, s.args('status', '--check'))).code).toBe(0)
+  }, 180_000)
+
+  it('SIGINT during a catch-up pass (after the copy): stops after a page, keeps the copy, exits 130; up continues from the finished copy', async () => {
+    const s = await seeded('catchup')
+    writeMigration(s.dir, `${V2}_lang.ts`, ALTER)
+    // The copy is quick; each page of the catch-up pass after it is followed by 200 ms.
+    const run = startUp(s.dir, s.args('up'), 'alter:catch-up-page=sleep:200')
+    await until('the catch-up pass to start', () => /docs: catch-up: pass 1/.test(run.out.stderr))
+    await new Promise((r) => setTimeout(r, 500))
+    run.child.kill('SIGINT')
+    const exit = await run.exited
+    expect(exit.code, run.out.stderr).toBe(130)
+    expect(errorLines(run.out.stderr)).toEqual([
+      `error: Interrupted (SIGINT): migrations/${V2}_lang.ts: the alter of 'docs' stopped catching up with writes, after copying all 5,000 rows`,
+      `hint: The migration lock is released. To go on, run \`mvmigrate up\`: it runs ${V2}_lang again and its alter of 'docs' continues from its finished copy (catch-up, verify, swap). It is recorded as failed until then.`,
+    ])
+    expect(JSON.parse((await cli(s.dir, s.args('status', '--json'))).stdout).lock).toBeNull()
+    const again = await cli(s.dir, s.args('up'))
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stderr).toContain('continuing the interrupted copy of docs after 5000 of 5000 rows')
+    const rows = await allRows(s.client)
+    expect(rows).toHaveLength(ROWS)
+    for (const r of rows) expect(r.lang).toBe('en')
+  }, 180_000)
+
+  it('SIGINT during a down() that alters back: stops after a checkpointed page, exits 130, stays applied; down again finishes', async () => {
+    const s = await seeded('down')
+    writeMigration(
+      s.dir,
+      `${V2}_lang.ts`,
+      ALTER.replace(
+        "async down(ctx) { await ctx.revertAlter('docs') },",
+        "async down(ctx) { await ctx.alter('docs', (t) => t.dropField('lang'), { batchSize: 100 }) },",
+      ),
+    )
+    expect((await cli(s.dir, s.args('up'))).code).toBe(0)
+    const run = startUp(s.dir, s.args('down'), 'alter:after-page=sleep:100')
+    await until('the copy to start', () => /docs: copy 0\/5000 rows/.test(run.out.stderr))
+    await new Promise((r) => setTimeout(r, 1000))
+    run.child.kill('SIGINT')
+    const exit = await run.exited
+    expect(exit.code, run.out.stderr).toBe(130)
+    const lines = errorLines(run.out.stderr)
+    expect(lines[0]).toMatch(
+      /^error: Interrupted \(SIGINT\): the alter of 'docs' stopped copying at [\d,]+ of 5,000 rows, after a checkpoint \(rolling back migrations\/20260401000002_lang\.ts\)$/,
+    )
+    expect(lines[1]).toBe(
+      'hint: The migration lock is released. It stays recorded as applied. To go on, run `mvmigrate down` again: an alter back that was copying continues from its checkpoint.',
+    )
+    const report = JSON.parse((await cli(s.dir, s.args('status', '--json'))).stdout)
+    expect(report.lock).toBeNull()
+    expect(report.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'applied'])
+    const again = await cli(s.dir, s.args('down'))
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stderr).toMatch(/continuing the interrupted copy of docs after \d+ of 5000 rows/)
+    const described = await s.client.describeCollection({ collection_name: 'docs' })
+    expect(described.schema.fields.map((f) => f.name).sort()).toEqual(['id', 'title', 'vector'])
+    expect(await allRows(s.client).then((r) => r.length)).toBe(ROWS)
+  }, 180_000)
+
+  it('SIGTERM while a migration runs its own code: it stops before its next ctx call, records nothing, releases the lock, exits 143', async () => {
+    const s = await seeded('sigterm')
+    writeMigration(
+      s.dir,
+      `${V2}_slow.ts`,
+      `import { defineMigration } from 'mvmigrate'
+export default defineMigration({
+  async up(ctx) {
+    console.error('embedding the titles...')
+    await new Promise((r) => setTimeout(r, 3000)) // an embedding service, say
+    await ctx.createCollection({ name: 'tags', fields: [{ name: 'id', type: 'Int64', primaryKey: true }, { name: 'v', type: 'FloatVector', dim: 2 }] })
+  },
+})
+`,
+    )
+    const run = startUp(s.dir, s.args('up'), '')
+    await until('the migration to start', () => run.out.stderr.includes('embedding the titles...'))
+    run.child.kill('SIGTERM')
+    const exit = await run.exited
+    expect(exit.code, run.out.stderr).toBe(143)
+    expect(run.out.stderr).toContain(
+      "SIGTERM received: stopping at the next safe point (an alter's copy stops after its current page, with a checkpoint), then releasing the migration lock. Send it again to stop at once, leaving the lock for the next run on this machine to take over.",
+    )
+    expect(errorLines(run.out.stderr)).toEqual([
+      `error: Interrupted (SIGTERM) during migrations/${V2}_slow.ts, before it changed anything: 1 migration(s) of this batch not run`,
+      `hint: The migration lock is released. Nothing is recorded for ${V2}_slow. To run the 1 left, from ${V2}_slow, run \`mvmigrate up\`.`,
+    ])
+    const report = JSON.parse((await cli(s.dir, s.args('status', '--json'))).stdout)
+    expect(report.lock).toBeNull()
+    expect(report.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'pending'])
+    expect((await s.client.hasCollection({ collection_name: 'tags' })).value).toBe(false)
+    const again = await cli(s.dir, s.args('up'))
+    expect(again.code, again.stderr).toBe(0)
+    expect((await s.client.hasCollection({ collection_name: 'tags' })).value).toBe(true)
+  }, 180_000)
+
+  it('Ctrl-C in a terminal with the embedded Milvus Lite: the whole process group gets SIGINT, the server keeps serving until the copy stopped at a checkpoint; up then finishes', async () => {
+    const dir = tempProject()
+    writeMigration(
+      dir,
+      `${V1}_docs.ts`,
+      createCollectionMigration('docs').replace(
+        "indexes: [{ field: 'vector', type: 'FLAT', metric: 'L2' }],\n    })",
+        "indexes: [{ field: 'vector', type: 'FLAT', metric: 'L2' }],\n    })\n    for (let b = 0; b < 3000; b += 1000) await ctx.insert('docs', Array.from({ length: 1000 }, (_, i) => ({ id: b + i + 1, vector: [i, 1, 2, 3], title: 't' + (b + i) })))",
+      ),
+    )
+    expect((await cli(dir, ['up'])).code).toBe(0)
+    writeMigration(dir, `${V2}_lang.ts`, ALTER)
+    // Its own process group, as a terminal runs a command: Ctrl-C signals the whole group.
+    const child = spawn(process.execPath, [BIN, 'up'], {
+      cwd: dir,
+      detached: true,
+      env: { ...process.env, NO_COLOR: '1', MVMIGRATE_FAILPOINTS: 'alter:after-page=sleep:100' },
+    })
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+    await until('the copy to start', () => /docs: copy 0\/3000 rows/.test(stderr))
+    await new Promise((r) => setTimeout(r, 1000))
+    process.kill(-child.pid!, 'SIGINT')
+    expect(await exited, stderr).toBe(130)
+    const lines = errorLines(stderr)
+    expect(lines[0]).toMatch(
+      /^error: Interrupted \(SIGINT\): migrations\/20260401000002_lang\.ts: the alter of 'docs' stopped copying at [\d,]+ of 3,000 rows, after a checkpoint$/,
+    )
+    expect(lines[1]).toMatch(/^hint: The migration lock is released\. To go on, run `mvmigrate up`/)
+    const again = await cli(dir, ['up'])
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stderr).toMatch(/continuing the interrupted copy of docs after \d+ of 3000 rows/)
+    expect(again.stderr).toMatch(/docs: done: 3000 rows copied, verified and swapped in/)
+    expect((await cli(dir, ['status', '--check'])).code).toBe(0)
+  }, 240_000)
+
+  it('a runner killed outright leaves its lock: status says its process is gone and what to do; the next up takes it over', async () => {
+    const s = await seeded('stale')
+    writeMigration(s.dir, `${V2}_lang.ts`, ALTER)
+    // SIGKILL at the 5th page: no handler runs, the lock stays behind.
+    const run = startUp(s.dir, s.args('up'), 'alter:after-page=5')
+    const exit = await run.exited
+    expect(exit.signal).toBe('SIGKILL')
+    const pid = run.child.pid!
+    const st = await cli(s.dir, s.args('status'))
+    expect(st.code).toBe(0)
+    const locked = st.stdout.split('\n').find((l) => l.startsWith('Locked by'))
+    expect(locked).toMatch(
+      new RegExp(
+        `^Locked by mvmigrate up on ${os.hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(pid ${pid}\\) since \\S+, but that process is gone \\(it was killed before it could release the lock\\): the next \`mvmigrate up\` or \`down\` on this machine takes the lock over; \`mvmigrate unlock\` clears it now\\.$`,
+      ),
+    )
+    const json = JSON.parse((await cli(s.dir, s.args('status', '--json'))).stdout)
+    expect(json.lock).toMatchObject({ pid, host: os.hostname(), command: 'mvmigrate up' })
+    expect(json.lockHolderGone).toBe(true)
+    const again = await cli(s.dir, s.args('up'))
+    expect(again.code, again.stderr).toBe(0)
+    expect(await allRows(s.client)).toHaveLength(ROWS)
+    const after = JSON.parse((await cli(s.dir, s.args('status', '--json'))).stdout)
+    expect(after.lock).toBeNull()
+    expect(after.lockHolderGone).toBe(false)
+  }, 180_000)
+})
