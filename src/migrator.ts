@@ -412,8 +412,13 @@ export class Migrator {
               .filter((a) => revertibleBy(m.version)(a) && a.state === 'done')
               .map((a) => `'${a.name}'`)
             // The advice of a bad call found after something changed (e.g. a second alter of one name).
+            // And of a backfill that failed for good (what to do about the model service, kept copy and all).
             const advice =
-              e instanceof MvmError && e.code === 'MIGRATION_INVALID' && e.hintTemplate ? `${e.hintTemplate} ` : ''
+              e instanceof MvmError &&
+              (e.code === 'MIGRATION_INVALID' || e.details?.rowsKept !== undefined) &&
+              e.hintTemplate
+                ? `${e.hintTemplate} `
+                : ''
             const kept = finished.length
               ? ` Its alter of ${finished.join(', ')} finished and is kept: a retry does not run it again, so change only what comes after it.`
               : ''

@@ -9,9 +9,10 @@ import { INT64_MAX, type Key, KeyDigest, keyComparator, keyLiteral, rangeFilter 
 import { MAX_QUERY_WINDOW, readKeyWindows, readPages, readRowsByKeys } from './pager'
 import type { CopyPartitions } from './resume'
 import type { AlterPlan } from './types'
-import { transformRow, unstorableValue } from './values'
+import { canReuseBackfills, hasBackfills, transformRows, unstorableValue } from './values'
 import { rowComparer } from './verify'
-import { type KeyWindow, type WindowTable, digestOf, setWritten, writtenByKey } from './windows'
+import { type KeyWindow, type WindowTable, digestOf, setWritten, sourceByKey, writtenByKey } from './windows'
+import type { Backfiller } from './backfill'
 
 /**
  * Online alters: writers keep writing to the source while it is copied. Milvus gives a client no
@@ -42,6 +43,8 @@ export interface PassOptions {
   /** The target takes explicit keys only by delete + insert (auto_id), not by upsert. */
   autoIdTarget?: boolean
   floatVectors?: { name: string; dim: number }[]
+  /** Runs the backfills of changed rows (batched ones in batches, with retries). */
+  backfiller?: Backfiller
 }
 
 export interface PassResult {
@@ -157,8 +160,59 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
     const conflictsBefore = result.conflicts.length
     const transformed = new Map<Key, Row>()
     const now = new Map<Key, RowHash>()
-    for (const r of rows) {
-      const out = await transformRow(plan, r)
+    const written = writtenByKey(w)
+    const backfilled = hasBackfills(plan)
+    // Backfilled alters: each row's source hash now, and as it was when written. A row unchanged
+    // since is not computed again (a model is called once per change, and one whose floats differ
+    // between calls does not look changed); only the rows that changed go to the backfills.
+    const sourceNow = new Map<Key, RowHash>()
+    const sourceThen = sourceByKey(w)
+    let toTransform = rows
+    if (backfilled) {
+      toTransform = []
+      for (const r of rows) {
+        const key = String(r[pk.name])
+        const sh = sourceHasher.hash(r)
+        sourceNow.set(key, sh)
+        const before = sourceThen?.get(key)
+        if (before && written?.has(key) && sameHash(sh, before)) now.set(key, written.get(key)!)
+        else toTransform.push(r)
+      }
+      // A window an interrupted run copied is known only as a range: its rows' backfilled values are
+      // taken from the target when every other value of the row comes out the same.
+      if (!written && toTransform.length && canReuseBackfills(plan)) {
+        const keys = toTransform.map((r) => String(r[pk.name]))
+        const held = new Map<Key, Row>()
+        for (let i = 0; i < keys.length; i += opts.batchSize)
+          for (const r of await readRowsByKeys(
+            {
+              client,
+              collection: opts.target,
+              pk: targetPk,
+              outputFields: ['*'],
+              partition,
+              readAfter: opts.readAfter,
+            },
+            keys.slice(i, i + opts.batchSize),
+          ))
+            held.set(String(r[targetPk.name]), r)
+        const reuse = keys.map((k) => held.get(k))
+        const candidates = await transformRows(plan, toTransform, { reuse })
+        const still: Row[] = []
+        toTransform.forEach((r, i) => {
+          const h = targetHasher.hash(candidates[i])
+          if (reuse[i] && sameHash(h, targetHasher.hash(reuse[i]!))) {
+            transformed.set(keys[i], candidates[i])
+            now.set(keys[i], h)
+          } else still.push(r)
+        })
+        toTransform = still
+      }
+    }
+    const outs = await transformRows(plan, toTransform, { backfiller: opts.backfiller })
+    for (let i = 0; i < toTransform.length; i++) {
+      const r = toTransform[i]
+      const out = outs[i]
       const bad = unstorableValue(plan, out)
       if (bad) {
         throw new MvmError(
@@ -173,7 +227,6 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
       transformed.set(key, out)
       now.set(key, targetHasher.hash(out))
     }
-    const written = writtenByKey(w)
     // The target's keys in this window: before the swap exactly those written to it; after it, the
     // ones among those written or now in the source (a key the application inserted into the new
     // collection since is its own write, to keep). Only a window copied by an interrupted run needs
@@ -213,7 +266,9 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
     const toWrite: Row[] = []
     const replace: Key[] = []
     const targetSet = new Set(targetKeys)
-    for (const k of new Set([...targetKeys, ...transformed.keys()])) {
+    // Keys left as they were written (the sweep's conflicts and newer writes): their old source hash stays.
+    const leftAsWritten = new Set<Key>()
+    for (const k of new Set([...targetKeys, ...transformed.keys(), ...now.keys()])) {
       const s = now.get(k)
       const t = targetSet.has(k) ? held.get(k) : undefined
       if (sameHash(s, t)) {
@@ -227,6 +282,7 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
           // The application wrote this key in the new collection since the swap: if the old side
           // did not change it either, the new collection is simply newer; otherwise both changed.
           if (!(written !== undefined && sameHash(s, wv))) result.conflicts.push(k)
+          leftAsWritten.add(k)
           continue
         }
       }
@@ -245,7 +301,15 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
     const upserting = mode === 'sweep' && !opts.autoIdTarget
     await writeRows(partition, toWrite, upserting ? toDelete : [...toDelete, ...replace])
     w.source = digest
-    setWritten(w, keep, keyComparator(targetPk))
+    let sources: Map<Key, RowHash> | undefined
+    if (backfilled) {
+      sources = new Map()
+      for (const k of keep.keys()) {
+        const h = leftAsWritten.has(k) ? sourceThen?.get(k) : (sourceNow.get(k) ?? sourceThen?.get(k))
+        if (h) sources.set(k, h)
+      }
+    }
+    setWritten(w, keep, keyComparator(targetPk), sources)
   }
 
   for (let p = 0; p < opts.partitions.length; p++) {
@@ -350,11 +414,40 @@ export async function verifyTransforms(opts: PassOptions): Promise<void> {
   const sourceHasher = new RowHasher(plan.source.fields)
   const targetHasher = new RowHasher(plan.target.fields)
   const differs = rowComparer(plan.target.fields)
+  // Backfilled fields are not computed again (verifyWritten compared them with what the copy wrote):
+  // each row takes them from the target, and every other value is transformed and compared.
+  const backfilled = hasBackfills(plan)
   async function check(w: KeyWindow, rows: Row[], partition: string | undefined) {
     const written = writtenByKey(w)
     if (!written || w.source === undefined || w.source !== digestOf(rows, sourceHasher)) return
-    for (const r of rows) {
-      const out = await transformRow(plan, r)
+    let reuse: (Row | undefined)[] | undefined
+    if (backfilled) {
+      const keys = rows.map((r) => String(r[pk.name]))
+      const held = new Map<Key, Row>()
+      for (let i = 0; i < keys.length; i += opts.batchSize)
+        for (const r of await readRowsByKeys(
+          {
+            client: opts.client,
+            collection: opts.target,
+            pk: targetPk,
+            outputFields: ['*'],
+            partition,
+            readAfter: opts.readAfter,
+          },
+          keys.slice(i, i + opts.batchSize),
+        ))
+          held.set(String(r[targetPk.name]), r)
+      reuse = keys.map((k) => held.get(k))
+      const missing = keys.find((k) => !held.has(k))
+      if (missing !== undefined)
+        throw new MvmError(
+          'MIGRATION_FAILED',
+          `Verification (full) failed: the row with key ${missing} in '${opts.target}' is missing; the copy was dropped and the source is untouched`,
+          { hint: 'Run the migration again; report this if it repeats.' },
+        )
+    }
+    const outs = await transformRows(plan, rows, { reuse })
+    for (const out of outs) {
       const key = String(out[targetPk.name])
       if (sameHash(targetHasher.hash(out), written.get(key))) continue
       const [actual] = await readRowsByKeys(
