@@ -19,6 +19,7 @@ export default defineConfig({
       'test/integration/crash.test.ts',
       'test/integration/concurrency.test.ts',
       'test/integration/adopt.test.ts',
+      'test/integration/reembed.test.ts',
     ],
     globalSetup: ['test/standalone/global-setup.ts'],
     fileParallelism: false,
