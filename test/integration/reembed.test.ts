@@ -176,6 +176,15 @@ describe('re-embedding a collection with a model behind HTTP', () => {
       output_fields: ['text'],
     } as never)
     expect((hit.results[0] as Record<string, unknown>).text).toBe(textOf(7))
+
+    // down (checking values) swaps the old model's vectors back without calling the new model.
+    service.resetStats()
+    const down = await cli(s.dir, s.args('down', '--verify', 'full'), { env: s.env, timeoutMs: 300_000 })
+    expect(down.code, down.stderr).toBe(0)
+    expect(service.stats.requests).toBe(0)
+    const back = await readAll(s.client)
+    expect(back.size).toBe(N)
+    expect(back.get('8')?.vector).toEqual(embedText(textOf(7), 768))
   })
 
   it('the model fails for good: the alter stops naming the batch and its keys, nothing is swapped, and up continues without re-sending finished rows', async () => {
