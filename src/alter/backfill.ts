@@ -329,6 +329,8 @@ export class Backfiller {
           return out as unknown[]
         } catch (e) {
           if (e instanceof BackfillFailed) throw e
+          // The plain single-row form (no options) fails as it always did: with the function's own error.
+          if (!batched && plain(spec)) throw e
           const { retryable, retryAfterMs } = classifyError(e)
           if (!retryable || attempt > spec.maxRetries) {
             const keys = rows.map((r) => String(r[this.keyField]))
@@ -358,6 +360,11 @@ export class Backfiller {
   private stop(): void {
     if (--this.inFlight === 0) this.figures.busyMs += Date.now() - this.busySince
   }
+}
+
+/** A single-row backfill declared without options: no retries, no quota. */
+function plain(spec: BackfillSpec): boolean {
+  return spec.batchSize === undefined && spec.maxRetries === 0 && !spec.rateLimit
 }
 
 /** A batched backfill must answer one value per row, in order. */

@@ -103,6 +103,24 @@ describe('backfill retries and batches', () => {
     )
   })
 
+  it("the single-row form: without options it fails with the function's own error; with options it is retried", async () => {
+    const boom = new Error('no page number')
+    const plain = spec(undefined, (() => {
+      throw boom
+    }) as never)
+    const b = new Backfiller([plain], 'id')
+    await expect(b.one(plain, rows(1)[0])).rejects.toBe(boom)
+    expect(b.figures.calls).toBe(1)
+    let n = 0
+    const retried = spec({ maxRetries: 2, retryDelayMs: 1 }, ((r: { text: string }) => {
+      if (n++ === 0) throw Object.assign(new Error('reset'), { code: 'ECONNRESET' })
+      return r.text
+    }) as never)
+    const b2 = new Backfiller([retried], 'id')
+    expect(await b2.one(retried, rows(1)[0])).toBe('t1')
+    expect(b2.figures).toMatchObject({ calls: 2, retries: 1, rows: 1 })
+  })
+
   it('rateLimit spaces calls: 5 requests a second', async () => {
     const s = spec({ batchSize: 1, concurrency: 8, rateLimit: { requestsPerSecond: 5 } }, (async (b: unknown[]) =>
       b.map(() => 0)) as never)
