@@ -376,6 +376,9 @@ describe('re-embedding a collection with a model behind HTTP', () => {
       // One vector field a collection (Milvus 2.3): the two-step form is refused; the one-step form is the way.
       const up = await cli(s.dir, s.args('up'), { env: s.env })
       expect(up.code).not.toBe(0)
+      expect(up.stderr).toContain('multiple vector fields is not supported, fields name: vector, vector_v2')
+      const names = ((await s.client.listCollections()).data ?? []).map((c) => c.name)
+      expect(names.filter((n) => n.startsWith('docs'))).toEqual(['docs'])
       expect((await readAll(s.client)).size).toBe(N)
       return console.log('the two-step form is left out: the server holds one vector field a collection')
     }
