@@ -21,6 +21,7 @@ export default defineConfig({
       'test/integration/adopt.test.ts',
       'test/integration/failed-retry.test.ts',
       'test/integration/interrupt.test.ts',
+      'test/integration/reembed.test.ts',
     ],
     globalSetup: ['test/standalone/global-setup.ts'],
     fileParallelism: false,

@@ -441,8 +441,13 @@ export class Migrator {
               .filter((a) => revertibleBy(m.version)(a) && a.state === 'done')
               .map((a) => `'${a.name}'`)
             // The advice of a bad call found after something changed (e.g. a second alter of one name).
+            // And of a backfill that failed for good (what to do about the model service, kept copy and all).
             const advice =
-              e instanceof MvmError && e.code === 'MIGRATION_INVALID' && e.hintTemplate ? `${e.hintTemplate} ` : ''
+              e instanceof MvmError &&
+              (e.code === 'MIGRATION_INVALID' || e.details?.rowsKept !== undefined) &&
+              e.hintTemplate
+                ? `${e.hintTemplate} `
+                : ''
             if (isInterrupted(e) && this.opts.signal?.aborted) {
               throw this.interruptedDuring(e, m, done, tracker.changes, finished)
             }

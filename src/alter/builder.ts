@@ -4,6 +4,21 @@ import type { ConsistencyLevel, ScalarValue } from '../schema/spec'
 /** A row as read from Milvus: field name -> value (Int64 as strings, dynamic keys at top level). */
 export type Row = Record<string, unknown>
 
+/** How a backfill is called (src/alter/backfill.ts runs it). */
+export interface BackfillOptions {
+  /** Rows per call. Given: the function takes an array of rows and returns one value per row, in order. */
+  batchSize?: number
+  /** Calls in flight at once, for the batched form (default 4); the single-row form runs one row at a time. */
+  concurrency?: number
+  /** Retries of a call that failed with a retryable error (default 5 with options given, 0 without). */
+  maxRetries?: number
+  /** Calls spaced to a quota: requests and/or rows per second. */
+  rateLimit?: { requestsPerSecond?: number; rowsPerSecond?: number }
+  /** First backoff delay (default 500 ms); it doubles each retry, with jitter, up to maxRetryDelayMs (default 30 s). */
+  retryDelayMs?: number
+  maxRetryDelayMs?: number
+}
+
 export interface FieldChanges {
   /** New type; needs `convert` unless every value converts on its own (e.g. Int32 -> Int64). */
   type?: string
@@ -37,7 +52,8 @@ export type AlterOp =
   | { kind: 'dropField'; name: string }
   | { kind: 'renameField'; from: string; to: string }
   | { kind: 'alterField'; name: string; changes: FieldChanges }
-  | { kind: 'backfill'; field: string; fn: (row: Row) => unknown }
+  /** With options.batchSize, `fn` takes an array of rows (typed as one row here so a literal op keeps its row type). */
+  | { kind: 'backfill'; field: string; fn: (row: Row) => unknown; options?: BackfillOptions }
   | { kind: 'mapRows'; fn: (row: Row, source: Row) => Row | Promise<Row> }
   | { kind: 'addIndex'; index: IndexDefinition }
   | { kind: 'dropIndex'; name: string }
@@ -71,9 +87,26 @@ export class AlterBuilder {
     this.ops.push({ kind: 'alterField', name, changes })
     return this
   }
-  /** Computes a field's value from the source row (original field names). Async allowed. */
-  backfill(field: string, fn: (row: Row) => unknown): this {
-    this.ops.push({ kind: 'backfill', field, fn })
+  /**
+   * Computes a field's value from the source row (original field names). Async allowed. With
+   * `batchSize`, `fn` takes an array of rows and returns (or resolves to) one value per row, in
+   * order, with up to `concurrency` calls in flight; retryable errors (HTTP 429/5xx, resets,
+   * timeouts, `retryable: true`) are retried up to `maxRetries` times. The field may be new or an
+   * existing one being changed (a new dim: the backfill is the value, no converter needed).
+   */
+  backfill(field: string, fn: (row: Row) => unknown, options?: BackfillOptions & { batchSize?: undefined }): this
+  backfill(
+    field: string,
+    fn: (rows: Row[]) => unknown[] | Promise<unknown[]>,
+    options: BackfillOptions & { batchSize: number },
+  ): this
+  backfill(field: string, fn: ((row: Row) => unknown) | ((rows: Row[]) => unknown), options?: BackfillOptions): this {
+    this.ops.push({
+      kind: 'backfill',
+      field,
+      fn: fn as (row: Row) => unknown,
+      ...(options !== undefined ? { options } : {}),
+    })
     return this
   }
   /** A general transform of each target row, run last; gets (targetRow, sourceRow). Async allowed. */

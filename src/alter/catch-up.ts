@@ -10,9 +10,10 @@ import { INT64_MAX, type Key, KeyDigest, keyComparator, keyLiteral, rangeFilter 
 import { MAX_QUERY_WINDOW, readKeyWindows, readPages, readRowsByKeys } from './pager'
 import type { CopyPartitions } from './resume'
 import type { AlterPlan } from './types'
-import { transformRow, unstorableValue } from './values'
+import { canReuseBackfills, hasBackfills, transformRows, unstorableValue } from './values'
 import { rowComparer } from './verify'
-import { type KeyWindow, type WindowTable, digestOf, setWritten, writtenByKey } from './windows'
+import { type KeyWindow, type WindowTable, digestOf, setWritten, sourceByKey, writtenByKey } from './windows'
+import type { Backfiller } from './backfill'
 
 /**
  * Online alters: writers keep writing to the source while it is copied. Milvus gives a client no
@@ -45,6 +46,8 @@ export interface PassOptions {
   floatVectors?: { name: string; dim: number }[]
   /** Aborted (Ctrl-C): a catch-up pass stops after its current page (the next run continues from the copy's checkpoint). */
   signal?: AbortSignal
+  /** Runs the backfills of changed rows (batched ones in batches, with retries). */
+  backfiller?: Backfiller
 }
 
 export interface PassResult {
@@ -162,6 +165,10 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
     now: Map<Key, RowHash>
     /** Keys whose target row must be read to decide (the others are as written). */
     unsure: Key[]
+    /** Backfilled alters: each row's source hash now, and as it was when written (windows.ts). */
+    backfilled: boolean
+    sourceNow: Map<Key, RowHash>
+    sourceThen?: Map<Key, RowHash>
   }
 
   /** Reads a window's source rows into a Changed (undefined when its digest is unchanged). */
@@ -176,8 +183,59 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
     if (w.source === digest) return undefined
     const transformed = new Map<Key, Row>()
     const now = new Map<Key, RowHash>()
-    for (const r of rows) {
-      const out = await transformRow(plan, r)
+    const written = writtenByKey(w)
+    const backfilled = hasBackfills(plan)
+    // Backfilled alters: each row's source hash now, and as it was when written. A row unchanged
+    // since is not computed again (a model is called once per change, and one whose floats differ
+    // between calls does not look changed); only the rows that changed go to the backfills.
+    const sourceNow = new Map<Key, RowHash>()
+    const sourceThen = sourceByKey(w)
+    let toTransform = rows
+    if (backfilled) {
+      toTransform = []
+      for (const r of rows) {
+        const key = String(r[pk.name])
+        const sh = sourceHasher.hash(r)
+        sourceNow.set(key, sh)
+        const before = sourceThen?.get(key)
+        if (before && written?.has(key) && sameHash(sh, before)) now.set(key, written.get(key)!)
+        else toTransform.push(r)
+      }
+      // A window an interrupted run copied is known only as a range: its rows' backfilled values are
+      // taken from the target when every other value of the row comes out the same.
+      if (!written && toTransform.length && canReuseBackfills(plan)) {
+        const keys = toTransform.map((r) => String(r[pk.name]))
+        const held = new Map<Key, Row>()
+        for (let i = 0; i < keys.length; i += opts.batchSize)
+          for (const r of await readRowsByKeys(
+            {
+              client,
+              collection: opts.target,
+              pk: targetPk,
+              outputFields: ['*'],
+              partition,
+              readAfter: opts.readAfter,
+            },
+            keys.slice(i, i + opts.batchSize),
+          ))
+            held.set(String(r[targetPk.name]), r)
+        const reuse = keys.map((k) => held.get(k))
+        const candidates = await transformRows(plan, toTransform, { reuse })
+        const still: Row[] = []
+        toTransform.forEach((r, i) => {
+          const h = targetHasher.hash(candidates[i])
+          if (reuse[i] && sameHash(h, targetHasher.hash(reuse[i]!))) {
+            transformed.set(keys[i], candidates[i])
+            now.set(keys[i], h)
+          } else still.push(r)
+        })
+        toTransform = still
+      }
+    }
+    const outs = await transformRows(plan, toTransform, { backfiller: opts.backfiller })
+    for (let i = 0; i < toTransform.length; i++) {
+      const r = toTransform[i]
+      const out = outs[i]
       const bad = unstorableValue(plan, out)
       if (bad) {
         throw new MvmError(
@@ -192,7 +250,6 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
       transformed.set(key, out)
       now.set(key, targetHasher.hash(out))
     }
-    const written = writtenByKey(w)
     // The target's keys in this window: before the swap exactly those written to it; after it, the
     // ones among those written or now in the source (a key the application inserted into the new
     // collection since is its own write, to keep). Only a window copied by an interrupted run needs
@@ -210,13 +267,27 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
         w.upper,
         mode === 'sweep' ? 'strong' : opts.readAfter,
       )
-    const keys = [...new Set([...targetKeys, ...transformed.keys()])]
+    const keys = [...new Set([...targetKeys, ...transformed.keys(), ...now.keys()])]
     // Before the swap nobody else writes to the target: it holds what was written. After it, only
     // keys whose old row changed since it was written need the new collection's row: for the
     // others, whatever the new collection holds is as new as it gets.
     const unsure =
       mode === 'catch-up' && written ? [] : keys.filter((k) => !written || !sameHash(now.get(k), written.get(k)))
-    return { w, digest, known: w.source !== undefined, partition, keys, targetKeys, written, transformed, now, unsure }
+    return {
+      w,
+      digest,
+      known: w.source !== undefined,
+      partition,
+      keys,
+      targetKeys,
+      written,
+      transformed,
+      now,
+      unsure,
+      backfilled,
+      sourceNow,
+      sourceThen,
+    }
   }
 
   /**
@@ -235,6 +306,8 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
     const write: Row[] = []
     const remove: Key[] = []
     const replace: Key[] = []
+    // Keys left as they were written (the sweep's conflicts and newer writes): their old source hash stays.
+    const leftAsWritten = new Set<Key>()
     for (const k of c.keys) {
       const s = now.get(k)
       const t = targetSet.has(k) ? holds(k) : undefined
@@ -249,6 +322,7 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
           // The application wrote this key in the new collection since the swap: if the old side
           // did not change it either, the new collection is simply newer; otherwise both changed.
           if (!(written !== undefined && sameHash(s, wv))) result.conflicts.push(k)
+          leftAsWritten.add(k)
           continue
         }
       }
@@ -265,7 +339,15 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
     if (c.known || remove.length || write.length || result.conflicts.length > conflictsBefore) result.windowsChanged++
     result.rowsDeleted += remove.length
     c.w.source = c.digest
-    setWritten(c.w, keep, keyComparator(targetPk))
+    let sources: Map<Key, RowHash> | undefined
+    if (c.backfilled) {
+      sources = new Map()
+      for (const k of keep.keys()) {
+        const h = leftAsWritten.has(k) ? c.sourceThen?.get(k) : (c.sourceNow.get(k) ?? c.sourceThen?.get(k))
+        if (h) sources.set(k, h)
+      }
+    }
+    setWritten(c.w, keep, keyComparator(targetPk), sources)
     return { write, remove, replace }
   }
 
@@ -454,11 +536,40 @@ export async function verifyTransforms(opts: PassOptions): Promise<void> {
   const sourceHasher = new RowHasher(plan.source.fields)
   const targetHasher = new RowHasher(plan.target.fields)
   const differs = rowComparer(plan.target.fields)
+  // Backfilled fields are not computed again (verifyWritten compared them with what the copy wrote):
+  // each row takes them from the target, and every other value is transformed and compared.
+  const backfilled = hasBackfills(plan)
   async function check(w: KeyWindow, rows: Row[], partition: string | undefined) {
     const written = writtenByKey(w)
     if (!written || w.source === undefined || w.source !== digestOf(rows, sourceHasher)) return
-    for (const r of rows) {
-      const out = await transformRow(plan, r)
+    let reuse: (Row | undefined)[] | undefined
+    if (backfilled) {
+      const keys = rows.map((r) => String(r[pk.name]))
+      const held = new Map<Key, Row>()
+      for (let i = 0; i < keys.length; i += opts.batchSize)
+        for (const r of await readRowsByKeys(
+          {
+            client: opts.client,
+            collection: opts.target,
+            pk: targetPk,
+            outputFields: ['*'],
+            partition,
+            readAfter: opts.readAfter,
+          },
+          keys.slice(i, i + opts.batchSize),
+        ))
+          held.set(String(r[targetPk.name]), r)
+      reuse = keys.map((k) => held.get(k))
+      const missing = keys.find((k) => !held.has(k))
+      if (missing !== undefined)
+        throw new MvmError(
+          'MIGRATION_FAILED',
+          `Verification (full) failed: the row with key ${missing} in '${opts.target}' is missing; the copy was dropped and the source is untouched`,
+          { hint: 'Run the migration again; report this if it repeats.' },
+        )
+    }
+    const outs = await transformRows(plan, rows, { reuse })
+    for (const out of outs) {
       const key = String(out[targetPk.name])
       if (sameHash(targetHasher.hash(out), written.get(key))) continue
       const [actual] = await readRowsByKeys(

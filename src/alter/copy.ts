@@ -10,9 +10,10 @@ import { type Key, KeyDigest, keyComparator } from './keys'
 import type { CopyCheckpoint, CopyPartitions } from './resume'
 import { readPages } from './pager'
 import type { AlterPlan } from './types'
-import { transformRow, unstorableValue } from './values'
-import { RowHasher, type RowHash } from './content'
-import { type WindowTable, digestOf, setWritten } from './windows'
+import { hasBackfills, transformRows, unstorableValue } from './values'
+import { ContentDigest, RowHasher, type RowHash } from './content'
+import { type KeyWindow, type WindowTable, setWritten } from './windows'
+import { BackfillFailed, type Backfiller } from './backfill'
 
 /**
  * Bytes on the wire per page. Measured on Milvus Lite with 768-dim rows (bench/): pages of ~1 MB
@@ -45,6 +46,8 @@ export interface CopyOptions {
   windows?: WindowTable
   /** Stops after the page being written, with a checkpoint there, when aborted (Ctrl-C). */
   signal?: AbortSignal
+  /** Runs the backfills (batched ones a batch at a time, pages transformed ahead of the writes). */
+  backfiller?: Backfiller
 }
 
 export interface CopyResult {
@@ -124,6 +127,9 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
   if (!batchSize) {
     const sample = await queryRows(client, sourceName, { filter: '', outputFields, limit: 32, after: opts.readAfter })
     batchSize = Math.max(1, Math.min(MAX_PAGE_ROWS, Math.floor(TARGET_PAGE_BYTES / rowBytes(sample))))
+    // Pages a whole number of backfill batches: a page's last batch is never a short one (each is a model call).
+    const b = opts.backfiller?.largestBatch ?? 0
+    if (b) batchSize = batchSize >= b ? Math.floor(batchSize / b) * b : batchSize
   }
 
   const partitions = copyPartitions(plan)
@@ -131,6 +137,8 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
   let checkedKeys = false
   const every = Math.max(1, opts.checkpointEvery ?? Number.MAX_SAFE_INTEGER)
   let lastCheckpoint = rowsCopied
+  /** Where the last page written ends: a failed backfill checkpoints there, so a rerun never sends it to the model again. */
+  let lastWritten: { partition: number; lastKey: string } | undefined
 
   /** Inserts one page and checks what the server did with it; records a checkpoint now and then. */
   async function write(
@@ -155,6 +163,7 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
       }
     }
     rowsCopied += rows.length
+    lastWritten = at
     opts.onProgress?.(rowsCopied)
     if (rowsCopied - lastCheckpoint >= every) await checkpoint(at)
     failpoint('alter:after-page')
@@ -180,62 +189,111 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
   // Reads run ahead of the writes, so the server reads the next pages while this process converts
   // rows and the server stores them. Measured on Milvus Lite: two pages ahead copy 10% faster than
   // one; more pages, or overlapping the writes too, gained nothing (the server is the bottleneck).
-  const ahead = Math.max(1, opts.pagesInFlight ?? (await serverTraits(client)).readAheadPages)
+  // With batched backfills the pages ahead are also transformed ahead, enough of them to keep every
+  // call slot of the model busy (memory: still a bounded number of pages; the reads wait for them).
+  const backfiller = opts.backfiller
+  const inFlightRows = backfiller?.rowsInFlight ?? 0
+  const ahead = Math.max(
+    1,
+    opts.pagesInFlight ?? (await serverTraits(client)).readAheadPages,
+    inFlightRows ? Math.min(32, Math.ceil((2 * inFlightRows) / batchSize)) : 0,
+  )
   const windows = opts.windows
   const sourceHasher = new RowHasher(plan.source.fields)
   const targetHasher = new RowHasher(plan.target.fields)
   const cmp = keyComparator(targetPk)
-  for (let p = resume?.partition ?? 0; p < partitions.length; p++) {
-    const partition = partitions[p]
-    const after = resume && p === resume.partition ? resume.lastKey : undefined
-    const pages = readPages({
-      client,
-      collection: sourceName,
-      pk,
-      outputFields,
-      partition,
-      batchSize,
-      after,
-      readAfter: opts.readAfter,
-      typedVectors,
-    })
-    // A read that fails before it is awaited must not count as an unhandled rejection (which would
-    // end the process): each gets a no-op handler at once, and is awaited in order later.
-    const handled = <T>(p: Promise<T>) => (p.catch(() => undefined), p)
-    const reading = [handled(pages.next())]
-    for (;;) {
-      while (reading.length < ahead) reading.push(handled(pages.next()))
-      const current = await reading.shift()!
-      if (current.done) break
-      const rows: Row[] = []
-      const written = new Map<Key, RowHash>()
-      for (const r of current.value.rows) {
-        sourceKeys.add(String(r[pk.name]))
-        const out = await transformRow(plan, r)
-        const bad = unstorableValue(plan, out)
-        if (bad) {
-          throw new MvmError(
-            'MIGRATION_INVALID',
-            `The row with key ${String(r[pk.name])} of '${sourceName}' would store ${typeof bad.value === 'string' ? JSON.stringify(bad.value) : String(bad.value)} in field '${bad.field}': ${bad.why}`,
-            {
-              hint: 'Make the converter or backfill return a value the field can hold (a Float holds up to ±3.4e38), or fix the row in the source first. The source is untouched.',
-            },
-          )
-        }
-        if (windows) written.set(String(out[targetPk.name]), targetHasher.hash(out))
-        for (const f of functionOutputs) delete out[f]
-        rows.push(out)
+  // Backfilled alters keep each row's source hash too: a catch-up pass then computes again only the
+  // rows that changed (not every row of a changed window), so a model is called once per change.
+  const perRowSource = hasBackfills(plan)
+
+  /** One page transformed: the rows to insert and, for the window table, what was read and written. */
+  async function transformPage(p: number, page: { rows: Row[]; lastKey: string }) {
+    const outs = await transformRows(plan, page.rows, { backfiller })
+    const rows: Row[] = []
+    const written = new Map<Key, RowHash>()
+    const sources = perRowSource ? new Map<Key, RowHash>() : undefined
+    const digest = new ContentDigest()
+    page.rows.forEach((r, i) => {
+      const out = outs[i]
+      const bad = unstorableValue(plan, out)
+      if (bad) {
+        throw new MvmError(
+          'MIGRATION_INVALID',
+          `The row with key ${String(r[pk.name])} of '${sourceName}' would store ${typeof bad.value === 'string' ? JSON.stringify(bad.value) : String(bad.value)} in field '${bad.field}': ${bad.why}`,
+          {
+            hint: 'Make the converter or backfill return a value the field can hold (a Float holds up to ±3.4e38), or fix the row in the source first. The source is untouched.',
+          },
+        )
       }
       if (windows) {
-        const w = { partition: p, upper: current.value.lastKey, source: digestOf(current.value.rows, sourceHasher) }
-        setWritten(w, written, cmp)
-        windows.add(w)
+        const sh = sourceHasher.hash(r)
+        digest.add(sh)
+        const key = String(out[targetPk.name])
+        written.set(key, targetHasher.hash(out))
+        sources?.set(key, sh)
       }
-      if (!rows.length) continue
-      await write(rows, partition, !checkedKeys, { partition: p, lastKey: current.value.lastKey })
-      checkedKeys = true
+      for (const f of functionOutputs) delete out[f]
+      rows.push(out)
+    })
+    let window: KeyWindow | undefined
+    if (windows) {
+      window = { partition: p, upper: page.lastKey, source: digest.toString() }
+      setWritten(window, written, cmp, sources)
     }
-    windows?.closePartition(p)
+    return { rows, window }
+  }
+
+  try {
+    for (let p = resume?.partition ?? 0; p < partitions.length; p++) {
+      const partition = partitions[p]
+      const after = resume && p === resume.partition ? resume.lastKey : undefined
+      const pages = readPages({
+        client,
+        collection: sourceName,
+        pk,
+        outputFields,
+        partition,
+        batchSize,
+        after,
+        readAfter: opts.readAfter,
+        typedVectors,
+      })
+      // A read that fails before it is awaited must not count as an unhandled rejection (which would
+      // end the process): each gets a no-op handler at once, and is awaited in order later.
+      const handled = <T>(p: Promise<T>) => (p.catch(() => undefined), p)
+      const next = () =>
+        handled(
+          pages.next().then(async (current) => {
+            if (current.done) return undefined
+            // Transformed ahead only when batched backfills wait on a model; otherwise in order, as before.
+            const transformed = inFlightRows ? transformPage(p, current.value) : undefined
+            if (transformed) handled(transformed)
+            return { page: current.value, transformed }
+          }),
+        )
+      const reading = [next()]
+      for (;;) {
+        while (reading.length < ahead) reading.push(next())
+        const current = await reading.shift()!
+        if (!current) break
+        const { rows, window } = await (current.transformed ?? transformPage(p, current.page))
+        // Counted once the page is transformed: a checkpoint's key digest covers exactly the pages written.
+        for (const r of current.page.rows) sourceKeys.add(String(r[pk.name]))
+        if (window) windows!.add(window)
+        if (!rows.length) continue
+        await write(rows, partition, !checkedKeys, { partition: p, lastKey: current.page.lastKey })
+        checkedKeys = true
+      }
+      windows?.closePartition(p)
+    }
+  } catch (e) {
+    // A backfill that failed for good: everything written so far is checkpointed, so the next run
+    // continues after it and no finished window goes to the model again.
+    if (e instanceof BackfillFailed && opts.onCheckpoint && lastWritten && rowsCopied > lastCheckpoint) {
+      lastCheckpoint = rowsCopied
+      await opts.onCheckpoint({ ...lastWritten, rows: rowsCopied, keys: sourceKeys.toString() })
+    }
+    throw e
   }
   return { rowsCopied, rowsResumed: resume?.rows ?? 0, sourceKeys, batchSize }
 }

@@ -30,6 +30,7 @@ import type { AlterContext, AlterPlan, AlterSummary, OnlineFigures } from './typ
 import { interruptName, isInterrupted } from '../util/interrupt'
 import { finishSwap } from './swap'
 import { verifyCopy, verifyValues } from './verify'
+import { BackfillFailed, Backfiller, type BackfillSpec, backfillError } from './backfill'
 
 /** The alter already done or half-swapped by an earlier run of this migration, finished: no copy. */
 export type { AlterContext, AlterSummary } from './types'
@@ -169,9 +170,15 @@ export async function runAlter(
   } catch (e) {
     // Stopped on request: the copy and its checkpoint stay, and the next run continues from there.
     if (isInterrupted(e)) throw e
+    // A backfill that failed for good (a model service down, a quota spent) after part of the copy:
+    // nothing is swapped, the source is untouched, and the copy so far is kept with its checkpoint,
+    // so the next run continues after it instead of paying the model for those rows again.
+    if (e instanceof BackfillFailed && entry.checkpoint)
+      throw backfillError(e, { source: sourceName, target: targetName, rowsKept: entry.checkpoint.rows })
     // A failure, not a crash: the source was never touched. Drop the partial target and say what happened.
     await dropCollection(client, targetName).catch(() => undefined)
     await journal.remove(journalId).catch(() => undefined)
+    if (e instanceof BackfillFailed) throw backfillError(e, { source: sourceName, target: targetName, rowsKept: 0 })
     throw e
   }
   const { rowsCopied } = built
@@ -228,10 +235,17 @@ export async function runAlter(
   }
   log.progress?.({ name, phase: 'done', rows: rowsCopied, total: rowsCopied, elapsedMs: done.durationMs })
   const f = online?.figures
+  const bf = built.backfiller?.figures
+  const backfill = bf
+    ? { ...bf, rowsPerSecond: bf.busyMs ? Math.round((bf.rows / bf.busyMs) * 1000) : bf.rows }
+    : undefined
   log.info(
     `alter ${name}: ${rowsCopied - built.rowsResumed} rows copied${built.rowsResumed ? ` (and ${built.rowsResumed} by the interrupted run before)` : ''} in ${done.durationMs} ms; ${done.backup ? `backup kept as ${done.backup}` : 'no backup kept'}` +
       (f
         ? `; online: ${f.passes} catch-up pass(es) re-copied ${f.rowsRecopied} rows (${f.windowsRecopied} windows) and deleted ${f.rowsDeleted}, the sweep brought over ${f.sweptRows} late write(s), the name was missing for ${f.nameGapMs} ms`
+        : '') +
+      (backfill
+        ? `; backfill: ${backfill.calls} model call(s) (${backfill.retries} retries) computed ${backfill.rows} rows, ${backfill.rowsPerSecond} rows/s while calls were in flight`
         : ''),
   )
   if (f?.conflicts)
@@ -248,6 +262,7 @@ export async function runAlter(
     durationMs: done.durationMs,
     changes: plan.changes,
     ...(f ? { online: f } : {}),
+    ...(backfill ? { backfill } : {}),
   }
 }
 
@@ -362,6 +377,13 @@ async function buildTarget(
     log.warn(`alter ${name}: ${offlineBecause}, so writes during it cannot be caught up: stop writers while it runs`)
   // Every alter records its windows: the content digest `down` compares is made from them.
   const windows = new WindowTable()
+  // One for the copy and the passes: a field's calls share its slots, quota and counts.
+  const specs = [...plan.fields.values()].map((s) => s.backfillSpec).filter((s): s is BackfillSpec => !!s)
+  const backfiller = specs.length ? new Backfiller(specs, primaryKeyOf(plan.source)!.name) : undefined
+  const modelDetail = () =>
+    backfiller
+      ? `${backfiller.figures.calls} model call(s), ${backfiller.figures.retries} retries, ${backfiller.figures.rows} rows computed`
+      : undefined
   try {
     // Milvus Lite reads sealed data ~3x faster than its write buffer (key windows, counts): flush
     // the source before reading it and the target before verifying it. Flushing changes no row.
@@ -401,7 +423,14 @@ async function buildTarget(
       checkpoint: resumeFrom,
     })
     const progress = (phase: 'copy' | 'verify', rows: number) =>
-      log.progress?.({ name, phase, rows, total: before, elapsedMs: Date.now() - started })
+      log.progress?.({
+        name,
+        phase,
+        rows,
+        total: before,
+        elapsedMs: Date.now() - started,
+        ...(phase === 'copy' && backfiller ? { detail: modelDetail() } : {}),
+      })
     progress('copy', resumeFrom?.rows ?? 0)
     const copyStarted = Date.now()
     const copy = await copyRows({
@@ -419,6 +448,7 @@ async function buildTarget(
       onCheckpoint: (cp) => record({ checkpoint: cp, rowsCopied: cp.rows }),
       readAfter: copyReads,
       windows,
+      backfiller,
       signal: ctx.signal,
     }).catch((e: unknown) => {
       if (!isInterrupted(e)) throw e
@@ -444,6 +474,7 @@ async function buildTarget(
         floatVectors: floatVectorsOf(plan),
         autoIdTarget: autoId,
         signal: ctx.signal,
+        backfiller,
       }
       const caught = await catchUp(ctx, name, passOptions, options, Date.now() - copyStarted, record, (detail) =>
         log.progress?.({
@@ -490,6 +521,7 @@ async function buildTarget(
         targetKeys,
         windows,
         online: { pass: passOptions, figures: caught.figures },
+        backfiller,
       }
       return result
     }
@@ -510,8 +542,22 @@ async function buildTarget(
       verifyReads,
       traits.flushBeforeScans,
     )
-    if (options.verify === 'full') await verifyValues(data.client, plan, sourceName, targetName, copy.batchSize)
-    result = { rowsCopied: copy.rowsCopied, rowsResumed: copy.rowsResumed, targetKeys, windows }
+    if (options.verify === 'full') {
+      // Backfilled values are compared with what the copy wrote (the windows' hashes), not computed again.
+      if (backfiller)
+        await verifyWritten({
+          client: data.client,
+          plan,
+          source: sourceName,
+          target: targetName,
+          windows,
+          partitions: copyPartitions(plan),
+          batchSize: copy.batchSize,
+          readAfter: verifyReads,
+        })
+      await verifyValues(data.client, plan, sourceName, targetName, copy.batchSize)
+    }
+    result = { rowsCopied: copy.rowsCopied, rowsResumed: copy.rowsResumed, targetKeys, windows, backfiller }
   } finally {
     if (!result! || !result.online) await data.close()
     else result.online.close = () => data.close()
@@ -569,6 +615,8 @@ interface Built {
   targetKeys: KeyDigest
   /** The copy's key windows with the hashes of the rows as written (the content digest is made of them). */
   windows: WindowTable
+  /** The backfills' runner (its figures are the result's). */
+  backfiller?: Backfiller
   /** An online alter: what the sweep after the swap needs (the windows, the bulk connection). */
   online?: { pass: PassOptions; figures: OnlineFigures; close?: () => Promise<void> }
 }

@@ -2,9 +2,10 @@ import { DENSE_VECTOR_TYPES, isVectorType, parseFieldType } from '../schema/fiel
 import { normalizeField, validateSpec } from '../schema/definition'
 import { type CollectionSpec, type FieldSpec, primaryKeyOf } from '../schema/spec'
 import { didYouMean } from '../util/suggest'
-import type { AlterOp, AlterOptions, DeclarativeAlter, FieldChanges } from './builder'
+import type { AlterOp, AlterOptions, DeclarativeAlter, FieldChanges, Row } from './builder'
 import type { AlterPlan, FieldSource } from './types'
 import { implicitConversion, typeDefault } from './values'
+import { backfillSpec, describeBackfill } from './backfill'
 
 /**
  * Gives declared alter operations their meaning: from the source spec, compute the target spec,
@@ -60,6 +61,8 @@ interface Draft extends AlterPlan {
   find(name: string): FieldSpec | undefined
   /** "no such field", with the closest field name when there is one. */
   noSuchField(name: string): string
+  /** Fields whose change needs a converter or a backfill (a new dim): judged after every operation, as either may come later. */
+  needsValue: Map<FieldSpec, string>
 }
 
 /** Primary-key changes are refused unless the migration says it means them. */
@@ -150,11 +153,21 @@ function backfill(d: Draft, op: Extract<AlterOp, { kind: 'backfill' }>): void {
     return
   }
   if (typeof op.fn !== 'function') d.problems.push(`${d.at}backfill of '${op.field}' needs a function`)
+  const spec = backfillSpec(op.field, op.fn, op.options, d.problems, d.at)
   // A backfill computes the value anew: conversions declared before it no longer apply (ones declared after it do).
   const { convert: _replaced, ...rest } = d.fields.get(op.field) ?? {}
   void _replaced
-  d.fields.set(op.field, { ...rest, backfill: op.fn })
-  d.changes.push(`backfill ${op.field}`)
+  // The batched form's function takes rows: called alone (by code that has no Backfiller) it gets a batch of one.
+  const one =
+    spec.batchSize !== undefined
+      ? async (row: Row) => {
+          const out = await (op.fn as unknown as (rows: Row[]) => unknown)([row])
+          return Array.isArray(out) ? out[0] : undefined
+        }
+      : op.fn
+  d.fields.set(op.field, { ...rest, backfill: one, backfillSpec: spec })
+  const how = describeBackfill(spec)
+  d.changes.push(how ? `backfill ${op.field} (computed ${how})` : `backfill ${op.field}`)
 }
 
 function mapRows(d: Draft, op: Extract<AlterOp, { kind: 'mapRows' }>): void {
@@ -330,6 +343,10 @@ function indexFits(indexType: string | undefined, fieldType: string): boolean {
 /** Whole-collection rules, checked after every operation ran. */
 function checkResult(d: Draft, where: string): void {
   const { source, target, at } = d
+  for (const [f, problem] of d.needsValue) {
+    const src = d.fields.get(f.name)
+    if (target.fields.includes(f) && !src?.convert && !src?.backfill) d.problems.push(problem)
+  }
   const vectors = target.fields.filter((f) => isVectorType(f.type))
   if (source.fields.some((f) => isVectorType(f.type)) && !vectors.length)
     d.problems.push(`${at}cannot drop the last vector field; a collection needs one`)
@@ -396,6 +413,7 @@ export function planAlter(source: CollectionSpec, ops: AlterOp[], options: Alter
     problems: [],
     at: `${where}alter '${source.name}': `,
     options,
+    needsValue: new Map(),
     find: (name) => target.fields.find((f) => f.name === name),
     noSuchField: (name) =>
       `no such field${didYouMean(
@@ -494,8 +512,10 @@ function applyFieldChanges(d: Draft, f: FieldSpec, c: FieldChanges, src: FieldSo
     }
   }
   if (c.dim !== undefined && c.dim !== f.dim) {
-    if (!src.convert && !src.backfill)
-      d.problems.push(`${label}: changing dim ${f.dim} -> ${c.dim} needs convert (vectors must be recomputed)`)
+    d.needsValue.set(
+      f,
+      `${label}: changing dim ${f.dim} -> ${c.dim} needs convert or a backfill (the vectors computed again: t.backfill('${f.name}', fn, { batchSize }) for a model)`,
+    )
     f.dim = c.dim
   }
   if (c.nullable !== undefined) {

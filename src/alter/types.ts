@@ -3,6 +3,7 @@ import type { Logger } from '../context/logger'
 import type { Journal } from '../ledger/journal'
 import type { MigrationInfo } from '../migrations/info'
 import type { CollectionSpec } from '../schema/spec'
+import type { BackfillFigures, BackfillSpec } from './backfill'
 import type { Row } from './builder'
 
 /** The shapes the alter modules share: a plan, what one alter needs to run, and what it returns. */
@@ -13,6 +14,8 @@ export interface FieldSource {
   from?: string
   convert?: (value: unknown, row: Row) => unknown
   backfill?: (row: Row) => unknown
+  /** The backfill's settings (batched or not, retries, quota); set with every backfill. */
+  backfillSpec?: BackfillSpec
   /** Value for rows that have none (a new field without backfill). */
   fill?: unknown
 }
@@ -47,6 +50,8 @@ export interface AlterSummary {
   resumed?: boolean
   /** What writers did during an online alter, and what it cost. */
   online?: OnlineFigures
+  /** What the backfills cost: calls, retries, rows computed and the rows per second of the model. */
+  backfill?: BackfillFigures & { rowsPerSecond: number }
 }
 
 export interface OnlineFigures {

@@ -2,6 +2,7 @@ import type { FieldType } from '../schema/field-types'
 import type { FieldSpec } from '../schema/spec'
 import type { Row } from './builder'
 import type { AlterPlan } from './types'
+import type { Backfiller } from './backfill'
 
 /**
  * What values become across an alter: the conversions that need no converter, the value a new
@@ -107,16 +108,40 @@ export function unstorableValue(plan: AlterPlan, row: Row): { field: string; val
   return undefined
 }
 
-/** Builds a target row from a source row, as the plan says. */
-export async function transformRow(plan: AlterPlan, sourceRow: Row): Promise<Row> {
-  const defaults = defaultsOf(plan)
-  const row: Row = {}
+/** A source row with its dynamic keys at top level (as backfills and converters see it). */
+function flatten(sourceRow: Row): Row {
   const meta = sourceRow.$meta as Row | undefined
   const source: Row = meta && typeof meta === 'object' ? { ...meta, ...sourceRow } : { ...sourceRow }
   delete source.$meta
+  return source
+}
+
+export interface TransformInput {
+  /** Values of batched backfills already computed for this row (before any converter declared after them). */
+  computed?: Map<string, unknown>
+  /** A row of the target as written before: every backfilled field takes its value from it (no backfill runs). */
+  reused?: Row
+  /** Runs single-row backfills declared with options (retries, quota), and counts their calls. */
+  backfiller?: Backfiller
+}
+
+/** Builds a target row from a source row, as the plan says. */
+export async function transformRow(plan: AlterPlan, sourceRow: Row, input: TransformInput = {}): Promise<Row> {
+  const defaults = defaultsOf(plan)
+  const row: Row = {}
+  const meta = sourceRow.$meta as Row | undefined
+  const source = flatten(sourceRow)
   for (const [name, src] of plan.fields) {
     let v: unknown
-    if (src.backfill) v = await src.backfill(source)
+    if (src.backfill && input.reused) {
+      // What was written before, as stored: no converter runs on it again.
+      row[name] = input.reused[name]
+      continue
+    }
+    if (src.backfill && input.computed?.has(name)) v = input.computed.get(name)
+    else if (src.backfill && input.backfiller && src.backfillSpec)
+      v = await input.backfiller.one(src.backfillSpec, source)
+    else if (src.backfill) v = await src.backfill(source)
     else if (src.from !== undefined) v = source[src.from]
     else v = src.fill
     if (src.convert) v = await src.convert(v, source)
@@ -128,5 +153,47 @@ export async function transformRow(plan: AlterPlan, sourceRow: Row): Promise<Row
   }
   let out = row
   for (const fn of plan.mapRows) out = await fn(out, source)
+  return out
+}
+
+/** Whether the plan computes any field with a backfill. */
+export function hasBackfills(plan: AlterPlan): boolean {
+  return [...plan.fields.values()].some((s) => s.backfill)
+}
+
+/**
+ * Whether a row's backfilled values may be taken from what was written for it, when every other
+ * value of the row comes out the same: only when the backfills can see nothing the target does not
+ * keep (no source field is dropped), so an unchanged target row means an unchanged source row.
+ */
+export function canReuseBackfills(plan: AlterPlan): boolean {
+  if (!hasBackfills(plan)) return false
+  const carried = new Set([...plan.fields.values()].map((s) => s.from).filter((f) => f !== undefined))
+  return plan.source.fields.every((f) => f.functionOutput || carried.has(f.name))
+}
+
+/**
+ * Builds target rows from source rows: the batched backfills computed first, a batch at a time
+ * (with the Backfiller's concurrency, retries and quota), then each row as transformRow does.
+ * `reuse[i]`, when given, is the target row written before for rows[i]: its backfilled values are
+ * taken as they are (no call to the model).
+ */
+export async function transformRows(
+  plan: AlterPlan,
+  rows: Row[],
+  opts: { backfiller?: Backfiller; reuse?: (Row | undefined)[] } = {},
+): Promise<Row[]> {
+  const { backfiller, reuse } = opts
+  const computed: Map<string, unknown>[] = rows.map(() => new Map())
+  const batched = backfiller?.batched.filter((s) => plan.fields.get(s.field)?.backfillSpec === s) ?? []
+  if (batched.length) {
+    const todo = rows.map((_, i) => i).filter((i) => !reuse?.[i])
+    const sources = todo.map((i) => flatten(rows[i]))
+    const values = await Promise.all(batched.map((s) => backfiller!.compute(s, sources)))
+    batched.forEach((s, f) => todo.forEach((i, j) => computed[i].set(s.field, values[f][j])))
+  }
+  const out: Row[] = []
+  for (let i = 0; i < rows.length; i++)
+    out.push(await transformRow(plan, rows[i], { computed: computed[i], reused: reuse?.[i], backfiller }))
   return out
 }

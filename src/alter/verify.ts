@@ -7,7 +7,7 @@ import type { Row } from './builder'
 import { KeyDigest } from './keys'
 import { readKeyWindows, readPages, readRowsByKeys } from './pager'
 import type { AlterPlan } from './types'
-import { transformRow } from './values'
+import { hasBackfills, transformRows } from './values'
 
 /** Digest of every key in a collection (keys only: the key windows, no rows are read). */
 export async function keyDigest(
@@ -142,7 +142,9 @@ export function rowComparer(fieldsOf: FieldSpec[]): (expected: Row, actual: Row)
 
 /**
  * `verify: 'full'`: reads the source again, transforms each row as the copy did, and compares it
- * with the target's row of the same key, value by value.
+ * with the target's row of the same key, value by value. Backfilled fields are not computed again
+ * (a model costs calls and may answer other floats): each row takes them from the target, and the
+ * caller compares them with what the copy wrote (catch-up.ts verifyWritten, by the window hashes).
  */
 export async function verifyValues(
   client: MilvusClient,
@@ -154,13 +156,16 @@ export async function verifyValues(
   const pk = primaryKeyOf(plan.source)!
   const targetPk = primaryKeyOf(plan.target)!
   const differs = rowComparer(plan.target.fields)
+  const backfilled = hasBackfills(plan)
   for await (const page of readPages({ client, collection: sourceName, pk, outputFields: ['*'], batchSize })) {
     const keys = page.rows.map((r) => String(r[pk.name]))
     const targetRows = await readRowsByKeys({ client, collection: targetName, pk: targetPk, outputFields: ['*'] }, keys)
     const byKey = new Map(targetRows.map((r) => [String(r[targetPk.name]), r]))
-    for (const r of page.rows) {
+    const reuse = backfilled ? keys.map((k) => byKey.get(k) ?? {}) : undefined
+    const outs = await transformRows(plan, page.rows, { reuse })
+    for (const [i, r] of page.rows.entries()) {
       const key = String(r[pk.name])
-      const expected = await transformRow(plan, r)
+      const expected = outs[i]
       const actual = byKey.get(key)
       const difference = actual ? differs(expected, actual) : 'the row is missing'
       if (difference) {

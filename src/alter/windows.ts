@@ -21,6 +21,8 @@ export interface KeyWindow {
   /** The keys written to the target for this window, in key order, and each row's hash as written. */
   keys?: Key[]
   hashes?: Uint32Array
+  /** Backfilled alters: each written row's source hash as read, aligned with keys (a changed row is computed again, an unchanged one never). */
+  sourceHashes?: Uint32Array
 }
 
 export class WindowTable {
@@ -63,17 +65,36 @@ export function writtenByKey(w: KeyWindow): Map<Key, RowHash> | undefined {
   return out
 }
 
-/** Records rows (in key order) as a window's written content. */
-export function setWritten(w: KeyWindow, written: Map<Key, RowHash>, cmp: (a: Key, b: Key) => number): void {
-  const keys = [...written.keys()].sort(cmp)
+/** The source hashes of a window's rows as a lookup by key (backfilled alters). */
+export function sourceByKey(w: KeyWindow): Map<Key, RowHash> | undefined {
+  if (!w.keys || !w.sourceHashes) return undefined
+  const out = new Map<Key, RowHash>()
+  w.keys.forEach((k, i) => out.set(k, [w.sourceHashes![2 * i], w.sourceHashes![2 * i + 1]]))
+  return out
+}
+
+function packed(keys: Key[], by: Map<Key, RowHash>): Uint32Array {
   const hashes = new Uint32Array(keys.length * 2)
   keys.forEach((k, i) => {
-    const [h, l] = written.get(k)!
+    const [h, l] = by.get(k) ?? [0, 0]
     hashes[2 * i] = h
     hashes[2 * i + 1] = l
   })
+  return hashes
+}
+
+/** Records rows (in key order) as a window's written content, and (backfilled alters) each row's source hash. */
+export function setWritten(
+  w: KeyWindow,
+  written: Map<Key, RowHash>,
+  cmp: (a: Key, b: Key) => number,
+  sources?: Map<Key, RowHash>,
+): void {
+  const keys = [...written.keys()].sort(cmp)
   w.keys = keys
-  w.hashes = hashes
+  w.hashes = packed(keys, written)
+  if (sources) w.sourceHashes = packed(keys, sources)
+  else delete w.sourceHashes
 }
 
 /** Digest of rows by value. */

@@ -162,11 +162,14 @@ async function changedKeys(
     ]),
   )
   const then = await readRowsByKeys({ client, collection: backupName, pk: bpk, outputFields: ['*'] }, keys)
+  // A model (a batched backfill) is not called for every row again: its fields are taken as they
+  // are now, and a row differs when any other value does.
+  const model = [...plan.fields.values()].some((s) => s.backfillSpec?.batchSize !== undefined)
   const out: Key[] = []
   for (const r of then) {
     const key = String(r[bpk.name])
     const actual = now.get(key)
-    if (actual && differs(await transformRow(plan, r), actual)) out.push(key)
+    if (actual && differs(await transformRow(plan, r, model ? { reused: actual } : {}), actual)) out.push(key)
   }
   return out
 }

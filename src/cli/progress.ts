@@ -36,7 +36,10 @@ export function progressReporter(
       const width = 24
       const filled = Math.round((pct / 100) * width)
       const bar = '#'.repeat(filled) + '-'.repeat(width - filled)
-      const tail = e.phase === 'copy' ? `${rate} rows/s, ETA ${etaS}s` : `${e.phase}${e.detail ? ` (${e.detail})` : ''}`
+      const tail =
+        e.phase === 'copy'
+          ? `${rate} rows/s, ETA ${etaS}s${e.detail ? `, ${e.detail}` : ''}`
+          : `${e.phase}${e.detail ? ` (${e.detail})` : ''}`
       write(`\r${e.name} [${bar}] ${e.rows}/${e.total} rows ${pct}% ${tail}   `)
       if (e.phase === 'done') write('\n')
       return
@@ -65,11 +68,13 @@ export function progressReporter(
             ? `${e.name}: verify ${e.rows} rows\n`
             : `${e.name}: ${e.phase}${e.detail ? `: ${e.detail}` : ''}\n`,
       )
-    } else if (e.detail && newDetail) {
+    } else if (e.detail && newDetail && e.phase !== 'copy') {
       write(`${e.name}: ${e.phase}: ${e.detail}\n`)
     } else if (e.phase === 'copy' && now - lastLine >= everyMs) {
       lastLine = now
-      write(`${e.name}: copy ${e.rows}/${e.total} rows (${pct}%), ${rate} rows/s, ETA ${etaS}s\n`)
+      write(
+        `${e.name}: copy ${e.rows}/${e.total} rows (${pct}%), ${rate} rows/s, ETA ${etaS}s${e.detail ? `, ${e.detail}` : ''}\n`,
+      )
     }
   }
 }

@@ -3,6 +3,7 @@ import * as path from 'node:path'
 import { MvmError } from '../errors'
 import { MIGRATION_FILE_RE, MIGRATION_NAME_RE } from '../migrations/files'
 import { moduleFormat } from '../migrations/load-module'
+import { PACKAGE_TEMPLATES_DIR } from '../config/config'
 
 export const MIGRATION_EXTENSIONS = ['ts', 'mts', 'cts', 'js', 'mjs', 'cjs'] as const
 export type MigrationExtension = (typeof MIGRATION_EXTENSIONS)[number]
@@ -16,7 +17,12 @@ export interface MakeOptions {
   ext?: MigrationExtension
   /** For tests: the moment that becomes the version. */
   now?: Date
+  /** A named template instead of the plain one: 'reembed' (a new embedding model, computed in batches). */
+  template?: string
 }
+
+/** The named templates the package ships (templates/<name>.<ts|js|mjs>.stub). */
+export const NAMED_TEMPLATES = ['reembed'] as const
 
 /** The version for a migration made now: UTC yyyyMMddHHmmss. */
 export function versionFor(now: Date): string {
@@ -55,18 +61,27 @@ export function extensionFor(opts: Pick<MakeOptions, 'migrationsDir' | 'js' | 'e
  * The template for a file: TypeScript (import/export, which tsx turns into CommonJS where the
  * project is CommonJS), or JavaScript in the module system the file will be loaded in.
  */
-function templateFor(file: string, ext: MigrationExtension, templatesDir: string): string {
-  if (ext.endsWith('ts')) return path.join(templatesDir, 'migration.ts.stub')
-  return path.join(templatesDir, moduleFormat(file) === 'esm' ? 'migration.mjs.stub' : 'migration.js.stub')
+function templateFor(file: string, ext: MigrationExtension, templatesDir: string, name = 'migration'): string {
+  const kind = ext.endsWith('ts') ? 'ts' : moduleFormat(file) === 'esm' ? 'mjs' : 'js'
+  const stub = `${name}.${kind}.stub`
+  // A named template the project's own templates directory does not have comes from the package.
+  if (name !== 'migration' && !fs.existsSync(path.join(templatesDir, stub)))
+    return path.join(PACKAGE_TEMPLATES_DIR, stub)
+  return path.join(templatesDir, stub)
 }
 
 /** Writes migrations/<version>_<name>.<ext> from the template; never overwrites. Returns the path. */
 export function makeMigration(name: string, opts: MakeOptions): string {
   validateMigrationName(name)
+  if (opts.template !== undefined && !(NAMED_TEMPLATES as readonly string[]).includes(opts.template)) {
+    throw new MvmError('USAGE', `Unknown template ${JSON.stringify(opts.template)}`, {
+      hint: `The templates: ${NAMED_TEMPLATES.join(', ')}; without one, the plain template is used. Nothing was written.`,
+    })
+  }
   const ext = extensionFor(opts)
   const version = versionFor(opts.now ?? new Date())
   const file = path.join(opts.migrationsDir, `${version}_${name}.${ext}`)
-  const template = templateFor(file, ext, opts.templatesDir)
+  const template = templateFor(file, ext, opts.templatesDir, opts.template)
   if (!fs.existsSync(template)) {
     throw new MvmError('CONFIG_INVALID', `Migration template ${template} does not exist`, {
       hint: 'Check templatesDir in the config, or remove it to use the built-in templates.',

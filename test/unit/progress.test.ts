@@ -44,4 +44,29 @@ describe('alter progress output', () => {
     expect(out[1]).toBe('\rdocs [############------------] 500/1000 rows 50% 500 rows/s, ETA 1s   ')
     expect(out[out.length - 1]).toBe('\n')
   })
+  it('a copy that calls a model: its calls, retries and rows computed ride on the rate and ETA, not a line a page', () => {
+    const detail = (calls: number) => `${calls} model call(s), 1 retries, ${calls * 64} rows computed`
+    const copy = [0, 1, 2, 3].map((i) => ({
+      name: 'docs',
+      phase: 'copy' as const,
+      rows: i * 250,
+      total: 1000,
+      elapsedMs: i * 1000,
+      detail: detail(i * 4),
+    }))
+    const lines: string[] = []
+    const everyPage = progressReporter('lines', (s) => lines.push(s), 0)
+    copy.forEach(everyPage)
+    expect(lines).toEqual([
+      'docs: copy 0/1000 rows (0%)\n',
+      'docs: copy 250/1000 rows (25%), 250 rows/s, ETA 3s, 4 model call(s), 1 retries, 256 rows computed\n',
+      'docs: copy 500/1000 rows (50%), 250 rows/s, ETA 2s, 8 model call(s), 1 retries, 512 rows computed\n',
+      'docs: copy 750/1000 rows (75%), 250 rows/s, ETA 1s, 12 model call(s), 1 retries, 768 rows computed\n',
+    ])
+    const bar: string[] = []
+    copy.forEach(progressReporter('tty', (s) => bar.push(s)))
+    expect(bar[2]).toBe(
+      '\rdocs [############------------] 500/1000 rows 50% 250 rows/s, ETA 2s, 8 model call(s), 1 retries, 512 rows computed   ',
+    )
+  })
 })

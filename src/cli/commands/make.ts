@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander'
 import { makeFromSchema } from '../../declarative/workflow'
-import { MIGRATION_EXTENSIONS, type MigrationExtension, makeMigration } from '../../scaffold/make'
+import { MIGRATION_EXTENSIONS, type MigrationExtension, NAMED_TEMPLATES, makeMigration } from '../../scaffold/make'
 import type { CliContext } from '../cli-context'
 import { formatChanges } from '../output'
 
@@ -10,6 +10,7 @@ interface MakeFlags {
   fromSchema?: boolean
   fromEmpty?: boolean
   allowDestructive?: boolean
+  template?: string
 }
 
 export function register(program: Command, cli: CliContext): void {
@@ -23,6 +24,10 @@ export function register(program: Command, cli: CliContext): void {
       new Option('--ext <ext>', 'file extension (default: what the newest migration uses, else ts)').choices([
         ...MIGRATION_EXTENSIONS,
       ]),
+    )
+    .option(
+      '--template <name>',
+      `start from a named template: ${NAMED_TEMPLATES.join(', ')} (reembed: a new embedding model, computed in batches)`,
     )
     .option('--from-schema', 'write the migration that turns the database into the schema file (what `diff` shows)')
     .option('--from-empty', 'with --from-schema: the migration that creates the schema from an empty database')
@@ -38,6 +43,7 @@ export function register(program: Command, cli: CliContext): void {
           templatesDir: cfg.templatesDir,
           js: opts.js,
           ext: opts.ext,
+          template: opts.template,
         })
         if (cli.json) cli.printJson({ file })
         else cli.out(file)
