@@ -28,7 +28,7 @@ export function register(program: Command, cli: CliContext): void {
     .option('--from-empty', 'with --from-schema: the migration that creates the schema from an empty database')
     .option(
       '--allow-destructive',
-      'with --from-schema: also write changes that lose data (drops, type and dim changes)',
+      'with --from-schema: also write changes that lose data (drops, narrowed types or lengths, new dims)',
     )
     .action(async (name: string, opts: MakeFlags) => {
       const cfg = await cli.config()
