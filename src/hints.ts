@@ -13,6 +13,7 @@ export const ACTIONS = {
   make: { cli: '`mvmigrate make <name>` writes a correct one', api: 'makeMigration(name, ...) writes a correct one' },
   status: { cli: 'run `mvmigrate status`', api: 'call migrator.status()' },
   up: { cli: 'run `mvmigrate up`', api: 'call migrator.up()' },
+  upCommand: { cli: '`mvmigrate up`', api: 'migrator.up()' },
   down: { cli: 'run `mvmigrate down`', api: 'call migrator.down()' },
   unlock: { cli: 'run `mvmigrate unlock`', api: 'call migrator.unlock()' },
   prune: { cli: '`mvmigrate prune`', api: 'migrator.prune()' },

@@ -342,7 +342,18 @@ export class Migrator {
     const plans: MigrationPlan[] = []
     for (const m of loaded) {
       const ctx = new PlanningContext(this.opts.client, this.info(m), overlay)
-      await m.migration.up(ctx)
+      try {
+        await m.migration.up(ctx)
+      } catch (e) {
+        // What up would refuse (the same checks, the same message): plan fails with it too.
+        if (e instanceof MvmError && e.code === 'UNSUPPORTED_BY_SERVER')
+          throw MvmError.wrap(
+            e,
+            (msg) => msg,
+            (h) => `${h ?? ''} {{upCommand}} stops at this migration the same way, before it changes anything.`.trim(),
+          )
+        throw e
+      }
       plans.push({ version: m.version, name: m.name, steps: ctx.steps, alters: ctx.alters })
     }
     return plans

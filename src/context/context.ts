@@ -10,7 +10,7 @@ import * as collections from '../milvus/collections'
 import { createCollectionFromSpec, createIndex } from '../milvus/create'
 import { describeCollectionSpec } from '../milvus/describe'
 import { insertRows } from '../milvus/rows'
-import { RAW_CLIENT } from '../milvus/server-traits'
+import { RAW_CLIENT, requireFeatures } from '../milvus/server-traits'
 import { type CollectionDefinition, type IndexDefinition, specFromDefinition } from '../schema/definition'
 import type { CollectionSpec } from '../schema/spec'
 import { didYouMean } from '../util/suggest'
@@ -171,6 +171,8 @@ export class MigrationContext {
         hint: 'Drop or rename it first, or change the migration.',
       })
     }
+    // What plan checks too: a server that would drop part of the definition refuses it before creating.
+    await requireFeatures(this.sdk, spec, `${this.where()}cannot create collection '${spec.name}' on this server`)
     await createCollectionFromSpec(this.sdk, spec)
     for (const alias of def.aliases ?? []) await collections.createAlias(this.sdk, spec.name, alias)
     this.log.info(`created collection ${spec.name}`)
