@@ -11,6 +11,12 @@ export const ACTIONS = {
   configFile: { cli: '--config', api: 'the configFile option of loadConfig()' },
   makeExample: { cli: 'mvmigrate make add_page_num', api: "makeMigration('add_page_num', { migrationsDir })" },
   make: { cli: '`mvmigrate make <name>` writes a correct one', api: 'makeMigration(name, ...) writes a correct one' },
+  makeNew: { cli: '`mvmigrate make <name>`', api: 'makeMigration(name, ...)' },
+  pull: { cli: '`mvmigrate pull` writes one from the database', api: 'pullSchema() writes one from the database' },
+  verifyCount: {
+    cli: 'run `mvmigrate down` without --verify full',
+    api: "call migrator.down() without verify: 'full'",
+  },
   status: { cli: 'run `mvmigrate status`', api: 'call migrator.status()' },
   up: { cli: 'run `mvmigrate up`', api: 'call migrator.up()' },
   upCommand: { cli: '`mvmigrate up`', api: 'migrator.up()' },
@@ -35,7 +41,7 @@ export const ACTIONS = {
   allowDestructive: { cli: 'pass --allow-destructive', api: 'pass { allowDestructive: true }' },
   pullForce: { cli: 'run `mvmigrate pull --force`', api: 'call pullSchema() with { force: true }' },
   baseline: { cli: '`mvmigrate baseline <version>`', api: 'migrator.baseline(version)' },
-  uri: { cli: '--uri / MILVUS_URI', api: 'the uri option (or MILVUS_URI)' },
+  uri: { cli: '--uri / MILVUS_URI', api: 'the uri option or MILVUS_URI' },
   useServer: { cli: 'pass --uri to use a Milvus server instead', api: 'set uri to use a Milvus server instead' },
   noUri: {
     cli: 'leave --uri out to use the embedded Milvus Lite',

@@ -141,7 +141,7 @@ export class MigrationContext {
         'MIGRATION_INVALID',
         `${this.where()}alters '${name}' twice: a migration can alter a collection once in up() and once in down()`,
         {
-          hint: `Make the second alter of '${name}' a new migration (mvmigrate make). An alter that ran before this error stays done and recorded: running this migration again skips it, so do not merge the second alter into it.`,
+          hint: `Make the second alter of '${name}' a new migration ({{makeNew}}). An alter that ran before this error stays done and recorded: running this migration again skips it, so do not merge the second alter into it.`,
         },
       )
   }

@@ -61,7 +61,7 @@ export async function connectMilvus(opts: ConnectionOptions): Promise<MilvusClie
       'UNREACHABLE',
       `Could not reach Milvus at ${address} within ${Math.round(connectTimeoutMs / 1000)} s`,
       {
-        hint: 'Check that the server is running and the address is right ({{uri}}), or {{noUri}}.',
+        hint: 'Check that the server is running and that {{uri}} is its address, or {{noUri}}.',
       },
     )
   try {
@@ -83,7 +83,8 @@ export async function connectMilvus(opts: ConnectionOptions): Promise<MilvusClie
     await closeClient(client)
     if (e instanceof MvmError && e.code === 'UNREACHABLE' && !e.message.startsWith('Could not reach')) {
       throw new MvmError('UNREACHABLE', `Could not reach Milvus at ${address}: ${e.message.replace(/^.*?: /, '')}`, {
-        hint: unreachable().hint,
+        // The template, not .hint (already in the library's words): the CLI renders its own.
+        hint: unreachable().hintTemplate,
         cause: e,
       })
     }

@@ -1,5 +1,7 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { randomBytes } from 'node:crypto'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { MigrationLock } from '../../src/ledger/lock'
 import { connectMilvus } from '../../src/milvus/connect'
@@ -39,6 +41,25 @@ describe('Milvus standalone 2.3 (real engine)', () => {
     expect(missing.stderr).toContain('Milvus rejected the credentials')
     const viaEnv = await cli(dir, ['status'], { env: { MILVUS_URI: uri(), MILVUS_TOKEN: token() } })
     expect(viaEnv.code, viaEnv.stderr).toBe(0)
+  })
+
+  it('credentials rejected while the config reads the token from an unset variable: the hint names the key, the variable and the file', async () => {
+    const dir = tempProject()
+    fs.rmSync(path.join(dir, 'mvmigrate.config.json'))
+    fs.writeFileSync(
+      path.join(dir, 'mvmigrate.config.ts'),
+      `export default {\n  environments: {\n    prod: { uri: '${uri()}', token: process.env.PROD_TOKEN },\n  },\n}\n`,
+    )
+    const r = await cli(dir, ['--env', 'prod', 'status'], { env: { MILVUS_TOKEN: '', PROD_TOKEN: '' } })
+    expect(r.code).toBe(6)
+    expect(r.stderr).toMatch(/^error: .*Milvus rejected the credentials/)
+    expect(r.stderr.split('\n').slice(1)).toEqual([
+      "hint: mvmigrate.config.ts sets token from process.env.PROD_TOKEN in environment 'prod', and PROD_TOKEN is not set: set PROD_TOKEN, or pass the credentials with --token / MILVUS_TOKEN.",
+      '',
+    ])
+    // Set, it works: the hint was about that variable.
+    const ok = await cli(dir, ['--env', 'prod', 'status'], { env: { MILVUS_TOKEN: '', PROD_TOKEN: token() } })
+    expect(ok.code, ok.stderr).toBe(0)
   })
 
   it('up, status --check, down: the whole cycle with the ledger on the real engine', async () => {
