@@ -113,7 +113,8 @@ async function ensureDatabase(client: MilvusClient, database: string, address: s
       'DATABASE_NOT_FOUND',
       `Database '${database}' does not exist on ${address} (it has: ${(res.db_names ?? []).join(', ') || 'none'})`,
       {
-        hint: `Create it first (e.g. client.createDatabase({ db_name: '${database}' })), or pass the right {{database}}.`,
+        // mvmigrate creates no databases: say how, in the tools a user has (the SDK, pymilvus).
+        hint: `Create it first (createDatabase({ db_name: '${database}' }) with the Milvus SDK, create_database('${database}') with pymilvus), or pass the right {{database}}.`,
       },
     )
   }

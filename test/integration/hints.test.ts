@@ -261,3 +261,103 @@ describe('--help names the exit codes that matter for each command', () => {
     expect((await cli(tempProject(), ['--help'])).stdout).toContain('   9  nothing to do where something was asked')
   })
 })
+
+describe('hints fit their case: connecting', () => {
+  it('a database that does not exist: how to create it, or --database (exit 6)', async () => {
+    const p = await remoteProject()
+    const r = await cli(p.dir, ['--uri', p.uri, '--database', 'no_such_db', 'status'])
+    expect(r.code).toBe(6)
+    expect(r.stderr).toMatch(
+      /^error: Database 'no_such_db' does not exist on http:\/\/127\.0\.0\.1:\d+ \(it has: .*\)\n/,
+    )
+    expect(r.stderr.split('\n').slice(1)).toEqual([
+      "hint: Create it first (createDatabase({ db_name: 'no_such_db' }) with the Milvus SDK, create_database('no_such_db') with pymilvus), or pass the right --database / MILVUS_DATABASE.",
+      '',
+    ])
+  })
+})
+
+describe('hints fit their case: migrations, config and schema files', () => {
+  const noDown = (name: string) => `import { defineMigration } from 'mvmigrate'
+export default defineMigration({ async up(ctx) { await ctx.createCollection({ name: '${name}', fields: [{ name: 'id', type: 'Int64', primaryKey: true }, { name: 'v', type: 'FloatVector', dim: 2 }] }) } })
+`
+
+  it('down of a migration without down(): add one; undoing fewer steps is offered only when newer ones can be undone (exit 4)', async () => {
+    const p = await remoteProject({
+      '20260101000001_a.ts': noDown('a'),
+      '20260101000002_b.ts': createCollectionMigration('b'),
+    })
+    expect((await p.run('up')).code).toBe(0)
+    failed(
+      await p.run('down'),
+      4,
+      'error: Cannot roll back: migrations/20260101000001_a.ts has no down()\n' +
+        'hint: Nothing was undone. Add a down() to the migration, or undo only the 1 newer one(s) (--step / --to).\n',
+    )
+    expect((await p.run('down', '--step', '1')).code).toBe(0)
+    failed(
+      await p.run('down'),
+      4,
+      'error: Cannot roll back: migrations/20260101000001_a.ts has no down()\n' +
+        'hint: Nothing was undone. Add a down() to the migration.\n',
+    )
+  })
+
+  it('down given two of --step, --to and --all: pick one (exit 2)', async () => {
+    const p = await remoteProject({ '20260101000001_a.ts': createCollectionMigration('a') })
+    failed(
+      await p.run('down', '--step', '1', '--to', '20260101000001'),
+      2,
+      'error: down takes only one of --step, --to and --all\nhint: Pick one; without any, down undoes the last batch.\n',
+    )
+  })
+
+  it('baseline of an applied migration: pick an earlier version or roll back (exit 4)', async () => {
+    const p = await remoteProject({ '20260101000001_a.ts': createCollectionMigration('a') })
+    expect((await p.run('up')).code).toBe(0)
+    failed(
+      await p.run('baseline', '20260101000001'),
+      4,
+      'error: Cannot baseline up to 20260101000001: 20260101000001_a is applied\n' +
+        'hint: Nothing was changed. Baseline marks migrations that never ran; pick a version before the first applied one, or roll back first.\n',
+    )
+  })
+
+  it('a migration without up(): how to write one (exit 8)', async () => {
+    const p = await remoteProject({ '20260101000001_noup.ts': 'export default { async down() {} }\n' })
+    failed(
+      await p.run('up'),
+      8,
+      'error: Migration migrations/20260101000001_noup.ts does not export an up() function\n' +
+        "hint: Write `export default defineMigration({ async up(ctx) { ... }, async down(ctx) { ... } })` (import { defineMigration } from 'mvmigrate').\n",
+    )
+  })
+
+  it('an unknown config key: the known keys (exit 7)', async () => {
+    const dir = tempProject({ urii: 'http://127.0.0.1:9' })
+    failed(
+      await cli(dir, ['status']),
+      7,
+      `error: ${path.join(dir, 'mvmigrate.config.json')}: unknown key 'urii' (did you mean 'uri'?)\n` +
+        'hint: Known keys: uri, token, username, password, database, migrationsDir, templatesDir, lockTimeout, connectTimeout, schemaFile, lite, environments; lite: { dataDir, venvDir, python, port }.\n',
+    )
+  })
+
+  it('a schema file that is not an array, or does not parse: what to write, or fix it (exit 8)', async () => {
+    const dir = tempProject()
+    fs.writeFileSync(path.join(dir, 'mvmigrate.schema.ts'), 'export default { name: 1 }\n')
+    failed(
+      await cli(dir, ['make', 'x', '--from-schema', '--from-empty']),
+      8,
+      'error: Schema file mvmigrate.schema.ts must export an array of collection definitions, got object\n' +
+        "hint: Write `export default [{ name: 'documents', fields: [...], indexes: [...] }]` (JSON: the array itself).\n",
+    )
+    fs.writeFileSync(path.join(dir, 'mvmigrate.schema.ts'), 'export default [\n')
+    failed(
+      await cli(dir, ['make', 'x', '--from-schema', '--from-empty']),
+      8,
+      `error: Schema file mvmigrate.schema.ts could not be loaded: ${path.join(dir, 'mvmigrate.schema.ts')}:2:1: Unexpected end of file\n` +
+        'hint: Fix the error in the file. Nothing was changed.\n',
+    )
+  })
+})
