@@ -70,6 +70,50 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
 }
 
 /**
+ * The words README's exit-code table uses for each error: test/unit/exit-codes.test.ts checks that
+ * each stands in the row of its exit code, so a code moved here and not there (or the other way)
+ * fails a test. Keep them short: a phrase of that row.
+ */
+export const EXIT_CODE_CASES: Record<ErrorCode, string> = {
+  MIGRATION_FAILED: "a migration's `up()`/`down()` threw",
+  MILVUS_ERROR: 'Milvus refused a call',
+  UNSUPPORTED_BY_SERVER: 'the server lacks an operation a step needs',
+  INTERNAL: 'an unexpected error',
+  USAGE: 'bad command line',
+  BAD_NAME: 'bad migration name',
+  UNKNOWN_VERSION: 'unknown `--to` version',
+  NOT_UP_TO_DATE: '`status --check`',
+  MISSING_FILE: 'applied file missing',
+  CHANGED_FILE: 'applied file missing or changed',
+  OUT_OF_ORDER: 'out-of-order pending migration',
+  IRREVERSIBLE: 'migration without `down()`',
+  BASELINE_REFUSED: '`baseline` of a migration that already ran or failed',
+  WRITES_SINCE_ALTER: '`down` with rows written since an alter',
+  LOCKED: 'the migration lock is held',
+  DATA_DIR_IN_USE: 'the embedded data directory is in use',
+  UNREACHABLE: 'server unreachable',
+  AUTH_FAILED: 'credentials rejected',
+  DATABASE_NOT_FOUND: 'database missing',
+  TLS_FILE_INVALID: 'TLS failed (certificate, CA or key file)',
+  TLS_FAILED: 'TLS failed',
+  CONFIG_INVALID: 'invalid config file',
+  MIGRATION_INVALID: 'invalid migration or schema file',
+  NOTHING_TO_UNDO: '`down` with nothing to undo',
+  FILE_EXISTS: '`make` when the version is taken',
+  PYTHON_MISSING: 'no Python 3.10+',
+  LITE_INSTALL_FAILED: 'could not be installed',
+  LITE_START_FAILED: 'or started',
+  INTERRUPTED: 'stopped by Ctrl-C (SIGINT)',
+}
+
+/** Exit codes no MvmError gives: README's table lists them too. */
+export const OTHER_EXIT_CODES: Record<number, string> = {
+  0: 'success',
+  // INTERRUPTED is 130 for SIGINT; SIGTERM exits 143, as a shell reports that signal.
+  143: 'stopped by SIGTERM',
+}
+
+/**
  * Messages and hints may name what to do with {{action}} placeholders (src/hints.ts): `message` and
  * `hint` are in the library's words (`migrator.unlock()`), render('cli') in the CLI's.
  */

@@ -360,7 +360,18 @@ export class Migrator {
     const plans: MigrationPlan[] = []
     for (const m of loaded) {
       const ctx = new PlanningContext(this.opts.client, this.info(m), overlay, true)
-      await m.migration.up(ctx)
+      try {
+        await m.migration.up(ctx)
+      } catch (e) {
+        // What up would refuse (the same checks, the same message): plan fails with it too.
+        if (e instanceof MvmError && e.code === 'UNSUPPORTED_BY_SERVER')
+          throw MvmError.wrap(
+            e,
+            (msg) => msg,
+            (h) => `${h ?? ''} {{upCommand}} stops at this migration the same way, before it changes anything.`.trim(),
+          )
+        throw e
+      }
       plans.push({ version: m.version, name: m.name, steps: ctx.steps, alters: ctx.alters })
     }
     return plans
@@ -507,29 +518,39 @@ export class Migrator {
       // Which alters each down() swaps back: all of them without a down(); those its down() reverts (planned) otherwise.
       const reverts = new Map<string, JournalEntry[]>()
       const irreversible: string[] = []
-      for (const m of loaded) {
+      // How many migrations, newest first, could be undone before the first that cannot.
+      let undoable = loaded.length
+      for (const [i, m] of loaded.entries()) {
         const alters = altersOf(m.version)
         if (!m.migration.down) {
-          if (!alters.length) irreversible.push(`${this.rel(m.path)} has no down()`)
+          if (!alters.length) {
+            irreversible.push(`${this.rel(m.path)} has no down()`)
+            undoable = Math.min(undoable, i)
+          }
           reverts.set(m.version, alters)
           continue
         }
         const names = await this.plannedReverts(m).catch(() => undefined)
         reverts.set(m.version, names ? alters.filter((a) => names.includes(a.name)) : [])
       }
-      for (const m of loaded) {
+      for (const [i, m] of loaded.entries()) {
         for (const a of reverts.get(m.version) ?? []) {
           if (a.state !== 'done') continue
           const problem = await backupProblem(this.alterContext(m), a)
-          if (problem) irreversible.push(`${problem.message.replace(/^[^:]*: /, `${this.rel(m.path)}: `)}`)
+          if (problem) {
+            irreversible.push(`${problem.message.replace(/^[^:]*: /, `${this.rel(m.path)}: `)}`)
+            undoable = Math.min(undoable, i)
+          }
         }
       }
       if (irreversible.length) {
         const pruned = irreversible.some((l) => /was pruned|no backup was kept|is gone/.test(l))
+        // Undoing fewer steps helps only when newer migrations come before the one that cannot be undone.
+        const fewer = undoable > 0 ? `, or undo only the ${undoable} newer one(s) ({{downRange}})` : ''
         throw new MvmError('IRREVERSIBLE', `Cannot roll back: ${irreversible.join('; ')}`, {
           hint: pruned
-            ? 'Nothing was undone. An alter whose backup is gone cannot be swapped back: write a down() that reverses the change with ctx.alter (the opposite operations), or undo fewer steps ({{downRange}}).'
-            : 'Nothing was undone. Add a down() to the migration, or undo fewer steps ({{downRange}}).',
+            ? `Nothing was undone. An alter whose backup is gone cannot be swapped back: write a down() that reverses the change with ctx.alter (the opposite operations)${fewer}.`
+            : `Nothing was undone. Add a down() to the migration${fewer}.`,
         })
       }
       // Rows written since each alter, for every alter this rollback swaps back, before undoing any.

@@ -3,6 +3,7 @@ import type { MvmigrateConfig } from './config/config'
 import { type Logger, silentLogger } from './context/logger'
 import { ensureLiteInstalled } from './lite/install'
 import { type LiteServer, startLiteServer } from './lite/server'
+import { MvmError } from './errors'
 import { closeClient, connectMilvus } from './milvus/connect'
 import { phase } from './util/timings'
 
@@ -20,9 +21,10 @@ export async function startEmbeddedLite(
   config: MvmigrateConfig,
   log: Logger = silentLogger,
   port = config.lite.port,
+  opts: { serving?: boolean } = {},
 ): Promise<LiteServer> {
   const binary = await ensureLiteInstalled({ venvDir: config.lite.venvDir, python: config.lite.python, log: log.info })
-  const lite = await startLiteServer({ binary, dataDir: config.lite.dataDir, port })
+  const lite = await startLiteServer({ binary, dataDir: config.lite.dataDir, port, serving: opts.serving })
   log.debug(`embedded Milvus Lite on ${lite.uri} (data: ${config.lite.dataDir})`)
   return lite
 }
@@ -56,7 +58,7 @@ export async function openSession(config: MvmigrateConfig, log: Logger = silentL
     )
   } catch (e) {
     await lite?.stop()
-    throw e
+    throw explainUnsetVariables(e, config)
   }
   return {
     client,
@@ -67,4 +69,22 @@ export async function openSession(config: MvmigrateConfig, log: Logger = silentL
       await lite?.stop()
     },
   }
+}
+
+/**
+ * Credentials rejected while the config file reads them from variables that are not set: say
+ * which key, which variable and which file, rather than only "check the token". A server may
+ * accept the connection and refuse the first real call: callers wrap those errors too.
+ */
+export function explainUnsetVariables(e: unknown, config: MvmigrateConfig): unknown {
+  const unset = config.unsetVariables ?? []
+  if (!(e instanceof MvmError) || e.code !== 'AUTH_FAILED' || !unset.length) return e
+  const what = unset.map((u) => `${u.key} from process.env.${u.variable}`).join(' and ')
+  const vars = unset.map((u) => u.variable).join(' and ')
+  return MvmError.wrap(
+    e,
+    (m) => m,
+    () =>
+      `${unset[0].file} sets ${what}${config.env ? ` in environment '${config.env}'` : ''}, and ${vars} ${unset.length > 1 ? 'are' : 'is'} not set: set ${vars}, or pass the credentials with {{token}}.`,
+  )
 }

@@ -14,7 +14,7 @@ import {
 import { createCollectionFromSpec } from '../milvus/create'
 import { openDataClient } from '../milvus/data-client'
 import { queryRows, readAfter } from '../milvus/rows'
-import { requireRpcs, serverTraits } from '../milvus/server-traits'
+import { serverTraits } from '../milvus/server-traits'
 import { type CollectionSpec, primaryKeyOf } from '../schema/spec'
 import type { AlterOptions } from './builder'
 import { copyPartitions, copyRows, passedThroughVectors } from './copy'
@@ -26,6 +26,7 @@ import { readKeyWindows } from './pager'
 import { type CopyCheckpoint, checkpointProblem } from './resume'
 import type { KeyDigest } from './keys'
 import { alterNames, freeSlot } from './names'
+import { preflightAlter } from './preflight'
 import type { AlterContext, AlterPlan, AlterSummary, OnlineFigures } from './types'
 import { interruptName, isInterrupted } from '../util/interrupt'
 import { finishSwap } from './swap'
@@ -71,17 +72,6 @@ export async function resumeAlter(ctx: AlterContext, name: string): Promise<Alte
   return undefined
 }
 
-/** What the swap needs the server to do, by the RPC's name: checked before anything is created. */
-function rpcsNeeded(plan: AlterPlan, mode: 'rename' | 'alias', options: AlterOptions): string[] {
-  const needed = new Set<string>()
-  if (mode === 'rename') needed.add('RenameCollection')
-  if (mode === 'alias' || options.convertToAlias || plan.source.aliases.length) needed.add('AlterAlias')
-  if (plan.target.partitions.length) needed.add('CreatePartition')
-  if (Object.keys(plan.target.properties).length || (primaryKeyOf(plan.target)?.autoId && !options.newIds))
-    needed.add('AlterCollection')
-  return [...needed]
-}
-
 /**
  * One copy-and-swap alter of a planned change: build the target under a temporary name, copy every
  * row, verify, swap names (or repoint the alias), keep the old collection as a backup. Each step is
@@ -101,7 +91,8 @@ export async function runAlter(
   const mode: 'rename' | 'alias' = resolved.alias ? 'alias' : 'rename'
   const sourceName = resolved.collection
   for (const w of plan.warnings) log.warn(w)
-  await requireRpcs(client, rpcsNeeded(plan, mode, options), `${where}cannot alter '${name}' on this server`)
+  // What plan checks too: RPCs the swap needs, what the target needs kept, the server's known faults.
+  for (const w of await preflightAlter(client, plan, name, mode, options, where)) log.warn(w)
   // An interrupted run's names, else the first free ones: an earlier alter of this name by this
   // migration (rolled back, or made by its up() when this is its down()) may keep its backup.
   const slot =

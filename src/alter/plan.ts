@@ -1,10 +1,11 @@
+import { implicitConversion, implicitElementConversion } from '../schema/conversions'
 import { DENSE_VECTOR_TYPES, isVectorType, parseFieldType } from '../schema/field-types'
 import { normalizeField, validateSpec } from '../schema/definition'
 import { type CollectionSpec, type FieldSpec, primaryKeyOf } from '../schema/spec'
 import { didYouMean } from '../util/suggest'
 import type { AlterOp, AlterOptions, DeclarativeAlter, FieldChanges, Row } from './builder'
 import type { AlterPlan, FieldSource } from './types'
-import { implicitConversion, typeDefault } from './values'
+import { typeDefault } from './values'
 import { backfillSpec, describeBackfill } from './backfill'
 
 /**
@@ -507,7 +508,15 @@ function applyFieldChanges(d: Draft, f: FieldSpec, c: FieldChanges, src: FieldSo
     const et = parseFieldType(c.elementType)
     if (!et) d.problems.push(`${label}: unknown elementType ${JSON.stringify(c.elementType)}`)
     else {
-      if (et !== f.elementType && !src.convert) d.problems.push(`${label}: changing the element type needs convert`)
+      if (et !== f.elementType && !src.convert) {
+        // A widening (Int32 -> Int64 elements, say) converts each element on its own, as a type change does.
+        const implicit = f.elementType ? implicitElementConversion(f.elementType, et) : undefined
+        if (implicit) src.convert = (v) => implicit(v)
+        else
+          d.problems.push(
+            `${label}: ${f.elementType ?? 'unknown'} -> ${et} elements do not convert on their own; pass convert: (value, row) => newValue`,
+          )
+      }
       f.elementType = et
     }
   }

@@ -72,7 +72,7 @@ export async function checkWritesSince(
     throw new MvmError(
       'USAGE',
       `${ctx.migration.file}: verify 'full' cannot check the alter of '${entry.name}': its up() did not alter it when planned again`,
-      { hint: "Roll back with the default verification ('count')." },
+      { hint: 'Nothing was undone. To roll back with the default verification (count and keys), {{verifyCount}}.' },
     )
   }
   return writesSinceAlter(ctx.client, entry, alteredCollectionOf(entry), {

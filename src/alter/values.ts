@@ -5,23 +5,9 @@ import type { AlterPlan } from './types'
 import type { Backfiller } from './backfill'
 
 /**
- * What values become across an alter: the conversions that need no converter, the value a new
- * field gets, and the transform of a whole row as a plan says. Pure, unit-tested.
+ * What values become across an alter: the value a new field gets, and the transform of a whole row
+ * as a plan says (the conversions that need no converter: src/schema/conversions.ts). Pure, unit-tested.
  */
-const INTEGER_RANK: Partial<Record<FieldType, number>> = { Int8: 1, Int16: 2, Int32: 3, Int64: 4 }
-
-/** Conversions safe for every value, so no converter is needed. */
-export function implicitConversion(from: FieldType, to: FieldType): ((v: unknown) => unknown) | undefined {
-  if (from === to) return (v) => v
-  const fi = INTEGER_RANK[from]
-  const ti = INTEGER_RANK[to]
-  if (fi && ti && fi < ti) return (v) => (v === null || v === undefined ? v : to === 'Int64' ? String(v) : Number(v))
-  if (from === 'Float' && to === 'Double') return (v) => v
-  if (fi && fi < 4 && (to === 'Float' || to === 'Double')) return (v) => (v === null || v === undefined ? v : Number(v))
-  if (to === 'VarChar' && (fi || from === 'Float' || from === 'Double' || from === 'Bool'))
-    return (v) => (v === null || v === undefined ? v : String(v))
-  return undefined
-}
 
 /** The value a new field gets when neither a default nor a backfill is given. */
 export function typeDefault(f: FieldSpec): { ok: true; value: unknown } | { ok: false } {

@@ -4,7 +4,7 @@ import { type ConfigOverrides, type MvmigrateConfig, loadConfig } from '../confi
 import { type Logger, consoleLogger, silentLogger } from '../context/logger'
 import { MvmError } from '../errors'
 import { Migrator } from '../migrator'
-import { type Session, openSession } from '../session'
+import { type Session, explainUnsetVariables, openSession } from '../session'
 import { redactSecrets, secretsOf } from '../util/redact'
 import { phase } from '../util/timings'
 import { type Colors, makeColors } from './output'
@@ -30,8 +30,8 @@ export interface GlobalFlags {
   color?: boolean
 }
 
-export function usage(message: string): MvmError {
-  return new MvmError('USAGE', message, { hint: 'Run `mvmigrate --help` for the commands and options.' })
+export function usage(message: string, hint = 'Run `mvmigrate --help` for the commands and options.'): MvmError {
+  return new MvmError('USAGE', message, { hint })
 }
 
 /**
@@ -158,7 +158,10 @@ export class CliContext {
         audience: 'cli',
         signal: controller.signal,
       })
-      return await fn(migrator, session)
+      // Milvus 2.3 connects without credentials and refuses the first real call.
+      return await fn(migrator, session).catch((e: unknown) => {
+        throw explainUnsetVariables(e, cfg)
+      })
     } finally {
       process.removeListener('SIGINT', stop)
       process.removeListener('SIGTERM', stop)

@@ -3,6 +3,7 @@ import { MvmError, isMvmError, messageOf } from '../errors'
 import { enableTimings, formatTimings, recordPhase, timingReport } from '../util/timings'
 import { TOOL_VERSION } from '../version'
 import { CliContext, interruptExitCode, parseSeconds, usage } from './cli-context'
+import { CONFIG, CONNECT, LITE, LOCK, exitCodesHelp } from './exit-help'
 import { register as baseline } from './commands/baseline'
 import { register as diff } from './commands/diff'
 import { register as down } from './commands/down'
@@ -52,6 +53,21 @@ function program(cli: CliContext): Command {
     .option('--json', 'machine-readable output on stdout')
     .option('--verbose', 'debug output, and stack traces on errors')
     .option('--no-color', 'no colours (also: NO_COLOR, or output that is not a terminal)')
+    .addHelpText(
+      'after',
+      exitCodesHelp([
+        ['MIGRATION_FAILED', 'a migration failed, the server lacks what a step needs, or an unexpected error'],
+        ['USAGE', 'bad command line'],
+        ['NOT_UP_TO_DATE', 'status --check / diff --exit-code found something pending, changed or drifted'],
+        ['CHANGED_FILE', 'refused for integrity (files vs ledger, rows only an alter holds, data loss not allowed)'],
+        LOCK,
+        CONNECT,
+        CONFIG,
+        ['MIGRATION_INVALID', 'invalid migration or schema file'],
+        ['NOTHING_TO_UNDO', 'nothing to do where something was asked'],
+        LITE,
+      ]),
+    )
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ writeErr: (s) => void (!cli.json && process.stderr.write(s)) })

@@ -32,6 +32,12 @@ export interface MvmigrateConfig {
   schemaFile: string
   /** The environment selected (--env / MVMIGRATE_ENV), if any. */
   env?: string
+  /**
+   * Credentials the config file reads from environment variables that are not set (`token:
+   * process.env.PROD_TOKEN` with PROD_TOKEN unset): named in the hint when Milvus then rejects the
+   * connection, since the value alone (undefined) cannot say where it should have come from.
+   */
+  unsetVariables?: { key: string; variable: string; file: string }[]
   lite: {
     /** Embedded Milvus Lite data directory (default .mvmigrate/milvus). */
     dataDir: string
@@ -224,7 +230,10 @@ export function environmentLayer(file: ConfigFile, name: string | undefined, whe
       'CONFIG_INVALID',
       `Unknown environment '${name}': ${known.length ? `${where} defines ${known.join(', ')}` : `${where} defines no environments`}${didYouMean(name, known)}`,
       {
-        hint: 'Pick one of those with {{env}}, or add it under environments in the config file.',
+        // With no environments there is nothing to pick: say how to add one, or to select none.
+        hint: known.length
+          ? 'Pick one of those with {{env}}, or add it under environments in the config file.'
+          : `Add it to the config file (environments: { ${/^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name)}: { uri: ... } }), or leave {{env}} unset to use the config's top-level settings.`,
       },
     )
   }
@@ -300,5 +309,52 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Mvmigrat
   const environment = name
     ? { name, layer: environmentLayer(fileConfig, name, file ? path.basename(file) : 'no config file') }
     : undefined
-  return mergeConfig(cwd, fileConfig, fromEnv(vars), opts.flags ?? {}, environment)
+  const merged = mergeConfig(cwd, fileConfig, fromEnv(vars), opts.flags ?? {}, environment)
+  if (file && !file.endsWith('.json')) {
+    const unset = unsetCredentialVariables(fs.readFileSync(file, 'utf8'), vars, environment?.name).filter(
+      (u) => !merged[u.key as keyof MvmigrateConfig], // an empty variable gives '': unset too
+    )
+    if (unset.length) merged.unsetVariables = unset.map((u) => ({ ...u, file: path.relative(cwd, file) || file }))
+  }
+  return merged
+}
+
+const CREDENTIAL_KEYS = ['token', 'username', 'password', 'uri']
+
+/**
+ * `key: process.env.NAME` (or `process.env['NAME']`) for a credential key in a config file's source,
+ * where NAME is not set. Read from the text because the loaded value is just undefined. With an
+ * environment selected, its own block (`name: { ... }`) is searched first.
+ */
+export function unsetCredentialVariables(
+  source: string,
+  env: NodeJS.ProcessEnv,
+  environment?: string,
+): { key: string; variable: string }[] {
+  const find = (text: string) =>
+    [
+      ...text.matchAll(
+        /\b(token|username|password|uri)\s*:\s*process\.env(?:\.([A-Za-z_]\w*)|\[\s*['"]([^'"]+)['"]\s*\])/g,
+      ),
+    ]
+      .map((m) => ({ key: m[1], variable: m[2] ?? m[3] }))
+      .filter((u) => CREDENTIAL_KEYS.includes(u.key) && !env[u.variable])
+  const block = environment ? blockOf(source, environment) : undefined
+  const own = block ? find(block) : []
+  if (own.length) return own
+  // The top level: the source without the environments block.
+  const envs = blockOf(source, 'environments')
+  return find(envs ? source.replace(envs, '') : source)
+}
+
+/** The text of `name: { ... }` (braces balanced), or undefined. */
+function blockOf(source: string, name: string): string | undefined {
+  const m = new RegExp(`(^|[\\s,{'"])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}['"]?\\s*:\\s*\\{`).exec(source)
+  if (!m) return undefined
+  let depth = 0
+  for (let i = m.index + m[0].length - 1; i < source.length; i++) {
+    if (source[i] === '{') depth++
+    else if (source[i] === '}' && --depth === 0) return source.slice(m.index, i + 1)
+  }
+  return undefined
 }

@@ -10,7 +10,7 @@ import * as collections from '../milvus/collections'
 import { createCollectionFromSpec, createIndex } from '../milvus/create'
 import { describeCollectionSpec } from '../milvus/describe'
 import { insertRows } from '../milvus/rows'
-import { RAW_CLIENT } from '../milvus/server-traits'
+import { RAW_CLIENT, requireFeatures } from '../milvus/server-traits'
 import { comparable } from '../declarative/live'
 import { type CollectionDefinition, type IndexDefinition, specFromDefinition } from '../schema/definition'
 import { diffCollection } from '../schema/diff'
@@ -144,7 +144,7 @@ export class MigrationContext {
         'MIGRATION_INVALID',
         `${this.where()}alters '${name}' twice: a migration can alter a collection once in up() and once in down()`,
         {
-          hint: `Make the second alter of '${name}' a new migration (mvmigrate make). An alter that ran before this error stays done and recorded: running this migration again skips it, so do not merge the second alter into it.`,
+          hint: `Make the second alter of '${name}' a new migration ({{makeNew}}). An alter that ran before this error stays done and recorded: running this migration again skips it, so do not merge the second alter into it.`,
         },
       )
   }
@@ -185,6 +185,8 @@ export class MigrationContext {
         hint: 'Drop or rename it first, or change the migration (createCollection(def, { ifNotExists: true }) leaves one with the same schema as it is).',
       })
     }
+    // What plan checks too: a server that would drop part of the definition refuses it before creating.
+    await requireFeatures(this.sdk, spec, `${this.where()}cannot create collection '${spec.name}' on this server`)
     await createCollectionFromSpec(this.sdk, spec)
     for (const alias of def.aliases ?? []) await collections.createAlias(this.sdk, spec.name, alias)
     this.log.info(`created collection ${spec.name}`)

@@ -8,8 +8,10 @@ import { type AlterChange, prepareAlter } from '../alter/prepare'
 import type { RevertSummary } from '../alter/revert'
 import { MvmError } from '../errors'
 import { Journal } from '../ledger/journal'
+import { preflightAlter } from '../alter/preflight'
 import { countRows, listCollectionNames, resolveName } from '../milvus/collections'
 import { describeCollectionSpec } from '../milvus/describe'
+import { requireFeatures } from '../milvus/server-traits'
 import { type CollectionDefinition, type IndexDefinition, specFromDefinition } from '../schema/definition'
 import type { CollectionSpec } from '../schema/spec'
 import { READ_ONLY_CALL } from './call-tracker'
@@ -122,6 +124,11 @@ export class PlanningContext extends MigrationContext {
     }
     if (existing)
       throw new MvmError('MIGRATION_INVALID', `${this.migration.file}: collection '${spec.name}' already exists`)
+    await requireFeatures(
+      this.realClient,
+      spec,
+      `${this.where()}cannot create collection '${spec.name}' on this server`,
+    )
     this.overlay.set(spec.name, { ...spec, aliases: [...(def.aliases ?? [])] })
     this.steps.push(`create collection ${spec.name} (${spec.fields.map((f) => `${f.name} ${f.type}`).join(', ')})`)
     return spec
@@ -182,12 +189,28 @@ export class PlanningContext extends MigrationContext {
       ...Object.fromEntries(Object.entries(this.options.alterDefaults ?? {}).filter(([, v]) => v !== undefined)),
       ...options,
     }
+    // The checks up makes before creating anything: the same refusal, the same warnings.
+    const serverWarnings = await preflightAlter(
+      this.realClient,
+      plan,
+      name,
+      live?.alias ? 'alias' : 'rename',
+      merged,
+      this.where(),
+    )
     const writers = writersNote(
       name,
       !!live?.alias,
       merged.online === false ? 'offline (online: false)' : catchUpProblem(plan, !!merged.newIds),
     )
-    const planned: PlannedAlter = { name, changes: plan.changes, warnings: plan.warnings, rowsToCopy, backup, writers }
+    const planned: PlannedAlter = {
+      name,
+      changes: plan.changes,
+      warnings: [...plan.warnings, ...serverWarnings],
+      rowsToCopy,
+      backup,
+      writers,
+    }
     Object.defineProperty(planned, 'plan', { value: plan, enumerable: false })
     this.alters.push(planned)
     this.steps.push(`alter ${name} by copy-and-swap`)

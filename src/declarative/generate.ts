@@ -1,4 +1,4 @@
-import { implicitConversion } from '../alter/values'
+import { implicitConversion, implicitElementConversion } from '../schema/conversions'
 import { isVectorType } from '../schema/field-types'
 import type { SchemaChange } from '../schema/diff'
 import type { CollectionSpec, FieldSpec, IndexSpec } from '../schema/spec'
@@ -84,8 +84,16 @@ function alterFieldOf(c: SchemaChange, todos: string[]): string {
         break
       case 'elementType':
         changes.push(`elementType: ${q(String(to.elementType))}`)
-        if (!(c.attributes ?? []).some((x) => x.name === 'type'))
+        // A widening converts each element on its own (src/schema/conversions.ts); the rest needs a person.
+        if (
+          !(c.attributes ?? []).some((x) => x.name === 'type') &&
+          !(from.elementType && to.elementType && implicitElementConversion(from.elementType, to.elementType))
+        ) {
+          todos.push(
+            `${c.collection}.${to.name}: check the conversion of elements ${from.elementType} -> ${to.elementType}`,
+          )
           changes.push('convert: (v) => v /* TODO: check the elements convert */')
+        }
         break
       case 'nullable':
         changes.push(`nullable: ${!!to.nullable}`)

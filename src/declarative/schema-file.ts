@@ -22,8 +22,9 @@ export function findSchemaFile(cwd: string): string | undefined {
 /** Reads and validates a schema file: every problem at once, naming the file, collection and field. */
 export async function loadSchemaFile(file: string, shown = file): Promise<CollectionSpec[]> {
   if (!fs.existsSync(file)) {
-    throw new MvmError('CONFIG_INVALID', `Schema file ${shown} does not exist`, {
-      hint: 'Write one (pull writes it from the database), or point schemaFile / {{schemaFile}} at it.',
+    // Exit 8 with the other schema-file problems (README's exit codes), not 7: the config is fine.
+    throw new MvmError('MIGRATION_INVALID', `Schema file ${shown} does not exist`, {
+      hint: 'Write one ({{pull}}), or point the schemaFile config key or {{schemaFile}} at yours.',
     })
   }
   let raw: unknown

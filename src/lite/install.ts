@@ -103,7 +103,7 @@ export async function ensureLiteInstalled(opts: LiteInstallOptions): Promise<str
         throw new MvmError(
           'LITE_INSTALL_FAILED',
           `Timed out waiting for another process installing Milvus Lite into ${venvDir}`,
-          { hint: `Remove ${lockDir} if no install is running.` },
+          { hint: `If no install is running, remove ${lockDir} and run the command again.` },
         )
       await new Promise((r) => setTimeout(r, 500))
     }

@@ -11,6 +11,8 @@ export interface LiteServerOptions {
   /** Default: a free loopback port. */
   port?: number
   readyTimeoutMs?: number
+  /** Started by `lite serve` for other commands to share: a second command is told its uri. */
+  serving?: boolean
 }
 
 export interface LiteServer {
@@ -27,6 +29,8 @@ interface ServerRecord {
   ownerPid: number
   port: number
   startedAt: string
+  /** A `lite serve` server, there to be shared by its uri. */
+  serving?: boolean
 }
 
 export function serverRecordPath(dataDir: string): string {
@@ -105,12 +109,17 @@ async function handleExistingServer(dataDir: string): Promise<void> {
   }
   const serverRunning = isLiteServerFor(record.serverPid, dataDir)
   if (serverRunning && record.ownerPid !== process.pid && isAlive(record.ownerPid)) {
+    const uri = `http://127.0.0.1:${record.port}`
     throw new MvmError(
       'DATA_DIR_IN_USE',
-      `The embedded Milvus data directory ${dataDir} is in use by another mvmigrate (pid ${record.ownerPid}, since ${record.startedAt})`,
+      record.serving
+        ? `The embedded Milvus data directory ${dataDir} is served by \`mvmigrate lite serve\` (pid ${record.ownerPid}, since ${record.startedAt}) on ${uri}`
+        : `The embedded Milvus data directory ${dataDir} is in use by another mvmigrate (pid ${record.ownerPid}, since ${record.startedAt})`,
       {
-        hint: 'Wait for that command to finish. To run several at once, {{liteServe}}.',
-        details: { ownerPid: record.ownerPid, serverPid: record.serverPid, port: record.port },
+        hint: record.serving
+          ? `Use that server: pass --uri ${uri} (or set uri in the config).`
+          : 'Wait for that command to finish. To run several at once, {{liteServe}}.',
+        details: { ownerPid: record.ownerPid, serverPid: record.serverPid, port: record.port, uri },
       },
     )
   }
@@ -195,6 +204,7 @@ export async function startLiteServer(opts: LiteServerOptions): Promise<LiteServ
     ownerPid: process.pid,
     port,
     startedAt: new Date().toISOString(),
+    ...(opts.serving ? { serving: true } : {}),
   }
   fs.writeFileSync(serverRecordPath(dataDir), JSON.stringify(record) + '\n')
 

@@ -91,7 +91,7 @@ export async function connectMilvus(opts: ConnectionOptions): Promise<MilvusClie
       'UNREACHABLE',
       `Could not reach Milvus at ${address} within ${Math.round(connectTimeoutMs / 1000)} s`,
       {
-        hint: 'Check that the server is running and the address is right ({{uri}}), or {{noUri}}.',
+        hint: 'Check that the server is running and that {{uri}} is its address, or {{noUri}}.',
       },
     )
   try {
@@ -115,6 +115,7 @@ export async function connectMilvus(opts: ConnectionOptions): Promise<MilvusClie
     if (tls) throw tls
     if (e instanceof MvmError && e.code === 'UNREACHABLE' && !e.message.startsWith('Could not reach')) {
       throw new MvmError('UNREACHABLE', `Could not reach Milvus at ${address}: ${e.message.replace(/^.*?: /, '')}`, {
+        // The template, not .hint (already in the library's words): the CLI renders its own.
         hint: unreachable().hintTemplate,
         cause: e,
       })
@@ -177,7 +178,8 @@ async function ensureDatabase(client: MilvusClient, database: string, address: s
       'DATABASE_NOT_FOUND',
       `Database '${database}' does not exist on ${address} (it has: ${(res.db_names ?? []).join(', ') || 'none'})`,
       {
-        hint: `Create it first (e.g. client.createDatabase({ db_name: '${database}' })), or pass the right {{database}}.`,
+        // mvmigrate creates no databases: say how, in the tools a user has (the SDK, pymilvus).
+        hint: `Create it first (createDatabase({ db_name: '${database}' }) with the Milvus SDK, create_database('${database}') with pymilvus), or pass the right {{database}}.`,
       },
     )
   }

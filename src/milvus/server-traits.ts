@@ -1,6 +1,7 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { randomBytes } from 'node:crypto'
 import { MvmError } from '../errors'
+import type { CollectionSpec } from '../schema/spec'
 import { isEmptyReply, milvusCall } from './call'
 
 /** What the copy engine needs to know about the server to pick its read strategy. */
@@ -100,4 +101,72 @@ export async function requireRpcs(client: MilvusClient, rpcs: string[], what: st
       },
     )
   }
+}
+
+/** A server's release as GetVersion names it: 'v2.3.5-lite' is Milvus 2.3.5, 'milvus_lite-3.2.2' Milvus Lite 3.2.2. */
+export interface ServerRelease {
+  product: 'Milvus' | 'Milvus Lite'
+  major: number
+  minor: number
+  patch: number
+}
+
+/** The release in a GetVersion answer; undefined when the answer names none (Milvus Lite 2.5 has no GetVersion). */
+export function parseServerVersion(version: string): ServerRelease | undefined {
+  const lite = /^milvus_lite-(\d+)\.(\d+)\.(\d+)/.exec(version)
+  const milvus = lite ? undefined : /^v?(\d+)\.(\d+)\.(\d+)/.exec(version)
+  const m = lite ?? milvus
+  if (!m) return undefined
+  return { product: lite ? 'Milvus Lite' : 'Milvus', major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) }
+}
+
+export function releaseText(r: ServerRelease): string {
+  return `${r.product} ${r.major}.${r.minor}.${r.patch}`
+}
+
+/** Milvus before 2.5 (2.3 seen here) answers OK to a nullable field or a function and drops it. Milvus Lite 3 keeps both. */
+function keepsNullableAndFunctions(r: ServerRelease): boolean {
+  return r.product === 'Milvus Lite' ? r.major >= 3 : r.major > 2 || (r.major === 2 && r.minor >= 5)
+}
+
+/**
+ * What a collection needs that this release does not keep: the nullable fields and functions a
+ * server older than 2.5 would silently drop. Empty when the release keeps them all, or is unknown
+ * (then the read-back after creating, src/milvus/create.ts, is what catches it).
+ */
+export function featuresLacking(spec: CollectionSpec, release: ServerRelease | undefined): string[] {
+  if (!release || keepsNullableAndFunctions(release)) return []
+  const out: string[] = []
+  const nullable = spec.fields.filter((f) => f.nullable).map((f) => `'${f.name}'`)
+  if (nullable.length) out.push(`nullable fields (${nullable.join(', ')})`)
+  if (spec.functions.length) out.push(`functions (${spec.functions.map((f) => `'${f.name}'`).join(', ')})`)
+  return out
+}
+
+/**
+ * Throws, before anything is created, when the server's release does not keep what the collection
+ * needs. `up` (creating a collection, or an alter's target) and `plan` both ask here, so `plan`
+ * reports what `up` would refuse, in the same words.
+ */
+export async function requireFeatures(client: MilvusClient, spec: CollectionSpec, what: string): Promise<void> {
+  const release = parseServerVersion((await serverTraits(unwrapClient(client))).version)
+  const lacking = featuresLacking(spec, release)
+  if (lacking.length) {
+    throw new MvmError(
+      'UNSUPPORTED_BY_SERVER',
+      `${what}: ${releaseText(release!)} does not keep ${lacking.join(' or ')}, which this step needs (it would answer OK and drop them)`,
+      {
+        hint: "Nothing was created or changed. Nullable fields and functions need Milvus 2.5 or newer (or Milvus Lite 3): make the field non-nullable (its default or its type's zero fills it) or leave the function out, or use a newer server.",
+      },
+    )
+  }
+}
+
+/**
+ * Milvus 2.3 (seen on 2.3.5) panics in the proxy's default filling ("undefined data type Int64")
+ * on an upsert that leaves out a field that has a default, and then does not start again on its
+ * data. Judged by release: a crash is not something to probe for.
+ */
+export function upsertOmittingDefaultCrashes(release: ServerRelease | undefined): boolean {
+  return !!release && release.product === 'Milvus' && release.major === 2 && release.minor === 3
 }

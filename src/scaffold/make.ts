@@ -115,7 +115,9 @@ export function writeNewMigration(file: string, body: string, migrationsDir: str
     fs.writeFileSync(file, body, { flag: 'wx' })
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST')
-      throw new MvmError('FILE_EXISTS', `${file} already exists`, { hint: 'Nothing was written.' })
+      throw new MvmError('FILE_EXISTS', `${file} already exists`, {
+        hint: 'Nothing was written. Another make wrote it this second: wait a second and run make again, or pick another name.',
+      })
     throw e
   }
 }

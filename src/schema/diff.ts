@@ -1,3 +1,4 @@
+import { lossyAttributes } from './conversions'
 import { isVectorType } from './field-types'
 import type { CollectionSpec, FieldSpec, FunctionSpec, IndexSpec } from './spec'
 
@@ -44,7 +45,11 @@ export interface SchemaChange {
   after?: unknown
   /** Made in place (an index, a property, a partition, an alias, a whole collection) or by copy-and-swap. */
   how: 'in place' | 'copy-and-swap'
-  /** Loses data: a dropped collection, field or partition, a changed type, dim or primary key, a disabled dynamic field. */
+  /**
+   * Loses data: a dropped collection, field or partition, a field narrowed (src/schema/conversions.ts:
+   * a type or element type its values do not convert to exactly, a new dim, a shorter maxLength or
+   * capacity, nullable turned off) or a changed primary key, a disabled dynamic field.
+   */
   destructive: boolean
   /** "field 'x' added", "index on 'vector' changed (HNSW M 16 -> 32)". */
   text: string
@@ -121,8 +126,6 @@ function sameFunction(a: FunctionSpec, b: FunctionSpec): boolean {
   return norm(a) === norm(b)
 }
 
-const DESTRUCTIVE_FIELD_ATTRIBUTES = new Set(['type', 'dim', 'primaryKey', 'elementType'])
-
 /** The changes that turn one collection into the other. */
 export function diffCollection(
   from: CollectionSpec,
@@ -165,7 +168,8 @@ export function diffCollection(
     if (!was) continue
     const attributes = fieldAttributes(was, f)
     if (!attributes.length) continue
-    const destructive = attributes.some((a) => DESTRUCTIVE_FIELD_ATTRIBUTES.has(a.name))
+    // Widenings (Int32 -> Int64, a longer maxLength) keep every value; narrowing does not.
+    const destructive = lossyAttributes(was, f).length > 0
     add({
       kind: 'field-changed',
       item: f.name,

@@ -324,6 +324,72 @@ describe('diff, make --from-schema and pull', () => {
     expect(d2.code, d2.stdout).toBe(0)
   })
 
+  it('make --from-schema: widenings are written without --allow-destructive and convert on their own; narrowings are refused, each named', async () => {
+    const p = await project()
+    await scriptMade(p.client, 'docs', 20)
+    ok(await p.run('pull'))
+    editSchema(p.dir, "{ name: 'year', type: 'Int32' }", "{ name: 'year', type: 'Int64' }")
+    editSchema(
+      p.dir,
+      "{ name: 'title', type: 'VarChar', maxLength: 64 }",
+      "{ name: 'title', type: 'VarChar', maxLength: 300 }",
+    )
+    editSchema(p.dir, "elementType: 'Int32', maxCapacity: 4", "elementType: 'Int64', maxCapacity: 8")
+    const diff = await p.run('diff', '--exit-code')
+    expect(diff.code).toBe(3)
+    expect(diff.stdout).not.toContain('DESTRUCTIVE')
+    const made = ok(await p.run('make', 'widen', '--from-schema'))
+    const file = made.stdout.trim()
+    expect(file).toMatch(/migrations[/\\]\d{14}_widen\.ts$/)
+    const source = fs.readFileSync(file, 'utf8')
+    expect(source).toContain(
+      "t.alterField('title', { maxLength: 300 })\n      t.alterField('year', { type: 'Int64' })\n      t.alterField('tags', { elementType: 'Int64', maxCapacity: 8 })",
+    )
+    expect(source).not.toContain('convert')
+    expect(source).not.toContain('TODO')
+    expect(made.stderr).toBe(
+      [
+        'It makes these changes:',
+        '  docs (copy-and-swap)',
+        "    ~ field 'title' changed (maxLength 64 -> 300) [copy-and-swap]",
+        "    ~ field 'year' changed (type Int32 -> Int64) [copy-and-swap]",
+        "    ~ field 'tags' changed (elementType Int32 -> Int64, maxCapacity 4 -> 8) [copy-and-swap]",
+        '',
+      ].join('\n'),
+    )
+    ok(await p.run('up'))
+    const rows = await p.client.query({
+      collection_name: 'docs',
+      filter: 'id in [1, 20]',
+      output_fields: ['id', 'year', 'tags'],
+    } as never)
+    expect(rows.data.map((r) => [String(r.id), String(r.year), (r.tags as unknown[]).map(String)])).toEqual([
+      ['1', '2000', ['0']],
+      ['20', '2019', ['19']],
+    ])
+    expect(ok(await p.run('diff', '--exit-code')).stdout).toContain('The database matches mvmigrate.schema.ts.')
+
+    await new Promise((r) => setTimeout(r, 1000)) // versions are per second
+    const before = fs.readdirSync(path.join(p.dir, 'migrations'))
+    editSchema(p.dir, "{ name: 'year', type: 'Int64' }", "{ name: 'year', type: 'Int16' }")
+    editSchema(p.dir, 'maxLength: 300 }', 'maxLength: 10 }')
+    editSchema(p.dir, "elementType: 'Int64', maxCapacity: 8", "elementType: 'Int64', maxCapacity: 2")
+    const narrow = await p.run('make', 'narrow', '--from-schema')
+    expect(narrow.code).toBe(4)
+    expect(narrow.stdout).toBe('')
+    expect(narrow.stderr).toBe(
+      [
+        'error: The schema file asks for changes that lose data:',
+        "  docs: field 'title' changed (maxLength 300 -> 10)",
+        "  docs: field 'year' changed (type Int64 -> Int16)",
+        "  docs: field 'tags' changed (maxCapacity 8 -> 2)",
+        'hint: Nothing was written. If you mean them, pass --allow-destructive; a field dropped and another added may be a rename: write t.renameField instead to keep the values.',
+        '',
+      ].join('\n'),
+    )
+    expect(fs.readdirSync(path.join(p.dir, 'migrations'))).toEqual(before)
+  })
+
   it('a schema file with errors: every problem at once, naming the file, collection and field (exit 8)', async () => {
     const p = await project()
     fs.writeFileSync(
@@ -412,13 +478,11 @@ describe('diff, make --from-schema and pull', () => {
       'type widened',
       s("{ name: 'year', type: 'Int32' }", "{ name: 'year', type: 'Int64' }"),
       "field 'year' changed (type Int32 -> Int64)",
-      { destructive: true },
     )
     await roundTrip(
       'element type widened',
       s("elementType: 'Int32', maxCapacity: 8", "elementType: 'Int64', maxCapacity: 8"),
       "field 'tags' changed (elementType Int32 -> Int64)",
-      { destructive: true },
     )
     await roundTrip(
       'partition key',

@@ -81,8 +81,19 @@ export default defineMigration({ async up(ctx) { await ctx.alter('docs', (t) => 
 `,
     )
     const before = (await client.listCollections()).data.map((c) => c.name).sort()
+    // plan runs the probes up runs: the same refusal, the same exit code, before up is tried.
+    const refusal =
+      "error: migrations/20260701000002_grow.ts: cannot alter 'docs' on this server: the server does not implement RenameCollection, which this step needs (it answers them with an empty reply)\n" +
+      'hint: Nothing was created or changed. Renames, aliases, partitions and properties need a Milvus server (2.4 or newer, or Milvus Lite 3).'
+    const plan = await cli(dir, args('plan'))
+    expect(plan.code, plan.stderr).toBe(1)
+    expect(plan.stdout).toBe('')
+    expect(plan.stderr).toBe(
+      `${refusal} \`mvmigrate up\` stops at this migration the same way, before it changes anything.\n`,
+    )
     const alter = await cli(dir, args('up'))
     expect(alter.code, alter.stderr).toBe(1)
+    expect(alter.stderr).toContain(`${refusal} Nothing is recorded for this migration.\n`)
     expect(alter.stderr).toContain("cannot alter 'docs' on this server: the server does not implement RenameCollection")
     expect(alter.stderr).toContain('Nothing was created or changed')
     expect(alter.stderr).not.toMatch(/backup kept|applied 20260701000002/)

@@ -1,5 +1,7 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { randomBytes } from 'node:crypto'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { MigrationLock } from '../../src/ledger/lock'
 import { connectMilvus } from '../../src/milvus/connect'
@@ -39,6 +41,25 @@ describe('Milvus standalone 2.3 (real engine)', () => {
     expect(missing.stderr).toContain('Milvus rejected the credentials')
     const viaEnv = await cli(dir, ['status'], { env: { MILVUS_URI: uri(), MILVUS_TOKEN: token() } })
     expect(viaEnv.code, viaEnv.stderr).toBe(0)
+  })
+
+  it('credentials rejected while the config reads the token from an unset variable: the hint names the key, the variable and the file', async () => {
+    const dir = tempProject()
+    fs.rmSync(path.join(dir, 'mvmigrate.config.json'))
+    fs.writeFileSync(
+      path.join(dir, 'mvmigrate.config.ts'),
+      `export default {\n  environments: {\n    prod: { uri: '${uri()}', token: process.env.PROD_TOKEN },\n  },\n}\n`,
+    )
+    const r = await cli(dir, ['--env', 'prod', 'status'], { env: { MILVUS_TOKEN: '', PROD_TOKEN: '' } })
+    expect(r.code).toBe(6)
+    expect(r.stderr).toMatch(/^error: .*Milvus rejected the credentials/)
+    expect(r.stderr.split('\n').slice(1)).toEqual([
+      "hint: mvmigrate.config.ts sets token from process.env.PROD_TOKEN in environment 'prod', and PROD_TOKEN is not set: set PROD_TOKEN, or pass the credentials with --token / MILVUS_TOKEN.",
+      '',
+    ])
+    // Set, it works: the hint was about that variable.
+    const ok = await cli(dir, ['--env', 'prod', 'status'], { env: { MILVUS_TOKEN: '', PROD_TOKEN: token() } })
+    expect(ok.code, ok.stderr).toBe(0)
   })
 
   it('up, status --check, down: the whole cycle with the ledger on the real engine', async () => {
@@ -98,5 +119,114 @@ describe('Milvus standalone 2.3 (real engine)', () => {
     expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
     expect(results.filter((r) => r.stdout.includes('Applied 2 migration(s) as batch 1'))).toHaveLength(1)
     expect(results.filter((r) => r.stdout.includes('Already up to date.'))).toHaveLength(3)
+  })
+
+  it('plan refuses, as up does and with the same message, what 2.3 cannot keep (a nullable field): exit 1, nothing changed or recorded', async () => {
+    const db = await freshDatabase()
+    const dir = tempProject()
+    writeMigration(dir, '20260101000001_docs.ts', createCollectionMigration('docs'))
+    expect((await cli(dir, db.args('up'))).code).toBe(0)
+    await db.client.insert({
+      collection_name: 'docs',
+      data: Array.from({ length: 30 }, (_, i) => ({ id: String(i + 1), vector: [i, 1, 2, 3], title: `t${i}` })),
+    } as never)
+    writeMigration(
+      dir,
+      '20260101000002_add_note.ts',
+      `import { defineMigration } from 'mvmigrate'
+export default defineMigration({
+  async up(ctx) { await ctx.alter('docs', (t) => { t.addField({ name: 'note', type: 'VarChar', maxLength: 20, nullable: true }) }) },
+})
+`,
+    )
+    const names = async () => ((await db.client.listCollections()).data ?? []).map((c) => c.name).sort()
+    const before = await names()
+    const refusal =
+      "error: migrations/20260101000002_add_note.ts: cannot alter 'docs' on this server: Milvus 2.3.5 does not keep nullable fields ('note'), which this step needs (it would answer OK and drop them)\n" +
+      "hint: Nothing was created or changed. Nullable fields and functions need Milvus 2.5 or newer (or Milvus Lite 3): make the field non-nullable (its default or its type's zero fills it) or leave the function out, or use a newer server."
+    for (const command of [['plan'], ['up', '--dry-run']]) {
+      const plan = await cli(dir, db.args(...command))
+      expect(plan.code, `${command.join(' ')}: ${plan.stderr}`).toBe(1)
+      expect(plan.stdout).toBe('')
+      expect(plan.stderr).toBe(
+        `${refusal} \`mvmigrate up\` stops at this migration the same way, before it changes anything.\n`,
+      )
+    }
+    const up = await cli(dir, db.args('up'))
+    expect(up.code).toBe(1)
+    expect(up.stderr).toContain(`${refusal} Nothing is recorded for this migration.\n`)
+    expect(await names()).toEqual(before)
+    const st = JSON.parse((await cli(dir, db.args('status', '--json'))).stdout)
+    expect(st.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'pending'])
+
+    // A collection created with a nullable field: refused by plan and up alike, before it exists.
+    writeMigration(
+      dir,
+      '20260101000002_add_note.ts',
+      `import { defineMigration } from 'mvmigrate'
+export default defineMigration({
+  async up(ctx) {
+    await ctx.createCollection({ name: 'notes', fields: [
+      { name: 'id', type: 'Int64', primaryKey: true },
+      { name: 'vector', type: 'FloatVector', dim: 4 },
+      { name: 'note', type: 'VarChar', maxLength: 20, nullable: true },
+    ] })
+  },
+})
+`,
+    )
+    const createRefusal =
+      "migrations/20260101000002_add_note.ts: cannot create collection 'notes' on this server: Milvus 2.3.5 does not keep nullable fields ('note'), which this step needs (it would answer OK and drop them)"
+    const planCreate = await cli(dir, db.args('plan'))
+    expect(planCreate.code).toBe(1)
+    expect(planCreate.stderr.split('\n')[0]).toBe(`error: ${createRefusal}`)
+    const upCreate = await cli(dir, db.args('up'))
+    expect(upCreate.code).toBe(1)
+    expect(upCreate.stderr).toContain(`error: ${createRefusal}\n`)
+    expect(await names()).toEqual(before)
+  })
+
+  it('plan and up warn that 2.3 crashes on an upsert leaving out a field an alter gives a default; the alter itself runs', async () => {
+    const db = await freshDatabase()
+    const dir = tempProject()
+    writeMigration(dir, '20260101000001_docs.ts', createCollectionMigration('docs'))
+    expect((await cli(dir, db.args('up'))).code).toBe(0)
+    await db.client.insert({
+      collection_name: 'docs',
+      data: Array.from({ length: 30 }, (_, i) => ({ id: String(i + 1), vector: [i, 1, 2, 3], title: `t${i}` })),
+    } as never)
+    writeMigration(
+      dir,
+      '20260101000002_add_lang.ts',
+      `import { defineMigration } from 'mvmigrate'
+export default defineMigration({
+  async up(ctx) {
+    await ctx.alter('docs', (t) => {
+      t.addField({ name: 'lang', type: 'VarChar', maxLength: 8, default: 'en' })
+      t.addField({ name: 'rank', type: 'Int64' })
+    })
+  },
+})
+`,
+    )
+    const warning =
+      "docs: 'lang' will have a default, and Milvus 2.3.5 crashes on an upsert that leaves out a field with a default (a panic in its proxy, \"undefined data type Int64\"), after which the server does not start again on its data: every upsert into 'docs' must send 'lang', or upgrade Milvus first (docs/milvus-differences.md)"
+    const plan = await cli(dir, db.args('plan'))
+    expect(plan.code, plan.stderr).toBe(0)
+    expect(plan.stdout.split('\n').filter((l) => l.startsWith('    ! '))).toEqual([`    ! ${warning}`])
+    const up = await cli(dir, db.args('up'))
+    expect(up.code, up.stderr).toBe(0)
+    expect(up.stderr.split('\n').filter((l) => l.startsWith('warning: '))).toEqual([`warning: ${warning}`])
+    // The copy sends every default itself: the rows are there, with it (no upsert here leaves it out).
+    const rows = await db.client.query({
+      collection_name: 'docs',
+      filter: 'id in [1, 30]',
+      output_fields: ['id', 'lang', 'rank'],
+      consistency_level: 'Strong',
+    } as never)
+    expect(rows.data.map((r) => [String(r.id), r.lang, String(r.rank)]).sort()).toEqual([
+      ['1', 'en', '0'],
+      ['30', 'en', '0'],
+    ])
   })
 })

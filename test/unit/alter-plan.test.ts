@@ -3,7 +3,8 @@ import type { AlterOp } from '../../src/alter/builder'
 import { backConverter, convertValueBack } from '../../src/alter/convert-back'
 import { alterNames, freeSlot, nextUndoneName, parseAlterName } from '../../src/alter/names'
 import { opsFromDeclarative, planAlter } from '../../src/alter/plan'
-import { implicitConversion, transformRow, typeDefault, unstorableValue } from '../../src/alter/values'
+import { transformRow, typeDefault, unstorableValue } from '../../src/alter/values'
+import { implicitConversion } from '../../src/schema/conversions'
 import { MvmError } from '../../src/errors'
 import type { CollectionSpec, FieldSpec } from '../../src/schema/spec'
 
@@ -106,6 +107,13 @@ describe('planAlter: each operation', () => {
       { kind: 'alterField', name: 'text', changes: { type: 'Int64', convert: (v) => String(v).length } },
     ])
     expect(field(conv, 'text')).toEqual({ name: 'text', type: 'Int64' })
+    // Int32 -> Float would round values beyond 2^24: it needs a converter, as make --from-schema marks it destructive.
+    expect(problems([{ kind: 'alterField', name: 'year', changes: { type: 'Float' } }])).toContain(
+      "field 'year': Int32 -> Float does not convert on its own; pass convert: (value, row) => newValue",
+    )
+    const elements = plan([{ kind: 'alterField', name: 'tags', changes: { elementType: 'VarChar', maxLength: 20 } }])
+    expect(elements.problems).toEqual([])
+    expect(elements.fields.get('tags')!.convert!([1, '9223372036854775807'], {})).toEqual(['1', '9223372036854775807'])
     const toText = plan([{ kind: 'alterField', name: 'year', changes: { type: 'VarChar' } }])
     expect(field(toText, 'year')).toMatchObject({ type: 'VarChar', maxLength: 65535 })
     expect(problems([{ kind: 'alterField', name: 'year', changes: { type: 'Decimal' } }])).toContain(
@@ -123,8 +131,8 @@ describe('planAlter: each operation', () => {
     expect(problems([{ kind: 'alterField', name: 'text', changes: { maxLength: 70000 } }])).toContain(
       'maxLength must be between 1 and 65535, got 70000',
     )
-    expect(problems([{ kind: 'alterField', name: 'tags', changes: { elementType: 'VarChar' } }])).toContain(
-      'changing the element type needs convert',
+    expect(problems([{ kind: 'alterField', name: 'tags', changes: { elementType: 'Int32' } }])).toContain(
+      "field 'tags': Int64 -> Int32 elements do not convert on their own; pass convert: (value, row) => newValue",
     )
     expect(problems([{ kind: 'alterField', name: 'tags', changes: { elementType: 'Float128' } }])).toContain(
       'unknown elementType',

@@ -2,7 +2,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { loadConfig } from '../../src/config/config'
+import { loadConfig, unsetCredentialVariables } from '../../src/config/config'
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'mvm-config-'))
 
@@ -194,6 +194,45 @@ describe('TLS options', () => {
     })
     await expect(loadConfig({ cwd: p.cwd, configFile: p.configFile, env: {} })).rejects.toThrow(
       /3 problems:\n {2}unknown key 'tls\.serverNmae' \(did you mean 'serverName'\?\)\n {2}'environments\.prod\.tls\.cert' must be a string, got 3\n {2}'environments\.qa\.tls' must be an object/,
+    )
+  })
+})
+
+describe('credentials read from environment variables that are not set', () => {
+  const source = `export default {
+  uri: 'http://top:1',
+  token: process.env.TOP_TOKEN,
+  environments: {
+    staging: { uri: 'https://staging:19530', token: process.env['STAGING_TOKEN'] },
+    prod: {
+      uri: 'https://prod:19530',
+      username: process.env.PROD_USER,
+      password: process.env.PROD_PASSWORD,
+    },
+  },
+}
+`
+  it('names the key and the variable, from the selected environment first, else the top level', () => {
+    expect(unsetCredentialVariables(source, {}, 'prod')).toEqual([
+      { key: 'username', variable: 'PROD_USER' },
+      { key: 'password', variable: 'PROD_PASSWORD' },
+    ])
+    expect(unsetCredentialVariables(source, { PROD_USER: 'u' }, 'prod')).toEqual([
+      { key: 'password', variable: 'PROD_PASSWORD' },
+    ])
+    expect(unsetCredentialVariables(source, {}, 'staging')).toEqual([{ key: 'token', variable: 'STAGING_TOKEN' }])
+    expect(unsetCredentialVariables(source, {})).toEqual([{ key: 'token', variable: 'TOP_TOKEN' }])
+    expect(unsetCredentialVariables(source, { TOP_TOKEN: 't' })).toEqual([])
+  })
+
+  it('loadConfig records them for the hint when the credential ends up unset', async () => {
+    const cwd = tmp()
+    fs.writeFileSync(path.join(cwd, 'mvmigrate.config.ts'), source)
+    const c = await loadConfig({ cwd, env: {}, environment: 'staging' })
+    expect(c.unsetVariables).toEqual([{ key: 'token', variable: 'STAGING_TOKEN', file: 'mvmigrate.config.ts' }])
+    // Given another way (here MILVUS_TOKEN), nothing is missing.
+    expect((await loadConfig({ cwd, env: { MILVUS_TOKEN: 'x' }, environment: 'staging' })).unsetVariables).toBe(
+      undefined,
     )
   })
 })

@@ -3,7 +3,8 @@ import { comparable } from '../../src/declarative/live'
 import { definitionOf, literal } from '../../src/declarative/render'
 import { diffSchemas } from '../../src/schema/diff'
 import { specFromDefinition } from '../../src/schema/definition'
-import type { CollectionSpec } from '../../src/schema/spec'
+import { implicitConversion, implicitElementConversion, losslessTypeChange } from '../../src/schema/conversions'
+import type { CollectionSpec, FieldSpec } from '../../src/schema/spec'
 
 /** The comparison behind drift, `diff` and `make --from-schema`, kind by kind. */
 function spec(over: Partial<CollectionSpec> = {}): CollectionSpec {
@@ -72,6 +73,95 @@ describe('diffSchemas', () => {
     ])
     expect(d.map((c) => c.destructive)).toEqual([true, false, true, true])
     expect(d.every((c) => c.how === 'copy-and-swap')).toBe(true)
+  })
+
+  it('widenings are not destructive, narrowing is: the same rule as the conversions an alter makes on its own', () => {
+    const base: FieldSpec[] = [
+      { name: 'id', type: 'Int64', primaryKey: true },
+      { name: 'vector', type: 'FloatVector', dim: 8 },
+      { name: 'year', type: 'Int32' },
+      { name: 'small', type: 'Int8' },
+      { name: 'mid', type: 'Int16' },
+      { name: 'ratio', type: 'Float' },
+      { name: 'text', type: 'VarChar', maxLength: 100 },
+      { name: 'tags', type: 'Array', elementType: 'Int32', maxCapacity: 4 },
+      { name: 'note', type: 'VarChar', maxLength: 10, nullable: true },
+    ]
+    const withFields = (change: Record<string, Partial<FieldSpec>>) =>
+      spec({ fields: base.map((f) => ({ ...f, ...change[f.name] })) })
+    const destructive = (change: Record<string, Partial<FieldSpec>>) =>
+      diffSchemas([withFields({})], [withFields(change)]).map((c) => [c.text, c.destructive])
+    expect(
+      destructive({
+        year: { type: 'Int64' },
+        small: { type: 'Int16' },
+        mid: { type: 'Float' },
+        ratio: { type: 'Double' },
+        text: { maxLength: 300 },
+        tags: { elementType: 'Int64', maxCapacity: 8 },
+        note: { type: 'VarChar', maxLength: 10, nullable: true, defaultValue: 'x' },
+      }),
+    ).toEqual([
+      ["field 'year' changed (type Int32 -> Int64)", false],
+      ["field 'small' changed (type Int8 -> Int16)", false],
+      ["field 'mid' changed (type Int16 -> Float)", false],
+      ["field 'ratio' changed (type Float -> Double)", false],
+      ["field 'text' changed (maxLength 100 -> 300)", false],
+      ["field 'tags' changed (elementType Int32 -> Int64, maxCapacity 4 -> 8)", false],
+      ["field 'note' changed (default unset -> x)", false],
+    ])
+    expect(destructive({ year: { type: 'VarChar', maxLength: 20 }, small: { nullable: true } })).toEqual([
+      ["field 'year' changed (type Int32 -> VarChar, maxLength unset -> 20)", false],
+      ["field 'small' changed (nullable false -> true)", false],
+    ])
+    expect(
+      destructive({
+        year: { type: 'Int16' },
+        small: { type: 'Bool' },
+        mid: { type: 'Int8' },
+        ratio: { type: 'Int64' },
+        text: { maxLength: 50 },
+        tags: { elementType: 'Int16', maxCapacity: 2 },
+        note: { nullable: false, defaultValue: '' },
+      }),
+    ).toEqual([
+      ["field 'year' changed (type Int32 -> Int16)", true],
+      ["field 'small' changed (type Int8 -> Bool)", true],
+      ["field 'mid' changed (type Int16 -> Int8)", true],
+      ["field 'ratio' changed (type Float -> Int64)", true],
+      ["field 'text' changed (maxLength 100 -> 50)", true],
+      ["field 'tags' changed (elementType Int32 -> Int16, maxCapacity 4 -> 2)", true],
+      ["field 'note' changed (nullable true -> false, default unset -> )", true],
+    ])
+    // Int32 -> Float: float32 holds integers exactly only up to 2^24, so it needs a converter.
+    expect(destructive({ year: { type: 'Float' }, vector: { dim: 16 } })).toEqual([
+      ["field 'vector' changed (dim 8 -> 16)", true],
+      ["field 'year' changed (type Int32 -> Float)", true],
+    ])
+    expect(losslessTypeChange('Int32', 'Float')).toBe(false)
+    expect(implicitConversion('Int32', 'Float')).toBeUndefined()
+    expect(losslessTypeChange('Int32', 'Double')).toBe(true)
+    expect(losslessTypeChange('Int64', 'Double')).toBe(false)
+    expect(losslessTypeChange('Double', 'Float')).toBe(false)
+    expect(losslessTypeChange('Bool', 'VarChar')).toBe(true)
+    expect(losslessTypeChange('VarChar', 'JSON')).toBe(false)
+    expect(implicitElementConversion('Int32', 'VarChar')!([1, 2])).toEqual(['1', '2'])
+    expect(implicitElementConversion('Int64', 'Int32')).toBeUndefined()
+    // The alter plan agrees: every widening above converts on its own, every narrowing asks for convert.
+    for (const [from, to] of [
+      ['Int8', 'Int16'],
+      ['Int16', 'Int32'],
+      ['Int32', 'Int64'],
+      ['Float', 'Double'],
+      ['Int16', 'Float'],
+      ['Int32', 'Double'],
+      ['Double', 'VarChar'],
+    ] as const) {
+      expect(losslessTypeChange(from, to), `${from} -> ${to}`).toBe(true)
+      expect(implicitConversion(from, to), `${from} -> ${to}`).toBeDefined()
+      expect(losslessTypeChange(to, from), `${to} -> ${from}`).toBe(false)
+      expect(implicitConversion(to, from), `${to} -> ${from}`).toBeUndefined()
+    }
   })
 
   it('indexes added, dropped and changed, with the parameters that changed', () => {

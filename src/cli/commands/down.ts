@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander'
 import { type CliContext, parseCount, parseSeconds, parseVersion } from '../cli-context'
 import { formatRun } from '../output'
+import { CONFIG, CONNECT, LITE, LOCK, exitCodesHelp } from '../exit-help'
 
 interface DownFlags {
   step?: number
@@ -18,6 +19,23 @@ export function register(program: Command, cli: CliContext): void {
   program
     .command('down')
     .description('roll back the last batch (newest first), or --step n / --to <version> / --all')
+    .addHelpText(
+      'after',
+      exitCodesHelp([
+        ['MIGRATION_FAILED', 'a down() failed, or the server lacks what a step needs'],
+        ['USAGE', 'more than one of --step, --to and --all, or an unknown --to version'],
+        [
+          'WRITES_SINCE_ALTER',
+          'refused, nothing undone: rows were written since an alter (choose --carry-writes or --discard-writes), a migration has no down() or its backup was pruned, or an applied file is missing or changed',
+        ],
+        ['NOTHING_TO_UNDO', 'nothing to roll back'],
+        ['MIGRATION_INVALID', 'a migration file is invalid'],
+        CONNECT,
+        LOCK,
+        CONFIG,
+        LITE,
+      ]),
+    )
     .addOption(new Option('--step <n>', 'roll back the n most recent migrations').argParser(parseCount('--step')))
     .addOption(
       new Option('--to <version>', 'roll back every migration newer than this version').argParser(parseVersion('--to')),

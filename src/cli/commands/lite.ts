@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander'
 import { ensureLiteInstalled } from '../../lite/install'
 import { startEmbeddedLite } from '../../session'
 import { type CliContext, parseCount } from '../cli-context'
+import { exitCodesHelp } from '../exit-help'
 
 export function register(program: Command, cli: CliContext): void {
   const lite = program.command('lite').description('the embedded Milvus Lite')
@@ -10,6 +11,7 @@ export function register(program: Command, cli: CliContext): void {
   lite
     .command('install')
     .description('install the pinned Milvus Lite into the project virtual environment (.mvmigrate/venv)')
+    .addHelpText('after', exitCodesHelp([['PYTHON_MISSING', 'no Python 3.10+ with venv and pip, or pip failed']]))
     .action(async () => {
       const cfg = await cli.config()
       const binary = await ensureLiteInstalled({ venvDir: cfg.lite.venvDir, python: cfg.lite.python, log: progress })
@@ -20,12 +22,24 @@ export function register(program: Command, cli: CliContext): void {
   lite
     .command('serve')
     .description('run Milvus Lite in the foreground, for several commands to share with --uri (Ctrl-C stops it)')
+    .addHelpText(
+      'after',
+      exitCodesHelp([
+        ['DATA_DIR_IN_USE', 'another mvmigrate uses the data directory'],
+        ['LITE_START_FAILED', 'Milvus Lite could not be installed or started'],
+      ]),
+    )
     .addOption(
       new Option('--port <port>', 'port on 127.0.0.1 (default: any free port)').argParser(parseCount('--port')),
     )
     .action(async (opts: { port?: number }) => {
       const cfg = await cli.config()
-      const server = await startEmbeddedLite(cfg, { info: progress, warn: progress, debug: () => undefined }, opts.port)
+      const server = await startEmbeddedLite(
+        cfg,
+        { info: progress, warn: progress, debug: () => undefined },
+        opts.port,
+        { serving: true },
+      )
       if (cli.json) cli.printJson({ uri: server.uri, pid: server.pid, dataDir: server.dataDir })
       else {
         cli.out(`Milvus Lite is serving ${server.dataDir} on ${server.uri}`)

@@ -3,6 +3,7 @@ import { makeFromSchema } from '../../declarative/workflow'
 import { MIGRATION_EXTENSIONS, type MigrationExtension, NAMED_TEMPLATES, makeMigration } from '../../scaffold/make'
 import type { CliContext } from '../cli-context'
 import { formatChanges } from '../output'
+import { CONFIG, CONNECT, LITE, LOCK, exitCodesHelp } from '../exit-help'
 
 interface MakeFlags {
   js?: boolean
@@ -19,6 +20,20 @@ export function register(program: Command, cli: CliContext): void {
     .description(
       'write migrations/<yyyyMMddHHmmss>_<name>.<ext> from the template, or (--from-schema) the migration to the schema file',
     )
+    .addHelpText(
+      'after',
+      exitCodesHelp([
+        ['BAD_NAME', 'the name is not lower snake_case or kebab-case'],
+        ['IRREVERSIBLE', '--from-schema: changes that lose data without --allow-destructive (nothing written)'],
+        ['MIGRATION_INVALID', '--from-schema: the schema file is missing or invalid'],
+        ['FILE_EXISTS', 'a migration with this version exists (nothing written)'],
+        ['CONFIG_INVALID', 'templatesDir has no migration template'],
+        CONFIG,
+        CONNECT,
+        LOCK,
+        LITE,
+      ]),
+    )
     .option('--js', 'write a JavaScript migration (in the module system of the project)')
     .addOption(
       new Option('--ext <ext>', 'file extension (default: what the newest migration uses, else ts)').choices([
@@ -33,7 +48,7 @@ export function register(program: Command, cli: CliContext): void {
     .option('--from-empty', 'with --from-schema: the migration that creates the schema from an empty database')
     .option(
       '--allow-destructive',
-      'with --from-schema: also write changes that lose data (drops, type and dim changes)',
+      'with --from-schema: also write changes that lose data (drops, narrowed types or lengths, new dims)',
     )
     .action(async (name: string, opts: MakeFlags) => {
       const cfg = await cli.config()

@@ -1,11 +1,26 @@
 import type { Command } from 'commander'
 import { type CliContext, confirm, usage } from '../cli-context'
 import { formatLeftovers } from '../output'
+import { CONFIG, CONNECT, LITE, LOCK, exitCodesHelp } from '../exit-help'
 
 export function register(program: Command, cli: CliContext): void {
   program
     .command('prune')
     .description('drop the backups (and leftovers) that alters kept; asks first on a terminal')
+    .addHelpText(
+      'after',
+      exitCodesHelp([
+        ['USAGE', 'not run on a terminal and --yes not given'],
+        [
+          'WRITES_SINCE_ALTER',
+          'a leftover holds rows that exist nowhere else and --discard-writes was not given (nothing dropped)',
+        ],
+        CONNECT,
+        LOCK,
+        CONFIG,
+        LITE,
+      ]),
+    )
     .option('--yes', 'do not ask (for scripts)')
     .option('--dry-run', 'list what would be dropped')
     .option(
@@ -24,7 +39,10 @@ export function register(program: Command, cli: CliContext): void {
         }
         if (list) {
           if (!process.stdin.isTTY) {
-            throw usage(`prune would drop ${list.length} collection(s) and needs --yes when not run on a terminal`)
+            throw usage(
+              `prune would drop ${list.length} collection(s) and needs --yes when not run on a terminal`,
+              'Nothing was dropped. `mvmigrate prune --dry-run` lists them; pass --yes to drop them without asking.',
+            )
           }
           cli.out(formatLeftovers(list, 'Will drop'))
           if (!(await confirm('Drop them? [y/N] '))) {

@@ -1,13 +1,25 @@
 import type { Command } from 'commander'
+import { EXIT_CODES } from '../../errors'
 import { isDone } from '../../migrations/plan'
 import type { CliContext } from '../cli-context'
 import { formatStatus } from '../output'
+import { CONFIG, CONNECT, LITE, LOCK, exitCodesHelp } from '../exit-help'
 
 export function register(program: Command, cli: CliContext): void {
   program
     .command('status')
     .description('show every migration: applied, pending, failed, missing file or changed since applied')
-    .option('--check', `exit 3 unless every migration is applied and unchanged (a CI gate)`)
+    .addHelpText(
+      'after',
+      exitCodesHelp([
+        ['NOT_UP_TO_DATE', 'with --check: something is pending, failed, missing or changed, or the database drifted'],
+        CONNECT,
+        CONFIG,
+        LOCK,
+        LITE,
+      ]),
+    )
+    .option('--check', 'exit 3 unless every migration is applied and unchanged and nothing drifted (a CI gate)')
     .action(async (opts: { check?: boolean }) => {
       const report = await cli.withMigrator(await cli.config(), (m) => m.status())
       if (cli.json) cli.printJson(report)
@@ -20,7 +32,7 @@ export function register(program: Command, cli: CliContext): void {
           : ''
         if (!cli.json)
           process.stderr.write(cli.colors.red(`not up to date: ${[list, drift].filter(Boolean).join('; ')}`) + '\n')
-        cli.exitCode = 3
+        cli.exitCode = EXIT_CODES.NOT_UP_TO_DATE
       }
     })
 }

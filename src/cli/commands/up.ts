@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander'
 import { type CliContext, parseCount, parseSeconds, parseVersion } from '../cli-context'
 import { formatPlan, formatRun } from '../output'
+import { CONFIG, CONNECT, type ExitCase, LITE, LOCK, exitCodesHelp } from '../exit-help'
 
 interface UpFlags {
   to?: string
@@ -13,10 +14,29 @@ interface UpFlags {
   offline?: boolean
 }
 
+/** up and plan (which runs up's checks) exit alike. */
+const UP_EXITS: ExitCase[] = [
+  ['MIGRATION_FAILED', 'a migration failed, or the server lacks what a step needs (plan says so too)'],
+  ['USAGE', 'an unknown --to version'],
+  [
+    'CHANGED_FILE',
+    'refused for integrity, nothing run: an applied file is missing or changed, or a pending one is older than the newest applied',
+  ],
+  [
+    'MIGRATION_INVALID',
+    'a migration file is invalid, or a definition or alter cannot work (found before it changed anything)',
+  ],
+  CONNECT,
+  LOCK,
+  CONFIG,
+  LITE,
+]
+
 export function register(program: Command, cli: CliContext): void {
   program
     .command('up')
     .description('apply pending migrations in version order, as one batch, under the lock')
+    .addHelpText('after', exitCodesHelp(UP_EXITS))
     .addOption(new Option('--to <version>', 'apply up to and including this version').argParser(parseVersion('--to')))
     .addOption(new Option('--step <n>', 'apply at most n migrations').argParser(parseCount('--step')))
     .option('--dry-run', 'list what would run; change nothing')
@@ -59,6 +79,7 @@ export function register(program: Command, cli: CliContext): void {
   program
     .command('plan')
     .description('show what up would do: steps, schema diffs, rows to copy, backups kept; changes nothing')
+    .addHelpText('after', exitCodesHelp(UP_EXITS))
     .addOption(new Option('--to <version>', 'plan up to and including this version').argParser(parseVersion('--to')))
     .option('--allow-changed', 'plan even though applied migration files changed since')
     .option('--allow-out-of-order', 'include pending migrations older than the newest applied one')
