@@ -5,7 +5,7 @@ import { stopIfAborted } from '../util/interrupt'
 import { type ReadAfter, deleteRows, insertRows, queryKeys, upsertRows } from '../milvus/rows'
 import { type FieldSpec, primaryKeyOf } from '../schema/spec'
 import type { Row } from './builder'
-import { type RowHash, RowHasher, sameHash } from './content'
+import { ContentDigest, type RowHash, RowHasher, sameHash } from './content'
 import { INT64_MAX, type Key, KeyDigest, keyComparator, keyLiteral, rangeFilter } from './keys'
 import { MAX_QUERY_WINDOW, readKeyWindows, readPages, readRowsByKeys } from './pager'
 import type { CopyPartitions } from './resume'
@@ -179,28 +179,30 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
     partition: string | undefined,
   ): Promise<Changed | undefined> {
     result.windows++
-    const digest = digestOf(rows, sourceHasher)
+    const rowHashes = rows.map((r) => sourceHasher.hash(r))
+    const window = new ContentDigest()
+    for (const h of rowHashes) window.add(h)
+    const digest = window.toString()
     if (w.source === digest) return undefined
     const transformed = new Map<Key, Row>()
     const now = new Map<Key, RowHash>()
     const written = writtenByKey(w)
     const backfilled = hasBackfills(plan)
-    // Backfilled alters: each row's source hash now, and as it was when written. A row unchanged
-    // since is not computed again (a model is called once per change, and one whose floats differ
-    // between calls does not look changed); only the rows that changed go to the backfills.
+    // Each row's source hash now, and as it was when written: a row unchanged since is not
+    // converted (nor hashed) again, and a backfill is not computed again (a model is called once per
+    // change, and one whose floats differ between calls does not look changed).
     const sourceNow = new Map<Key, RowHash>()
     const sourceThen = sourceByKey(w)
-    let toTransform = rows
+    let toTransform: Row[] = []
+    rows.forEach((r, i) => {
+      const key = String(r[pk.name])
+      const sh = rowHashes[i]
+      sourceNow.set(key, sh)
+      const before = sourceThen?.get(key)
+      if (before && written?.has(key) && sameHash(sh, before)) now.set(key, written.get(key)!)
+      else toTransform.push(r)
+    })
     if (backfilled) {
-      toTransform = []
-      for (const r of rows) {
-        const key = String(r[pk.name])
-        const sh = sourceHasher.hash(r)
-        sourceNow.set(key, sh)
-        const before = sourceThen?.get(key)
-        if (before && written?.has(key) && sameHash(sh, before)) now.set(key, written.get(key)!)
-        else toTransform.push(r)
-      }
       // A window an interrupted run copied is known only as a range: its rows' backfilled values are
       // taken from the target when every other value of the row comes out the same.
       if (!written && toTransform.length && canReuseBackfills(plan)) {
@@ -339,13 +341,10 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
     if (c.known || remove.length || write.length || result.conflicts.length > conflictsBefore) result.windowsChanged++
     result.rowsDeleted += remove.length
     c.w.source = c.digest
-    let sources: Map<Key, RowHash> | undefined
-    if (c.backfilled) {
-      sources = new Map()
-      for (const k of keep.keys()) {
-        const h = leftAsWritten.has(k) ? c.sourceThen?.get(k) : (c.sourceNow.get(k) ?? c.sourceThen?.get(k))
-        if (h) sources.set(k, h)
-      }
+    const sources = new Map<Key, RowHash>()
+    for (const k of keep.keys()) {
+      const h = leftAsWritten.has(k) ? c.sourceThen?.get(k) : (c.sourceNow.get(k) ?? c.sourceThen?.get(k))
+      if (h) sources.set(k, h)
     }
     setWritten(c.w, keep, keyComparator(targetPk), sources)
     return { write, remove, replace }

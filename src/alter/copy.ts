@@ -10,7 +10,7 @@ import { type Key, KeyDigest, keyComparator } from './keys'
 import type { CopyCheckpoint, CopyPartitions } from './resume'
 import { readPages } from './pager'
 import type { AlterPlan } from './types'
-import { hasBackfills, transformRows, unstorableValue } from './values'
+import { transformRows, unstorableValue } from './values'
 import { ContentDigest, RowHasher, type RowHash } from './content'
 import { type KeyWindow, type WindowTable, setWritten } from './windows'
 import { BackfillFailed, type Backfiller } from './backfill'
@@ -202,16 +202,15 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
   const sourceHasher = new RowHasher(plan.source.fields)
   const targetHasher = new RowHasher(plan.target.fields)
   const cmp = keyComparator(targetPk)
-  // Backfilled alters keep each row's source hash too: a catch-up pass then computes again only the
-  // rows that changed (not every row of a changed window), so a model is called once per change.
-  const perRowSource = hasBackfills(plan)
+  // Each row's source hash is kept too: a catch-up pass then converts (and hashes) again only the
+  // rows that changed, not every row of a changed window, and a model is called once per change.
 
   /** One page transformed: the rows to insert and, for the window table, what was read and written. */
   async function transformPage(p: number, page: { rows: Row[]; lastKey: string }) {
     const outs = await transformRows(plan, page.rows, { backfiller })
     const rows: Row[] = []
     const written = new Map<Key, RowHash>()
-    const sources = perRowSource ? new Map<Key, RowHash>() : undefined
+    const sources = new Map<Key, RowHash>()
     const digest = new ContentDigest()
     page.rows.forEach((r, i) => {
       const out = outs[i]
@@ -230,7 +229,7 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
         digest.add(sh)
         const key = String(out[targetPk.name])
         written.set(key, targetHasher.hash(out))
-        sources?.set(key, sh)
+        sources.set(key, sh)
       }
       for (const f of functionOutputs) delete out[f]
       rows.push(out)
