@@ -136,7 +136,10 @@ export async function run(
 function reportError(cli: CliContext, e: unknown): number {
   if (e instanceof CommanderError) {
     if (['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(e.code)) return 0
-    if (cli.json) cli.printJson(errorJson(usage(e.message.replace(/^error: /, ''))))
+    const bad = usage(e.message.replace(/^error: /, ''))
+    // Commander printed the error line itself; the hint every error has follows it.
+    if (cli.json) cli.printJson(errorJson(bad))
+    else process.stderr.write(`hint: ${bad.hint}\n`)
     return 2
   }
   const err = isMvmError(e)

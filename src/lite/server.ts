@@ -37,6 +37,15 @@ export function serverRecordPath(dataDir: string): string {
   return `${path.resolve(dataDir)}.server.json`
 }
 
+/** Whether a plain listen on the loopback port succeeds (it fails while any other socket holds it). */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer()
+    srv.once('error', () => resolve(false))
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
+  })
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer()
@@ -133,6 +142,18 @@ export async function startLiteServer(opts: LiteServerOptions): Promise<LiteServ
   fs.mkdirSync(path.dirname(dataDir), { recursive: true })
   await handleExistingServer(dataDir)
   const port = opts.port ?? (await freePort())
+  // Milvus Lite's gRPC server binds with SO_REUSEPORT: started on a port another server holds, it
+  // shares it, and each connection reaches one of the two databases at random. So a given port is
+  // proved free first.
+  if (opts.port !== undefined && !(await portIsFree(port))) {
+    throw new MvmError(
+      'LITE_START_FAILED',
+      `Port ${port} on 127.0.0.1 is already in use (another \`lite serve\`, or another program)`,
+      {
+        hint: `Pick another --port, or leave --port out for a free one; to share a running server, pass its address as --uri http://127.0.0.1:${port}.`,
+      },
+    )
+  }
   const child: ChildProcess = spawn(
     opts.binary,
     ['server', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port)],

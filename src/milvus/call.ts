@@ -90,13 +90,36 @@ export interface CallOptions {
   allowEmpty?: boolean
 }
 
+/**
+ * A call the server refused because it had sent the connection away (HTTP/2 GOAWAY or RST_STREAM
+ * with ENHANCE_YOUR_CALM, which grpc-js reports as RESOURCE_EXHAUSTED "Bandwidth exhausted"): seen
+ * on Milvus Lite for the first call after a migration blocked the event loop for a minute in its
+ * own code. A refused stream was not processed, and the next attempt opens a new connection.
+ */
+function sentAway(e: unknown): boolean {
+  const err = e as { code?: number; details?: string; message?: string }
+  return (
+    err?.code === 8 &&
+    /Bandwidth exhausted|too many pings|excess pings/i.test(`${err.details ?? ''} ${err.message ?? ''}`)
+  )
+}
+
 export async function milvusCall<T>(what: string, fn: () => Promise<T>, opts: CallOptions = {}): Promise<T> {
   let res: T
   const t0 = timingsEnabled() ? performance.now() : 0
   try {
-    res = await fn()
-  } catch (e) {
-    throw translateSdkError(what, e, opts.rpc)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        res = await fn()
+        break
+      } catch (e) {
+        if (attempt < 3 && sentAway(e)) {
+          await new Promise((r) => setTimeout(r, 250 * attempt))
+          continue
+        }
+        throw translateSdkError(what, e, opts.rpc)
+      }
+    }
   } finally {
     if (t0) recordCall(opts.rpc ?? what.split(' ')[0], performance.now() - t0)
   }

@@ -284,15 +284,38 @@ describe('mvmigrate lite serve', () => {
   })
 })
 
+describe('lite serve on a port another program holds', () => {
+  it('refuses before starting anything (Milvus Lite would share the port), saying what to do (exit 10)', async () => {
+    const holder = net.createServer()
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r))
+    const port = (holder.address() as net.AddressInfo).port
+    try {
+      const r = await cli(tempProject(), ['lite', 'serve', '--port', String(port)], { timeoutMs: 60_000 })
+      expect(r.code, r.stderr).toBe(10)
+      expect(r.stderr).toContain(
+        `error: Port ${port} on 127.0.0.1 is already in use (another \`lite serve\`, or another program)`,
+      )
+      expect(r.stderr).toContain(
+        `hint: Pick another --port, or leave --port out for a free one; to share a running server, pass its address as --uri http://127.0.0.1:${port}.`,
+      )
+    } finally {
+      holder.close()
+    }
+  })
+})
+
 describe('bad input: a clear message, a documented non-zero exit, and no change in Milvus', () => {
   it('unknown command and unknown flag exit 2', async () => {
     const dir = tempProject()
     const cmd = await cli(dir, ['frobnicate'])
     expect(cmd.code).toBe(2)
     expect(cmd.stderr).toContain("unknown command 'frobnicate'")
+    // Like every error, a usage error says what to do (commander prints the error line itself).
+    expect(cmd.stderr).toContain('hint: Run `mvmigrate --help` for the commands and options.')
     const flag = await cli(dir, ['up', '--frob'])
     expect(flag.code).toBe(2)
     expect(flag.stderr).toContain("unknown option '--frob'")
+    expect(flag.stderr).toContain('hint: Run `mvmigrate --help` for the commands and options.')
     const step = await cli(dir, ['up', '--step', 'many'])
     expect(step.code).toBe(2)
     expect(step.stderr).toContain("--step must be a positive whole number, got 'many'")
@@ -381,7 +404,7 @@ describe('bad input: a clear message, a documented non-zero exit, and no change 
     expect(refused.stderr).toContain('Could not reach Milvus at http://127.0.0.1:9')
     // In the CLI's words, not the library's.
     expect(refused.stderr).toContain(
-      'hint: Check that the server is running and the address is right (--uri / MILVUS_URI), or leave --uri out to use the embedded Milvus Lite.',
+      'hint: Check that the server is running and that --uri / MILVUS_URI is its address, or leave --uri out to use the embedded Milvus Lite.',
     )
     const silent = net.createServer(() => undefined)
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))

@@ -339,7 +339,7 @@ export default defineMigration({ async up(ctx) { await ctx.createCollection({ na
       await cli(dir, ['status']),
       7,
       `error: ${path.join(dir, 'mvmigrate.config.json')}: unknown key 'urii' (did you mean 'uri'?)\n` +
-        'hint: Known keys: uri, token, username, password, database, migrationsDir, templatesDir, lockTimeout, connectTimeout, schemaFile, lite, environments; lite: { dataDir, venvDir, python, port }.\n',
+        'hint: Known keys: uri, token, username, password, database, migrationsDir, templatesDir, lockTimeout, connectTimeout, schemaFile, lite, tls, environments; lite: { dataDir, venvDir, python, port }; tls: { ca, cert, key, serverName }.\n',
     )
   })
 
