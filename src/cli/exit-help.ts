@@ -4,7 +4,7 @@ import { EXIT_CODES, type ErrorCode } from '../errors'
  * The "Exit codes:" section of a command's --help: the codes that matter for that command, each
  * with the case, numbered from src/errors.ts (never typed twice). README's table has them all.
  */
-export type ExitCase = [ErrorCode | 0, string]
+export type ExitCase = [ErrorCode | number, string]
 
 /** Every command that talks to Milvus can meet these. */
 export const CONNECT: ExitCase = [
@@ -18,14 +18,22 @@ export const LOCK: ExitCase = [
 export const CONFIG: ExitCase = ['CONFIG_INVALID', 'the config file is invalid, or --env names no environment of it']
 export const LITE: ExitCase = ['LITE_START_FAILED', 'the embedded Milvus Lite could not be installed or started']
 
+/** A run stopped by a signal (up, down): it says what stopped, releases the lock, and exits as a shell reports the signal. */
+export const INTERRUPTS: ExitCase[] = [
+  ['INTERRUPTED', 'stopped by Ctrl-C (SIGINT): checkpointed, the lock released'],
+  [143, 'stopped by SIGTERM, likewise'],
+]
+
 export function exitCodesHelp(cases: ExitCase[]): string {
   const rows = new Map<number, string[]>([[0, ['success']]])
-  for (const [code, text] of cases) {
-    const n = code === 0 ? 0 : EXIT_CODES[code]
+  // Every command can be given a bad command line.
+  const all: ExitCase[] = cases.some(([c]) => c === 'USAGE') ? cases : [...cases, ['USAGE', 'bad command line']]
+  for (const [code, text] of all) {
+    const n = typeof code === 'number' ? code : EXIT_CODES[code]
     rows.set(n, [...(rows.get(n) ?? []), text])
   }
   const lines = [...rows.entries()]
     .sort(([a], [b]) => a - b)
-    .map(([n, texts]) => `  ${String(n).padStart(2)}  ${texts.join('; ')}`)
+    .map(([n, texts]) => `  ${String(n).padStart(3)}  ${texts.join('; ')}`)
   return `\nExit codes:\n${lines.join('\n')}\n(every code: README, "Exit codes")`
 }

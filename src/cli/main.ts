@@ -3,7 +3,7 @@ import { MvmError, isMvmError, messageOf } from '../errors'
 import { enableTimings, formatTimings, recordPhase, timingReport } from '../util/timings'
 import { TOOL_VERSION } from '../version'
 import { CliContext, interruptExitCode, parseSeconds, usage } from './cli-context'
-import { CONFIG, CONNECT, LITE, LOCK, exitCodesHelp } from './exit-help'
+import { CONFIG, CONNECT, INTERRUPTS, LITE, LOCK, exitCodesHelp } from './exit-help'
 import { register as baseline } from './commands/baseline'
 import { register as diff } from './commands/diff'
 import { register as down } from './commands/down'
@@ -66,6 +66,7 @@ function program(cli: CliContext): Command {
         ['MIGRATION_INVALID', 'invalid migration or schema file'],
         ['NOTHING_TO_UNDO', 'nothing to do where something was asked'],
         LITE,
+        ...INTERRUPTS,
       ]),
     )
     .showSuggestionAfterError(true)

@@ -45,16 +45,17 @@ export function validateMigrationName(name: string): void {
 /** The extension a new migration gets: asked for, or what the project's migrations already use. */
 export function extensionFor(opts: Pick<MakeOptions, 'migrationsDir' | 'js' | 'ext'>): MigrationExtension {
   if (opts.ext) return opts.ext
+  // Oldest first (the version leads the name): the last is the newest migration's.
   const existing = fs.existsSync(opts.migrationsDir)
     ? fs
         .readdirSync(opts.migrationsDir)
+        .sort()
         .map((f) => MIGRATION_FILE_RE.exec(f)?.[3] as MigrationExtension | undefined)
         .filter((e): e is MigrationExtension => !!e)
     : []
   const js = existing.filter((e) => e.endsWith('js'))
-  const ts = existing.filter((e) => e.endsWith('ts'))
   if (opts.js) return js[js.length - 1] ?? 'js'
-  return ts[ts.length - 1] ?? 'ts'
+  return existing[existing.length - 1] ?? 'ts'
 }
 
 /**

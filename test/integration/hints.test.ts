@@ -227,12 +227,13 @@ describe('--help names the exit codes that matter for each command', () => {
     expect(await help('status')).toBe(
       [
         'Exit codes:',
-        '   0  success',
-        '   3  with --check: something is pending, failed, missing or changed, or the database drifted',
-        '   5  another runner holds the migration lock, or the embedded data directory is in use',
-        '   6  Milvus cannot be reached, rejects the credentials, or has no such database',
-        '   7  the config file is invalid, or --env names no environment of it',
-        '  10  the embedded Milvus Lite could not be installed or started',
+        '    0  success',
+        '    2  bad command line',
+        '    3  with --check: something is pending, failed, missing or changed, or the database drifted',
+        '    5  another runner holds the migration lock, or the embedded data directory is in use',
+        '    6  Milvus cannot be reached, rejects the credentials, or has no such database',
+        '    7  the config file is invalid, or --env names no environment of it',
+        '   10  the embedded Milvus Lite could not be installed or started',
         '(every code: README, "Exit codes")',
         '',
       ].join('\n'),
@@ -242,9 +243,9 @@ describe('--help names the exit codes that matter for each command', () => {
   it('every command that can fail in its own way lists its codes', async () => {
     const expected: Record<string, string[]> = {
       make: ['2', '4', '8', '9'],
-      up: ['1', '4', '5', '8'],
+      up: ['1', '2', '4', '5', '8', '130', '143'],
       plan: ['1', '4', '8'],
-      down: ['1', '4', '9'],
+      down: ['1', '2', '4', '9', '130', '143'],
       diff: ['3', '8'],
       prune: ['2', '4'],
       baseline: ['2', '4'],

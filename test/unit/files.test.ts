@@ -4,7 +4,7 @@ import * as path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { MvmError } from '../../src/errors'
 import { checksumOf, discoverMigrations } from '../../src/migrations/files'
-import { makeMigration, validateMigrationName, versionFor } from '../../src/scaffold/make'
+import { extensionFor, makeMigration, validateMigrationName, versionFor } from '../../src/scaffold/make'
 import { PACKAGE_TEMPLATES_DIR } from '../../src/config/config'
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'mvm-unit-'))
@@ -81,5 +81,28 @@ describe('migration names and make', () => {
     })
     expect(js.endsWith('20261126093100_js_one.js')).toBe(true)
     expect(fs.readFileSync(js, 'utf8')).toContain("require('mvmigrate')")
+  })
+})
+
+describe('the extension make gives a new migration', () => {
+  const dirWith = (...files: string[]) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mvm-ext-'))
+    for (const f of files) fs.writeFileSync(path.join(dir, f), '')
+    return dir
+  }
+
+  it("is the newest migration's, whichever language (README: make follows the project)", () => {
+    expect(extensionFor({ migrationsDir: dirWith() })).toBe('ts')
+    expect(extensionFor({ migrationsDir: dirWith('20260101000000_a.ts', '20260102000000_b.js') })).toBe('js')
+    expect(extensionFor({ migrationsDir: dirWith('20260102000000_b.mjs', '20260101000000_a.ts') })).toBe('mjs')
+    expect(extensionFor({ migrationsDir: dirWith('20260101000000_a.js', '20260102000000_b.mts') })).toBe('mts')
+  })
+
+  it('--js takes the newest JavaScript extension, else js; --ext wins', () => {
+    expect(extensionFor({ migrationsDir: dirWith('20260101000000_a.mjs', '20260102000000_b.ts'), js: true })).toBe(
+      'mjs',
+    )
+    expect(extensionFor({ migrationsDir: dirWith('20260101000000_a.ts'), js: true })).toBe('js')
+    expect(extensionFor({ migrationsDir: dirWith('20260101000000_a.js'), ext: 'cts' })).toBe('cts')
   })
 })

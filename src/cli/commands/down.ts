@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander'
 import { type CliContext, parseCount, parseSeconds, parseVersion } from '../cli-context'
 import { formatRun } from '../output'
-import { CONFIG, CONNECT, LITE, LOCK, exitCodesHelp } from '../exit-help'
+import { CONFIG, CONNECT, INTERRUPTS, LITE, LOCK, exitCodesHelp } from '../exit-help'
 
 interface DownFlags {
   step?: number
@@ -34,6 +34,8 @@ export function register(program: Command, cli: CliContext): void {
         LOCK,
         CONFIG,
         LITE,
+
+        ...INTERRUPTS,
       ]),
     )
     .addOption(new Option('--step <n>', 'roll back the n most recent migrations').argParser(parseCount('--step')))

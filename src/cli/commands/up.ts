@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander'
 import { type CliContext, parseCount, parseSeconds, parseVersion } from '../cli-context'
 import { formatPlan, formatRun } from '../output'
-import { CONFIG, CONNECT, type ExitCase, LITE, LOCK, exitCodesHelp } from '../exit-help'
+import { CONFIG, CONNECT, type ExitCase, INTERRUPTS, LITE, LOCK, exitCodesHelp } from '../exit-help'
 
 interface UpFlags {
   to?: string
@@ -36,7 +36,7 @@ export function register(program: Command, cli: CliContext): void {
   program
     .command('up')
     .description('apply pending migrations in version order, as one batch, under the lock')
-    .addHelpText('after', exitCodesHelp(UP_EXITS))
+    .addHelpText('after', exitCodesHelp([...UP_EXITS, ...INTERRUPTS]))
     .addOption(new Option('--to <version>', 'apply up to and including this version').argParser(parseVersion('--to')))
     .addOption(new Option('--step <n>', 'apply at most n migrations').argParser(parseCount('--step')))
     .option('--dry-run', 'list what would run; change nothing')
