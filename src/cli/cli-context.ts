@@ -84,8 +84,17 @@ export class CliContext {
   /** Log lines on stderr (silent with --json), and alter progress as a bar, lines or JSON. */
   logger(): Logger {
     const base = this.json ? silentLogger : consoleLogger(this.verbose)
-    return { ...base, progress: progressReporter(this.json ? 'json' : process.stderr.isTTY ? 'tty' : 'lines') }
+    return {
+      ...base,
+      // After a second signal the connections are being closed under the run: what it still reports
+      // (a lock it cannot release, a call the closing pool refused) is what the stop line already said.
+      warn: (m) => void (!this.stoppingNow && base.warn(m)),
+      progress: progressReporter(this.json ? 'json' : process.stderr.isTTY ? 'tty' : 'lines'),
+    }
   }
+
+  /** A second SIGINT / SIGTERM came: the process exits as soon as the session is closed. */
+  private stoppingNow = false
 
   /** Flags beat environment beat the config file beat defaults. */
   async config(extra: ConfigOverrides = {}): Promise<MvmigrateConfig> {
@@ -138,6 +147,7 @@ export class CliContext {
         controller.abort(signal)
         return
       }
+      this.stoppingNow = true
       process.stderr.write(
         `${signal} again: stopping now. The lock stays until the next run on this machine takes it over (or run \`mvmigrate unlock\`).\n`,
       )

@@ -142,6 +142,27 @@ describe('Ctrl-C and SIGTERM during up and down', () => {
     expect((await cli(s.dir, s.args('status', '--check'))).code).toBe(0)
   }, 180_000)
 
+  it('a second SIGINT stops at once: it says the lock stays, prints no warning from the closing connections, and up takes the lock over and finishes', async () => {
+    const s = await seeded('twice')
+    writeMigration(s.dir, `${V2}_lang.ts`, ALTER)
+    const run = startUp(s.dir, s.args('up'), 'alter:after-page=sleep:100')
+    await until('the copy to start', () => /docs: copy 0\/5000 rows/.test(run.out.stderr))
+    await new Promise((r) => setTimeout(r, 1000))
+    run.child.kill('SIGINT')
+    // (As a user presses it again while the first stop is under way.)
+    await new Promise((r) => setTimeout(r, 50))
+    run.child.kill('SIGINT')
+    const exit = await run.exited
+    expect(exit.code, run.out.stderr).toBe(130)
+    expect(run.out.stderr).toContain(
+      'SIGINT again: stopping now. The lock stays until the next run on this machine takes it over (or run `mvmigrate unlock`).',
+    )
+    expect(run.out.stderr).not.toMatch(/warning:|pool is draining/)
+    const again = await cli(s.dir, s.args('up'))
+    expect(again.code, again.stderr).toBe(0)
+    expect(await allRows(s.client)).toHaveLength(ROWS)
+  }, 180_000)
+
   it('SIGINT during a catch-up pass (after the copy): stops after a page, keeps the copy, exits 130; up continues from the finished copy', async () => {
     const s = await seeded('catchup')
     writeMigration(s.dir, `${V2}_lang.ts`, ALTER)
