@@ -236,7 +236,11 @@ export async function runAlter(
         ? `; online: ${f.passes} catch-up pass(es) re-copied ${f.rowsRecopied} rows (${f.windowsRecopied} windows) and deleted ${f.rowsDeleted}, the sweep brought over ${f.sweptRows} late write(s), the name was missing for ${f.nameGapMs} ms`
         : '') +
       (backfill
-        ? `; backfill: ${backfill.calls} model call(s) (${backfill.retries} retries) computed ${backfill.rows} rows, ${backfill.rowsPerSecond} rows/s while calls were in flight`
+        ? `; backfill: ${backfill.calls} call(s) (${backfill.retries} retries) computed ${backfill.rows} rows` +
+          // A rate over a few milliseconds of quick synchronous calls says nothing: the time is given instead.
+          (backfill.busyMs >= 1000
+            ? `, ${backfill.rowsPerSecond} rows/s while calls were in flight`
+            : `, ${backfill.busyMs} ms in calls`)
         : ''),
   )
   if (f?.conflicts)
