@@ -148,9 +148,9 @@ export async function startLiteServer(opts: LiteServerOptions): Promise<LiteServ
   if (opts.port !== undefined && !(await portIsFree(port))) {
     throw new MvmError(
       'LITE_START_FAILED',
-      `Port ${port} on 127.0.0.1 is already in use (another \`lite serve\`, or another program)`,
+      `Port ${port} on 127.0.0.1 is already in use (another Milvus Lite, or another program)`,
       {
-        hint: `Pick another --port, or leave --port out for a free one; to share a running server, pass its address as --uri http://127.0.0.1:${port}.`,
+        hint: `Pick another port, or leave the port out for a free one; to use the server already there, connect to http://127.0.0.1:${port}.`,
       },
     )
   }

@@ -293,10 +293,10 @@ describe('lite serve on a port another program holds', () => {
       const r = await cli(tempProject(), ['lite', 'serve', '--port', String(port)], { timeoutMs: 60_000 })
       expect(r.code, r.stderr).toBe(10)
       expect(r.stderr).toContain(
-        `error: Port ${port} on 127.0.0.1 is already in use (another \`lite serve\`, or another program)`,
+        `error: Port ${port} on 127.0.0.1 is already in use (another Milvus Lite, or another program)`,
       )
       expect(r.stderr).toContain(
-        `hint: Pick another --port, or leave --port out for a free one; to share a running server, pass its address as --uri http://127.0.0.1:${port}.`,
+        `hint: Pick another port, or leave the port out for a free one; to use the server already there, connect to http://127.0.0.1:${port}.`,
       )
     } finally {
       holder.close()
