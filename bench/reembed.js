@@ -104,9 +104,7 @@ function up(dir, uri, database, env = {}) {
     child.on('close', (code, signal) => {
       const rss = /peak-rss-kb (\d+)/.exec(stderr)
       const alter = /alter docs: (\d+) rows copied.* in (\d+) ms/.exec(stderr)
-      const backfill = /backfill: (\d+) model call\(s\) \((\d+) retries\) computed (\d+) rows, (\d+) rows\/s/.exec(
-        stderr,
-      )
+      const backfill = /backfill: (\d+) call\(s\) \((\d+) retries\) computed (\d+) rows/.exec(stderr)
       resolve({
         code: signal ? -1 : code,
         stderr,
