@@ -357,7 +357,13 @@ describe('online alter with a live writer and reader', () => {
       report,
     ).toEqual([])
     expect(run.log.failures, report).toBe(0)
-    expect(run.read.failed, report).toBe(0)
+    // Milvus 2.3 fails a search now and then when a row it found is deleted before the search reads
+    // the row's fields ("incomplete query result, missing id ..."): the writer's deletes racing the
+    // server's own requery of the rows it found (docs/milvus-differences.md). Every other
+    // failure counts, and at most one such.
+    const requeryRace = run.read.errors.filter((e) => /incomplete query result, missing id/.test(e))
+    expect(requeryRace.length, report).toBeLessThanOrEqual(lacks('liteProcess') ? 1 : 0)
+    expect(run.read.failed - requeryRace.length, report).toBe(0)
     expect(run.summary, report).toContain('the name was missing for 0 ms')
     expect(run.drift, report).toEqual([])
   })
