@@ -456,21 +456,22 @@ async function buildTarget(
         { alter: name, rowsCopied: rows, totalRows: before, resumes: 'copy' },
       )
     })
+    // What catch-up passes, the sweep and a full verification of written values read and write with.
+    const passOptions: PassOptions = {
+      client: data.client,
+      plan,
+      source: sourceName,
+      target: targetName,
+      windows,
+      partitions: copyPartitions(plan),
+      batchSize: copy.batchSize,
+      typedVectors: passedThroughVectors(plan, floatVectorsOf(plan)),
+      floatVectors: floatVectorsOf(plan),
+      autoIdTarget: autoId,
+      signal: ctx.signal,
+      backfiller,
+    }
     if (online) {
-      const passOptions: PassOptions = {
-        client: data.client,
-        plan,
-        source: sourceName,
-        target: targetName,
-        windows,
-        partitions: copyPartitions(plan),
-        batchSize: copy.batchSize,
-        typedVectors: passedThroughVectors(plan, floatVectorsOf(plan)),
-        floatVectors: floatVectorsOf(plan),
-        autoIdTarget: autoId,
-        signal: ctx.signal,
-        backfiller,
-      }
       const caught = await catchUp(ctx, name, passOptions, options, Date.now() - copyStarted, record, (detail) =>
         log.progress?.({
           name,
@@ -539,17 +540,7 @@ async function buildTarget(
     )
     if (options.verify === 'full') {
       // Backfilled values are compared with what the copy wrote (the windows' hashes), not computed again.
-      if (backfiller)
-        await verifyWritten({
-          client: data.client,
-          plan,
-          source: sourceName,
-          target: targetName,
-          windows,
-          partitions: copyPartitions(plan),
-          batchSize: copy.batchSize,
-          readAfter: verifyReads,
-        })
+      if (backfiller) await verifyWritten({ ...passOptions, readAfter: verifyReads })
       await verifyValues(data.client, plan, sourceName, targetName, copy.batchSize)
     }
     result = { rowsCopied: copy.rowsCopied, rowsResumed: copy.rowsResumed, targetKeys, windows, backfiller }
