@@ -36,12 +36,7 @@ const { readPages } = require(path.join(root, 'dist', 'alter', 'pager.js'))
 const { openDataClient } = require(path.join(root, 'dist', 'milvus', 'data-client.js'))
 const { newMilvusClient } = require(path.join(root, 'dist', 'milvus', 'connect.js'))
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`)
-  if (i < 0) return fallback
-  const v = process.argv[i + 1]
-  return v === undefined || v.startsWith('--') ? true : v
-}
+const { arg } = require('./args')
 const ROWS = Number(arg('rows', 100000))
 const DIM = Number(arg('dim', 768))
 const REPS = Number(arg('reps', 3))

@@ -22,12 +22,7 @@ const root = path.resolve(__dirname, '..')
 const lib = require(path.join(root, 'dist', 'index.js'))
 const { newMilvusClient } = require(path.join(root, 'dist', 'milvus', 'connect.js'))
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`)
-  if (i < 0) return fallback
-  const v = process.argv[i + 1]
-  return v === undefined || v.startsWith('--') ? true : v
-}
+const { arg } = require('./args')
 const ROWS = Number(arg('rows', 100000))
 const DIM = Number(arg('dim', 768))
 const RATE = Number(arg('rate', 50))

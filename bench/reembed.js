@@ -27,12 +27,7 @@ const root = path.resolve(__dirname, '..')
 const lib = require(path.join(root, 'dist', 'index.js'))
 const BIN = path.join(root, 'bin', 'mvmigrate.js')
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`)
-  if (i < 0) return fallback
-  const v = process.argv[i + 1]
-  return v === undefined || v.startsWith('--') ? true : v
-}
+const { arg } = require('./args')
 const ROWS = Number(arg('rows', 20000))
 const PER_ROW_ROWS = Number(arg('per-row-rows', 1000))
 const SMALL_ROWS = Number(arg('small-rows', 5000))
