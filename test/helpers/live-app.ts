@@ -34,6 +34,8 @@ export interface WriterLog {
   /** Failed attempts (each retried until acknowledged) and the longest run of them, in ms. */
   failures: number
   longestRefusalMs: number
+  /** Each run of refused attempts (e.g. the name missing during a rename), first and acknowledged. */
+  refusals: { from: number; to: number }[]
   errors: string[]
 }
 
@@ -53,6 +55,7 @@ export function startWriter(opts: WriterOptions): { stop(): Promise<WriterLog> }
     acknowledged: { upsert: 0, insert: 0, delete: 0 },
     failures: 0,
     longestRefusalMs: 0,
+    refusals: [],
     errors: [],
   }
   let stopped = false
@@ -76,7 +79,10 @@ export function startWriter(opts: WriterOptions): { stop(): Promise<WriterLog> }
         problem = (e as Error).message
       }
       if (!problem) {
-        if (firstFailure !== undefined) log.longestRefusalMs = Math.max(log.longestRefusalMs, Date.now() - firstFailure)
+        if (firstFailure !== undefined) {
+          log.longestRefusalMs = Math.max(log.longestRefusalMs, Date.now() - firstFailure)
+          log.refusals.push({ from: firstFailure, to: Date.now() })
+        }
         return
       }
       log.failures++
