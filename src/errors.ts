@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'OUT_OF_ORDER'
   | 'IRREVERSIBLE'
   | 'BASELINE_REFUSED'
+  | 'RESOLVE_REFUSED'
   | 'LOCKED'
   | 'DATA_DIR_IN_USE'
   | 'UNREACHABLE'
@@ -50,6 +51,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   OUT_OF_ORDER: 4,
   IRREVERSIBLE: 4,
   BASELINE_REFUSED: 4,
+  RESOLVE_REFUSED: 4,
   WRITES_SINCE_ALTER: 4,
   LOCKED: 5,
   DATA_DIR_IN_USE: 5,
@@ -88,6 +90,7 @@ export const EXIT_CODE_CASES: Record<ErrorCode, string> = {
   OUT_OF_ORDER: 'out-of-order pending migration',
   IRREVERSIBLE: 'migration without `down()`',
   BASELINE_REFUSED: '`baseline` of a migration that already ran or failed',
+  RESOLVE_REFUSED: '`resolve` of a migration that is not failed',
   WRITES_SINCE_ALTER: '`down` with rows written since an alter',
   LOCKED: 'the migration lock is held',
   DATA_DIR_IN_USE: 'the embedded data directory is in use',

@@ -76,3 +76,10 @@ export function renderWords(text: string, audience: Audience): string {
     name in ACTIONS ? ACTIONS[name as Action][audience] : whole,
   )
 }
+
+/** The call that forgets a failed (or killed) attempt of one migration, in the audience's words. */
+export function resolveRolledBack(version: string, audience: Audience): string {
+  return audience === 'cli'
+    ? `\`mvmigrate resolve ${version} --rolled-back\``
+    : `migrator.resolve('${version}', 'rolled-back')`
+}

@@ -4,6 +4,7 @@
  */
 export { Migrator } from './migrator'
 export type { MigratorOptions, DownRunOptions, StatusReport, MigrationStatusRow, RunResult } from './migrator'
+export type { Resolution, ResolveResult } from './migrations/resolve'
 export type { LeftoverCollection } from './alter/leftovers'
 export type { MigrationPlan, PlannedAlter } from './context/planning-context'
 export { defineMigration } from './migrations/define'

@@ -32,8 +32,9 @@ import { Snapshots } from './ledger/snapshots'
 import { type SchemaChange, diffSchemas } from './schema/diff'
 import { failpoint } from './failpoints'
 import { TOOL_VERSION } from './version'
+import { type Resolution, type ResolveResult, resolveFailed } from './migrations/resolve'
 import { redactUri } from './util/redact'
-import { type Audience, renderWords } from './hints'
+import { type Audience, renderWords, resolveRolledBack } from './hints'
 import { phase } from './util/timings'
 import { interruptName, isInterrupted } from './util/interrupt'
 
@@ -125,6 +126,8 @@ export interface RunResult {
   writes?: (WritesReport & { version: string; handled: 'carried' | 'discarded' })[]
   /** The alters the run made (up: with what writers did during online alters). */
   alters?: (AlterSummary & { version: string })[]
+  /** up: migrations recorded as failed whose file is gone: up cannot run them; `resolve` settles them. */
+  unresolved?: { version: string; name: string }[]
 }
 
 /** An alter the journal says is not done: how far it got, and whether a runner is at it now. */
@@ -174,6 +177,12 @@ function alterInProgress(j: JournalEntry, lock: LockHolder | null): AlterInProgr
   return { name: j.name, version: j.version, state: j.state, running, ...progress, next }
 }
 
+/** Failed migrations whose file is gone: nothing can run them again; they wait for `resolve`. */
+function failedWithoutFile(entries: MigrationStatus[]): Pick<RunResult, 'unresolved'> {
+  const list = entries.filter((e) => e.state === 'failed' && !e.file).map((e) => ({ version: e.version, name: e.name }))
+  return list.length ? { unresolved: list } : {}
+}
+
 /**
  * Decides what to run (from files and the ledger), holds the lock while running, runs each
  * migration's up()/down() with a MigrationContext, and records the outcome in the ledger.
@@ -215,7 +224,19 @@ export class Migrator {
     // for the server (150-350 ms on Milvus 2.3), and nothing here writes it.
     const journal = await phase('journal', () => this.journal.list())
     const lock = (await phase('lock', () => this.lock.holder())) ?? null
-    const interrupted = journal.filter((j) => j.state !== 'done').map((j) => alterInProgress(j, lock))
+    const withFile = new Set(entries.filter((e) => e.file).map((e) => e.version))
+    const interrupted = journal
+      .filter((j) => j.state !== 'done')
+      .map((j) => alterInProgress(j, lock))
+      .map((i) =>
+        // Nothing reruns an alter whose migration file is gone: say what settles it instead.
+        !i.running && i.state === 'copying' && !withFile.has(i.version)
+          ? {
+              ...i,
+              next: `its migration file is gone: ${resolveRolledBack(i.version, this.opts.audience ?? 'api')} drops the partial copy (the source is untouched)`,
+            }
+          : i,
+      )
     const drift = await phase('drift', () => this.drift(journal))
     return {
       migrations,
@@ -398,7 +419,8 @@ export class Migrator {
       const entries = created ? computeStatus(discoverMigrations(this.opts.migrationsDir), []) : await this.entries()
       const todo = planUp(entries, { ...opts, cwd: this.opts.cwd })
       const loaded = await this.loadAll(todo)
-      if (!loaded.length) return { direction: 'up', dryRun: false, migrations: [] }
+      const unresolved = failedWithoutFile(entries)
+      if (!loaded.length) return { direction: 'up', dryRun: false, migrations: [], ...unresolved }
       // From the rows just read (under the lock nothing else writes them): no second read of the ledger.
       const batch = nextBatchOf(entries.flatMap((e) => (e.row ? [e.row] : [])))
       const done: RunResult['migrations'] = []
@@ -486,8 +508,35 @@ export class Migrator {
       } finally {
         if (done.length || recordedFailure) await this.snapshotAfterRun()
       }
-      return { direction: 'up', dryRun: false, batch, migrations: done, ...(alters.length ? { alters } : {}) }
+      return {
+        direction: 'up',
+        dryRun: false,
+        batch,
+        migrations: done,
+        ...(alters.length ? { alters } : {}),
+        ...unresolved,
+      }
     })
+  }
+
+  /**
+   * Settles a migration recorded as failed, by hand (like Prisma's `migrate resolve`):
+   * 'rolled-back' forgets the attempt (what it changed stays as it is; a partial copy of an
+   * interrupted alter is dropped), 'applied' records it as applied (its file must exist).
+   * Refuses, changing nothing, for any other state or an alter stopped half-way through its swap.
+   */
+  async resolve(version: string, as: Resolution, opts: { dryRun?: boolean } = {}): Promise<ResolveResult> {
+    const run = async () => {
+      const ledgerRows = await this.ledger.list()
+      const entries = computeStatus(discoverMigrations(this.opts.migrationsDir), ledgerRows)
+      return resolveFailed(
+        { client: this.opts.client, journal: this.journal, ledger: this.ledger, entries, ledgerRows },
+        version,
+        as,
+        { dryRun: opts.dryRun, toolVersion: TOOL_VERSION, onChange: (w) => this.log.info(w) },
+      )
+    }
+    return opts.dryRun ? run() : this.underLock('resolve', run)
   }
 
   /**

@@ -12,6 +12,7 @@ import { register as lite } from './commands/lite'
 import { register as make } from './commands/make'
 import { register as prune } from './commands/prune'
 import { register as pull } from './commands/pull'
+import { register as resolve } from './commands/resolve'
 import { register as status } from './commands/status'
 import { register as unlock } from './commands/unlock'
 import { register as upAndPlan } from './commands/up'
@@ -73,7 +74,7 @@ function program(cli: CliContext): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => void (!cli.json && process.stderr.write(s)) })
   cli.attach(p)
-  for (const register of [init, make, upAndPlan, prune, down, status, baseline, diff, pull, unlock, lite])
+  for (const register of [init, make, upAndPlan, prune, down, status, baseline, resolve, diff, pull, unlock, lite])
     register(p, cli)
   return p
 }

@@ -35,7 +35,9 @@ export function formatStatus(report: StatusReport, c: Colors): string {
     missing: c.red,
     changed: c.red,
   }
-  const label: Record<string, string> = {
+  const label = (m: StatusReport['migrations'][number]) =>
+    m.state === 'failed' && !m.file ? 'failed (file missing)' : (labels[m.state] ?? m.state)
+  const labels: Record<string, string> = {
     missing: 'missing file',
     changed: 'changed since applied',
     baseline: 'baseline (not run)',
@@ -43,7 +45,7 @@ export function formatStatus(report: StatusReport, c: Colors): string {
   const rows = report.migrations.map((m) => [
     m.version,
     m.name,
-    colour[m.state](label[m.state] ?? m.state),
+    colour[m.state](label(m)),
     m.batch !== undefined ? String(m.batch) : '',
     m.appliedAt ?? '',
     m.durationMs !== undefined ? `${m.durationMs} ms` : '',
@@ -52,8 +54,15 @@ export function formatStatus(report: StatusReport, c: Colors): string {
   out.push(
     rows.length ? table(rows, ['VERSION', 'NAME', 'STATE', 'BATCH', 'APPLIED AT', 'DURATION']) : 'No migrations found.',
   )
-  for (const m of report.migrations.filter((x) => x.state === 'failed' && x.error)) {
-    out.push(c.red(`${m.version}_${m.name} failed: ${m.error}`))
+  for (const m of report.migrations.filter((x) => x.state === 'failed')) {
+    if (m.error) out.push(c.red(`${m.version}_${m.name} failed: ${m.error}`))
+    out.push(
+      m.file
+        ? `  fix it and \`mvmigrate up\` to run it again; or settle it by hand: \`mvmigrate resolve ${m.version} --rolled-back\` (abandoned) or \`--applied\` (you finished it)`
+        : c.yellow(
+            `  its file is gone, so up cannot run it again: if you abandoned it, \`mvmigrate resolve ${m.version} --rolled-back\` forgets the attempt (what it changed stays; undo that by hand or in a new migration)`,
+          ),
+    )
   }
   for (const i of report.interrupted) {
     if (i.running) {
@@ -110,9 +119,15 @@ export function formatRun(result: RunResult): string {
   const stopped = result.stoppedAt
     ? `Stopped before ${result.stoppedAt.version}_${result.stoppedAt.name}: it was baselined, not run.`
     : ''
+  const unresolved = (result.unresolved ?? []).map(
+    (m) =>
+      `${m.version}_${m.name} is recorded as failed and its file is gone: \`status --check\` fails until \`mvmigrate resolve ${m.version} --rolled-back\` forgets the attempt.`,
+  )
   if (!result.migrations.length)
     return result.direction === 'up'
-      ? 'Already up to date.'
+      ? unresolved.length
+        ? ['Nothing to apply.', ...unresolved].join('\n')
+        : 'Already up to date.'
       : result.direction === 'down'
         ? 'Nothing to roll back.'
         : 'Nothing to baseline.'
@@ -130,6 +145,7 @@ export function formatRun(result: RunResult): string {
     list,
     ...writes,
     ...(stopped ? [stopped] : []),
+    ...unresolved,
   ].join('\n')
 }
 

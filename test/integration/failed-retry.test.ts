@@ -1,4 +1,6 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { freshDatabase, snapshot } from '../helpers/milvus'
 import { cli, createCollectionMigration, tempProject, writeMigration } from '../helpers/project'
@@ -129,4 +131,183 @@ describe('a migration that fails after changing something', () => {
     const after = await snapshot(db.client)
     expect(after).toEqual({ ...before, ...pick(after, '_migrations', '_migrations:rows') })
   }, 120_000)
+})
+
+describe('a failed migration settled by hand: resolve', () => {
+  const status = async (run: (...a: string[]) => Promise<{ stdout: string }>) =>
+    JSON.parse((await run('status', '--json')).stdout) as {
+      migrations: { version: string; state: string; batch?: number }[]
+      backups: { collection: string; kind: string }[]
+      interrupted: { version: string; state: string; next: string }[]
+      upToDate: boolean
+    }
+
+  it('its file deleted: status and up say so, --applied is refused, --rolled-back forgets it (its finished alter stays) and status --check passes', async () => {
+    const db = await freshDatabase('resolve')
+    clients.push(db.client)
+    const dir = tempProject()
+    const run = (...a: string[]) => cli(dir, ['--uri', db.uri, '--database', db.database, ...a])
+    writeMigration(dir, '20260301000001_docs.ts', createCollectionMigration('docs'))
+    expect((await run('up')).code).toBe(0)
+    await db.client.insert({
+      collection_name: 'docs',
+      data: Array.from({ length: 20 }, (_, i) => ({ id: String(i + 1), vector: [i, 1, 2, 3], title: `t${i}` })),
+    })
+    const V = '20260301000002'
+    writeMigration(dir, `${V}_tags.ts`, second({ ifNotExists: false, fails: true }))
+    expect((await run('up')).code).toBe(1)
+    fs.rmSync(path.join(dir, 'migrations', `${V}_tags.ts`))
+
+    const check = await run('status', '--check')
+    expect(check.code).toBe(3)
+    expect(check.stdout).toMatch(new RegExp(`${V}\\s+tags\\s+failed \\(file missing\\)`))
+    expect(check.stdout).toContain(
+      `  its file is gone, so up cannot run it again: if you abandoned it, \`mvmigrate resolve ${V} --rolled-back\` forgets the attempt (what it changed stays; undo that by hand or in a new migration)`,
+    )
+    expect(check.stderr).toContain(`not up to date: ${V}_tags (failed, file missing)`)
+    const up = await run('up')
+    expect(up.code, up.stderr).toBe(0)
+    expect(up.stdout.trim()).toBe(
+      `Nothing to apply.\n${V}_tags is recorded as failed and its file is gone: \`status --check\` fails until \`mvmigrate resolve ${V} --rolled-back\` forgets the attempt.`,
+    )
+
+    // Refusals change nothing.
+    const before = await snapshot(db.client)
+    const neither = await run('resolve', V)
+    expect([neither.code, neither.stderr]).toEqual([
+      2,
+      'error: resolve: say how the failed migration was settled\nhint: Pass --rolled-back (you abandoned or undid it) or --applied (you finished its changes by hand).\n',
+    ])
+    const applied = await run('resolve', V, '--applied')
+    expect(applied.code).toBe(4)
+    expect(applied.stderr).toContain(`error: Cannot mark ${V}_tags as applied: its file is gone`)
+    const first = await run('resolve', '20260301000001', '--rolled-back')
+    expect(first.code).toBe(4)
+    expect(first.stderr).toContain('error: Cannot resolve 20260301000001_docs: it is applied')
+    expect(first.stderr).toContain('To undo an applied one, run `mvmigrate down`.')
+    const dry = await run('resolve', V, '--rolled-back', '--dry-run')
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(dry.stdout).toContain(`Would forget the failed attempt of ${V}_tags`)
+    expect(await snapshot(db.client)).toEqual(before)
+
+    const resolved = await run('resolve', V, '--rolled-back')
+    expect(resolved.code, resolved.stderr).toBe(0)
+    expect(resolved.stdout).toBe(
+      `Forgot the failed attempt of ${V}_tags: it is no longer recorded.\n  its finished alter of docs stays (the collection stays altered); its backup is listed by \`mvmigrate status\`\n`,
+    )
+    const after = await status(run)
+    expect(after.migrations.map((m) => [m.version, m.state])).toEqual([['20260301000001', 'applied']])
+    expect(after.backups).toMatchObject([{ collection: `docs__mvm_bak_${V}`, kind: 'backup' }])
+    expect(after.upToDate).toBe(true)
+    expect((await run('status', '--check')).code).toBe(0)
+    // What it changed stays: the collection it created, the field its alter added, every row.
+    expect((await db.client.hasCollection({ collection_name: 'tags' })).value).toBe(true)
+    const rows = await db.client.query({
+      collection_name: 'docs',
+      filter: 'id > 0',
+      output_fields: ['lang'],
+      limit: 100,
+    })
+    expect(rows.data.map((r) => r.lang)).toEqual(Array(20).fill('en'))
+    // Gone from the ledger: resolving it again finds no such migration.
+    const again = await run('resolve', V, '--rolled-back')
+    expect(again.code).toBe(2)
+    expect(again.stderr).toContain(`error: resolve ${V}: no migration has that version`)
+    expect(again.stderr).toContain('No migration is recorded as failed.')
+  }, 180_000)
+
+  it('--applied for a failed migration finished by hand: recorded as applied in a new batch; down then runs its down()', async () => {
+    const db = await freshDatabase('resolveapplied')
+    clients.push(db.client)
+    const dir = tempProject()
+    const run = (...a: string[]) => cli(dir, ['--uri', db.uri, '--database', db.database, ...a])
+    writeMigration(dir, '20260301000001_docs.ts', createCollectionMigration('docs'))
+    expect((await run('up')).code).toBe(0)
+    const V = '20260301000003'
+    writeMigration(
+      dir,
+      `${V}_notes.ts`,
+      `import { defineMigration } from 'mvmigrate'
+export default defineMigration({
+  async up(ctx) {
+    await ctx.createCollection(${TAGS(64).replace("'tags'", "'notes'")})
+    throw new Error('the rest was done by hand')
+  },
+  async down(ctx) { await ctx.dropCollection('notes') },
+})
+`,
+    )
+    expect((await run('up')).code).toBe(1)
+    const failed = await run('status')
+    expect(failed.stdout).toContain(
+      `  fix it and \`mvmigrate up\` to run it again; or settle it by hand: \`mvmigrate resolve ${V} --rolled-back\` (abandoned) or \`--applied\` (you finished it)`,
+    )
+    const resolved = await run('resolve', V, '--applied')
+    expect(resolved.code, resolved.stderr).toBe(0)
+    expect(resolved.stdout.trim()).toBe(`Recorded ${V}_notes as applied (batch 2): \`mvmigrate down\` runs its down().`)
+    const st = await status(run)
+    expect(st.migrations.map((m) => [m.state, m.batch])).toEqual([
+      ['applied', 1],
+      ['applied', 2],
+    ])
+    expect(st.upToDate).toBe(true)
+    // A second resolve is refused: it is applied now.
+    const twice = await run('resolve', V, '--applied')
+    expect(twice.code).toBe(4)
+    expect(twice.stderr).toContain(`Cannot resolve ${V}_notes: it is applied`)
+    const down = await run('down')
+    expect(down.code, down.stderr).toBe(0)
+    expect((await db.client.hasCollection({ collection_name: 'notes' })).value).toBe(false)
+    expect((await status(run)).migrations.map((m) => m.state)).toEqual(['applied', 'pending'])
+  }, 180_000)
+
+  it('a run killed mid-copy, then its file deleted: status says resolve drops the partial copy; resolve --rolled-back does, the source untouched', async () => {
+    const db = await freshDatabase('resolvekilled')
+    clients.push(db.client)
+    const dir = tempProject()
+    const run = (...a: string[]) => cli(dir, ['--uri', db.uri, '--database', db.database, ...a])
+    writeMigration(dir, '20260301000001_docs.ts', createCollectionMigration('docs'))
+    expect((await run('up')).code).toBe(0)
+    await db.client.insert({
+      collection_name: 'docs',
+      data: Array.from({ length: 500 }, (_, i) => ({ id: String(i + 1), vector: [i, 1, 2, 3], title: `t${i}` })),
+    })
+    const V = '20260301000004'
+    writeMigration(
+      dir,
+      `${V}_grow.ts`,
+      `export default { async up(ctx: any) { await ctx.alter('docs', (t: any) => t.alterField('title', { maxLength: 300 }), { batchSize: 100 }) } }\n`,
+    )
+    const killed = await cli(dir, ['--uri', db.uri, '--database', db.database, 'up'], {
+      env: { MVMIGRATE_FAILPOINTS: 'alter:after-page=2' },
+    })
+    expect(killed.code, killed.stderr).toBe(-1)
+    fs.rmSync(path.join(dir, 'migrations', `${V}_grow.ts`))
+    const partial = `docs__mvm_tmp_${V}`
+    expect((await db.client.hasCollection({ collection_name: partial })).value).toBe(true)
+    const st = await status(run)
+    expect(st.interrupted).toMatchObject([
+      {
+        version: V,
+        state: 'copying',
+        next: `its migration file is gone: \`mvmigrate resolve ${V} --rolled-back\` drops the partial copy (the source is untouched)`,
+      },
+    ])
+    const resolved = await run('resolve', V, '--rolled-back')
+    expect(resolved.code, resolved.stderr).toBe(0)
+    expect(resolved.stdout).toBe(
+      `Migration ${V} was never recorded (its run was killed): settled what it left.\n  Dropped the partial copy ${partial} (its source is untouched)\n`,
+    )
+    expect((await db.client.hasCollection({ collection_name: partial })).value).toBe(false)
+    const after = await status(run)
+    expect(after.interrupted).toEqual([])
+    expect(after.upToDate).toBe(true)
+    const rows = await db.client.query({
+      collection_name: 'docs',
+      filter: 'id > 0',
+      output_fields: ['title'],
+      limit: 1000,
+    })
+    expect(rows.data).toHaveLength(500)
+  }, 180_000)
 })

@@ -26,7 +26,9 @@ export function register(program: Command, cli: CliContext): void {
       else cli.out(formatStatus(report, cli.colors))
       if (opts.check && !report.upToDate) {
         const notApplied = report.migrations.filter((m) => !isDone(m.state))
-        const list = notApplied.map((m) => `${m.version}_${m.name} (${m.state})`).join(', ')
+        const list = notApplied
+          .map((m) => `${m.version}_${m.name} (${m.state}${m.state === 'failed' && !m.file ? ', file missing' : ''})`)
+          .join(', ')
         const drift = report.drift.changes.length
           ? `${report.drift.changes.length} change(s) made outside migrations`
           : ''
