@@ -7,7 +7,7 @@ import { type FieldSpec, primaryKeyOf } from '../schema/spec'
 import type { Row } from './builder'
 import { ContentDigest, type RowHash, RowHasher, sameHash } from './content'
 import { INT64_MAX, type Key, KeyDigest, keyComparator, keyLiteral, rangeFilter } from './keys'
-import { MAX_QUERY_WINDOW, readKeyWindows, readPages, readRowsByKeys } from './pager'
+import { type KeyListing, MAX_QUERY_WINDOW, readKeyWindows, readPages, readRowsByKeys } from './pager'
 import type { CopyPartitions } from './resume'
 import type { AlterPlan } from './types'
 import { canReuseBackfills, hasBackfills, transformRows, unstorableValue } from './values'
@@ -48,7 +48,17 @@ export interface PassOptions {
   signal?: AbortSignal
   /** Runs the backfills of changed rows (batched ones in batches, with retries). */
   backfiller?: Backfiller
+  /** Keys learned per query (default: the server's window); smaller windows tell a sweep more finely what it read when. */
+  keyWindow?: number
+  /**
+   * A sweep reading only part of the source, per partition (by index; absent: all of it): 'all',
+   * 'none', or up to a key, inclusive, extended to the end of the window holding it (a window is judged
+   * whole or not at all).
+   */
+  readUpTo?: ReadUpTo[]
 }
+
+export type ReadUpTo = 'all' | 'none' | { key: Key }
 
 export interface PassResult {
   /** Windows whose digest differed (or was not known). */
@@ -65,6 +75,8 @@ export interface PassResult {
   /** Whether the pass read a row keyed with the Int64 maximum (Milvus 2.3 hides such a row from queries). */
   sawInt64Max?: boolean
   durationMs: number
+  /** Per partition read, the windows of keys as they were learned, and when (pager.ts KeyListing). */
+  listings: KeyListing[][]
 }
 
 /** The target's keys in (lower, upper] of one partition. */
@@ -113,6 +125,7 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
     sourceKeys: new KeyDigest(),
     rowsRead: 0,
     durationMs: 0,
+    listings: [],
   }
 
   async function deleteKeys(partition: string | undefined, keys: Key[]): Promise<void> {
@@ -432,15 +445,23 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
 
   for (let p = 0; p < opts.partitions.length; p++) {
     const partition = opts.partitions[p]
+    const upTo = opts.readUpTo?.[p]
+    if (upTo === 'none') continue
     let ws = windows.of(p)
     let wi = 0
     let buffer: Row[] = []
+    // The last window to judge: the one holding upTo's key (undefined: the last window, to the end).
+    const lastUpper =
+      typeof upTo === 'object' ? ws.find((w) => w.upper === undefined || cmp(upTo.key, w.upper) <= 0)?.upper : undefined
+    const beyond = (key: Key) => lastUpper !== undefined && cmp(key, lastUpper) > 0
     const lowerOf = (i: number) => (i === 0 ? undefined : ws[i - 1].upper)
     const finish = async () => {
       await reconcile(ws[wi], lowerOf(wi), buffer, partition)
       buffer = []
       wi++
     }
+    const listings: KeyListing[] = []
+    result.listings[p] = listings
     const pages = readPages({
       client,
       collection: opts.source,
@@ -450,10 +471,17 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
       batchSize: opts.batchSize,
       readAfter: opts.readAfter,
       typedVectors: opts.typedVectors,
+      window: opts.keyWindow,
+      onKeyWindow: (l) => listings.push(l),
     })
+    let reachedBound = false
     for await (const page of pages) {
       for (const row of page.rows) {
         const key = String(row[pk.name])
+        if (beyond(key)) {
+          reachedBound = true
+          break
+        }
         while (ws[wi].upper !== undefined && cmp(key, ws[wi].upper!) > 0) await finish()
         buffer.push(row)
         result.sourceKeys.add(key)
@@ -470,8 +498,14 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
       await failpointDelay(`alter:${mode}-page`)
       // Never the sweep: it runs after the swap, and the next run cannot tell where it stopped.
       if (mode === 'catch-up') stopIfAborted(opts.signal, () => 'a catch-up pass stopped after a page')
+      if (reachedBound) break
     }
-    while (wi < ws.length) await finish()
+    // Every window up to the bound is judged, those the read found empty too.
+    while (
+      wi < ws.length &&
+      (lastUpper === undefined || (ws[wi].upper !== undefined && cmp(ws[wi].upper!, lastUpper) <= 0))
+    )
+      await finish()
     await flush()
     await settle()
   }

@@ -18,11 +18,19 @@ import { serverTraits } from '../milvus/server-traits'
 import { type CollectionSpec, primaryKeyOf } from '../schema/spec'
 import type { AlterOptions } from './builder'
 import { copyPartitions, copyRows, passedThroughVectors } from './copy'
-import { catchUpProblem, type PassOptions, type PassResult, runPass, verifyTransforms, verifyWritten } from './catch-up'
+import {
+  catchUpProblem,
+  type PassOptions,
+  type PassResult,
+  type ReadUpTo,
+  runPass,
+  verifyTransforms,
+  verifyWritten,
+} from './catch-up'
 import { ContentDigest } from './content'
 import { WindowTable } from './windows'
 import { keyDigest } from './verify'
-import { readKeyWindows } from './pager'
+import { type KeyListing, MAX_QUERY_WINDOW, readKeyWindows } from './pager'
 import { type CopyCheckpoint, checkpointProblem } from './resume'
 import type { KeyDigest } from './keys'
 import { alterNames, freeSlot } from './names'
@@ -277,7 +285,14 @@ function contentOf(windows: WindowTable): { swappedContent?: string } {
 
 /**
  * After the swap: the old collection is swept for writes that landed there after the last pass,
- * then swept again after a grace period (clients that still write to it by a cached name).
+ * then, if that found any, again after a grace period (requests in flight, clients that still
+ * write to it by a cached name): every write landing there within the grace period is brought
+ * over. The second sweep re-reads only what the first read before the grace period ended (per
+ * partition, up to the last window of keys it learned before then); what it read later already
+ * holds those writes. At 100,000 rows the first sweep takes longer than the grace period, so the
+ * second is a fraction of a read instead of a whole one. While a sweep still finds writes (a
+ * client keeps writing to the old collection), whole sweeps follow after the grace period, up to
+ * MAX_SWEEPS, then a warning.
  */
 async function sweepOld(
   ctx: AlterContext,
@@ -292,20 +307,33 @@ async function sweepOld(
   await ensureLoaded(ctx.client, pass.source)
   await ensureLoaded(ctx.client, pass.target)
   const grace = Math.max(0, options.graceMs ?? 2000)
-  // Swept at once, then, if that found late writes, again after the grace period, and again while
-  // a sweep still finds some (a server whose proxies learn the new alias or name late), up to MAX_SWEEPS.
+  // Writes landing in the old collection until then are promised to be brought over.
+  const horizon = Date.now() + grace
+  let first: PassResult | undefined
   for (let round = 1; round <= MAX_SWEEPS; round++) {
-    if (round > 1) await new Promise((r) => setTimeout(r, grace))
+    const readUpTo = round === 2 && first ? readBefore(first.listings, horizon) : undefined
+    if (round === 2) await sleepUntil(horizon)
+    else if (round > 2) await sleepUntil(Date.now() + grace)
     await ctx.journal.write({ ...(await ctx.journal.get(ctx.migration.version, name, ctx.direction))!, phase: 'sweep' })
     if ((await serverTraits(ctx.client)).flushBeforeScans) await flush(ctx.client, pass.source)
-    const r = await runPass({ ...pass, readAfter: readAfter(ctx.journal.lastWrite) }, 'sweep')
+    const r = await runPass(
+      {
+        ...pass,
+        readAfter: readAfter(ctx.journal.lastWrite),
+        // Finer windows of keys in the first sweep: the second re-reads less.
+        ...(round === 1 ? { keyWindow: sweepKeyWindow(pass.batchSize) } : {}),
+        ...(readUpTo ? { readUpTo } : {}),
+      },
+      'sweep',
+    )
+    if (round === 1) first = r
     figures.sweptRows += r.rowsWritten + r.rowsDeleted
     for (const k of r.conflicts) if (!figures.conflictKeys.includes(k)) figures.conflictKeys.push(k)
     figures.conflicts = figures.conflictKeys.length
     ctx.log.progress?.({
       name,
       phase: 'sweep',
-      detail: `sweep ${round}: ${r.windowsChanged} window(s) of the old collection changed, ${r.rowsWritten + r.rowsDeleted} late write(s) brought over, ${r.conflicts.length} conflict(s)`,
+      detail: `sweep ${round}${readUpTo ? ' (what sweep 1 read within the grace period)' : ''}: ${r.rowsRead} rows read, ${r.windowsChanged} window(s) of the old collection changed, ${r.rowsWritten + r.rowsDeleted} late write(s) brought over, ${r.conflicts.length} conflict(s)`,
       rows: r.rowsRead,
       total: r.rowsRead,
       elapsedMs: Date.now() - started,
@@ -319,6 +347,27 @@ async function sweepOld(
     `alter ${name}: writes were still landing in the old collection '${pass.source}' ${MAX_SWEEPS} sweeps after the swap: a client keeps writing to it by its old name or id. Writes made to it from now on are only there; restart that client (the Node SDK caches collections by name).`,
   )
 }
+
+/**
+ * Per partition, what a sweep must read again to see every write that landed before `horizon`:
+ * up to the last key of the last window of keys learned before it ('none' when its first came
+ * after; undefined, all of it, when the window reaching the end came before).
+ */
+export function readBefore(listings: KeyListing[][], horizon: number): ReadUpTo[] | undefined {
+  const bounds = Array.from(listings, (ls): ReadUpTo => {
+    if (!ls) return 'all' // not listed at all: read it whole
+    const before = ls.filter((l) => l.requestedAt < horizon)
+    if (!before.length) return 'none'
+    const last = before[before.length - 1]
+    return last.lastKey === undefined ? 'all' : { key: last.lastKey }
+  })
+  return bounds.every((b) => b === 'all') ? undefined : bounds
+}
+
+const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())))
+
+/** Keys learned per query in a first sweep: a few pages (the server's window is far coarser). */
+const sweepKeyWindow = (batchSize: number) => Math.min(MAX_QUERY_WINDOW, Math.max(1024, batchSize * 8))
 
 const MAX_SWEEPS = 5
 

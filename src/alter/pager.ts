@@ -22,6 +22,18 @@ export interface PageOptions {
   readAfter?: ReadAfter
   /** Float vector fields the rows get as Float32Array views (see QueryOptions.typedVectors). */
   typedVectors?: ReadonlySet<string>
+  /** Told of each window of keys as it is learned: what a sweep needs to know what it read when. */
+  onKeyWindow?: (w: KeyListing) => void
+}
+
+/**
+ * One window of keys learned: when its first query was sent, and the last key it covers (absent:
+ * it reached the end). It covers the keys after the previous window's last key up to its own, so
+ * a row inserted in that range after `requestedAt` may be missing from it.
+ */
+export interface KeyListing {
+  requestedAt: number
+  lastKey?: Key
 }
 
 /** Milvus caps offset + limit of one query at 16384 (maxQueryResultWindow). */
@@ -122,7 +134,9 @@ export async function* readKeyWindows(opts: Omit<PageOptions, 'outputFields' | '
 
   let lower = opts.after
   for (;;) {
+    const requestedAt = Date.now()
     const { keys, final } = (ordered ? await orderedWindow(lower) : undefined) ?? (await countedWindow(lower))
+    opts.onKeyWindow?.({ requestedAt, ...(final || !keys.length ? {} : { lastKey: keys[keys.length - 1] }) })
     if (keys.length) yield keys
     if (final || !keys.length) return
     lower = keys[keys.length - 1]

@@ -461,6 +461,93 @@ describe('the sweep after the swap', () => {
   })
 })
 
+describe('the second sweep re-reads only what the first read within the grace period', () => {
+  it('a 3,000-row old collection swept slowly: sweep 2 reads a prefix, a write made there after sweep 1 read it is brought over, and a whole sweep 3 follows (a writer still at it)', async () => {
+    const { client, database } = await dbs.fresh('sweep2')
+    clients.push(client)
+    await seed(client, 'docs', 3000)
+    const uri = milvusUri()
+    const token = milvusToken()
+    const app = await connectMilvus({ uri, token, database })
+    const runner = await connectMilvus({ uri, token, database })
+    clients.push(app, runner)
+    const dir = tempProject()
+    const V = '20260601000003'
+    writeMigration(
+      dir,
+      `${V}_grow.ts`,
+      `export default { async up(ctx: any) { await ctx.alter('docs', (t: any) => t.alterField('title', { maxLength: 300 }), { batchSize: 100, graceMs: 1500 }) } }\n`,
+    )
+    const backup = `docs__mvm_bak_${V}`
+    const row = (id: number, title: string) => ({ id, vector: vec(id), title, n: id })
+    const details: string[] = []
+    let late: Promise<unknown> | undefined
+    let afterSweep1: Promise<unknown> | undefined
+    const m = new Migrator({
+      client: runner,
+      migrationsDir: `${dir}/migrations`,
+      logger: {
+        info() {},
+        warn() {},
+        debug() {},
+        progress(e) {
+          if (e.phase === 'sweep' && e.detail) details.push(e.detail)
+          // During the paused swap: a late write in the old collection, so that a second sweep runs.
+          if (e.phase === 'swap' && !late)
+            late = (async () => {
+              for (let i = 0; i < 100 && !(await app.hasCollection({ collection_name: backup })).value; i++)
+                await new Promise((r) => setTimeout(r, 100))
+              return app.upsert({ collection_name: backup, data: [row(2900, 'late')] } as never)
+            })()
+          // Key 5 was read at the very start of sweep 1 (its first window of keys), so only sweep 2 can see this.
+          if (e.phase === 'sweep' && e.detail?.startsWith('sweep 1') && !afterSweep1)
+            afterSweep1 = app.upsert({ collection_name: backup, data: [row(5, 'after sweep 1')] } as never)
+        },
+      },
+    })
+    // The swap pauses (the late write lands); each page of a sweep takes 100 ms more: sweep 1 (30
+    // pages of 100 rows) outlasts the 1.5 s grace period, its windows of keys 1,024 each.
+    process.env.MVMIGRATE_FAILPOINTS = 'alter:after-swap=sleep:1500,alter:sweep-page=sleep:100'
+    let result
+    try {
+      result = await m.up()
+    } finally {
+      delete process.env.MVMIGRATE_FAILPOINTS
+    }
+    await late
+    await afterSweep1
+    const report = JSON.stringify({ details, online: result.alters?.[0].online })
+    expect(details[0], report).toMatch(
+      /^sweep 1: 3000 rows read, 1 window\(s\) of the old collection changed, 1 late write\(s\) brought over/,
+    )
+    const second =
+      /^sweep 2 \(what sweep 1 read within the grace period\): (\d+) rows read, \d+ window\(s\) of the old collection changed, 1 late write\(s\) brought over/.exec(
+        details[1] ?? '',
+      )
+    expect(second, report).not.toBeNull()
+    // At least the first window of keys (1,024), never the whole collection.
+    const reread = Number(second![1])
+    expect(reread, report).toBeGreaterThanOrEqual(1024)
+    expect(reread, report).toBeLessThan(3000)
+    // Sweep 2 found a write: a client may still be writing there, so a whole sweep follows.
+    expect(details[2], report).toMatch(
+      /^sweep 3: 3000 rows read, 0 window\(s\) of the old collection changed, 0 late write/,
+    )
+    expect(details, report).toHaveLength(3)
+    const q = await app.query({
+      collection_name: 'docs',
+      filter: 'id in [5, 2900]',
+      output_fields: ['id', 'title'],
+      consistency_level: 'Strong',
+    } as never)
+    expect(Object.fromEntries((q.data as Row[]).map((r) => [String(r.id), r.title]))).toEqual({
+      '5': 'after sweep 1',
+      '2900': 'late',
+    })
+    expect(await count(client, 'docs')).toBe(3000)
+  })
+})
+
 describe('a crash during the catch-up and the sweep', () => {
   const V = '20260601000002'
   const GROW = `export default { async up(ctx: any) { await ctx.alter('docs', (t: any) => t.alterField('title', { maxLength: 300 }), { batchSize: 100 }) } }\n`
