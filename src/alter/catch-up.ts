@@ -56,7 +56,26 @@ export interface PassOptions {
    * whole or not at all).
    */
   readUpTo?: ReadUpTo[]
+  /**
+   * Sweep: called before a page's deletions are applied when they are many (a page of them at
+   * once looks like rows lost, not deleted): throws ImplausibleSweep when the old collection lost rows.
+   */
+  beforeManyDeletes?: (deletes: number) => Promise<void>
 }
+
+/**
+ * A sweep found more keys gone from the old collection than writers could have deleted: Milvus
+ * lost rows of it (Milvus Lite has lost a renamed collection's data file), or something deleted in
+ * bulk. Its deletions are not applied to the live collection.
+ */
+export class ImplausibleSweep extends Error {
+  constructor(readonly what: string) {
+    super(`the old collection ${what}`)
+  }
+}
+
+/** Deletions in one page of a sweep from which the old collection's row count is checked first. */
+const MANY_DELETES = 50
 
 export type ReadUpTo = 'all' | 'none' | { key: Key }
 
@@ -429,6 +448,7 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
       write.push(...d.write)
       remove.push(...d.remove)
     }
+    if (remove.length >= MANY_DELETES) await opts.beforeManyDeletes?.(remove.length)
     for (const r of write) for (const f of functionOutputs) delete r[f]
     if (opts.autoIdTarget) {
       // An auto_id target keeps the source's keys only through insert: a replaced key is deleted first.

@@ -22,6 +22,7 @@ import {
   catchUpProblem,
   type PassOptions,
   type PassResult,
+  ImplausibleSweep,
   type ReadUpTo,
   runPass,
   verifyTransforms,
@@ -204,12 +205,20 @@ export async function runAlter(
       online.figures.nameGapMs = nameGapMs
       const altered = targetName === names.temp ? name : targetName
       const old = mode === 'alias' ? sourceName : names.backup
-      await sweepOld(ctx, name, { ...online.pass, source: old, target: altered }, online.figures, options, started)
+      const swept = await sweepOld(
+        ctx,
+        name,
+        { ...online.pass, source: old, target: altered },
+        online.figures,
+        options,
+        started,
+        built.targetKeys.count,
+      )
       await settleTarget(ctx, plan, altered, options)
       const figures = online.figures
-      const keepOld = options.keepBackup !== false || figures.conflicts > 0
+      const keepOld = options.keepBackup !== false || figures.conflicts > 0 || !swept
       if (!keepOld) await dropCollection(client, old)
-      else if (options.keepBackup === false)
+      else if (options.keepBackup === false && swept)
         log.warn(
           `alter ${name}: the old collection '${old}' is kept despite keepBackup: false: it holds the old side of ${figures.conflicts} conflicting write(s)`,
         )
@@ -221,6 +230,7 @@ export async function runAlter(
         durationMs: Date.now() - started,
         ...contentOf(built.windows),
         ...(figures.conflicts ? { conflicts: figures.conflicts, conflictKeys: figures.conflictKeys.slice(0, 20) } : {}),
+        ...(swept ? {} : { sweepIncomplete: true }),
       })
     } else
       done = await journal.write({
@@ -292,7 +302,8 @@ function contentOf(windows: WindowTable): { swappedContent?: string } {
  * holds those writes. At 100,000 rows the first sweep takes longer than the grace period, so the
  * second is a fraction of a read instead of a whole one. While a sweep still finds writes (a
  * client keeps writing to the old collection), whole sweeps follow after the grace period, up to
- * MAX_SWEEPS, then a warning.
+ * MAX_SWEEPS, then a warning. False when the sweeps did not bring over every late write (the old
+ * collection is then kept, its rows possibly unique).
  */
 async function sweepOld(
   ctx: AlterContext,
@@ -301,11 +312,20 @@ async function sweepOld(
   figures: OnlineFigures,
   options: AlterOptions,
   started: number,
-): Promise<void> {
+  rowsAtSwap: number,
+): Promise<boolean> {
   // Both are read: Milvus Lite releases a renamed collection (and the new one stays loaded only if
   // the source was; settleTarget releases it again after the sweeps when the source was not).
   await ensureLoaded(ctx.client, pass.source)
   await ensureLoaded(ctx.client, pass.target)
+  // A sweep takes a row missing from the old collection for a late delete and deletes it from the
+  // live one: the old collection must still hold about what it held at the swap (writers delete a
+  // few rows in the seconds around it; Milvus Lite has lost a renamed collection's data file).
+  const oldStillWhole = async () => {
+    const rowsNow = await countRows(ctx.client, pass.source)
+    if (rowsAtSwap - rowsNow > Math.max(100, Math.floor(rowsAtSwap * 0.01)))
+      throw new ImplausibleSweep(`holds ${rowsNow} rows where it held ${rowsAtSwap} at the swap`)
+  }
   const grace = Math.max(0, options.graceMs ?? 2000)
   // Writes landing in the old collection until then are promised to be brought over.
   const horizon = Date.now() + grace
@@ -316,16 +336,25 @@ async function sweepOld(
     else if (round > 2) await sleepUntil(Date.now() + grace)
     await ctx.journal.write({ ...(await ctx.journal.get(ctx.migration.version, name, ctx.direction))!, phase: 'sweep' })
     if ((await serverTraits(ctx.client)).flushBeforeScans) await flush(ctx.client, pass.source)
-    const r = await runPass(
-      {
-        ...pass,
-        readAfter: readAfter(ctx.journal.lastWrite),
-        // Finer windows of keys in the first sweep: the second re-reads less.
-        ...(round === 1 ? { keyWindow: sweepKeyWindow(pass.batchSize) } : {}),
-        ...(readUpTo ? { readUpTo } : {}),
-      },
-      'sweep',
-    )
+    let r: PassResult
+    try {
+      // Before the sweep, and again before any page of many deletions.
+      await oldStillWhole()
+      r = await runPass(
+        {
+          ...pass,
+          readAfter: readAfter(ctx.journal.lastWrite),
+          // Finer windows of keys in the first sweep: the second re-reads less.
+          ...(round === 1 ? { keyWindow: sweepKeyWindow(pass.batchSize) } : {}),
+          ...(readUpTo ? { readUpTo } : {}),
+          beforeManyDeletes: oldStillWhole,
+        },
+        'sweep',
+      )
+    } catch (e) {
+      if (e instanceof ImplausibleSweep) return sweepRefused(ctx, name, pass.source, e.what)
+      throw e
+    }
     if (round === 1) first = r
     figures.sweptRows += r.rowsWritten + r.rowsDeleted
     for (const k of r.conflicts) if (!figures.conflictKeys.includes(k)) figures.conflictKeys.push(k)
@@ -341,11 +370,13 @@ async function sweepOld(
     failpoint('alter:after-sweep')
     // A sweep that found nothing ends them: also the first, when no writer wrote to the old
     // collection after the last pass (a quiet alter pays one sweep, not the grace period too).
-    if (r.rowsWritten + r.rowsDeleted + r.conflicts.length === 0) return
+    if (r.rowsWritten + r.rowsDeleted + r.conflicts.length === 0) return true
   }
   ctx.log.warn(
     `alter ${name}: writes were still landing in the old collection '${pass.source}' ${MAX_SWEEPS} sweeps after the swap: a client keeps writing to it by its old name or id. Writes made to it from now on are only there; restart that client (the Node SDK caches collections by name).`,
   )
+  // It is kept as the backup, its rows possibly unique (prune refuses until told to discard).
+  return false
 }
 
 /**
@@ -370,6 +401,19 @@ const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t
 const sweepKeyWindow = (batchSize: number) => Math.min(MAX_QUERY_WINDOW, Math.max(1024, batchSize * 8))
 
 const MAX_SWEEPS = 5
+
+/**
+ * The old collection lost more rows than writers could have deleted (Milvus Lite has lost a renamed
+ * collection's data file; or a bulk delete): its sweep is not applied, nothing is deleted from the
+ * live collection on its word, and it is kept as a backup whose rows may be unique (as after a
+ * crash in the sweep). False: the sweep did not finish.
+ */
+function sweepRefused(ctx: AlterContext, name: string, old: string, what: string): false {
+  ctx.log.warn(
+    `alter ${name}: the old collection '${old}' ${what}: Milvus lost rows of it, or something deleted them in bulk. Its sweep is stopped, so nothing more is deleted from '${name}' on its word (the new collection keeps the rows the copy and passes wrote). Writes that landed in '${old}' after the last pass may exist only there: it is kept as the backup (prune refuses until told to discard); compare it with '${name}', and check the server's logs.`,
+  )
+  return false
+}
 
 /** The target as the plan says, empty, loaded while it is filled. */
 async function createTarget(

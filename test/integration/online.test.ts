@@ -548,6 +548,110 @@ describe('the second sweep re-reads only what the first read within the grace pe
   })
 })
 
+describe('an old collection that lost rows after the swap', () => {
+  /** Runs the alter with `during` run against the old collection while the swap pauses; returns warnings and the old name. */
+  async function alterWhileOldChanges(
+    prefix: string,
+    V: string,
+    during: (app: MilvusClient, old: string) => Promise<void>,
+  ) {
+    const { client, database } = await dbs.fresh(prefix)
+    clients.push(client)
+    await seed(client, 'docs', 500)
+    const uri = milvusUri()
+    const token = milvusToken()
+    const app = await connectMilvus({ uri, token, database })
+    const runner = await connectMilvus({ uri, token, database })
+    clients.push(app, runner)
+    const dir = tempProject()
+    writeMigration(
+      dir,
+      `${V}_grow.ts`,
+      `export default { async up(ctx: any) { await ctx.alter('docs', (t: any) => t.alterField('title', { maxLength: 300 }), { batchSize: 100, graceMs: 300 }) } }\n`,
+    )
+    const old = `docs__mvm_bak_${V}`
+    const warnings: string[] = []
+    let changing: Promise<void> | undefined
+    const m = new Migrator({
+      client: runner,
+      migrationsDir: `${dir}/migrations`,
+      logger: {
+        info() {},
+        warn: (w: string) => void warnings.push(w),
+        debug() {},
+        progress(e) {
+          if (e.phase === 'swap' && !changing)
+            changing = (async () => {
+              for (let i = 0; i < 100 && !(await app.hasCollection({ collection_name: old })).value; i++)
+                await new Promise((r) => setTimeout(r, 100))
+              await during(app, old)
+            })()
+        },
+      },
+    })
+    process.env.MVMIGRATE_FAILPOINTS = 'alter:after-swap=sleep:2500'
+    try {
+      await m.up()
+    } finally {
+      delete process.env.MVMIGRATE_FAILPOINTS
+    }
+    await changing
+    return { client, app, m, old, warnings }
+  }
+  const titles = async (c: MilvusClient, collection: string, ids: number[]) =>
+    Object.fromEntries(
+      (
+        (
+          await c.query({
+            collection_name: collection,
+            filter: `id in [${ids.join(', ')}]`,
+            output_fields: ['id', 'title'],
+            consistency_level: 'Strong',
+          } as never)
+        ).data as Row[]
+      ).map((r) => [String(r.id), r.title]),
+    )
+
+  it('150 of its 500 rows gone (as when Milvus Lite lost a data file): the sweep is not applied, nothing is deleted from the new collection, the old one is kept and prune refuses', async () => {
+    const s = await alterWhileOldChanges('lostrows', '20260601000004', async (app, old) => {
+      const ids = Array.from({ length: 150 }, (_, i) => i + 1)
+      expect(
+        (await app.delete({ collection_name: old, filter: `id in [${ids.join(', ')}]` } as never)).status.error_code,
+      ).toBe('Success')
+      await app.upsert({ collection_name: old, data: [{ id: 400, vector: vec(400), title: 'late', n: 1 }] } as never)
+    })
+    expect(s.warnings.join('\n')).toContain(
+      `alter docs: the old collection '${s.old}' holds 350 rows where it held 500 at the swap: Milvus lost rows of it, or something deleted them in bulk. Its sweep is stopped, so nothing more is deleted from 'docs' on its word`,
+    )
+    expect(await count(s.client, 'docs')).toBe(500)
+    expect(await titles(s.client, 'docs', [1, 150, 400])).toEqual({ '1': 't0', '150': 't149', '400': 't399' })
+    // The late write is only in the old collection, kept as the backup, as the warning says.
+    expect(await titles(s.client, s.old, [400])).toEqual({ '400': 'late' })
+    const st = await s.m.status()
+    expect(st.backups.find((b) => b.collection === s.old)).toMatchObject({ kind: 'backup', uniqueRows: null })
+    const refused = await s.m.prune().catch((e) => e as Error)
+    expect(String(refused)).toContain(`'${s.old}' (rows it cannot count)`)
+  })
+
+  it('150 rows replaced by 150 new ones (a bulk change, the row count whole): the sweep applies it, with no warning', async () => {
+    const s = await alterWhileOldChanges('bulkswap', '20260601000005', async (app, old) => {
+      const ids = Array.from({ length: 150 }, (_, i) => i + 1)
+      expect(
+        (await app.delete({ collection_name: old, filter: `id in [${ids.join(', ')}]` } as never)).status.error_code,
+      ).toBe('Success')
+      const fresh = ids.map((i) => ({ id: 10_000 + i, vector: vec(i), title: `new${i}`, n: i }))
+      expect(Number((await app.insert({ collection_name: old, data: fresh } as never)).insert_cnt)).toBe(150)
+    })
+    expect(s.warnings).toEqual([])
+    expect(await count(s.client, 'docs')).toBe(500)
+    expect(await titles(s.client, 'docs', [1, 150, 151, 10_001, 10_150])).toEqual({
+      '151': 't150',
+      '10001': 'new1',
+      '10150': 'new150',
+    })
+  })
+})
+
 describe('a crash during the catch-up and the sweep', () => {
   const V = '20260601000002'
   const GROW = `export default { async up(ctx: any) { await ctx.alter('docs', (t: any) => t.alterField('title', { maxLength: 300 }), { batchSize: 100 }) } }\n`
