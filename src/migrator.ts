@@ -463,7 +463,7 @@ export class Migrator {
             if (e instanceof MvmError && (e.code === 'UNREACHABLE' || e.code === 'AUTH_FAILED')) {
               // The server is gone: the failure cannot be recorded, and that is the news to report.
               throw new MvmError(e.code, `Migration ${this.rel(m.path)} stopped: ${e.message}`, {
-                hint: 'Nothing is recorded as applied for it. When the server is back, {{status}} (it shows an interrupted alter), then {{up}} to finish.',
+                hint: 'Nothing is recorded as applied for it. When the server is back, {{upCommand}} runs it again from the start; an alter it interrupted continues from its checkpoint ({{status}} to see it).',
                 cause: e,
               })
             }
@@ -481,6 +481,12 @@ export class Migrator {
               e.hintTemplate
                 ? `${e.hintTemplate} `
                 : ''
+            // An alter's own verdict (writers during an offline copy, a catch-up outrun by writes, a
+            // failed verification) says what to do; the file may be fine, so no "fix it" after it.
+            const verdict =
+              !advice && e instanceof MvmError && e.code === 'MIGRATION_FAILED' && e.hintTemplate
+                ? `${e.hintTemplate} `
+                : ''
             if (isInterrupted(e) && this.opts.signal?.aborted) {
               throw this.interruptedDuring(e, m, done, tracker.changes, finished)
             }
@@ -493,7 +499,7 @@ export class Migrator {
               ? ` Before it failed, up() made ${made.length === 1 ? 'this change, which stays' : `these ${made.length} changes, which stay`}: ${made.join('; ')}. A retry runs up() from the start: make each step safe to run again (createCollection(def, { ifNotExists: true }), dropCollection(name, { ifExists: true })) or undo it first.`
               : ''
             throw new MvmError('MIGRATION_FAILED', `Migration ${this.rel(m.path)} failed: ${messageOf(e)}`, {
-              hint: `${advice}${done.length ? `The ${done.length} migration(s) before it in this batch stay applied. ` : ''}It is recorded as failed; fix it and {{up}} again to retry.${stays}${kept}`,
+              hint: `${advice}${verdict}${done.length ? `The ${done.length} migration(s) before it in this batch stay applied. ` : ''}It is recorded as failed${verdict ? ': {{up}}' : '; fix it and {{up}}'} again to retry.${stays}${kept}`,
               cause: e,
               details: { applied: done, failed: m.version, changes: made },
             })
