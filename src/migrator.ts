@@ -473,18 +473,15 @@ export class Migrator {
             const finished = (await this.journal.list().catch(() => [] as JournalEntry[]))
               .filter((a) => revertibleBy(m.version)(a) && a.state === 'done')
               .map((a) => `'${a.name}'`)
-            // The advice of a bad call found after something changed (e.g. a second alter of one name).
-            // And of a backfill that failed for good (what to do about the model service, kept copy and all).
+            // The advice of a bad call found after something changed (e.g. a second alter of one name),
+            // of a backfill that failed for good (what to do about the model service, kept copy and all),
+            // and an alter's own verdict (writers during an offline copy, a catch-up outrun by writes, a
+            // failed verification). Each says what to do and then to run it again (the file may be
+            // fine): no "fix it" after it.
             const advice =
               e instanceof MvmError &&
-              (e.code === 'MIGRATION_INVALID' || e.details?.rowsKept !== undefined) &&
+              (e.code === 'MIGRATION_INVALID' || e.code === 'MIGRATION_FAILED' || e.details?.rowsKept !== undefined) &&
               e.hintTemplate
-                ? `${e.hintTemplate} `
-                : ''
-            // An alter's own verdict (writers during an offline copy, a catch-up outrun by writes, a
-            // failed verification) says what to do; the file may be fine, so no "fix it" after it.
-            const verdict =
-              !advice && e instanceof MvmError && e.code === 'MIGRATION_FAILED' && e.hintTemplate
                 ? `${e.hintTemplate} `
                 : ''
             if (isInterrupted(e) && this.opts.signal?.aborted) {
@@ -499,7 +496,7 @@ export class Migrator {
               ? ` Before it failed, up() made ${made.length === 1 ? 'this change, which stays' : `these ${made.length} changes, which stay`}: ${made.join('; ')}. A retry runs up() from the start: make each step safe to run again (createCollection(def, { ifNotExists: true }), dropCollection(name, { ifExists: true })) or undo it first.`
               : ''
             throw new MvmError('MIGRATION_FAILED', `Migration ${this.rel(m.path)} failed: ${messageOf(e)}`, {
-              hint: `${advice}${verdict}${done.length ? `The ${done.length} migration(s) before it in this batch stay applied. ` : ''}It is recorded as failed${verdict ? ': {{up}}' : '; fix it and {{up}}'} again to retry.${stays}${kept}`,
+              hint: `${advice}${done.length ? `The ${done.length} migration(s) before it in this batch stay applied. ` : ''}It is recorded as failed${advice ? ' until {{upCommand}} runs it again' : '; fix it and {{up}} again to retry'}.${stays}${kept}`,
               cause: e,
               details: { applied: done, failed: m.version, changes: made },
             })

@@ -31,7 +31,7 @@ export default defineMigration({
 const row = (id: string, seq = 0) => ({ id, vector: [seq % 7, 1, 2, 3], title: `t${id}-${seq}` })
 
 /** A project whose `docs` (created by V1) holds `n` rows, with V2 (an alter of docs) written but not run. */
-async function seeded(n: number) {
+async function seeded(n: number, alter = ALTER) {
   const db = await freshDatabase('hintsf')
   clients.push(db.client)
   const dir = tempProject()
@@ -42,7 +42,7 @@ async function seeded(n: number) {
   const keys = Array.from({ length: n }, (_, i) => String(i + 1))
   await db.client.insert({ collection_name: 'docs', data: keys.map((k) => row(k)) })
   await db.client.flush({ collection_names: ['docs'] })
-  writeMigration(dir, `${V2}_grow.ts`, ALTER)
+  writeMigration(dir, `${V2}_grow.ts`, alter)
   return { ...db, dir, args, keys }
 }
 
@@ -77,7 +77,7 @@ describe('hints of writers and faults fit their case', () => {
       ),
     )
     expect(lines[1]).toBe(
-      'hint: The migration is fine. Run it again with writers stopped, or online (the default: without --offline), which catches up with the writes. An alter that changes the primary key or gives new ids is always offline. It is recorded as failed: run `mvmigrate up` again to retry.',
+      'hint: The migration is fine. Run it again with writers stopped, or online (the default: without --offline), which catches up with the writes. An alter that changes the primary key or gives new ids is always offline. It is recorded as failed until `mvmigrate up` runs it again.',
     )
     // Untouched, as it says: no n field, no copy left, every acknowledged write there.
     const spec = await s.client.describeCollection({ collection_name: 'docs' })
@@ -112,6 +112,83 @@ describe('hints of writers and faults fit their case', () => {
       ],
     })
     expect(await snapshot(s.client)).toEqual(before)
+  })
+
+  it('down --carry-writes with a written row the old schema cannot hold: fix or delete it, or --discard-writes (exit 4)', async () => {
+    const s = await seeded(
+      200,
+      `import { defineMigration } from 'mvmigrate'
+export default defineMigration({
+  async up(ctx) { await ctx.alter('docs', (t) => t.alterField('title', { maxLength: 400 }), { batchSize: 100 }) },
+})
+`,
+    )
+    const up = await cli(s.dir, s.args('up'))
+    expect(up.code, up.stderr).toBe(0)
+    const app = await connectMilvus({ uri: s.uri, database: s.database, token: milvusToken() })
+    clients.push(app)
+    await app.insert({ collection_name: 'docs', data: [{ ...row('5001'), title: 'x'.repeat(300) }] })
+    const before = await snapshot(s.client)
+    const r = await cli(s.dir, s.args('down', '--carry-writes'))
+    expect({ code: r.code, lines: errorLines(r) }).toEqual({
+      code: 4,
+      lines: [
+        "error: cannot carry the row with key 5001 back: field 'title': 300 bytes do not fit in maxLength 200",
+        'hint: Nothing was changed. Fix or delete that row in the altered collection, or roll back with --discard-writes to keep such rows only in the leftover collection.',
+      ],
+    })
+    expect(await snapshot(s.client)).toEqual(before)
+  })
+
+  it('an online alter meets a value written during it that the new schema cannot hold: handle such values (exit 1)', async () => {
+    const dir0 = tempProject()
+    const ready = `${dir0}/ready`
+    const go = `${dir0}/go`
+    // The copy's last row waits until the test has written its row, keyed below every copied key:
+    // the copy (which pages on by key) does not meet it, the catch-up does.
+    const s = await seeded(
+      200,
+      `import * as fs from 'node:fs'
+import { defineMigration } from 'mvmigrate'
+export default defineMigration({
+  async up(ctx) {
+    await ctx.alter('docs', (t) => t.alterField('title', { maxLength: 8 }).mapRows(async (r) => {
+      if (String(r.id) === '200' && !fs.existsSync(${JSON.stringify(go)})) {
+        fs.writeFileSync(${JSON.stringify(ready)}, '')
+        while (!fs.existsSync(${JSON.stringify(go)})) await new Promise((res) => setTimeout(res, 20))
+      }
+      return r
+    }), { batchSize: 100 })
+  },
+})
+`,
+    )
+    const app = await connectMilvus({ uri: s.uri, database: s.database, token: milvusToken() })
+    clients.push(app)
+    const running = cli(s.dir, s.args('up'))
+    const t0 = Date.now()
+    while (!fs.existsSync(ready) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 20))
+    await app.insert({ collection_name: 'docs', data: [{ ...row('-7'), title: 'too long for eight' }] })
+    fs.writeFileSync(go, '')
+    const r = await running
+    expect({ code: r.code, lines: errorLines(r) }).toEqual({
+      code: 1,
+      lines: [
+        `error: Migration migrations/${V2}_grow.ts failed: The row with key -7 of 'docs' (written during the alter) would store "too long for eight" in field 'title': 18 characters do not fit in maxLength 8`,
+        'hint: Make the converter or backfill handle such values (or fix that row in the source), then run the migration again. The source is untouched. It is recorded as failed until `mvmigrate up` runs it again.',
+      ],
+    })
+    // Untouched, as it says: the old maxLength, and the row as written.
+    const spec = await s.client.describeCollection({ collection_name: 'docs' })
+    const title = spec.schema.fields.find((f) => f.name === 'title')
+    expect(title?.type_params.find((p) => p.key === 'max_length')?.value).toBe('200')
+    const written = await s.client.query({
+      collection_name: 'docs',
+      filter: 'id == -7',
+      output_fields: ['title'],
+      consistency_level: 'Strong',
+    } as never)
+    expect(written.data.map((x) => x.title)).toEqual(['too long for eight'])
   })
 })
 
