@@ -46,6 +46,12 @@ async function seeded(n: number, alter = ALTER) {
   return { ...db, dir, args, keys }
 }
 
+/** The database as a snapshot, but for the lock: a killed runner's lock is taken over by the next command. */
+async function dataOf(client: MilvusClient) {
+  const { _migrations_lock: _lock, ...rest } = await snapshot(client)
+  return rest
+}
+
 /** The lines of stderr that are the error: `error:` and `hint:` (progress lines left out). */
 const errorLines = (r: CliResult) => r.stderr.split('\n').filter((l) => /^(error|hint): /.test(l))
 
@@ -248,5 +254,47 @@ export default defineMigration({ async up(ctx) {
     } finally {
       await server.stop()
     }
+  })
+})
+
+describe('hints after a killed runner (SIGKILL failpoints) fit their case', () => {
+  it('resolve after a run killed half-way through the swap: up finishes the swap (exit 4)', async () => {
+    const s = await seeded(200)
+    const killed = await cli(s.dir, s.args('up'), { env: { MVMIGRATE_FAILPOINTS: 'alter:between-renames' } })
+    expect(killed.code, killed.stderr).toBe(-1)
+    const before = await dataOf(s.client)
+    for (const as of ['--rolled-back', '--applied']) {
+      const r = await cli(s.dir, s.args('resolve', V2, as))
+      expect({ as, code: r.code, lines: errorLines(r) }).toEqual({
+        as,
+        code: 4,
+        lines: [
+          `error: Cannot resolve ${V2}_grow: its alter of 'docs' stopped half-way through the swap`,
+          'hint: Nothing was changed. To finish the swap (no copy), run `mvmigrate up`; then, if you want it undone, run `mvmigrate down`.',
+        ],
+      })
+    }
+    expect(await dataOf(s.client)).toEqual(before)
+    // As it says: up finishes the swap.
+    const up = await cli(s.dir, s.args('up'))
+    expect(up.code, up.stderr).toBe(0)
+    const spec = await s.client.describeCollection({ collection_name: 'docs' })
+    expect(spec.schema.fields.map((f) => f.name)).toContain('n')
+  })
+
+  it('resolve --applied after a run killed mid-copy: up continues the copy, or resolve it as rolled back (exit 4)', async () => {
+    const s = await seeded(300)
+    const killed = await cli(s.dir, s.args('up'), { env: { MVMIGRATE_FAILPOINTS: 'alter:after-page=2' } })
+    expect(killed.code, killed.stderr).toBe(-1)
+    const before = await dataOf(s.client)
+    const r = await cli(s.dir, s.args('resolve', V2, '--applied'))
+    expect({ code: r.code, lines: errorLines(r) }).toEqual({
+      code: 4,
+      lines: [
+        `error: Cannot mark ${V2}_grow as applied: its alter of 'docs' never swapped (the collection is not altered)`,
+        'hint: Nothing was changed. `mvmigrate up` continues that alter from its checkpoint; or resolve it as rolled back (--rolled-back), which drops the partial copy.',
+      ],
+    })
+    expect(await dataOf(s.client)).toEqual(before)
   })
 })
