@@ -146,6 +146,37 @@ export default defineMigration({
     expect(await snapshot(s.client)).toEqual(before)
   })
 
+  it('down --carry-writes after an alter that retyped the primary key: rows cannot be matched, so --discard-writes or an alter back (exit 4)', async () => {
+    const s = await seeded(
+      200,
+      `import { defineMigration } from 'mvmigrate'
+export default defineMigration({
+  async up(ctx) {
+    await ctx.alter('docs', (t) => t.alterField('id', { type: 'VarChar', maxLength: 20, convert: (v) => String(v) }), {
+      batchSize: 100,
+      allowPrimaryKeyChange: true,
+    })
+  },
+})
+`,
+    )
+    const up = await cli(s.dir, s.args('up'))
+    expect(up.code, up.stderr).toBe(0)
+    const app = await connectMilvus({ uri: s.uri, database: s.database, token: milvusToken() })
+    clients.push(app)
+    await app.insert({ collection_name: 'docs', data: [{ ...row('0'), id: '5001' }] })
+    const before = await snapshot(s.client)
+    const r = await cli(s.dir, s.args('down', '--carry-writes'))
+    expect({ code: r.code, lines: errorLines(r) }).toEqual({
+      code: 4,
+      lines: [
+        "error: cannot carry writes of 'docs' back: the alter changed the primary key type, so its rows cannot be matched with the backup's",
+        'hint: Nothing was changed. Roll back with --discard-writes (the rows stay in the leftover collection), or write a down() that alters back with ctx.alter.',
+      ],
+    })
+    expect(await snapshot(s.client)).toEqual(before)
+  })
+
   it('an online alter meets a value written during it that the new schema cannot hold: handle such values (exit 1)', async () => {
     const dir0 = tempProject()
     const ready = `${dir0}/ready`
