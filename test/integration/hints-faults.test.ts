@@ -177,6 +177,51 @@ export default defineMigration({
     expect(await snapshot(s.client)).toEqual(before)
   })
 
+  it('an online alter outrun by writers: run it when writes are slower (exit 1)', async () => {
+    const s = await seeded(200)
+    const app = await connectMilvus({ uri: s.uri, database: s.database, token: milvusToken() })
+    clients.push(app)
+    const writer = startWriter({
+      client: app,
+      collection: 'docs',
+      keys: s.keys,
+      row,
+      rate: 300,
+      mix: { upsert: 1, insert: 0, delete: 0 },
+    })
+    // A slow copy and slow catch-up passes (~0.5 s a page): the writer rewrites most rows during each.
+    const r = await cli(s.dir, s.args('up'), {
+      env: { MVMIGRATE_FAILPOINTS: 'alter:after-page=sleep:500,alter:catch-up-page=sleep:500' },
+    })
+    const log = await writer.stop()
+    expect(r.code, r.stderr).toBe(1)
+    const lines = errorLines(r)
+    expect(lines).toHaveLength(2)
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^error: Migration migrations/${V2}_grow\\.ts failed: 'docs' changes faster than the alter can catch up: catch-up pass \\d+ had to write \\d+ of the 200 rows it read again \\(about \\d+ rows written a second, while a pass reads \\d+ rows a second\\); the copy was dropped and 'docs' is untouched$`,
+      ),
+    )
+    expect(lines[1]).toBe(
+      'hint: Run the migration when writes are slower, or pause the busiest writer while it runs. It is recorded as failed until `mvmigrate up` runs it again.',
+    )
+    // Untouched, as it says: no n field, no copy left, every acknowledged write there.
+    const spec = await s.client.describeCollection({ collection_name: 'docs' })
+    expect(spec.schema.fields.map((f) => f.name).sort()).toEqual(['id', 'title', 'vector'])
+    const names = (await s.client.listCollections()).data.map((c) => c.name)
+    expect(names.filter((n) => n.startsWith('docs'))).toEqual(['docs'])
+    const now = await s.client.query({
+      collection_name: 'docs',
+      filter: 'id > 0',
+      output_fields: ['title'],
+      limit: 1000,
+      consistency_level: 'Strong',
+    } as never)
+    const titles = new Map(now.data.map((x) => [String(x.id), x.title]))
+    expect(titles.size).toBe(200)
+    for (const [key, expected] of log.expected) expect(titles.get(key)).toBe((expected as { title: string }).title)
+  })
+
   it('an online alter meets a value written during it that the new schema cannot hold: handle such values (exit 1)', async () => {
     const dir0 = tempProject()
     const ready = `${dir0}/ready`
