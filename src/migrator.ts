@@ -686,6 +686,13 @@ export class Migrator {
               cause: e,
               details: { ...e.details, reverted: done, failed: m.version },
             })
+          if (e instanceof MvmError && (e.code === 'UNREACHABLE' || e.code === 'AUTH_FAILED'))
+            // The server is gone, not the down() at fault: the news, with its exit code, and no "fix it".
+            throw new MvmError(e.code, `Rolling back ${this.rel(m.path)} stopped: ${e.message}`, {
+              hint: `It stays recorded as applied.${done.length ? ` Already undone: ${done.map((d) => d.version).join(', ')}.` : ''} When the server is back, {{down}} again: an alter back that was copying continues from its checkpoint.`,
+              cause: e,
+              details: { reverted: done, failed: m.version },
+            })
           throw new MvmError('MIGRATION_FAILED', `Rolling back ${this.rel(m.path)} failed: ${messageOf(e)}`, {
             hint: `It stays recorded as applied.${done.length ? ` Already undone: ${done.map((d) => d.version).join(', ')}.` : ''} Fix its down() and {{down}} again.`,
             cause: e,

@@ -331,6 +331,67 @@ export default defineMigration({ async up(ctx) {
       await server.stop()
     }
   })
+  it('the server stops while down runs: it stays applied, down again when the server is back (exit 6)', async () => {
+    const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mvm-hintsf-')), 'milvus')
+    const port = await freePort()
+    let server: LiteServer = await startLiteServer({ binary: inject('liteBinary'), dataDir, port })
+    try {
+      const dir = tempProject()
+      const ready = path.join(dir, 'ready')
+      const go = path.join(dir, 'go')
+      // down() waits until the server is gone, then makes its first call.
+      writeMigration(
+        dir,
+        `${V1}_tags.ts`,
+        `import * as fs from 'node:fs'
+import { defineMigration } from 'mvmigrate'
+export default defineMigration({
+  async up(ctx) {
+    await ctx.createCollection({ name: 'tags', fields: [
+      { name: 'id', type: 'Int64', primaryKey: true },
+      { name: 'vector', type: 'FloatVector', dim: 4 },
+    ], indexes: [{ field: 'vector', type: 'FLAT', metric: 'L2' }] })
+  },
+  async down(ctx) {
+    fs.writeFileSync(${JSON.stringify(ready)}, '')
+    while (!fs.existsSync(${JSON.stringify(go)})) await new Promise((r) => setTimeout(r, 20))
+    await ctx.dropCollection('tags')
+  },
+})
+`,
+      )
+      const up = await cli(dir, ['--uri', server.uri, 'up'])
+      expect(up.code, up.stderr).toBe(0)
+      const running = cli(dir, ['--uri', server.uri, 'down'])
+      const t0 = Date.now()
+      while (!fs.existsSync(ready) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 20))
+      process.kill(server.pid, 'SIGKILL')
+      fs.writeFileSync(go, '')
+      const r = await running
+      const lines = errorLines(r)
+      expect(r.code, r.stderr).toBe(6)
+      expect(lines).toHaveLength(2)
+      expect(lines[0]).toMatch(
+        new RegExp(
+          `^error: Rolling back migrations/${V1}_tags\\.ts stopped: .+: the Milvus server did not answer \\(.+\\)$`,
+        ),
+      )
+      expect(lines[1]).toBe(
+        'hint: It stays recorded as applied. When the server is back, run `mvmigrate down` again: an alter back that was copying continues from its checkpoint.',
+      )
+      // As it says: back on the same data, it is applied, tags is there, and down undoes it.
+      server = await startLiteServer({ binary: inject('liteBinary'), dataDir, port })
+      const st = await cli(dir, ['--uri', server.uri, 'status'])
+      expect(st.stdout).toMatch(new RegExp(`^${V1} +tags +applied`, 'm'))
+      const again = await cli(dir, ['--uri', server.uri, 'down'])
+      expect(again.code, again.stderr).toBe(0)
+      const c = await connectMilvus({ uri: server.uri })
+      expect((await c.hasCollection({ collection_name: 'tags' })).value).toBe(false)
+      await c.closeConnection()
+    } finally {
+      await server.stop()
+    }
+  })
 })
 
 describe('hints after a killed runner (SIGKILL failpoints) fit their case', () => {
