@@ -693,8 +693,16 @@ export class Migrator {
               cause: e,
               details: { reverted: done, failed: m.version },
             })
+          // The error's own advice when it has some (writers during --carry-writes, say): the down()
+          // may be fine, or there may be none (an alter undone by its backup).
+          const advice =
+            e instanceof MvmError && e.hintTemplate
+              ? e.hintTemplate
+              : m.migration.down
+                ? 'Fix its down() and {{down}} again.'
+                : 'To retry, {{down}} again.'
           throw new MvmError('MIGRATION_FAILED', `Rolling back ${this.rel(m.path)} failed: ${messageOf(e)}`, {
-            hint: `It stays recorded as applied.${done.length ? ` Already undone: ${done.map((d) => d.version).join(', ')}.` : ''} Fix its down() and {{down}} again.`,
+            hint: `It stays recorded as applied.${done.length ? ` Already undone: ${done.map((d) => d.version).join(', ')}.` : ''} ${advice}`,
             cause: e,
             details: { reverted: done, failed: m.version },
           })

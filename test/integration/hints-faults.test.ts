@@ -146,6 +146,49 @@ export default defineMigration({
     expect(await snapshot(s.client)).toEqual(before)
   })
 
+  it('down --carry-writes while a writer still writes: stop writers, then --carry-writes again (exit 1)', async () => {
+    const s = await seeded(200)
+    const up = await cli(s.dir, s.args('up'))
+    expect(up.code, up.stderr).toBe(0)
+    const app = await connectMilvus({ uri: s.uri, database: s.database, token: milvusToken() })
+    clients.push(app)
+    const writer = startWriter({
+      client: app,
+      collection: 'docs',
+      keys: s.keys,
+      row,
+      rate: 300,
+      mix: { upsert: 0, insert: 1, delete: 0 },
+    })
+    await new Promise((r) => setTimeout(r, 300))
+    const r = await cli(s.dir, s.args('down', '--carry-writes'))
+    const log = await writer.stop()
+    expect(r.code, r.stderr).toBe(1)
+    const lines = errorLines(r)
+    expect(lines).toHaveLength(2)
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^error: Rolling back migrations/${V2}_grow\\.ts failed: after carrying writes back, 'docs__mvm_bak_${V2}' holds \\d+ rows and 'docs' \\d+, with different keys; nothing was swapped$`,
+      ),
+    )
+    expect(lines[1]).toBe(
+      'hint: It stays recorded as applied. Stop writers to the collection while rolling back, then roll back with --carry-writes again (it carries only what is still missing).',
+    )
+    // As it says: nothing swapped (docs is still the altered collection), and with the writer
+    // stopped, --carry-writes again rolls back with every row.
+    const spec = await s.client.describeCollection({ collection_name: 'docs' })
+    expect(spec.schema.fields.map((f) => f.name)).toContain('n')
+    const again = await cli(s.dir, s.args('down', '--carry-writes'))
+    expect(again.code, again.stderr).toBe(0)
+    const after = await s.client.query({
+      collection_name: 'docs',
+      filter: 'id > 0',
+      output_fields: ['count(*)'],
+      consistency_level: 'Strong',
+    } as never)
+    expect(Number(after.data[0]['count(*)'])).toBe(200 + log.acknowledged.insert)
+  })
+
   it('down --carry-writes after an alter that retyped the primary key: rows cannot be matched, so --discard-writes or an alter back (exit 4)', async () => {
     const s = await seeded(
       200,
