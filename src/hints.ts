@@ -41,6 +41,7 @@ export const ACTIONS = {
   allowDestructive: { cli: 'pass --allow-destructive', api: 'pass { allowDestructive: true }' },
   pullForce: { cli: 'run `mvmigrate pull --force`', api: 'call pullSchema() with { force: true }' },
   baseline: { cli: '`mvmigrate baseline <version>`', api: 'migrator.baseline(version)' },
+  rolledBack: { cli: '--rolled-back', api: "migrator.resolve(version, 'rolled-back')" },
   uri: { cli: '--uri / MILVUS_URI', api: 'the uri option or MILVUS_URI' },
   useServer: { cli: 'pass --uri to use a Milvus server instead', api: 'set uri to use a Milvus server instead' },
   noUri: {

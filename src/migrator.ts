@@ -463,7 +463,7 @@ export class Migrator {
             if (e instanceof MvmError && (e.code === 'UNREACHABLE' || e.code === 'AUTH_FAILED')) {
               // The server is gone: the failure cannot be recorded, and that is the news to report.
               throw new MvmError(e.code, `Migration ${this.rel(m.path)} stopped: ${e.message}`, {
-                hint: 'Nothing is recorded as applied for it. When the server is back, {{status}} (it shows an interrupted alter), then {{up}} to finish.',
+                hint: 'Nothing is recorded as applied for it. When the server is back, {{upCommand}} runs it again from the start; an alter it interrupted continues from its checkpoint ({{status}} to see it).',
                 cause: e,
               })
             }
@@ -473,11 +473,14 @@ export class Migrator {
             const finished = (await this.journal.list().catch(() => [] as JournalEntry[]))
               .filter((a) => revertibleBy(m.version)(a) && a.state === 'done')
               .map((a) => `'${a.name}'`)
-            // The advice of a bad call found after something changed (e.g. a second alter of one name).
-            // And of a backfill that failed for good (what to do about the model service, kept copy and all).
+            // The advice of a bad call found after something changed (e.g. a second alter of one name),
+            // of a backfill that failed for good (what to do about the model service, kept copy and all),
+            // and an alter's own verdict (writers during an offline copy, a catch-up outrun by writes, a
+            // failed verification). Each says what to do and then to run it again (the file may be
+            // fine): no "fix it" after it.
             const advice =
               e instanceof MvmError &&
-              (e.code === 'MIGRATION_INVALID' || e.details?.rowsKept !== undefined) &&
+              (e.code === 'MIGRATION_INVALID' || e.code === 'MIGRATION_FAILED' || e.details?.rowsKept !== undefined) &&
               e.hintTemplate
                 ? `${e.hintTemplate} `
                 : ''
@@ -493,7 +496,7 @@ export class Migrator {
               ? ` Before it failed, up() made ${made.length === 1 ? 'this change, which stays' : `these ${made.length} changes, which stay`}: ${made.join('; ')}. A retry runs up() from the start: make each step safe to run again (createCollection(def, { ifNotExists: true }), dropCollection(name, { ifExists: true })) or undo it first.`
               : ''
             throw new MvmError('MIGRATION_FAILED', `Migration ${this.rel(m.path)} failed: ${messageOf(e)}`, {
-              hint: `${advice}${done.length ? `The ${done.length} migration(s) before it in this batch stay applied. ` : ''}It is recorded as failed; fix it and {{up}} again to retry.${stays}${kept}`,
+              hint: `${advice}${done.length ? `The ${done.length} migration(s) before it in this batch stay applied. ` : ''}It is recorded as failed${advice ? ' until {{upCommand}} runs it again' : '; fix it and {{up}} again to retry'}.${stays}${kept}`,
               cause: e,
               details: { applied: done, failed: m.version, changes: made },
             })
@@ -683,8 +686,23 @@ export class Migrator {
               cause: e,
               details: { ...e.details, reverted: done, failed: m.version },
             })
+          if (e instanceof MvmError && (e.code === 'UNREACHABLE' || e.code === 'AUTH_FAILED'))
+            // The server is gone, not the down() at fault: the news, with its exit code, and no "fix it".
+            throw new MvmError(e.code, `Rolling back ${this.rel(m.path)} stopped: ${e.message}`, {
+              hint: `It stays recorded as applied.${done.length ? ` Already undone: ${done.map((d) => d.version).join(', ')}.` : ''} When the server is back, {{down}} again: an alter back that was copying continues from its checkpoint.`,
+              cause: e,
+              details: { reverted: done, failed: m.version },
+            })
+          // The error's own advice when it has some (writers during --carry-writes, say): the down()
+          // may be fine, or there may be none (an alter undone by its backup).
+          const advice =
+            e instanceof MvmError && e.hintTemplate
+              ? e.hintTemplate
+              : m.migration.down
+                ? 'Fix its down() and {{down}} again.'
+                : 'To retry, {{down}} again.'
           throw new MvmError('MIGRATION_FAILED', `Rolling back ${this.rel(m.path)} failed: ${messageOf(e)}`, {
-            hint: `It stays recorded as applied.${done.length ? ` Already undone: ${done.map((d) => d.version).join(', ')}.` : ''} Fix its down() and {{down}} again.`,
+            hint: `It stays recorded as applied.${done.length ? ` Already undone: ${done.map((d) => d.version).join(', ')}.` : ''} ${advice}`,
             cause: e,
             details: { reverted: done, failed: m.version },
           })

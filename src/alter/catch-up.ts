@@ -276,7 +276,7 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
           'MIGRATION_INVALID',
           `The row with key ${String(r[pk.name])} of '${opts.source}' (written during the alter) would store ${typeof bad.value === 'string' ? JSON.stringify(bad.value) : String(bad.value)} in field '${bad.field}': ${bad.why}`,
           {
-            hint: 'Make the converter or backfill handle such values, then run the migration again. The source is untouched.',
+            hint: 'Make the converter or backfill handle such values (or fix that row in the source), then run the migration again. The source is untouched.',
           },
         )
       }

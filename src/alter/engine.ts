@@ -798,7 +798,8 @@ async function catchUp(
           'MIGRATION_FAILED',
           `'${pass.source}' changes faster than the alter can catch up: catch-up pass ${figures.passes} had to write ${changed} of the ${r.rowsRead} rows it read again (about ${rate} rows written a second, while a pass reads ${readRate} rows a second); the copy was dropped and '${pass.source}' is untouched`,
           {
-            hint: 'Run the migration when writes are slower (or pause the busiest writer while it runs), or raise maxPasses in the alter options.',
+            // Not "raise maxPasses": this stops passes that no longer shrink, however many are allowed.
+            hint: 'Run the migration when writes are slower, or pause the busiest writer while it runs.',
           },
         )
       }

@@ -84,6 +84,12 @@ export function unstorableValue(plan: AlterPlan, row: Row): { field: string; val
         return { field: f.name, value: v, why: 'Infinity and NaN cannot be copied reliably' }
       continue
     }
+    // The server refuses the whole insert for one such value, in words that name no row. Counted in
+    // characters: at least as many bytes, so a server counting either refuses it (never a false refusal).
+    if (f.type === 'VarChar' && typeof v === 'string' && f.maxLength !== undefined && [...v].length > f.maxLength)
+      return { field: f.name, value: v, why: `${[...v].length} characters do not fit in maxLength ${f.maxLength}` }
+    if (f.type === 'Array' && Array.isArray(v) && f.maxCapacity !== undefined && v.length > f.maxCapacity)
+      return { field: f.name, value: v, why: `${v.length} elements do not fit in maxCapacity ${f.maxCapacity}` }
     const range = INT_RANGE[f.type]
     if (!range) continue
     const n = asInteger(v)

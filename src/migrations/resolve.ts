@@ -54,8 +54,10 @@ export function planResolve(
   const failedList = failed.length
     ? `Migrations recorded as failed: ${failed.map((e) => `${e.version}_${e.name}`).join(', ')}.`
     : 'No migration is recorded as failed.'
-  // A run killed outright records nothing: an alter it left copying is all there is to settle.
-  const interruptedOnly = (!found || found.state === 'pending') && partial.length > 0 && as === 'rolled-back'
+  const midSwap = mine.filter((j) => j.state === 'swapping' || j.state === 'reverting')
+  // A run killed outright records nothing: an alter it left copying (or half-way through its swap)
+  // is all there is to settle, and the refusals below say what to do about it.
+  const interruptedOnly = (!found || found.state === 'pending') && (partial.length > 0 || midSwap.length > 0)
   if (!found && !interruptedOnly)
     throw new MvmError('UNKNOWN_VERSION', `resolve ${version}: no migration has that version`, {
       hint: `${failedList} To list them all, {{status}}.`,
@@ -76,26 +78,25 @@ export function planResolve(
       } ${failedList}`,
     })
   }
-  const midSwap = mine.filter((j) => j.state === 'swapping' || j.state === 'reverting')
   if (midSwap.length)
     throw new MvmError(
       'RESOLVE_REFUSED',
       `Cannot resolve ${label}: its alter of ${midSwap.map((j) => `'${j.name}'`).join(', ')} stopped half-way through the swap`,
       {
-        hint: `Nothing was changed. ${entry.file ? '' : 'Restore its file from version control, then '}{{up}}: it finishes the swap (no copy). Then, if you want it undone, {{down}}.`,
+        hint: `Nothing was changed. ${entry.file ? '' : 'Restore its file from version control. '}To finish the swap (no copy), {{up}}; then, if you want it undone, {{down}}.`,
       },
     )
   if (as === 'applied') {
     if (!entry.file)
       throw new MvmError('RESOLVE_REFUSED', `Cannot mark ${label} as applied: its file is gone`, {
-        hint: 'Nothing was changed. An applied migration is recorded with its file (its checksum, and the down() that undoes it): restore the file from version control first, or resolve it as rolled back (--rolled-back) if you abandoned it.',
+        hint: 'Nothing was changed. An applied migration is recorded with its file (its checksum, and the down() that undoes it): restore the file from version control first, or resolve it as rolled back ({{rolledBack}}) if you abandoned it.',
       })
     if (partial.length)
       throw new MvmError(
         'RESOLVE_REFUSED',
         `Cannot mark ${label} as applied: its alter of ${partial.map((j) => `'${j.name}'`).join(', ')} never swapped (the collection is not altered)`,
         {
-          hint: 'Nothing was changed. {{up}} continues that alter from its checkpoint; or resolve it as rolled back (--rolled-back), which drops the partial copy.',
+          hint: 'Nothing was changed. {{upCommand}} continues that alter from its checkpoint; or resolve it as rolled back ({{rolledBack}}), which drops the partial copy.',
         },
       )
   }

@@ -117,6 +117,15 @@ export async function milvusCall<T>(what: string, fn: () => Promise<T>, opts: Ca
           await new Promise((r) => setTimeout(r, 250 * attempt))
           continue
         }
+        if (sentAway(e))
+          throw new MvmError(
+            'MILVUS_ERROR',
+            `${what}: the server sent the connection away ${attempt} times in a row (${messageOf(e).split('\n')[0]})`,
+            {
+              hint: 'The server did not process these calls. Run the command again; if it repeats, check the server for load or limits (message size, keepalive pings).',
+              cause: e,
+            },
+          )
         throw translateSdkError(what, e, opts.rpc)
       }
     }

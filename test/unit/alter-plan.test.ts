@@ -411,6 +411,22 @@ describe('values the copy writes (found by the randomized alters)', () => {
     expect(unstorableValue(p, { year: 2147483648 })).toMatchObject({ field: 'year' })
     expect(unstorableValue(p, { year: 1.5 })).toMatchObject({ why: 'an Int32 field holds whole numbers only' })
   })
+
+  it('a string longer than maxLength (in characters) and an array beyond maxCapacity are found too: the server would refuse the whole insert', () => {
+    // (tags is the source's Array field, maxCapacity 4)
+    const p = plan([{ kind: 'addField', field: { name: 'code', type: 'VarChar', maxLength: 3, default: '' } }])
+    // Three characters fit, however many bytes they take (a server counting characters takes them).
+    expect(unstorableValue(p, { code: 'äöü', tags: ['1', '2', '3', '4'] })).toBeUndefined()
+    expect(unstorableValue(p, { code: 'abcd' })).toEqual({
+      field: 'code',
+      value: 'abcd',
+      why: '4 characters do not fit in maxLength 3',
+    })
+    expect(unstorableValue(p, { tags: ['1', '2', '3', '4', '5'] })).toMatchObject({
+      field: 'tags',
+      why: '5 elements do not fit in maxCapacity 4',
+    })
+  })
 })
 
 describe('down --carry-writes: converting a row back', () => {
