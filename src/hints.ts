@@ -38,6 +38,7 @@ export const ACTIONS = {
   pruneDiscard: { cli: 'prune --discard-writes', api: 'migrator.prune({ discardWrites: true })' },
   env: { cli: '--env <name> / MVMIGRATE_ENV', api: 'the environment option of loadConfig() (or MVMIGRATE_ENV)' },
   schemaFile: { cli: '--schema <file>', api: 'the schemaFile option' },
+  migrationsDir: { cli: '--migrations-dir (or migrationsDir in the config)', api: 'the migrationsDir option' },
   allowDestructive: { cli: 'pass --allow-destructive', api: 'pass { allowDestructive: true }' },
   pullForce: { cli: 'run `mvmigrate pull --force`', api: 'call pullSchema() with { force: true }' },
   baseline: { cli: '`mvmigrate baseline <version>`', api: 'migrator.baseline(version)' },

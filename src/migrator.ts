@@ -1,10 +1,17 @@
 import type { AlterSummary } from './alter/types'
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
+import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type { AlterContext } from './alter/engine'
 import { type LeftoverCollection, findLeftovers, pruneLeftovers } from './alter/leftovers'
-import { type WritesPolicy, backupProblem, checkWritesSince, writesRefusal } from './alter/revert'
+import {
+  type WritesPolicy,
+  alteredCollectionBeneath,
+  backupProblem,
+  checkWritesSince,
+  writesRefusal,
+} from './alter/revert'
 import { type WritesReport, hasWrites } from './alter/writes-since'
 import { CallTracker, tracked } from './context/call-tracker'
 import { type ContextOptions, MigrationContext } from './context/context'
@@ -204,7 +211,17 @@ export class Migrator {
 
   private async entries(): Promise<MigrationStatus[]> {
     const files = discoverMigrations(this.opts.migrationsDir)
-    return computeStatus(files, await phase('ledger', () => this.ledger.list()))
+    const rows = await phase('ledger', () => this.ledger.list())
+    // Every applied file "missing" says less than the truth: the directory is not where it is looked for.
+    if (!fs.existsSync(this.opts.migrationsDir) && rows.some((r) => r.state !== 'failed'))
+      throw new MvmError(
+        'MISSING_FILE',
+        `The migrations directory ${this.rel(this.opts.migrationsDir)} does not exist, but the ledger records ${rows.length} migration(s) run from it`,
+        {
+          hint: "Nothing was changed. Run from the project's root (where the config file is), or point {{migrationsDir}} at the directory.",
+        },
+      )
+    return computeStatus(files, rows)
   }
 
   /** Read-only: touches nothing in Milvus (the ledger is not created by looking at it). */
@@ -254,23 +271,38 @@ export class Migrator {
    * and baseline) against the live collections. mvmigrate's own collections are never drift.
    */
   async drift(journal?: JournalEntry[]): Promise<Drift> {
-    const snapshot = await this.snapshots.latest()
+    // Read at once: each read waits for the server (a Strong read 150-350 ms on Milvus 2.3).
+    const [snapshot, entries, live] = await Promise.all([
+      this.snapshots.latest(),
+      journal ?? this.journal.list(),
+      describeDatabase(this.opts.client),
+    ])
     if (!snapshot) return { snapshotAt: null, changes: [] }
     // A running (or interrupted) alter's own collections change under it: its target appears, its
     // alias moves. status lists the alter itself; they are not drift.
     // So is what an alter finished since the snapshot changed (the run records a new one after it).
     const busy = new Set(
-      (journal ?? (await this.journal.list()))
+      entries
         .filter((j) => j.state !== 'done' || (j.updatedAt > snapshot.takenAt && !j.backupPrunedAt && !j.retired))
         .flatMap((j) => [j.name, j.source, j.target, j.backup, j.undone ?? ''])
         .filter(Boolean),
     )
     return {
       snapshotAt: snapshot.takenAt,
-      changes: diffSchemas(snapshot.collections, await describeDatabase(this.opts.client)).filter(
-        (c) => !busy.has(c.collection),
-      ),
+      changes: diffSchemas(snapshot.collections, live).filter((c) => !busy.has(c.collection)),
     }
+  }
+
+  private async warnOfDrift(): Promise<void> {
+    const drift = await phase('drift', () => this.drift())
+    if (!drift.changes.length) return
+    const what = drift.changes
+      .slice(0, 5)
+      .map((c) => `${c.collection}: ${c.kind}${c.item ? ` ${c.item}` : ''}`)
+      .join('; ')
+    this.log.warn(
+      `the database changed outside migrations since ${drift.snapshotAt} (${what}${drift.changes.length > 5 ? `; ${drift.changes.length - 5} more` : ''}): this run's schema snapshot includes those changes, so status will not report them as drift again. Write a migration for them if they are meant to stay.`,
+    )
   }
 
   /** After a run: the snapshot drift is measured from (a failure to take it is reported, not fatal). */
@@ -421,6 +453,9 @@ export class Migrator {
       const loaded = await this.loadAll(todo)
       const unresolved = failedWithoutFile(entries)
       if (!loaded.length) return { direction: 'up', dryRun: false, migrations: [], ...unresolved }
+      // The snapshot this run records after it includes whatever changed outside migrations: say so
+      // now, or status never reports that drift again.
+      if (!created) await this.warnOfDrift()
       // From the rows just read (under the lock nothing else writes them): no second read of the ledger.
       const batch = nextBatchOf(entries.flatMap((e) => (e.row ? [e.row] : [])))
       const done: RunResult['migrations'] = []
@@ -615,6 +650,8 @@ export class Migrator {
           const report = await checkWritesSince(this.alterContext(m), a, {
             verify,
             planOf: (name) => this.alterPlanOf(m, a, name),
+            // A newer alter of the same name is undone first: this one's result is in its backup.
+            alteredName: alteredCollectionBeneath(a, journal),
           })
           mine.set(a.name, report)
           if (hasWrites(report)) withWrites.push({ file: this.rel(m.path), report })

@@ -36,6 +36,28 @@ export interface RevertSummary {
 }
 
 /** The collection that holds an alter's result now. */
+/**
+ * The collection that holds an alter's result when a newer alter of the same name (by plain name)
+ * is in `journal` too: that alter's backup, which its undo puts back under the name. Otherwise
+ * alteredCollectionOf(entry).
+ */
+export function alteredCollectionBeneath(entry: JournalEntry, journal: JournalEntry[]): string {
+  const newer = journal
+    .filter(
+      (j) =>
+        j.name === entry.name &&
+        j.mode === 'rename' &&
+        entry.mode === 'rename' &&
+        j.version > entry.version &&
+        !j.retired &&
+        j.direction !== 'down' &&
+        j.state === 'done' &&
+        j.backup,
+    )
+    .sort((a, b) => a.version.localeCompare(b.version))[0]
+  return newer ? newer.backup : alteredCollectionOf(entry)
+}
+
 export function alteredCollectionOf(entry: JournalEntry): string {
   return entry.mode === 'alias' || entry.target === alterNames(entry.name, entry.version, entry.slot).versioned
     ? entry.target
@@ -63,7 +85,7 @@ export async function backupProblem(ctx: AlterContext, entry: JournalEntry): Pro
 export async function checkWritesSince(
   ctx: AlterContext,
   entry: JournalEntry,
-  opts: RevertOptions = {},
+  opts: RevertOptions & { alteredName?: string } = {},
 ): Promise<WritesReport> {
   // The plan lets changed values be named (and carried); without it they are only detected. It is
   // looked for only when values differ (writes-since.ts).
@@ -75,7 +97,7 @@ export async function checkWritesSince(
       { hint: 'Nothing was undone. To roll back with the default verification (count and keys), {{verifyCount}}.' },
     )
   }
-  return writesSinceAlter(ctx.client, entry, alteredCollectionOf(entry), {
+  return writesSinceAlter(ctx.client, entry, opts.alteredName ?? alteredCollectionOf(entry), {
     verify: opts.verify,
     plan,
     planIfNeeded: async () => opts.planOf?.(entry.name),
@@ -135,7 +157,13 @@ export async function revertAlter(ctx: AlterContext, name: string, opts: RevertO
     `${migration.file}: cannot undo the alter of '${name}' on this server`,
   )
 
-  const writes = opts.checked ?? (await checkWritesSince(ctx, entry, opts))
+  // Checked before the rollback began, against the collection that holds this alter's result now;
+  // after a newer alter of the same name was undone in this rollback (and its writes perhaps
+  // carried back into it), that is another collection: checked again.
+  const writes =
+    opts.checked && opts.checked.collection === alteredCollectionOf(entry)
+      ? opts.checked
+      : await checkWritesSince(ctx, entry, opts)
   const policy = opts.writes ?? 'refuse'
   const summary: RevertSummary = { name, restored: entry.backup, leftover: '', writes }
   if (hasWrites(writes)) {

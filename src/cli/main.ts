@@ -45,7 +45,7 @@ function program(cli: CliContext): Command {
     .option('--migrations-dir <dir>', 'directory of migration files (default: migrations)')
     .option('--data-dir <dir>', 'embedded Milvus Lite data directory (default: .mvmigrate/milvus)')
     .option('--env <name>', 'the environment of the config file to use (env MVMIGRATE_ENV)')
-    .option('--schema <file>', 'the declarative schema file (default: mvmigrate.schema.{ts,js,json})')
+    .option('--schema <file>', 'the declarative schema file (default: mvmigrate.schema.{ts,mts,cts,js,mjs,cjs,json})')
     .addOption(
       new Option('--connect-timeout <seconds>', 'give up connecting after this long (default: 15)').argParser(
         parseSeconds('--connect-timeout'),

@@ -87,7 +87,7 @@ export function formatStatus(report: StatusReport, c: Colors): string {
     out.push(
       c.yellow(
         report.lockHolderGone
-          ? `Locked by ${describeHolder(report.lock)}, but that process is gone (it was killed before it could release the lock): the next \`mvmigrate up\` or \`down\` on this machine takes the lock over; \`mvmigrate unlock\` clears it now.`
+          ? `Locked by ${describeHolder(report.lock)}, but that process has ended without releasing it (it was killed, or could not reach the server to release it): the next \`mvmigrate up\` or \`down\` on this machine takes the lock over; \`mvmigrate unlock\` clears it now.`
           : `Locked by ${describeHolder(report.lock)}`,
       ),
     )

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { MvmError } from '../errors'
+import { MvmError, messageOf } from '../errors'
 import type { TlsOptions } from '../milvus/tls-files'
 import { defaultExport, importUserModule, loadErrorText } from '../migrations/load-module'
 import { splitCredentials } from '../util/redact'
@@ -167,17 +167,43 @@ export async function readConfigFile(file: string): Promise<ConfigFile> {
   }
   let raw: unknown
   try {
-    if (file.endsWith('.json')) raw = JSON.parse(fs.readFileSync(file, 'utf8'))
+    if (file.endsWith('.json')) raw = parseJsonConfig(file)
     else {
       raw = defaultExport(await importUserModule(file))
     }
   } catch (e) {
+    if (e instanceof MvmError) throw e
     throw new MvmError('CONFIG_INVALID', `Could not read config file ${file}: ${loadErrorText(e, 3, file)}`, {
       hint: 'Fix the file (it must export or contain one config object), or pass another with {{configFile}}.',
       cause: e,
     })
   }
   return validateConfigFile(raw, file)
+}
+
+/** A .json config: JSON's own error, at its line and column (no JavaScript parser's guess). */
+function parseJsonConfig(file: string): unknown {
+  const text = fs.readFileSync(file, 'utf8')
+  try {
+    return JSON.parse(text)
+  } catch (e) {
+    const message = messageOf(e)
+    const at = /position (\d+)/.exec(message)
+    let where = ''
+    if (at) {
+      const before = text.slice(0, Number(at[1]))
+      const line = before.split('\n').length
+      where = `:${line}:${Number(at[1]) - before.lastIndexOf('\n')}`
+    }
+    throw new MvmError(
+      'CONFIG_INVALID',
+      `Config file ${file}${where} is not valid JSON: ${at ? message.replace(/ in JSON at position \d+.*$/, '') : message}`,
+      {
+        hint: 'JSON allows no trailing commas, comments or unquoted keys; fix it, or write the config as mvmigrate.config.ts (`mvmigrate init` writes one).',
+        cause: e,
+      },
+    )
+  }
 }
 
 /** Environment variables mvmigrate reads. */

@@ -158,7 +158,10 @@ export class MigrationContext {
   /** Undoes this migration's alter of `name` by swapping its backup back in (no copy). */
   async revertAlter(name: string): Promise<RevertSummary> {
     const opts = this.options.revert ?? {}
-    return revertAlter(this.alterContext(), name, { ...opts, checked: opts.checked?.get(name) })
+    const summary = await revertAlter(this.alterContext(), name, { ...opts, checked: opts.checked?.get(name) })
+    // What the undo found (checked again when a newer alter's undo changed the collection): the run reports it.
+    if (summary.writes) opts.checked?.set(name, summary.writes)
+    return summary
   }
 
   /**

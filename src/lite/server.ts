@@ -175,6 +175,24 @@ export async function startLiteServer(opts: LiteServerOptions): Promise<LiteServ
     exited = code
   })
   const spawnError = new Promise<Error>((resolve) => child.on('error', resolve))
+  // Recorded at once, not when ready: a runner killed while the server starts leaves a record the
+  // next run reads (its owner gone: it stops the server), not a locked directory nobody explains.
+  const record: ServerRecord = {
+    serverPid: child.pid ?? 0,
+    ownerPid: process.pid,
+    port,
+    startedAt: new Date().toISOString(),
+    ...(opts.serving ? { serving: true } : {}),
+  }
+  if (child.pid) fs.writeFileSync(serverRecordPath(dataDir), JSON.stringify(record) + '\n')
+  const dropOwnRecord = () => {
+    try {
+      const current: ServerRecord = JSON.parse(fs.readFileSync(serverRecordPath(dataDir), 'utf8'))
+      if (current.serverPid === child.pid) fs.rmSync(serverRecordPath(dataDir), { force: true })
+    } catch {
+      /* no record */
+    }
+  }
 
   const stopSync = () => {
     if (exited === undefined && child.pid) {
@@ -196,6 +214,7 @@ export async function startLiteServer(opts: LiteServerOptions): Promise<LiteServ
     if (firstError || exited !== undefined || Date.now() > deadline) {
       stopSync()
       process.removeListener('exit', stopSync)
+      dropOwnRecord()
       if (/DataDirLockedError|holds the lock/.test(output)) {
         throw new MvmError(
           'DATA_DIR_IN_USE',
@@ -220,15 +239,6 @@ export async function startLiteServer(opts: LiteServerOptions): Promise<LiteServ
     }
     await new Promise((r) => setTimeout(r, 100))
   }
-  const record: ServerRecord = {
-    serverPid: child.pid!,
-    ownerPid: process.pid,
-    port,
-    startedAt: new Date().toISOString(),
-    ...(opts.serving ? { serving: true } : {}),
-  }
-  fs.writeFileSync(serverRecordPath(dataDir), JSON.stringify(record) + '\n')
-
   return {
     uri: `http://127.0.0.1:${port}`,
     port,
@@ -237,12 +247,7 @@ export async function startLiteServer(opts: LiteServerOptions): Promise<LiteServ
     async stop() {
       process.removeListener('exit', stopSync)
       if (exited === undefined && child.pid) await terminate(child.pid)
-      try {
-        const current: ServerRecord = JSON.parse(fs.readFileSync(serverRecordPath(dataDir), 'utf8'))
-        if (current.serverPid === child.pid) fs.rmSync(serverRecordPath(dataDir), { force: true })
-      } catch {
-        /* no record */
-      }
+      dropOwnRecord()
     },
   }
 }

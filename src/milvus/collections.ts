@@ -28,7 +28,17 @@ export function forgetCollectionInfo(client: MilvusClient, ...names: string[]): 
 }
 
 export async function listCollectionNames(client: MilvusClient): Promise<string[]> {
-  const res = await milvusCall('list collections', () => client.listCollections(), { rpc: 'ShowCollections' })
+  const res = await milvusCall('list collections', () => client.listCollections(), { rpc: 'ShowCollections' }).catch(
+    (e) => {
+      // Every Milvus answers a collection list (empty or not); the SDK fails reading one that is not there.
+      if (e instanceof MvmError && e.code === 'MILVUS_ERROR' && /of undefined/.test(e.message))
+        throw new MvmError('UNREACHABLE', 'The server answered, but not as Milvus does: it sent no collection list', {
+          hint: "Check that {{uri}} is Milvus' gRPC address (port 19530 unless changed; Zilliz Cloud: the cluster's public endpoint), not another service's port.",
+          cause: e,
+        })
+      throw e
+    },
+  )
   return (res.data ?? []).map((c) => c.name)
 }
 

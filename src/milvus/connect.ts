@@ -57,11 +57,31 @@ function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Pro
  * Connects and proves the connection works (server version, database exists) within a bounded
  * time, so an unreachable server or a wrong database fails fast with the address in the message.
  */
+/**
+ * An address the SDK can dial: [http:// | https:// | grpc:// | grpcs://]host[:port]. Checked
+ * before the SDK sees it (it would try, print a warning of its own and fail with a DNS error).
+ */
+function checkAddress(address: string): void {
+  const m = /^(?:([a-z][a-z0-9+.-]*):\/\/)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?\/?$/.exec(address)
+  const scheme = m?.[1]
+  const port = m?.[3] === undefined ? undefined : Number(m[3])
+  if (
+    m &&
+    (scheme === undefined || /^(https?|grpcs?)$/.test(scheme)) &&
+    (port === undefined || (port > 0 && port < 65536))
+  )
+    return
+  throw new MvmError('UNREACHABLE', `'${address}' is not a Milvus address`, {
+    hint: 'Give {{uri}} as http://host:19530 (https://... for TLS or Zilliz Cloud; host:port alone works too).',
+  })
+}
+
 export async function connectMilvus(opts: ConnectionOptions): Promise<MilvusClient> {
   const connectTimeoutMs = opts.connectTimeoutMs ?? 15_000
   // Credentials in the uri are taken as username/password; the address in every message has none.
   const split = splitCredentials(opts.uri)
   const address = split.uri
+  checkAddress(address)
   // The files are checked before anything connects; the SDK gets their contents, and the bulk
   // connection (data-client.ts, a copy of this client's config) the same.
   const secure = tlsRequested(address, opts.tls)

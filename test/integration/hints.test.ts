@@ -1,3 +1,4 @@
+import * as grpc from '@grpc/grpc-js'
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
@@ -74,6 +75,48 @@ describe('hints fit their case', () => {
       `error: Could not reach Milvus at http://127.0.0.1:${port} within 2 s\n` +
         'hint: Check that the server is running and that --uri / MILVUS_URI is its address, or leave --uri out to use the embedded Milvus Lite.\n',
     )
+  })
+
+  it('an address that is not one (a typo, another scheme): named, with the form to use, before anything dials (exit 6)', async () => {
+    const dir = tempProject()
+    for (const uri of ['not a uri', 'ftp://127.0.0.1:1', 'http://127.0.0.1:99999'])
+      failed(
+        await cli(dir, ['--uri', uri, 'status']),
+        6,
+        `error: '${uri}' is not a Milvus address\n` +
+          'hint: Give --uri / MILVUS_URI as http://host:19530 (https://... for TLS or Zilliz Cloud; host:port alone works too).\n',
+      )
+  })
+
+  it('a migrations directory that is not there, with migrations applied: says so, not that every file is missing (exit 4)', async () => {
+    const p = await remoteProject({ '20260101000001_docs.ts': createCollectionMigration('docs') })
+    expect((await p.run('up')).code).toBe(0)
+    const hint =
+      "hint: Nothing was changed. Run from the project's root (where the config file is), or point --migrations-dir (or migrationsDir in the config) at the directory.\n"
+    for (const command of ['status', 'up'])
+      failed(
+        await p.run('--migrations-dir', 'nodir', command),
+        4,
+        'error: The migrations directory nodir does not exist, but the ledger records 1 migration(s) run from it\n' +
+          hint,
+      )
+  })
+
+  it('a gRPC server that is not Milvus (every call unimplemented): not Milvus, check the address (exit 6)', async () => {
+    const server = new grpc.Server()
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    )
+    try {
+      failed(
+        await cli(tempProject(), ['--uri', `http://127.0.0.1:${port}`, 'status']),
+        6,
+        'error: The server answered, but not as Milvus does: it sent no collection list\n' +
+          "hint: Check that --uri / MILVUS_URI is Milvus' gRPC address (port 19530 unless changed; Zilliz Cloud: the cluster's public endpoint), not another service's port.\n",
+      )
+    } finally {
+      server.forceShutdown()
+    }
   })
 
   it('the data directory served by `lite serve`: use its --uri (exit 5)', async () => {

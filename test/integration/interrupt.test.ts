@@ -311,7 +311,7 @@ export default defineMigration({
     const locked = st.stdout.split('\n').find((l) => l.startsWith('Locked by'))
     expect(locked).toMatch(
       new RegExp(
-        `^Locked by mvmigrate up on ${os.hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(pid ${pid}\\) since \\S+, but that process is gone \\(it was killed before it could release the lock\\): the next \`mvmigrate up\` or \`down\` on this machine takes the lock over; \`mvmigrate unlock\` clears it now\\.$`,
+        `^Locked by mvmigrate up on ${os.hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(pid ${pid}\\) since \\S+, but that process has ended without releasing it \\(it was killed, or could not reach the server to release it\\): the next \`mvmigrate up\` or \`down\` on this machine takes the lock over; \`mvmigrate unlock\` clears it now\\.$`,
       ),
     )
     const json = JSON.parse((await cli(s.dir, s.args('status', '--json'))).stdout)

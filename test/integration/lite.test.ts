@@ -86,7 +86,7 @@ export default defineMigration({ async up(ctx) { await new Promise((r) => setTim
     const record = path.join(dir, '.mvmigrate', 'milvus.server.json')
     const t0 = Date.now()
     while (!fs.existsSync(record) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100))
-    await new Promise((r) => setTimeout(r, 3000)) // let the first migration run
+    await new Promise((r) => setTimeout(r, 5000)) // let the server start and the first migration run
     const { serverPid } = JSON.parse(fs.readFileSync(record, 'utf8'))
     child.kill('SIGKILL')
     await new Promise((r) => child.on('exit', r))
@@ -100,6 +100,23 @@ export default defineMigration({ async up(ctx) { await new Promise((r) => setTim
     expect(st.stdout).toMatch(/Locked by mvmigrate up on .* \(pid \d+\)/) // the killed runner's lock is stale
     const unlock = await cli(dir, ['unlock'])
     expect(unlock.stdout).toContain('Released the lock held by mvmigrate up')
+  })
+
+  it('a runner killed while its server was still starting: the next command stops that server and works (no "locked by another process")', async () => {
+    const dir = tempProject()
+    writeMigration(dir, '20260101000000_docs.ts', createCollectionMigration('docs'))
+    const child = spawn(process.execPath, [BIN, 'status'], { cwd: dir, stdio: 'ignore' })
+    const record = path.join(dir, '.mvmigrate', 'milvus.server.json')
+    const t0 = Date.now()
+    while (!fs.existsSync(record) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 20))
+    const { serverPid } = JSON.parse(fs.readFileSync(record, 'utf8'))
+    child.kill('SIGKILL')
+    await new Promise((r) => child.on('exit', r))
+    expect(alive(serverPid)).toBe(true) // orphaned, perhaps not yet serving
+    const st = await cli(dir, ['status'])
+    expect(st.code, st.stderr).toBe(0)
+    expect(alive(serverPid)).toBe(false)
+    expect(st.stdout).toMatch(/20260101000000\s+docs\s+pending/)
   })
 
   it('no usable Python, or a failing install, is a clear error that says what to install', async () => {

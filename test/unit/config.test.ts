@@ -3,6 +3,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadConfig, unsetCredentialVariables } from '../../src/config/config'
+import type { MvmError } from '../../src/errors'
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'mvm-config-'))
 
@@ -50,6 +51,14 @@ describe('config precedence', async () => {
     const f = path.join(cwd, 'mvmigrate.config.json')
     fs.writeFileSync(f, '{ "uri": ')
     await expect(loadConfig({ cwd, env: {} })).rejects.toThrow(/mvmigrate\.config\.json/)
+    // A trailing comma: JSON's own words, at the line and column of the problem.
+    fs.writeFileSync(f, '{\n  "uri": "http://127.0.0.1:19530",\n}\n')
+    const trailing = (await loadConfig({ cwd, env: {} }).catch((e: unknown) => e)) as MvmError
+    expect([trailing.code, trailing.message]).toEqual([
+      'CONFIG_INVALID',
+      `Config file ${f}:3:1 is not valid JSON: Expected double-quoted property name`,
+    ])
+    expect(trailing.hint).toContain('JSON allows no trailing commas, comments or unquoted keys')
     fs.writeFileSync(f, '{ "urii": "x" }')
     await expect(loadConfig({ cwd, env: {} })).rejects.toThrow(/unknown key 'urii'/)
     fs.writeFileSync(f, '{ "lockTimeout": "soon" }')
