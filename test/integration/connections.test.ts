@@ -1,6 +1,7 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { connectMilvus } from '../../src/milvus/connect'
+import { loadCollection } from '../../src/milvus/collections'
 import { openDataClient } from '../../src/milvus/data-client'
 import {
   FLOAT_COLUMNS,
@@ -418,4 +419,35 @@ export default defineMigration({
     } as never)
     expect(Number(count.data[0]['count(*)'])).toBe(2)
   }, 180_000)
+})
+
+describe('loading a collection', () => {
+  it('a load the server dropped (the collection released again at 0%) is asked for again, and the collection ends loaded', async () => {
+    const { client } = await testDatabase('reload')
+    const r = await client.createCollection({
+      collection_name: 'docs',
+      fields: [
+        { name: 'id', data_type: 'Int64', is_primary_key: true },
+        { name: 'v', data_type: 'FloatVector', dim: 2 },
+      ],
+      index_params: [{ field_name: 'v', index_type: 'FLAT', metric_type: 'L2' }],
+    } as never)
+    expect(r.error_code).toBe('Success')
+    await client.insert({ collection_name: 'docs', data: [{ id: 1, v: [1, 2] }] })
+    await client.releaseCollection({ collection_name: 'docs' })
+    // As Milvus Lite did after a rename: the load is accepted, then the collection is not loading.
+    const loadAsync = client.loadCollectionAsync.bind(client)
+    let asked = 0
+    client.loadCollectionAsync = (async (req: never) => {
+      asked++
+      const res = await loadAsync(req)
+      if (asked === 1) await client.releaseCollection({ collection_name: 'docs' })
+      return res
+    }) as typeof client.loadCollectionAsync
+    const started = Date.now()
+    await loadCollection(client, 'docs')
+    expect(asked).toBe(2)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000)
+    expect((await client.getLoadState({ collection_name: 'docs' })).state).toBe('LoadStateLoaded')
+  })
 })
