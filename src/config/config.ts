@@ -199,7 +199,7 @@ function parseJsonConfig(file: string): unknown {
       'CONFIG_INVALID',
       `Config file ${file}${where} is not valid JSON: ${at ? message.replace(/ in JSON at position \d+.*$/, '') : message}`,
       {
-        hint: 'JSON allows no trailing commas, comments or unquoted keys; fix it, or write the config as mvmigrate.config.ts (`mvmigrate init` writes one).',
+        hint: 'JSON allows no trailing commas, comments or unquoted keys: fix it, or write the config as mvmigrate.config.ts ({{init}}).',
         cause: e,
       },
     )
