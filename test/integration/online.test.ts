@@ -369,23 +369,32 @@ describe('online alter with a live writer and reader', () => {
   })
 })
 
+/**
+ * The sweep tests' project: `rows` seeded rows in `docs`, the application's and the runner's own
+ * connections, and a migration V that grows the title with a grace period of `graceMs`.
+ */
+async function sweepProject(prefix: string, rows: number, V: string, graceMs: number) {
+  const { client, database } = await dbs.fresh(prefix)
+  clients.push(client)
+  await seed(client, 'docs', rows)
+  const uri = milvusUri()
+  const token = milvusToken()
+  const app = await connectMilvus({ uri, token, database })
+  const runner = await connectMilvus({ uri, token, database })
+  clients.push(app, runner)
+  const dir = tempProject()
+  writeMigration(
+    dir,
+    `${V}_grow.ts`,
+    `export default { async up(ctx: any) { await ctx.alter('docs', (t: any) => t.alterField('title', { maxLength: 300 }), { batchSize: 100, graceMs: ${graceMs} }) } }\n`,
+  )
+  return { client, app, runner, dir }
+}
+
 describe('the sweep after the swap', () => {
   it('brings over writes that land in the old collection after the swap; a key written on both sides is a conflict: reported, kept in the backup, never overwritten', async () => {
-    const { client, database } = await dbs.fresh('sweep')
-    clients.push(client)
-    await seed(client, 'docs', 1000)
-    const uri = milvusUri()
-    const token = milvusToken()
-    const app = await connectMilvus({ uri, token, database })
-    const runner = await connectMilvus({ uri, token, database })
-    clients.push(app, runner)
-    const dir = tempProject()
     const V = '20260601000001'
-    writeMigration(
-      dir,
-      `${V}_grow.ts`,
-      `export default { async up(ctx: any) { await ctx.alter('docs', (t: any) => t.alterField('title', { maxLength: 300 }), { batchSize: 100, graceMs: 3000 }) } }\n`,
-    )
+    const { client, app, runner, dir } = await sweepProject('sweep', 1000, V, 3000)
     const backup = `docs__mvm_bak_${V}`
     const row = (id: number, title: string) => ({ id, vector: vec(id), title, n: id })
     const ok = async (p: Promise<{ status?: { error_code: unknown; reason?: string }; error_code?: unknown }>) => {
@@ -463,21 +472,8 @@ describe('the sweep after the swap', () => {
 
 describe('the second sweep re-reads only what the first read within the grace period', () => {
   it('a 3,000-row old collection swept slowly: sweep 2 reads a prefix, a write made there after sweep 1 read it is brought over, and a whole sweep 3 follows (a writer still at it)', async () => {
-    const { client, database } = await dbs.fresh('sweep2')
-    clients.push(client)
-    await seed(client, 'docs', 3000)
-    const uri = milvusUri()
-    const token = milvusToken()
-    const app = await connectMilvus({ uri, token, database })
-    const runner = await connectMilvus({ uri, token, database })
-    clients.push(app, runner)
-    const dir = tempProject()
     const V = '20260601000003'
-    writeMigration(
-      dir,
-      `${V}_grow.ts`,
-      `export default { async up(ctx: any) { await ctx.alter('docs', (t: any) => t.alterField('title', { maxLength: 300 }), { batchSize: 100, graceMs: 1500 }) } }\n`,
-    )
+    const { client, app, runner, dir } = await sweepProject('sweep2', 3000, V, 1500)
     const backup = `docs__mvm_bak_${V}`
     const row = (id: number, title: string) => ({ id, vector: vec(id), title, n: id })
     const details: string[] = []
@@ -555,20 +551,7 @@ describe('an old collection that lost rows after the swap', () => {
     V: string,
     during: (app: MilvusClient, old: string) => Promise<void>,
   ) {
-    const { client, database } = await dbs.fresh(prefix)
-    clients.push(client)
-    await seed(client, 'docs', 500)
-    const uri = milvusUri()
-    const token = milvusToken()
-    const app = await connectMilvus({ uri, token, database })
-    const runner = await connectMilvus({ uri, token, database })
-    clients.push(app, runner)
-    const dir = tempProject()
-    writeMigration(
-      dir,
-      `${V}_grow.ts`,
-      `export default { async up(ctx: any) { await ctx.alter('docs', (t: any) => t.alterField('title', { maxLength: 300 }), { batchSize: 100, graceMs: 300 }) } }\n`,
-    )
+    const { client, app, runner, dir } = await sweepProject(prefix, 500, V, 300)
     const old = `docs__mvm_bak_${V}`
     const warnings: string[] = []
     let changing: Promise<void> | undefined
