@@ -16,6 +16,22 @@ afterAll(async () => {
   for (const c of clients) await c.closeConnection()
 })
 
+/** A project whose first migration created 'docs' (4-dim vectors, a title), holding `rows` rows. */
+async function docsProject(prefix: string, rows: number) {
+  const db = await freshDatabase(prefix)
+  clients.push(db.client)
+  const dir = tempProject()
+  const run = (...a: string[]) => cli(dir, ['--uri', db.uri, '--database', db.database, ...a])
+  writeMigration(dir, '20260301000001_docs.ts', createCollectionMigration('docs'))
+  expect((await run('up')).code).toBe(0)
+  if (rows)
+    await db.client.insert({
+      collection_name: 'docs',
+      data: Array.from({ length: rows }, (_, i) => ({ id: String(i + 1), vector: [i, 1, 2, 3], title: `t${i}` })),
+    })
+  return { db, dir, run }
+}
+
 const TAGS = (maxLength: number) =>
   `{ name: 'tags', fields: [{ name: 'id', type: 'Int64', primaryKey: true }, { name: 'v', type: 'FloatVector', dim: 2 }, { name: 'label', type: 'VarChar', maxLength: ${maxLength} }], indexes: [{ field: 'v', type: 'FLAT', metric: 'L2' }] }`
 
@@ -35,16 +51,7 @@ export default defineMigration({
 
 describe('a migration that fails after changing something', () => {
   it('names every change it made; with createCollection(def, { ifNotExists: true }) the retry finishes; another schema is refused', async () => {
-    const db = await freshDatabase('retry')
-    clients.push(db.client)
-    const dir = tempProject()
-    const run = (...a: string[]) => cli(dir, ['--uri', db.uri, '--database', db.database, ...a])
-    writeMigration(dir, '20260301000001_docs.ts', createCollectionMigration('docs'))
-    expect((await run('up')).code).toBe(0)
-    await db.client.insert({
-      collection_name: 'docs',
-      data: Array.from({ length: 30 }, (_, i) => ({ id: String(i + 1), vector: [i, 1, 2, 3], title: `t${i}` })),
-    })
+    const { db, dir, run } = await docsProject('retry', 30)
 
     const file = '20260301000002_tags.ts'
     writeMigration(dir, file, second({ ifNotExists: false, fails: true }))
@@ -143,16 +150,7 @@ describe('a failed migration settled by hand: resolve', () => {
     }
 
   it('its file deleted: status and up say so, --applied is refused, --rolled-back forgets it (its finished alter stays) and status --check passes', async () => {
-    const db = await freshDatabase('resolve')
-    clients.push(db.client)
-    const dir = tempProject()
-    const run = (...a: string[]) => cli(dir, ['--uri', db.uri, '--database', db.database, ...a])
-    writeMigration(dir, '20260301000001_docs.ts', createCollectionMigration('docs'))
-    expect((await run('up')).code).toBe(0)
-    await db.client.insert({
-      collection_name: 'docs',
-      data: Array.from({ length: 20 }, (_, i) => ({ id: String(i + 1), vector: [i, 1, 2, 3], title: `t${i}` })),
-    })
+    const { db, dir, run } = await docsProject('resolve', 20)
     const V = '20260301000002'
     writeMigration(dir, `${V}_tags.ts`, second({ ifNotExists: false, fails: true }))
     expect((await run('up')).code).toBe(1)
@@ -217,12 +215,7 @@ describe('a failed migration settled by hand: resolve', () => {
   }, 180_000)
 
   it('--applied for a failed migration finished by hand: recorded as applied in a new batch; down then runs its down()', async () => {
-    const db = await freshDatabase('resolveapplied')
-    clients.push(db.client)
-    const dir = tempProject()
-    const run = (...a: string[]) => cli(dir, ['--uri', db.uri, '--database', db.database, ...a])
-    writeMigration(dir, '20260301000001_docs.ts', createCollectionMigration('docs'))
-    expect((await run('up')).code).toBe(0)
+    const { db, dir, run } = await docsProject('resolveapplied', 0)
     const V = '20260301000003'
     writeMigration(
       dir,
@@ -262,16 +255,7 @@ export default defineMigration({
   }, 180_000)
 
   it('a run killed mid-copy, then its file deleted: status says resolve drops the partial copy; resolve --rolled-back does, the source untouched', async () => {
-    const db = await freshDatabase('resolvekilled')
-    clients.push(db.client)
-    const dir = tempProject()
-    const run = (...a: string[]) => cli(dir, ['--uri', db.uri, '--database', db.database, ...a])
-    writeMigration(dir, '20260301000001_docs.ts', createCollectionMigration('docs'))
-    expect((await run('up')).code).toBe(0)
-    await db.client.insert({
-      collection_name: 'docs',
-      data: Array.from({ length: 500 }, (_, i) => ({ id: String(i + 1), vector: [i, 1, 2, 3], title: `t${i}` })),
-    })
+    const { db, dir, run } = await docsProject('resolvekilled', 500)
     const V = '20260301000004'
     writeMigration(
       dir,
