@@ -27,6 +27,8 @@ export interface FieldChanges {
   maxCapacity?: number
   dim?: number
   elementType?: string
+  /** false: the primary key's values are given, no longer generated (needed to retype an auto_id key: only Int64 keys can be generated). */
+  autoId?: false
   nullable?: boolean
   default?: ScalarValue
   description?: string

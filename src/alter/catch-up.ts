@@ -10,6 +10,7 @@ import { INT64_MAX, type Key, KeyDigest, keyComparator, keyLiteral, rangeFilter 
 import { type KeyListing, MAX_QUERY_WINDOW, readKeyWindows, readPages, readRowsByKeys } from './pager'
 import type { CopyPartitions } from './resume'
 import type { AlterPlan } from './types'
+import { changesPrimaryKey } from './plan'
 import { canReuseBackfills, hasBackfills, transformRows, unstorableValue } from './values'
 import { rowComparer } from './verify'
 import { type KeyWindow, type WindowTable, digestOf, setWritten, sourceByKey, writtenByKey } from './windows'
@@ -670,10 +671,6 @@ export async function verifyTransforms(opts: PassOptions): Promise<void> {
 /** Whether an alter can catch up with writers: keys must match one to one across it. */
 export function catchUpProblem(plan: AlterPlan, newIds: boolean): string | undefined {
   if (newIds) return 'the alter gives rows new primary keys (newIds)'
-  const pk = primaryKeyOf(plan.source)!
-  const targetPk = primaryKeyOf(plan.target)!
-  const src = plan.fields.get(targetPk.name)
-  if (pk.type !== targetPk.type || src?.from !== pk.name || src.convert || src.backfill)
-    return 'the alter changes the primary key'
+  if (changesPrimaryKey(plan)) return 'the alter changes the primary key'
   return undefined
 }

@@ -14,6 +14,7 @@ import { transformRows, unstorableValue } from './values'
 import { ContentDigest, RowHasher, type RowHash } from './content'
 import { type KeyWindow, type WindowTable, setWritten } from './windows'
 import { BackfillFailed, type Backfiller } from './backfill'
+import { changesPrimaryKey } from './plan'
 
 /**
  * Bytes on the wire per page. Measured on Milvus Lite with 768-dim rows (bench/): pages of ~1 MB
@@ -57,6 +58,8 @@ export interface CopyResult {
   rowsResumed: number
   /** Digest of the source keys as read during the copy. */
   sourceKeys: KeyDigest
+  /** Digest of the keys written, where they may differ from the source's (a changed primary key, mapRows). */
+  writtenKeys?: KeyDigest
   batchSize: number
 }
 
@@ -121,6 +124,8 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
   const outputFields = ['*']
   const resume = opts.resumeFrom
   const sourceKeys = resume ? KeyDigest.parse(resume.keys) : new KeyDigest()
+  // Such a copy is never resumed (its keys cannot be matched with the source's: resume.ts), so this starts empty.
+  const writtenKeys = changesPrimaryKey(plan) || plan.mapRows.length ? new KeyDigest() : undefined
 
   // Page size from the real row size (a small sample), unless the migration fixed it.
   let batchSize = opts.batchSize
@@ -148,6 +153,7 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
     at: { partition: number; lastKey: string },
   ): Promise<void> {
     const res = await insertRows(client, targetName, rows, partition, floatVectors)
+    if (writtenKeys) for (const r of rows) writtenKeys.add(String(r[targetPk.name]))
     if (first && !opts.newIds) {
       // The first page proves whether the server kept the keys we sent (auto_id collections).
       const got = res.ids
@@ -294,5 +300,5 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
     }
     throw e
   }
-  return { rowsCopied, rowsResumed: resume?.rows ?? 0, sourceKeys, batchSize }
+  return { rowsCopied, rowsResumed: resume?.rows ?? 0, sourceKeys, writtenKeys, batchSize }
 }

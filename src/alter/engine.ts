@@ -36,6 +36,7 @@ import { type CopyCheckpoint, checkpointProblem } from './resume'
 import type { KeyDigest } from './keys'
 import { alterNames, freeSlot } from './names'
 import { preflightAlter } from './preflight'
+import { changesPrimaryKey } from './plan'
 import type { AlterContext, AlterPlan, AlterSummary, OnlineFigures } from './types'
 import { interruptName, isInterrupted } from '../util/interrupt'
 import { finishSwap } from './swap'
@@ -482,14 +483,18 @@ async function buildTarget(
     const copyReads = readAfter(ctx.journal.lastWrite)
     const before = await countRows(client, sourceName, undefined, copyReads)
     if (resumeFrom) {
-      const problem = await checkpointProblem(
-        data.client,
-        { name: sourceName, pk: primaryKeyOf(plan.source)! },
-        { name: targetName, pk: primaryKeyOf(plan.target)! },
-        copyPartitions(plan),
-        resumeFrom,
-        online,
-      )
+      // The checkpoint's keys are the source's: a copy whose keys may differ cannot be matched with them.
+      const problem =
+        changesPrimaryKey(plan) || plan.mapRows.length
+          ? `the alter ${plan.mapRows.length ? 'transforms rows (mapRows)' : 'changes the primary key'}, so the rows copied cannot be matched with the source's by key`
+          : await checkpointProblem(
+              data.client,
+              { name: sourceName, pk: primaryKeyOf(plan.source)! },
+              { name: targetName, pk: primaryKeyOf(plan.target)! },
+              copyPartitions(plan),
+              resumeFrom,
+              online,
+            )
       if (problem) {
         log.info(`cannot continue the interrupted copy of ${name}: ${problem}; copying again from the start`)
         await dropCollection(client, targetName)
@@ -626,7 +631,12 @@ async function buildTarget(
       plan,
       sourceName,
       targetName,
-      { sourceRowsBefore: before, rowsCopied: copy.rowsCopied, sourceKeys: copy.sourceKeys },
+      {
+        sourceRowsBefore: before,
+        rowsCopied: copy.rowsCopied,
+        sourceKeys: copy.sourceKeys,
+        writtenKeys: copy.writtenKeys,
+      },
       !!options.newIds,
       verifyReads,
       traits.flushBeforeScans,

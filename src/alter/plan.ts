@@ -401,6 +401,18 @@ function checkResult(d: Draft, where: string): void {
 
 export type { AlterPlan, FieldSource } from './types'
 
+/**
+ * Whether the alter changes the primary key (a rename, a retype, a converter, a backfill): keys then
+ * cannot be matched one to one with the source's (no catch-up, no resume), and the copy's keys are
+ * checked against those it wrote, not the source's.
+ */
+export function changesPrimaryKey(plan: AlterPlan): boolean {
+  const pk = primaryKeyOf(plan.source)!
+  const targetPk = primaryKeyOf(plan.target)!
+  const src = plan.fields.get(targetPk.name)
+  return pk.type !== targetPk.type || src?.from !== pk.name || !!src.convert || !!src.backfill
+}
+
 export function planAlter(source: CollectionSpec, ops: AlterOp[], options: AlterOptions = {}, where = ''): AlterPlan {
   const target: CollectionSpec = { ...structuredClone({ ...source, aliases: [] }), aliases: [...source.aliases] }
   const d: Draft = {
@@ -496,6 +508,16 @@ export function describeField(f: FieldSpec): string {
 function applyFieldChanges(d: Draft, f: FieldSpec, c: FieldChanges, src: FieldSource): void {
   const label = `${d.at}field '${f.name}'`
   const before = describeField(f)
+  if (c.autoId !== undefined) {
+    if (c.autoId !== false || !f.primaryKey)
+      d.problems.push(
+        `${label}: autoId can only be turned off, on the primary key (a key the server generates anew would not match the rows' old keys)`,
+      )
+    else {
+      if (f.autoId) guardPrimaryKey(d, f, 'turning off its autoId')
+      delete f.autoId
+    }
+  }
   if (c.type !== undefined && !changeType(d, f, c, src, label)) return
   if (c.type === undefined && c.convert) src.convert = chain(src.convert, c.convert)
   if (c.maxLength !== undefined) {
@@ -553,6 +575,11 @@ function changeType(d: Draft, f: FieldSpec, c: FieldChanges, src: FieldSource, l
     return false
   }
   guardPrimaryKey(d, f, 'retyping it')
+  // Milvus generates Int64 keys only: a retyped auto_id key must be given from now on (its values are copied).
+  if (f.primaryKey && f.autoId && to !== 'Int64')
+    d.problems.push(
+      `${label}: the server generates its values (autoId), and only an Int64 primary key can be generated; a ${to} key must be given: add autoId: false to the change (the rows keep their converted keys, and inserts must give one)`,
+    )
   if (to === f.type) {
     if (c.convert) src.convert = chain(src.convert, c.convert)
     return true

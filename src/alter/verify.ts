@@ -8,6 +8,7 @@ import { KeyDigest } from './keys'
 import { readKeyWindows, readPages, readRowsByKeys } from './pager'
 import type { AlterPlan } from './types'
 import { hasBackfills, transformRows } from './values'
+import { changesPrimaryKey } from './plan'
 
 /** Digest of every key in a collection (keys only: the key windows, no rows are read). */
 export async function keyDigest(
@@ -28,6 +29,8 @@ export interface CopyFacts {
   rowsCopied: number
   /** Digest of the source keys as the copy read them. */
   sourceKeys: KeyDigest
+  /** Digest of the keys the copy wrote, when the alter may change them (else they are the source's). */
+  writtenKeys?: KeyDigest
 }
 
 /**
@@ -75,6 +78,24 @@ export async function verifyCopy(
       },
     )
   }
+  const targetKeys = await keyDigest(data, targetName, primaryKeyOf(plan.target)!, readAfter)
+  const written = facts.writtenKeys
+  if (!newIds && written && targetKeys.toString() !== written.toString()) {
+    // Milvus keeps one row a key: keys the copy wrote twice are found once.
+    const twice = written.count - targetKeys.count
+    throw new MvmError(
+      'MIGRATION_FAILED',
+      twice > 0
+        ? `Verification failed: the copy wrote ${written.count} rows to '${targetName}' but they have only ${targetKeys.count} distinct primary keys: the alter gives ${twice} row(s) a key another row has; the copy was dropped and the source is untouched`
+        : `Verification failed: the primary keys of '${targetName}' differ from those the copy wrote; the copy was dropped and the source is untouched`,
+      {
+        hint:
+          twice > 0
+            ? 'A converter (or mapRows) of the primary key must give every row a key of its own. Change it so no two rows get the same key, then run the migration again.'
+            : 'Run the migration again; report this if it repeats.',
+      },
+    )
+  }
   if (targetCount !== facts.rowsCopied || targetCount !== before) {
     throw new MvmError(
       'MIGRATION_FAILED',
@@ -82,8 +103,7 @@ export async function verifyCopy(
       { hint: 'Run the migration again; report this if it repeats.' },
     )
   }
-  const targetKeys = await keyDigest(data, targetName, primaryKeyOf(plan.target)!, readAfter)
-  if (!newIds && targetKeys.toString() !== facts.sourceKeys.toString()) {
+  if (!newIds && !written && targetKeys.toString() !== facts.sourceKeys.toString()) {
     throw new MvmError(
       'MIGRATION_FAILED',
       `Verification failed: the primary keys of '${targetName}' differ from the source's; the copy was dropped and the source is untouched`,
@@ -157,21 +177,37 @@ export async function verifyValues(
   const targetPk = primaryKeyOf(plan.target)!
   const differs = rowComparer(plan.target.fields)
   const backfilled = hasBackfills(plan)
+  // Keys the alter may change are found under the transformed row's key (backfilled values are then computed again).
+  const keysChange = changesPrimaryKey(plan) || plan.mapRows.length > 0
+  const read = (keys: string[]) =>
+    readRowsByKeys({ client, collection: targetName, pk: targetPk, outputFields: ['*'] }, keys)
   for await (const page of readPages({ client, collection: sourceName, pk, outputFields: ['*'], batchSize })) {
     const keys = page.rows.map((r) => String(r[pk.name]))
-    const targetRows = await readRowsByKeys({ client, collection: targetName, pk: targetPk, outputFields: ['*'] }, keys)
+    let outs: Row[]
+    let targetKeys = keys
+    let targetRows: Row[]
+    if (keysChange) {
+      outs = await transformRows(plan, page.rows)
+      targetKeys = outs.map((o) => String(o[targetPk.name]))
+      targetRows = await read(targetKeys)
+    } else {
+      targetRows = await read(keys)
+      const found = new Map(targetRows.map((r) => [String(r[targetPk.name]), r]))
+      outs = await transformRows(plan, page.rows, {
+        reuse: backfilled ? keys.map((k) => found.get(k) ?? {}) : undefined,
+      })
+    }
     const byKey = new Map(targetRows.map((r) => [String(r[targetPk.name]), r]))
-    const reuse = backfilled ? keys.map((k) => byKey.get(k) ?? {}) : undefined
-    const outs = await transformRows(plan, page.rows, { reuse })
     for (const [i, r] of page.rows.entries()) {
       const key = String(r[pk.name])
       const expected = outs[i]
-      const actual = byKey.get(key)
+      const actual = byKey.get(targetKeys[i])
       const difference = actual ? differs(expected, actual) : 'the row is missing'
       if (difference) {
+        const where = targetKeys[i] === key ? `key ${key}` : `key ${key} (${targetKeys[i]} in the copy)`
         throw new MvmError(
           'MIGRATION_FAILED',
-          `Verification (full) failed: the row with key ${key} in '${targetName}' differs from the transformed source row (${difference}); the copy was dropped and the source is untouched`,
+          `Verification (full) failed: the row with ${where} in '${targetName}' differs from the transformed source row (${difference}); the copy was dropped and the source is untouched`,
           {
             hint: 'A transform that is not deterministic (random values, the clock) cannot be verified in full; use the default verification, or make it deterministic.',
           },

@@ -463,4 +463,52 @@ describe('ctx.alter: copy-and-swap', () => {
     expect((await ctx.describeCollection('documents')).fields.map((f) => f.name)).toContain('legacy_tag')
     expect((await allRows(client, 'documents')).size).toBe(200)
   })
+
+  it('a primary key retyped by a converter that changes its values (Int64 -> "doc-<id>"): every row under its new key, verified, with verify full', async () => {
+    const { client, ctx } = await setup()
+    await documents(ctx, client, 300)
+    const before = await allRows(client, 'documents')
+    // A converter that gives two rows one key is refused before the swap, saying so.
+    const collide = await ctx
+      .alter(
+        'documents',
+        (t) =>
+          t.alterField('id', {
+            type: 'VarChar',
+            maxLength: 40,
+            autoId: false,
+            convert: (v: unknown) => `k${BigInt(String(v)) % 100n}`,
+          }),
+        { allowPrimaryKeyChange: true, batchSize: 100 },
+      )
+      .then(
+        () => undefined,
+        (x) => x as MvmError,
+      )
+    expect(collide?.message).toBe(
+      "Verification failed: the copy wrote 300 rows to 'documents__mvm_tmp_20260201000000' but they have only 100 distinct primary keys: the alter gives 200 row(s) a key another row has; the copy was dropped and the source is untouched",
+    )
+    expect(collide?.hint).toBe(
+      'A converter (or mapRows) of the primary key must give every row a key of its own. Change it so no two rows get the same key, then run the migration again.',
+    )
+    expect(await allRows(client, 'documents')).toEqual(before)
+    await ctx.alter(
+      'documents',
+      (t) =>
+        t.alterField('id', {
+          type: 'VarChar',
+          maxLength: 40,
+          autoId: false,
+          convert: (v: unknown) => `doc-${String(v)}`,
+        }),
+      { allowPrimaryKeyChange: true, verify: 'full', batchSize: 100 },
+    )
+    const after = await allRows(client, 'documents')
+    expect(after.size).toBe(300)
+    for (const [id, row] of before) {
+      const moved = after.get(`doc-${id}`)
+      expect(moved?.text, id).toBe(row.text)
+      expect(moved?.name, id).toBe(row.name)
+    }
+  })
 })

@@ -127,6 +127,44 @@ describe('planAlter: each operation', () => {
     )
   })
 
+  it('an auto_id primary key retyped to VarChar needs autoId: false (only Int64 keys are generated); autoId is only turned off, on the key', () => {
+    const autoIdKey = {
+      fields: [
+        { name: 'id', type: 'Int64', primaryKey: true, autoId: true },
+        { name: 'vector', type: 'FloatVector', dim: 4 },
+        { name: 'text', type: 'VarChar', maxLength: 100 },
+      ] as FieldSpec[],
+    }
+    const retype = (changes: object, options = { allowPrimaryKeyChange: true }) =>
+      problems(
+        [{ kind: 'alterField', name: 'id', changes: { type: 'VarChar', maxLength: 40, ...changes } }],
+        autoIdKey,
+        options,
+      )
+    expect(retype({})).toBe(
+      "m.ts: alter 'docs': field 'id': the server generates its values (autoId), and only an Int64 primary key can be generated; a VarChar key must be given: add autoId: false to the change (the rows keep their converted keys, and inserts must give one)",
+    )
+    const off = plan(
+      [
+        {
+          kind: 'alterField',
+          name: 'id',
+          changes: { type: 'VarChar', maxLength: 40, autoId: false, convert: (v) => `doc-${String(v)}` },
+        },
+      ],
+      autoIdKey,
+      { allowPrimaryKeyChange: true },
+    )
+    expect(off.problems).toEqual([])
+    expect(field(off, 'id')).toEqual({ name: 'id', type: 'VarChar', maxLength: 40, primaryKey: true })
+    expect(problems([{ kind: 'alterField', name: 'id', changes: { autoId: false } }], autoIdKey)).toBe(
+      "m.ts: alter 'docs': field 'id' is the primary key; turning off its autoId needs { allowPrimaryKeyChange: true }",
+    )
+    expect(problems([{ kind: 'alterField', name: 'text', changes: { autoId: false } }], autoIdKey)).toBe(
+      "m.ts: alter 'docs': field 'text': autoId can only be turned off, on the primary key (a key the server generates anew would not match the rows' old keys)",
+    )
+  })
+
   it('alterField params: maxLength range, element type and dim need a converter, nullable needs a default, and the rest is applied', () => {
     expect(problems([{ kind: 'alterField', name: 'text', changes: { maxLength: 70000 } }])).toContain(
       'maxLength must be between 1 and 65535, got 70000',
