@@ -26,6 +26,8 @@ export type { MvmigrateConfig, ConfigFile, LoadConfigOptions } from './config/co
 export { openSession } from './session'
 export type { Session } from './session'
 export { connectMilvus } from './milvus/connect'
+export { traceMilvusCalls } from './milvus/call'
+export type { CallTracer } from './milvus/call'
 export type { ConnectionOptions } from './milvus/connect'
 export type { TlsOptions } from './milvus/tls-files'
 export { describeCollectionSpec } from './milvus/describe'

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander'
 import { MvmError, isMvmError, messageOf } from '../errors'
 import { enableTimings, formatTimings, recordPhase, timingReport } from '../util/timings'
+import { traceMilvusCalls } from '../milvus/call'
 import { TOOL_VERSION } from '../version'
 import { CliContext, interruptExitCode, parseSeconds, usage } from './cli-context'
 import { CONFIG, CONNECT, INTERRUPTS, LITE, LOCK, exitCodesHelp } from './exit-help'
@@ -52,7 +53,7 @@ function program(cli: CliContext): Command {
       ),
     )
     .option('--json', 'machine-readable output on stdout')
-    .option('--verbose', 'debug output, and stack traces on errors')
+    .option('--verbose', 'every Milvus call with its time, and stack traces on errors')
     .option('--no-color', 'no colours (also: NO_COLOR, or output that is not a terminal)')
     .addHelpText(
       'after',
@@ -107,6 +108,11 @@ export async function run(
   const cli = new CliContext(io.cwd ?? process.cwd(), env, argv, new Set(secretsIn(argv, env)))
   const timings = !!env.MVMIGRATE_TIMINGS && env.MVMIGRATE_TIMINGS !== '0'
   enableTimings(timings)
+  // --verbose: every Milvus call as it ends, with its time (a slow or hanging step shows where it is).
+  if (cli.verbose && !cli.json)
+    traceMilvusCalls((what, ms, failure) =>
+      process.stderr.write(`milvus: ${what} (${Math.round(ms)} ms)${failure ? ` failed: ${failure}` : ''}\n`),
+    )
   const started = performance.now()
   if (timings && io.startedAt !== undefined) {
     // Node's own start, then loading the CLI's modules (the SDK, gRPC, protobuf, commander, ...).
@@ -124,6 +130,7 @@ export async function run(
     // Stopped by a signal (or finished just as one came): exit as a shell reports that signal.
     return cli.interruptedBy ? interruptExitCode(cli.interruptedBy) : code
   })
+  traceMilvusCalls()
   if (timings) {
     // From the process's start when the bin script said when it began, else from run().
     const total = performance.now() - (io.startedAt !== undefined ? 0 : started)

@@ -104,9 +104,19 @@ function sentAway(e: unknown): boolean {
   )
 }
 
+/** Told of every Milvus call as it ends: what it was, how long it took, and the error's first line if it failed. */
+export type CallTracer = (what: string, ms: number, failure?: string) => void
+let tracer: CallTracer | undefined
+
+/** Reports every Milvus call made in this process to `t` (the CLI's --verbose); no argument stops it. */
+export function traceMilvusCalls(t?: CallTracer): void {
+  tracer = t
+}
+
 export async function milvusCall<T>(what: string, fn: () => Promise<T>, opts: CallOptions = {}): Promise<T> {
   let res: T
-  const t0 = timingsEnabled() ? performance.now() : 0
+  const t0 = timingsEnabled() || tracer ? performance.now() : 0
+  let failure: string | undefined
   try {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -117,6 +127,7 @@ export async function milvusCall<T>(what: string, fn: () => Promise<T>, opts: Ca
           await new Promise((r) => setTimeout(r, 250 * attempt))
           continue
         }
+        failure = messageOf(e).split('\n')[0]
         if (sentAway(e))
           throw new MvmError(
             'MILVUS_ERROR',
@@ -130,7 +141,9 @@ export async function milvusCall<T>(what: string, fn: () => Promise<T>, opts: Ca
       }
     }
   } finally {
-    if (t0) recordCall(opts.rpc ?? what.split(' ')[0], performance.now() - t0)
+    const ms = t0 ? performance.now() - t0 : 0
+    if (t0 && timingsEnabled()) recordCall(opts.rpc ?? what.split(' ')[0], ms)
+    tracer?.(what, ms, failure)
   }
   const status = statusOf(res)
   if (!status) {

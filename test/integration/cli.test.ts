@@ -96,6 +96,15 @@ describe('mvmigrate CLI', () => {
     const ok = await cli(p.dir, p.args('status', '--check'))
     expect(ok.code).toBe(0)
     expect(ok.stdout).toMatch(/20260101000001\s+docs\s+applied\s+1\s+\d{4}-\d\d-\d\dT/)
+    // --verbose: every Milvus call on stderr with its time; stdout is the same report.
+    const verboseStatus = await cli(p.dir, p.args('status', '--verbose'))
+    expect(verboseStatus.code).toBe(0)
+    expect(verboseStatus.stdout).toBe(ok.stdout)
+    const calls = verboseStatus.stderr.split('\n').filter((l) => l.startsWith('milvus: '))
+    expect(calls.length).toBeGreaterThan(2)
+    for (const line of calls) expect(line).toMatch(/^milvus: .+ \(\d+ ms\)$/)
+    expect(calls.some((l) => l.includes("'_migrations'"))).toBe(true)
+    expect((await cli(p.dir, p.args('status', '--verbose', '--json'))).stderr).not.toContain('milvus: ')
 
     const js = await cli(p.dir, p.args('status', '--json'))
     const report = JSON.parse(js.stdout)
