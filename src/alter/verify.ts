@@ -177,8 +177,9 @@ export async function verifyValues(
   const targetPk = primaryKeyOf(plan.target)!
   const differs = rowComparer(plan.target.fields)
   const backfilled = hasBackfills(plan)
-  // Keys the alter may change are found under the transformed row's key (backfilled values are then computed again).
-  const keysChange = changesPrimaryKey(plan) || plan.mapRows.length > 0
+  // Keys the alter may change are found under the transformed row's key. With backfills the target
+  // row is read by the source's key first (its computed values are reused, the model never called).
+  const keysChange = (changesPrimaryKey(plan) || plan.mapRows.length > 0) && !backfilled
   const read = (keys: string[]) =>
     readRowsByKeys({ client, collection: targetName, pk: targetPk, outputFields: ['*'] }, keys)
   for await (const page of readPages({ client, collection: sourceName, pk, outputFields: ['*'], batchSize })) {
