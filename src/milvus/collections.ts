@@ -2,6 +2,8 @@ import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError, messageOf } from '../errors'
 import { milvusCall, unsupported } from './call'
 import { type ReadAfter, consistencyOf } from './rows'
+import { readLoaded } from './load'
+export { ensureLoaded, isLoaded, loadCollection } from './load'
 
 /**
  * Collection-level operations, each one judged by what the server did rather than by what it
@@ -151,63 +153,10 @@ export async function dropCollection(client: MilvusClient, name: string): Promis
   forgetCollectionInfo(client, name)
 }
 
-export async function isLoaded(client: MilvusClient, name: string): Promise<boolean> {
-  const state = await milvusCall(`load state of '${name}'`, () => client.getLoadState({ collection_name: name }), {
-    rpc: 'GetLoadState',
-  })
-  return String(state.state) === 'LoadStateLoaded'
-}
-
-/**
- * Loads a collection and waits until it is loaded. Not the SDK's loadCollection: that one sleeps
- * 400 ms after every progress check, the first included, so even a load that was already done
- * cost 400 ms (measured: a third of `status` on Milvus Lite, which releases collections when it
- * restarts, i.e. every command). Here progress is checked at once, then after 25, 50, ... 400 ms.
- */
-export async function loadCollection(client: MilvusClient, name: string): Promise<void> {
-  const requestLoad = () =>
-    milvusCall(`load '${name}'`, () => client.loadCollectionAsync({ collection_name: name }), {
-      rpc: 'LoadCollection',
-    })
-  await requestLoad()
-  let since = Date.now()
-  for (let wait = 25; ; wait = Math.min(wait * 2, 400)) {
-    // Milvus 2.3 answers a collection that is not loading (a dropped load) with an error, not 0%.
-    const res = await milvusCall(
-      `loading progress of '${name}'`,
-      () => client.getLoadingProgress({ collection_name: name }),
-      { rpc: 'GetLoadingProgress' },
-    ).catch((e) => {
-      if (e instanceof MvmError && /not loaded/.test(e.message)) return { progress: 0 }
-      throw e
-    })
-    if (Number(res.progress) >= 100) return
-    // Milvus Lite can drop a load asked for just after a rename (of 100,000 rows x 768, twice in
-    // three runs): the collection stays NotLoad at 0% for good, and asking again loads it at once.
-    if (Number(res.progress) === 0 && Date.now() - since > 2000) {
-      if (!(await isLoading(client, name))) await requestLoad()
-      since = Date.now()
-    }
-    await new Promise((r) => setTimeout(r, wait))
-  }
-}
-
-async function isLoading(client: MilvusClient, name: string): Promise<boolean> {
-  const state = await milvusCall(`load state of '${name}'`, () => client.getLoadState({ collection_name: name }), {
-    rpc: 'GetLoadState',
-  })
-  return String(state.state) !== 'LoadStateNotLoad'
-}
-
 export async function releaseCollection(client: MilvusClient, name: string): Promise<void> {
   await milvusCall(`release '${name}'`, () => client.releaseCollection({ collection_name: name }), {
     rpc: 'ReleaseCollection',
   })
-}
-
-/** Loads a collection unless it already is (servers release on restart, Milvus Lite on rename). */
-export async function ensureLoaded(client: MilvusClient, name: string): Promise<void> {
-  if (!(await isLoaded(client, name))) await loadCollection(client, name)
 }
 
 /** Seals what is in the server's write buffer (changes no row; sealed data reads faster). */
@@ -222,14 +171,16 @@ export async function countRows(
   partition?: string,
   after?: ReadAfter,
 ): Promise<number> {
-  const r = await milvusCall(`count ${name}`, () =>
-    client.query({
-      collection_name: name,
-      filter: '',
-      output_fields: ['count(*)'],
-      ...consistencyOf(after),
-      ...(partition ? { partition_names: [partition] } : {}),
-    } as never),
+  const r = await readLoaded(client, name, () =>
+    milvusCall(`count ${name}`, () =>
+      client.query({
+        collection_name: name,
+        filter: '',
+        output_fields: ['count(*)'],
+        ...consistencyOf(after),
+        ...(partition ? { partition_names: [partition] } : {}),
+      } as never),
+    ),
   )
   const row = (r.data as Record<string, unknown>[] | undefined)?.[0]
   if (!row || row['count(*)'] === undefined) {

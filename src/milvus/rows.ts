@@ -1,6 +1,7 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError } from '../errors'
 import { milvusCall } from './call'
+import { readLoaded } from './load'
 import { FLOAT_COLUMNS, withFloatColumns, withPlainVectors, withQueryColumns } from './float-vector-wire'
 import { KEY_COLUMN, keyColumnOf } from './key-column-wire'
 
@@ -49,8 +50,10 @@ export interface QueryOptions {
  * connection float vectors come as columns and are put into the rows here (float-vector-wire.ts).
  */
 export async function queryRows(client: MilvusClient, collection: string, q: QueryOptions): Promise<Row[]> {
-  const res = await milvusCall(`read ${collection}`, () =>
-    client.query({ [FLOAT_COLUMNS]: true, ...queryRequest(collection, q) } as never),
+  const res = await readLoaded(client, collection, () =>
+    milvusCall(`read ${collection}`, () =>
+      client.query({ [FLOAT_COLUMNS]: true, ...queryRequest(collection, q) } as never),
+    ),
   )
   return withQueryColumns((res.data ?? []) as Row[], res.status, q.typedVectors)
 }
@@ -78,8 +81,10 @@ export async function queryKeys(
   field: string,
   q: Omit<QueryOptions, 'outputFields'>,
 ): Promise<string[]> {
-  const res = await milvusCall(`read ${collection}`, () =>
-    client.query({ [KEY_COLUMN]: true, ...queryRequest(collection, { ...q, outputFields: [field] }) } as never),
+  const res = await readLoaded(client, collection, () =>
+    milvusCall(`read ${collection}`, () =>
+      client.query({ [KEY_COLUMN]: true, ...queryRequest(collection, { ...q, outputFields: [field] }) } as never),
+    ),
   )
   const rows = (res.data ?? []) as Row[]
   const column = keyColumnOf(res.status, field)

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { readPages } from '../../src/alter/pager'
 import { INT64_MIN } from '../../src/alter/keys'
 import { freshDatabase } from '../helpers/milvus'
+import { countRows } from '../../src/milvus/collections'
 
 /**
  * The copy reads every row exactly once whatever order the server returns rows in, both with the
@@ -171,5 +172,19 @@ describe('readPages', () => {
     const { seen } = await readAll(client, { name: 'pk', type: 'VarChar' }, 700)
     expect(seen.length).toBe(expected.length)
     expect(new Set(seen)).toEqual(new Set(expected))
+  })
+
+  it('a collection released under the reads (as Milvus Lite does around a rename) is loaded again and read', async () => {
+    const keys = Array.from({ length: 300 }, (_, i) => String(i * 7))
+    const client = await collectionWith(keys, 'Int64')
+    await client.flush({ collection_names: ['c'] })
+    await client.releaseCollection({ collection_name: 'c' })
+    const pk = { name: 'pk', type: 'Int64' } as const
+    const read: string[] = []
+    for await (const page of readPages({ client, collection: 'c', pk, outputFields: ['pk'], batchSize: 100 }))
+      read.push(...page.rows.map((r) => String(r.pk)))
+    expect(read.sort((a, b) => Number(a) - Number(b))).toEqual(keys)
+    expect(await countRows(client, 'c')).toBe(300)
+    expect(String((await client.getLoadState({ collection_name: 'c' })).state)).toBe('LoadStateLoaded')
   })
 })
