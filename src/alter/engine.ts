@@ -262,6 +262,16 @@ export async function runAlter(
             : `, ${backfill.busyMs} ms in calls`)
         : ''),
   )
+  // Writers were seen (the passes or sweeps found their writes) and Milvus Lite renamed the collection under them.
+  if (
+    f &&
+    mode === 'rename' &&
+    f.rowsRecopied + f.rowsDeleted + f.sweptRows > 0 &&
+    (await serverTraits(client)).renameLosesWrites
+  )
+    log.warn(
+      `alter ${name}: writers were active, and Milvus Lite can lose a write acknowledged while it renames a collection (its own fault; the name was missing for ${f.nameGapMs} ms): a write made then may be in neither '${name}' nor '${done.backup || 'the old collection'}'. Swap through an alias to avoid it ({ convertToAlias: true }), or stop writers for the swap.`,
+    )
   if (f?.conflicts)
     log.warn(
       `alter ${name}: ${f.conflicts} key(s) were written both in the old collection after the last pass and in the new one since the swap (${f.conflictKeys.slice(0, 5).join(', ')}${f.conflicts > 5 ? ', ...' : ''}): the new collection keeps its own values; the old ones are in '${done.backup}' (status lists them)`,

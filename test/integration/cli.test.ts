@@ -230,6 +230,14 @@ export default defineMigration({
     expect(plan.stdout).toContain('+ add field lang VarChar(maxLength=8, default="en")')
     // Milvus Lite does not crash on an upsert that leaves out a defaulted field (Milvus 2.3 does): no warning.
     expect(plan.stdout.split('\n').filter((l) => l.startsWith('    ! '))).toEqual([])
+    // The writers' note says what Milvus Lite's rename costs, and how to avoid it.
+    const flat = plan.stdout.replace(/\s+/g, ' ')
+    expect(flat).toContain(
+      'every write acknowledged before the swap ends up in the new collection unless a later write to the same key there superseded it (on Milvus Lite, except a write acknowledged during its rename, which it can lose: swap through an alias, { convertToAlias: true }, or stop writers for the swap);',
+    )
+    expect(flat).toContain(
+      'writes by name fail while the name is missing between the two renames (seconds on Milvus Lite; an alias avoids it);',
+    )
     const dry = await cli(p.dir, p.args('up', '--dry-run'))
     expect(dry.stdout).toContain('copy 250 rows')
     expect(await snapshot(p.client)).toEqual(before)
