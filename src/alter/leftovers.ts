@@ -119,6 +119,12 @@ export async function findLeftovers(
   const held = new Map<string, number | null>()
   // How a set-aside altered collection's fields map onto the restored one's (from its retired entry).
   const fieldMaps = new Map(entries.filter((j) => j.retired && j.undone).map((j) => [j.undone!, j.fieldMap]))
+  // What `down` found only in it when it set it aside (recorded since; older entries are compared again).
+  const onlyHere = new Map(
+    entries
+      .filter((j) => j.retired && j.undone && j.rowsOnlyHere !== undefined)
+      .map((j) => [j.undone!, j.rowsOnlyHere!]),
+  )
   for (const j of entries)
     if (j.state === 'done' && j.backup && names.has(j.backup)) {
       found.set(j.backup, { collection: j.backup, kind: 'backup', version: j.version, of: j.name })
@@ -134,7 +140,9 @@ export async function findLeftovers(
   const out: LeftoverCollection[] = []
   for (const l of [...found.values()].sort((a, b) => a.collection.localeCompare(b.collection))) {
     // One gone since it was listed (a runner swapped its alter in, or pruned it) is left out.
-    const item = await unlessGone(client, l.collection, () => describeLeftover(client, l, opts, fieldMaps))
+    const item = await unlessGone(client, l.collection, () =>
+      describeLeftover(client, l, opts, fieldMaps, onlyHere.get(l.collection)),
+    )
     if (item && held.has(l.collection)) item.uniqueRows = held.get(l.collection)!
     if (item) out.push(item)
   }
@@ -146,6 +154,8 @@ async function describeLeftover(
   l: Omit<LeftoverCollection, 'rows'>,
   opts: FindOptions,
   fieldMaps: Map<string, Record<string, string | null> | undefined>,
+  /** Rows only in it as `down` recorded when it set it aside (an undone collection). */
+  onlyHere?: number,
 ): Promise<LeftoverCollection> {
   let loaded = await isLoaded(client, l.collection)
   if (!loaded && opts.load) {
@@ -161,9 +171,11 @@ async function describeLeftover(
   const item: LeftoverCollection = { ...l, rows, ...(loaded ? {} : { rowsApproximate: true }) }
   if (l.kind === 'undone')
     item.uniqueRows =
-      loaded && rows !== null
-        ? await uniqueRows(client, l.collection, l.of, rows, fieldMaps.get(l.collection), opts.onLoad)
-        : null
+      onlyHere !== undefined
+        ? onlyHere
+        : loaded && rows !== null
+          ? await uniqueRows(client, l.collection, l.of, rows, fieldMaps.get(l.collection), opts.onLoad)
+          : null
   return item
 }
 

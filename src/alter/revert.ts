@@ -185,7 +185,13 @@ export async function revertAlter(ctx: AlterContext, name: string, opts: RevertO
   await swapBack(ctx, { ...reverting, undone })
   // Kept (retired) only for how the leftover's fields map onto the restored collection's: prune and
   // status compare their values by it.
-  await journal.write({ ...reverting, state: 'done', backup: '', retired: new Date().toISOString() })
+  await journal.write({
+    ...reverting,
+    state: 'done',
+    backup: '',
+    retired: new Date().toISOString(),
+    rowsOnlyHere: summary.discarded ?? 0,
+  })
   await journal.remove(entry.id)
   summary.leftover = undone
   log.info(

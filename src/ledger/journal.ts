@@ -49,6 +49,13 @@ export interface JournalEntry {
   newIds?: boolean
   /** While reverting: the name the altered collection is moved to. */
   undone?: string
+  /**
+   * Once reverted: how many of the set-aside collection's rows existed only there (writes since the
+   * alter that `down --discard-writes` left behind; 0 when none, or carried back). Nothing writes
+   * to that collection afterwards, so this stays its count: a later write to the restored
+   * collection does not make the old rows "unique".
+   */
+  rowsOnlyHere?: number
   /** While copying: how far the copy got (written every 2% of the rows), so a rerun continues after it. */
   checkpoint?: CopyCheckpoint
   /** '_2', '_3', ...: the suffix of this alter's collection names when an earlier alter's held them (alter/names.ts). */
