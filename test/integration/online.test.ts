@@ -635,7 +635,10 @@ describe('an old collection that lost rows after the swap', () => {
       const fresh = ids.map((i) => ({ id: 10_000 + i, vector: vec(i), title: `new${i}`, n: i }))
       expect(Number((await app.insert({ collection_name: old, data: fresh } as never)).insert_cnt)).toBe(150)
     })
-    expect(s.warnings).toEqual([])
+    // (On Milvus Lite the writes seen around the swap bring its note on renames, and nothing else.)
+    const rename = s.warnings.filter((w) => w.includes('Milvus Lite can lose a write acknowledged while it renames'))
+    expect(rename.length).toBe(lacks('liteProcess') ? 0 : 1)
+    expect(s.warnings.filter((w) => !rename.includes(w))).toEqual([])
     expect(await count(s.client, 'docs')).toBe(500)
     expect(await titles(s.client, 'docs', [1, 150, 151, 10_001, 10_150])).toEqual({
       '151': 't150',
