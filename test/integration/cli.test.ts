@@ -293,6 +293,33 @@ describe('mvmigrate lite serve', () => {
   })
 })
 
+describe('lite serve with TLS options', () => {
+  it('says it ignores them (it serves loopback without TLS), and serves', async () => {
+    const { spawn } = await import('node:child_process')
+    const { BIN } = await import('../helpers/project')
+    const dir = tempProject()
+    const server = spawn(process.execPath, [BIN, '--tls-ca', '/tmp/nope.pem', 'lite', 'serve'], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1' },
+    })
+    let out = ''
+    let err = ''
+    server.stdout.on('data', (d) => (out += d))
+    server.stderr.on('data', (d) => (err += d))
+    const t0 = Date.now()
+    while (!/on (http:\/\/127\.0\.0\.1:\d+)/.test(out) && Date.now() - t0 < 30_000)
+      await new Promise((r) => setTimeout(r, 100))
+    const uri = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1]
+    server.kill('SIGINT')
+    const code = await new Promise((r) => server.on('exit', r))
+    expect({ code, uri, err }).toEqual({
+      code: 0,
+      uri: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      err: 'warning: TLS options are set but `lite serve` ignores them: it serves Milvus Lite on loopback without TLS (pass its --uri without TLS options)\n',
+    })
+  })
+})
+
 describe('lite serve on a port another program holds', () => {
   it('refuses before starting anything (Milvus Lite would share the port), saying what to do (exit 10)', async () => {
     const holder = net.createServer()
