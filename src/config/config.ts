@@ -223,6 +223,26 @@ export function fromEnv(env: NodeJS.ProcessEnv): ConfigFile {
   return out
 }
 
+/**
+ * A layer's paths made absolute against `dir`: migrationsDir, templatesDir, schemaFile, lite.dataDir,
+ * lite.venvDir, lite.python when it is a path (a bare name such as 'python3' is looked up on PATH, as
+ * a shell does), and the TLS files.
+ */
+function resolveLayerPaths(layer: ConfigLayer, dir: string): ConfigLayer {
+  const out: ConfigLayer = { ...layer }
+  for (const k of ['migrationsDir', 'templatesDir', 'schemaFile'] as const) {
+    const v = layer[k]
+    if (typeof v === 'string') out[k] = path.resolve(dir, v)
+  }
+  if (layer.lite) {
+    const lite = { ...layer.lite }
+    for (const k of ['dataDir', 'venvDir'] as const) if (lite[k]) lite[k] = path.resolve(dir, lite[k])
+    if (lite.python && /[\\/]/.test(lite.python)) lite.python = path.resolve(dir, lite.python)
+    out.lite = lite
+  }
+  return resolveTlsPaths(out, dir)
+}
+
 /** The TLS file paths of a layer, resolved against `dir`. */
 function resolveTlsPaths(layer: ConfigLayer, dir: string): ConfigLayer {
   if (!layer.tls) return layer
@@ -231,13 +251,16 @@ function resolveTlsPaths(layer: ConfigLayer, dir: string): ConfigLayer {
   return { ...layer, tls }
 }
 
-/** A config file's TLS paths (top level and environments) made absolute: they are relative to the file. */
+/**
+ * A config file's paths (top level and environments) made absolute: they are relative to the file,
+ * as a knexfile's are, so `--config deploy/mvmigrate.config.ts` reads the same from any directory.
+ */
 export function resolveFilePaths(file: ConfigFile, configFile: string): ConfigFile {
   const dir = path.dirname(configFile)
-  const out: ConfigFile = resolveTlsPaths(file, dir)
+  const out: ConfigFile = resolveLayerPaths(file, dir)
   if (file.environments)
     out.environments = Object.fromEntries(
-      Object.entries(file.environments).map(([name, layer]) => [name, resolveTlsPaths(layer, dir)]),
+      Object.entries(file.environments).map(([name, layer]) => [name, resolveLayerPaths(layer, dir)]),
     )
   return out
 }
@@ -268,8 +291,9 @@ export function environmentLayer(file: ConfigFile, name: string | undefined, whe
 
 /**
  * Precedence: flags beat environment variables beat the selected environment beat the config
- * file's top level beat defaults, key by key inside `lite` and `tls` too. Paths resolve against
- * cwd (a config file's TLS paths were already made absolute against the file by loadConfig).
+ * file's top level beat defaults, key by key inside `lite` and `tls` too. Relative paths resolve
+ * against cwd: those of flags, environment variables and defaults (a config file's paths were
+ * already made absolute against the file by loadConfig).
  */
 export function mergeConfig(
   cwd: string,

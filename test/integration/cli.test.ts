@@ -320,6 +320,37 @@ describe('lite serve with TLS options', () => {
   })
 })
 
+describe('a config file in another directory (--config deploy/mvmigrate.config.json)', () => {
+  it('its paths are relative to it, from any working directory; flags stay relative to the working directory', async () => {
+    const db = await freshDatabase('cfgdir')
+    clients.push(db.client)
+    const root = tempProject()
+    const deploy = path.join(root, 'app', 'deploy')
+    fs.mkdirSync(path.join(deploy, 'db', 'migrations'), { recursive: true })
+    const config = path.join(deploy, 'mvmigrate.config.json')
+    fs.writeFileSync(config, JSON.stringify({ uri: db.uri, database: db.database, migrationsDir: 'db/migrations' }))
+    writeMigration(root, '../app/deploy/db/migrations/20260101000001_docs.ts', createCollectionMigration('docs'))
+    // From the directory above the project, with the config's absolute path.
+    const up = await cli(path.dirname(root), ['--config', config, 'up'])
+    expect(up.code, up.stderr).toBe(0)
+    expect(up.stderr).toContain('applied 20260101000001_docs')
+    expect((await db.client.hasCollection({ collection_name: 'docs' })).value).toBe(true)
+    // From the project root, with a relative path to it: the same migrations, applied.
+    const st = await cli(root, ['--config', 'app/deploy/mvmigrate.config.json', 'status', '--check'])
+    expect([st.code, st.stderr]).toEqual([0, ''])
+    // A --migrations-dir flag is relative to the working directory, not to the config file.
+    const flag = await cli(deploy, [
+      '--config',
+      'mvmigrate.config.json',
+      '--migrations-dir',
+      'db/migrations',
+      'status',
+      '--check',
+    ])
+    expect([flag.code, flag.stderr]).toEqual([0, ''])
+  })
+})
+
 describe('lite serve on a port another program holds', () => {
   it('refuses before starting anything (Milvus Lite would share the port), saying what to do (exit 10)', async () => {
     const holder = net.createServer()
