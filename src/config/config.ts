@@ -22,6 +22,12 @@ export interface MvmigrateConfig {
   tls?: TlsOptions
   /** Where migration files live (default "migrations"). */
   migrationsDir: string
+  /**
+   * Where migrationsDir came from, for messages: a flag (the placeholder {{migrationsDirFlag}}, which
+   * an MvmError renders as --migrations-dir in the CLI), a config file's key naming the file, or the
+   * default. Set by loadConfig; a missing directory is reported with it.
+   */
+  migrationsDirOrigin?: string
   /** Where `make` finds migration.ts.stub / migration.js.stub (default: the package's templates/). */
   templatesDir: string
   /** Seconds `up`/`down` wait for another runner's lock (default 0: fail at once). */
@@ -360,6 +366,14 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Mvmigrat
     ? { name, layer: environmentLayer(fileConfig, name, file ? path.basename(file) : 'no config file') }
     : undefined
   const merged = mergeConfig(cwd, fileConfig, fromEnv(vars), opts.flags ?? {}, environment)
+  merged.migrationsDirOrigin =
+    opts.flags?.migrationsDir !== undefined
+      ? '{{migrationsDirFlag}}'
+      : environment?.layer.migrationsDir !== undefined
+        ? `environments.${environment.name}.migrationsDir in ${file}, relative to that file`
+        : fileConfig.migrationsDir !== undefined
+          ? `migrationsDir in ${file}, relative to that file`
+          : 'the default: migrations in the working directory'
   if (file && !file.endsWith('.json')) {
     const unset = unsetCredentialVariables(fs.readFileSync(file, 'utf8'), vars, environment?.name).filter(
       (u) => !merged[u.key as keyof MvmigrateConfig], // an empty variable gives '': unset too

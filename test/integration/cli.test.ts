@@ -348,6 +348,11 @@ describe('a config file in another directory (--config deploy/mvmigrate.config.j
       '--check',
     ])
     expect([flag.code, flag.stderr]).toEqual([0, ''])
+    const wrong = await cli(root, ['--config', config, '--migrations-dir', 'db/migrations', 'status'])
+    expect([wrong.code, wrong.stderr.split('\n')[0]]).toEqual([
+      4,
+      `error: The migrations directory ${path.join(root, 'db', 'migrations')} (--migrations-dir) does not exist, but the ledger records 1 migration(s) run from it`,
+    ])
   })
 })
 
