@@ -240,7 +240,7 @@ export class Migrator {
           ? "Nothing was changed. Run from the project's root (where the config file is), or point {{migrationsDir}} at the directory that holds them."
           : path.resolve(dir) === defaultDir
             ? 'Nothing was changed. In a new project, {{initDir}}; if your migrations are elsewhere, point {{migrationsDir}} at them.'
-            : 'Nothing was changed. Point {{migrationsDir}} at your migrations (a relative migrationsDir in a config file is relative to that file, --migrations-dir to the working directory), or create the directory.',
+            : 'Nothing was changed. Point {{migrationsDir}} at your migrations (a relative migrationsDir in a config file is relative to that file, {{migrationsDirFlag}} to the working directory), or create the directory.',
       },
     )
   }

@@ -138,6 +138,13 @@ describe('hints fit their case', () => {
       `error: The migrations directory ${path.join(deploy, 'db', 'migrations')} (migrationsDir in ${path.join(deploy, 'mvmigrate.config.json')}, relative to that file) does not exist\n` +
         'hint: Nothing was changed. Point --migrations-dir (or migrationsDir in the config) at your migrations (a relative migrationsDir in a config file is relative to that file, --migrations-dir to the working directory), or create the directory.\n',
     )
+    // A path that is a file: said so.
+    failed(
+      await p.run('--migrations-dir', 'mvmigrate.config.json', 'plan'),
+      4,
+      `error: The migrations directory ${path.join(p.dir, 'mvmigrate.config.json')} (--migrations-dir) is a file, not a directory\n` +
+        'hint: Nothing was changed. Point --migrations-dir (or migrationsDir in the config) at your migrations (a relative migrationsDir in a config file is relative to that file, --migrations-dir to the working directory), or create the directory.\n',
+    )
     // Nothing was created: no ledger, no lock.
     expect((await p.client.listCollections()).data.map((c) => c.name)).toEqual([])
     // make creates the directory it writes into, as documented (as init does).
