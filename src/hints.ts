@@ -39,6 +39,11 @@ export const ACTIONS = {
   env: { cli: '--env <name> / MVMIGRATE_ENV', api: 'the environment option of loadConfig() (or MVMIGRATE_ENV)' },
   schemaFile: { cli: '--schema <file>', api: 'the schemaFile option' },
   migrationsDir: { cli: '--migrations-dir (or migrationsDir in the config)', api: 'the migrationsDir option' },
+  migrationsDirFlag: { cli: '--migrations-dir', api: 'the migrationsDir flag of loadConfig()' },
+  initDir: {
+    cli: 'run `mvmigrate init` (it creates migrations/, and the config file where missing)',
+    api: 'call initProject(cwd) (it creates migrations/, and the config file where missing)',
+  },
   allowDestructive: { cli: 'pass --allow-destructive', api: 'pass { allowDestructive: true }' },
   pullForce: { cli: 'run `mvmigrate pull --force`', api: 'call pullSchema() with { force: true }' },
   baseline: { cli: '`mvmigrate baseline <version>`', api: 'migrator.baseline(version)' },

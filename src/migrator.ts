@@ -48,6 +48,8 @@ import { interruptName, isInterrupted } from './util/interrupt'
 export interface MigratorOptions {
   client: MilvusClient
   migrationsDir: string
+  /** Where migrationsDir came from, named when it does not exist (loadConfig's migrationsDirOrigin; default: the migrationsDir option). */
+  migrationsDirOrigin?: string
   logger?: Logger
   /** How long up/down wait for another runner's lock (default 0: fail at once, naming the holder). */
   lockTimeoutMs?: number
@@ -210,18 +212,37 @@ export class Migrator {
   }
 
   private async entries(): Promise<MigrationStatus[]> {
+    await this.requireMigrationsDir()
     const files = discoverMigrations(this.opts.migrationsDir)
     const rows = await phase('ledger', () => this.ledger.list())
-    // Every applied file "missing" says less than the truth: the directory is not where it is looked for.
-    if (!fs.existsSync(this.opts.migrationsDir) && rows.some((r) => r.state !== 'failed'))
-      throw new MvmError(
-        'MISSING_FILE',
-        `The migrations directory ${this.rel(this.opts.migrationsDir)} does not exist, but the ledger records ${rows.length} migration(s) run from it`,
-        {
-          hint: "Nothing was changed. Run from the project's root (where the config file is), or point {{migrationsDir}} at the directory.",
-        },
-      )
     return computeStatus(files, rows)
+  }
+
+  /**
+   * A migrations directory that is not there is a wrong path (or a project never set up), whatever
+   * the ledger holds: reading it as "no migrations" would report "up to date" for a wrong path, and
+   * every applied file "missing" says less than the truth. Checked before anything is written.
+   */
+  private async requireMigrationsDir(): Promise<void> {
+    const dir = this.opts.migrationsDir
+    const stat = fs.statSync(dir, { throwIfNoEntry: false })
+    if (stat?.isDirectory()) return
+    const origin = this.opts.migrationsDirOrigin ?? 'the migrationsDir option'
+    const applied = stat ? [] : (await this.ledger.list()).filter((r) => r.state !== 'failed')
+    const defaultDir = path.resolve(this.opts.cwd ?? process.cwd(), 'migrations')
+    throw new MvmError(
+      'MISSING_FILE',
+      stat
+        ? `The migrations directory ${dir} (${origin}) is a file, not a directory`
+        : `The migrations directory ${dir} (${origin}) does not exist${applied.length ? `, but the ledger records ${applied.length} migration(s) run from it` : ''}`,
+      {
+        hint: applied.length
+          ? "Nothing was changed. Run from the project's root (where the config file is), or point {{migrationsDir}} at the directory that holds them."
+          : path.resolve(dir) === defaultDir
+            ? 'Nothing was changed. In a new project, {{initDir}}; if your migrations are elsewhere, point {{migrationsDir}} at them.'
+            : 'Nothing was changed. Point {{migrationsDir}} at your migrations (a relative migrationsDir in a config file is relative to that file, {{migrationsDirFlag}} to the working directory), or create the directory.',
+      },
+    )
   }
 
   /** Read-only: touches nothing in Milvus (the ledger is not created by looking at it). */
@@ -323,6 +344,7 @@ export class Migrator {
    * nothing, when one of them is already applied or failed.
    */
   async baseline(version: string, opts: { dryRun?: boolean } = {}): Promise<RunResult> {
+    await this.requireMigrationsDir()
     const prepare = async () => {
       const entries = await this.entries()
       if (!entries.some((e) => e.version === version && e.file)) {
@@ -440,6 +462,8 @@ export class Migrator {
   }
 
   async up(opts: UpOptions & { dryRun?: boolean } = {}): Promise<RunResult> {
+    // Before the lock and the ledger are created: a wrong path changes nothing.
+    await this.requireMigrationsDir()
     if (opts.dryRun) {
       const todo = planUp(await this.entries(), { ...opts, cwd: this.opts.cwd })
       await this.loadAll(todo)
@@ -564,6 +588,7 @@ export class Migrator {
    * Refuses, changing nothing, for any other state or an alter stopped half-way through its swap.
    */
   async resolve(version: string, as: Resolution, opts: { dryRun?: boolean } = {}): Promise<ResolveResult> {
+    await this.requireMigrationsDir()
     const run = async () => {
       const ledgerRows = await this.ledger.list()
       const entries = computeStatus(discoverMigrations(this.opts.migrationsDir), ledgerRows)
@@ -583,6 +608,7 @@ export class Migrator {
    * collection since its alter are found; by default they stop the rollback (see DownRunOptions.writes).
    */
   async down(opts: DownRunOptions = {}): Promise<RunResult> {
+    await this.requireMigrationsDir()
     const verify = opts.verify ?? this.opts.verify
     const prepare = async () => {
       const planned = planDown(await this.entries(), opts)

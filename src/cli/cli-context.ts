@@ -159,6 +159,7 @@ export class CliContext {
       const migrator = new Migrator({
         client: session.client,
         migrationsDir: cfg.migrationsDir,
+        migrationsDirOrigin: cfg.migrationsDirOrigin,
         logger: this.logger(),
         lockTimeoutMs: cfg.lockTimeout * 1000,
         verify: opts.verify,

@@ -16,6 +16,8 @@ export const LOCK: ExitCase = [
   'another runner holds the migration lock, or the embedded data directory is in use',
 ]
 export const CONFIG: ExitCase = ['CONFIG_INVALID', 'the config file is invalid, or --env names no environment of it']
+/** Every command that reads the migrations directory (status, plan, up, down, baseline, resolve). */
+export const NO_MIGRATIONS_DIR: ExitCase = ['MISSING_FILE', 'the migrations directory does not exist']
 export const LITE: ExitCase = ['LITE_START_FAILED', 'the embedded Milvus Lite could not be installed or started']
 
 /** A run stopped by a signal (up, down): it says what stopped, releases the lock, and exits as a shell reports the signal. */

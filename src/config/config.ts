@@ -22,6 +22,12 @@ export interface MvmigrateConfig {
   tls?: TlsOptions
   /** Where migration files live (default "migrations"). */
   migrationsDir: string
+  /**
+   * Where migrationsDir came from, for messages: a flag (the placeholder {{migrationsDirFlag}}, which
+   * an MvmError renders as --migrations-dir in the CLI), a config file's key naming the file, or the
+   * default. Set by loadConfig; a missing directory is reported with it.
+   */
+  migrationsDirOrigin?: string
   /** Where `make` finds migration.ts.stub / migration.js.stub (default: the package's templates/). */
   templatesDir: string
   /** Seconds `up`/`down` wait for another runner's lock (default 0: fail at once). */
@@ -223,6 +229,26 @@ export function fromEnv(env: NodeJS.ProcessEnv): ConfigFile {
   return out
 }
 
+/**
+ * A layer's paths made absolute against `dir`: migrationsDir, templatesDir, schemaFile, lite.dataDir,
+ * lite.venvDir, lite.python when it is a path (a bare name such as 'python3' is looked up on PATH, as
+ * a shell does), and the TLS files.
+ */
+function resolveLayerPaths(layer: ConfigLayer, dir: string): ConfigLayer {
+  const out: ConfigLayer = { ...layer }
+  for (const k of ['migrationsDir', 'templatesDir', 'schemaFile'] as const) {
+    const v = layer[k]
+    if (typeof v === 'string') out[k] = path.resolve(dir, v)
+  }
+  if (layer.lite) {
+    const lite = { ...layer.lite }
+    for (const k of ['dataDir', 'venvDir'] as const) if (lite[k]) lite[k] = path.resolve(dir, lite[k])
+    if (lite.python && /[\\/]/.test(lite.python)) lite.python = path.resolve(dir, lite.python)
+    out.lite = lite
+  }
+  return resolveTlsPaths(out, dir)
+}
+
 /** The TLS file paths of a layer, resolved against `dir`. */
 function resolveTlsPaths(layer: ConfigLayer, dir: string): ConfigLayer {
   if (!layer.tls) return layer
@@ -231,13 +257,16 @@ function resolveTlsPaths(layer: ConfigLayer, dir: string): ConfigLayer {
   return { ...layer, tls }
 }
 
-/** A config file's TLS paths (top level and environments) made absolute: they are relative to the file. */
+/**
+ * A config file's paths (top level and environments) made absolute: they are relative to the file,
+ * as a knexfile's are, so `--config deploy/mvmigrate.config.ts` reads the same from any directory.
+ */
 export function resolveFilePaths(file: ConfigFile, configFile: string): ConfigFile {
   const dir = path.dirname(configFile)
-  const out: ConfigFile = resolveTlsPaths(file, dir)
+  const out: ConfigFile = resolveLayerPaths(file, dir)
   if (file.environments)
     out.environments = Object.fromEntries(
-      Object.entries(file.environments).map(([name, layer]) => [name, resolveTlsPaths(layer, dir)]),
+      Object.entries(file.environments).map(([name, layer]) => [name, resolveLayerPaths(layer, dir)]),
     )
   return out
 }
@@ -268,8 +297,9 @@ export function environmentLayer(file: ConfigFile, name: string | undefined, whe
 
 /**
  * Precedence: flags beat environment variables beat the selected environment beat the config
- * file's top level beat defaults, key by key inside `lite` and `tls` too. Paths resolve against
- * cwd (a config file's TLS paths were already made absolute against the file by loadConfig).
+ * file's top level beat defaults, key by key inside `lite` and `tls` too. Relative paths resolve
+ * against cwd: those of flags, environment variables and defaults (a config file's paths were
+ * already made absolute against the file by loadConfig).
  */
 export function mergeConfig(
   cwd: string,
@@ -336,6 +366,14 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Mvmigrat
     ? { name, layer: environmentLayer(fileConfig, name, file ? path.basename(file) : 'no config file') }
     : undefined
   const merged = mergeConfig(cwd, fileConfig, fromEnv(vars), opts.flags ?? {}, environment)
+  merged.migrationsDirOrigin =
+    opts.flags?.migrationsDir !== undefined
+      ? '{{migrationsDirFlag}}'
+      : environment?.layer.migrationsDir !== undefined
+        ? `environments.${environment.name}.migrationsDir in ${file}, relative to that file`
+        : fileConfig.migrationsDir !== undefined
+          ? `migrationsDir in ${file}, relative to that file`
+          : 'the default: migrations in the working directory'
   if (file && !file.endsWith('.json')) {
     const unset = unsetCredentialVariables(fs.readFileSync(file, 'utf8'), vars, environment?.name).filter(
       (u) => !merged[u.key as keyof MvmigrateConfig], // an empty variable gives '': unset too

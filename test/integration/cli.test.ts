@@ -301,6 +301,69 @@ describe('mvmigrate lite serve', () => {
   })
 })
 
+describe('lite serve with TLS options', () => {
+  it('says it ignores them (it serves loopback without TLS), and serves', async () => {
+    const { spawn } = await import('node:child_process')
+    const { BIN } = await import('../helpers/project')
+    const dir = tempProject()
+    const server = spawn(process.execPath, [BIN, '--tls-ca', '/tmp/nope.pem', 'lite', 'serve'], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1' },
+    })
+    let out = ''
+    let err = ''
+    server.stdout.on('data', (d) => (out += d))
+    server.stderr.on('data', (d) => (err += d))
+    const t0 = Date.now()
+    while (!/on (http:\/\/127\.0\.0\.1:\d+)/.test(out) && Date.now() - t0 < 30_000)
+      await new Promise((r) => setTimeout(r, 100))
+    const uri = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1]
+    server.kill('SIGINT')
+    const code = await new Promise((r) => server.on('exit', r))
+    expect({ code, uri, err }).toEqual({
+      code: 0,
+      uri: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      err: 'warning: TLS options are set but `lite serve` ignores them: it serves Milvus Lite on loopback without TLS (pass its --uri without TLS options)\n',
+    })
+  })
+})
+
+describe('a config file in another directory (--config deploy/mvmigrate.config.json)', () => {
+  it('its paths are relative to it, from any working directory; flags stay relative to the working directory', async () => {
+    const db = await freshDatabase('cfgdir')
+    clients.push(db.client)
+    const root = tempProject()
+    const deploy = path.join(root, 'app', 'deploy')
+    fs.mkdirSync(path.join(deploy, 'db', 'migrations'), { recursive: true })
+    const config = path.join(deploy, 'mvmigrate.config.json')
+    fs.writeFileSync(config, JSON.stringify({ uri: db.uri, database: db.database, migrationsDir: 'db/migrations' }))
+    writeMigration(root, '../app/deploy/db/migrations/20260101000001_docs.ts', createCollectionMigration('docs'))
+    // From the directory above the project, with the config's absolute path.
+    const up = await cli(path.dirname(root), ['--config', config, 'up'])
+    expect(up.code, up.stderr).toBe(0)
+    expect(up.stderr).toContain('applied 20260101000001_docs')
+    expect((await db.client.hasCollection({ collection_name: 'docs' })).value).toBe(true)
+    // From the project root, with a relative path to it: the same migrations, applied.
+    const st = await cli(root, ['--config', 'app/deploy/mvmigrate.config.json', 'status', '--check'])
+    expect([st.code, st.stderr]).toEqual([0, ''])
+    // A --migrations-dir flag is relative to the working directory, not to the config file.
+    const flag = await cli(deploy, [
+      '--config',
+      'mvmigrate.config.json',
+      '--migrations-dir',
+      'db/migrations',
+      'status',
+      '--check',
+    ])
+    expect([flag.code, flag.stderr]).toEqual([0, ''])
+    const wrong = await cli(root, ['--config', config, '--migrations-dir', 'db/migrations', 'status'])
+    expect([wrong.code, wrong.stderr.split('\n')[0]]).toEqual([
+      4,
+      `error: The migrations directory ${path.join(root, 'db', 'migrations')} (--migrations-dir) does not exist, but the ledger records 1 migration(s) run from it`,
+    ])
+  })
+})
+
 describe('lite serve on a port another program holds', () => {
   it('refuses before starting anything (Milvus Lite would share the port), saying what to do (exit 10)', async () => {
     const holder = net.createServer()

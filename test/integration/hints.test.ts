@@ -6,7 +6,7 @@ import * as net from 'node:net'
 import * as path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { MigrationLock } from '../../src/ledger/lock'
-import { freshDatabase } from '../helpers/milvus'
+import { freshDatabase, snapshot } from '../helpers/milvus'
 import { BIN, type CliResult, cli, createCollectionMigration, tempProject, writeMigration } from '../helpers/project'
 
 /**
@@ -91,15 +91,68 @@ describe('hints fit their case', () => {
   it('a migrations directory that is not there, with migrations applied: says so, not that every file is missing (exit 4)', async () => {
     const p = await remoteProject({ '20260101000001_docs.ts': createCollectionMigration('docs') })
     expect((await p.run('up')).code).toBe(0)
+    const snap = await snapshot(p.client)
     const hint =
-      "hint: Nothing was changed. Run from the project's root (where the config file is), or point --migrations-dir (or migrationsDir in the config) at the directory.\n"
+      "hint: Nothing was changed. Run from the project's root (where the config file is), or point --migrations-dir (or migrationsDir in the config) at the directory that holds them.\n"
     for (const command of ['status', 'up'])
       failed(
         await p.run('--migrations-dir', 'nodir', command),
         4,
-        'error: The migrations directory nodir does not exist, but the ledger records 1 migration(s) run from it\n' +
+        `error: The migrations directory ${path.join(p.dir, 'nodir')} (--migrations-dir) does not exist, but the ledger records 1 migration(s) run from it\n` +
           hint,
       )
+    expect(await snapshot(p.client)).toEqual(snap)
+  })
+
+  it('a migrations directory that is not there, with an empty ledger: an error naming the path and where it came from, for every command that reads it (exit 4, nothing created)', async () => {
+    const p = await remoteProject()
+    const wrong =
+      `error: The migrations directory ${path.join(p.dir, 'nodir')} (--migrations-dir) does not exist\n` +
+      'hint: Nothing was changed. Point --migrations-dir (or migrationsDir in the config) at your migrations (a relative migrationsDir in a config file is relative to that file, --migrations-dir to the working directory), or create the directory.\n'
+    for (const command of [
+      ['status'],
+      ['status', '--check'],
+      ['up'],
+      ['up', '--dry-run'],
+      ['plan'],
+      ['down'],
+      ['baseline', '20260101000001'],
+      ['resolve', '20260101000001', '--rolled-back'],
+    ])
+      failed(await p.run('--migrations-dir', 'nodir', ...command), 4, wrong)
+    // The default directory of a project never set up: init makes it.
+    fs.rmSync(path.join(p.dir, 'migrations'), { recursive: true })
+    failed(
+      await p.run('up'),
+      4,
+      `error: The migrations directory ${path.join(p.dir, 'migrations')} (the default: migrations in the working directory) does not exist\n` +
+        'hint: Nothing was changed. In a new project, run `mvmigrate init` (it creates migrations/, and the config file where missing); if your migrations are elsewhere, point --migrations-dir (or migrationsDir in the config) at them.\n',
+    )
+    // A config file's migrationsDir, named with the file it is in.
+    const deploy = path.join(p.dir, 'deploy')
+    fs.mkdirSync(deploy)
+    fs.writeFileSync(path.join(deploy, 'mvmigrate.config.json'), JSON.stringify({ migrationsDir: 'db/migrations' }))
+    failed(
+      await p.run('--config', 'deploy/mvmigrate.config.json', 'status'),
+      4,
+      `error: The migrations directory ${path.join(deploy, 'db', 'migrations')} (migrationsDir in ${path.join(deploy, 'mvmigrate.config.json')}, relative to that file) does not exist\n` +
+        'hint: Nothing was changed. Point --migrations-dir (or migrationsDir in the config) at your migrations (a relative migrationsDir in a config file is relative to that file, --migrations-dir to the working directory), or create the directory.\n',
+    )
+    // A path that is a file: said so.
+    failed(
+      await p.run('--migrations-dir', 'mvmigrate.config.json', 'plan'),
+      4,
+      `error: The migrations directory ${path.join(p.dir, 'mvmigrate.config.json')} (--migrations-dir) is a file, not a directory\n` +
+        'hint: Nothing was changed. Point --migrations-dir (or migrationsDir in the config) at your migrations (a relative migrationsDir in a config file is relative to that file, --migrations-dir to the working directory), or create the directory.\n',
+    )
+    // Nothing was created: no ledger, no lock.
+    expect((await p.client.listCollections()).data.map((c) => c.name)).toEqual([])
+    // make creates the directory it writes into, as documented (as init does).
+    const made = await p.run('make', 'first')
+    expect(made.code, made.stderr).toBe(0)
+    expect(path.dirname(made.stdout.trim())).toBe(path.join(p.dir, 'migrations'))
+    const st = await p.run('status')
+    expect([st.code, st.stdout.split('\n')[1]]).toEqual([0, expect.stringMatching(/^\d{14} +first +pending/)])
   })
 
   it('a gRPC server that is not Milvus (every call unimplemented): not Milvus, check the address (exit 6)', async () => {
@@ -273,6 +326,7 @@ describe('--help names the exit codes that matter for each command', () => {
         '    0  success',
         '    2  bad command line',
         '    3  with --check: something is pending, failed, missing or changed, or the database drifted',
+        '    4  the migrations directory does not exist',
         '    5  another runner holds the migration lock, or the embedded data directory is in use',
         '    6  Milvus cannot be reached, rejects the credentials, or has no such database',
         '    7  the config file is invalid, or --env names no environment of it',
@@ -292,6 +346,8 @@ describe('--help names the exit codes that matter for each command', () => {
       diff: ['3', '8'],
       prune: ['2', '4'],
       baseline: ['2', '4'],
+      status: ['3', '4'],
+      resolve: ['2', '4'],
       pull: ['9'],
       unlock: ['6'],
       'lite install': ['10'],

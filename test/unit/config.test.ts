@@ -207,6 +207,93 @@ describe('TLS options', () => {
   })
 })
 
+describe('paths in a config file are relative to that file', () => {
+  /** /tmp/.../app/deploy/mvmigrate.config.ts, run from /tmp/... (two levels above the file). */
+  const project = (source: string) => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'mvm-paths-'))
+    const deploy = path.join(cwd, 'app', 'deploy')
+    fs.mkdirSync(deploy, { recursive: true })
+    fs.writeFileSync(path.join(deploy, 'mvmigrate.config.ts'), source)
+    return { cwd, deploy, configFile: path.join(deploy, 'mvmigrate.config.ts') }
+  }
+  const source = `export default {
+  migrationsDir: 'migrations',
+  templatesDir: '../templates',
+  schemaFile: 'schema/mvmigrate.schema.ts',
+  lite: { dataDir: 'data/milvus', venvDir: '.venv', python: './py/bin/python3' },
+  tls: { ca: 'certs/ca.pem' },
+  environments: {
+    ci: { migrationsDir: 'ci_migrations', schemaFile: '/abs/schema.ts', lite: { dataDir: 'ci-data', python: 'python3.11' } },
+  },
+}
+`
+
+  it('every path-like key, at the top level and in an environment, whatever the working directory', async () => {
+    const p = project(source)
+    const top = await loadConfig({ cwd: p.cwd, configFile: p.configFile, env: {} })
+    expect({
+      migrationsDir: top.migrationsDir,
+      templatesDir: top.templatesDir,
+      schemaFile: top.schemaFile,
+      lite: top.lite,
+      tls: top.tls,
+      migrationsDirOrigin: top.migrationsDirOrigin,
+    }).toEqual({
+      migrationsDir: path.join(p.deploy, 'migrations'),
+      templatesDir: path.join(p.cwd, 'app', 'templates'),
+      schemaFile: path.join(p.deploy, 'schema', 'mvmigrate.schema.ts'),
+      lite: {
+        dataDir: path.join(p.deploy, 'data', 'milvus'),
+        venvDir: path.join(p.deploy, '.venv'),
+        python: path.join(p.deploy, 'py', 'bin', 'python3'),
+      },
+      tls: { ca: path.join(p.deploy, 'certs', 'ca.pem') },
+      migrationsDirOrigin: `migrationsDir in ${p.configFile}, relative to that file`,
+    })
+    const ci = await loadConfig({ cwd: p.cwd, configFile: p.configFile, env: {}, environment: 'ci' })
+    expect([ci.migrationsDir, ci.schemaFile, ci.lite.dataDir, ci.lite.venvDir, ci.lite.python]).toEqual([
+      path.join(p.deploy, 'ci_migrations'),
+      '/abs/schema.ts', // absolute stays
+      path.join(p.deploy, 'ci-data'),
+      path.join(p.deploy, '.venv'), // the top level's
+      'python3.11', // a bare command is looked up on PATH, not made a path
+    ])
+    expect(ci.migrationsDirOrigin).toBe(`environments.ci.migrationsDir in ${p.configFile}, relative to that file`)
+    // The same from the config file's own directory (the usual case: init writes it in the project root).
+    const inPlace = await loadConfig({ cwd: p.deploy, env: {} })
+    expect([inPlace.migrationsDir, inPlace.lite.dataDir]).toEqual([
+      path.join(p.deploy, 'migrations'),
+      path.join(p.deploy, 'data', 'milvus'),
+    ])
+  })
+
+  it('flags and defaults stay relative to the working directory, with a config file elsewhere', async () => {
+    const p = project('export default { uri: "http://127.0.0.1:19530" }\n')
+    const defaults = await loadConfig({ cwd: p.cwd, configFile: p.configFile, env: {} })
+    expect([defaults.migrationsDir, defaults.lite.dataDir, defaults.schemaFile, defaults.migrationsDirOrigin]).toEqual([
+      path.join(p.cwd, 'migrations'),
+      path.join(p.cwd, '.mvmigrate', 'milvus'),
+      path.join(p.cwd, 'mvmigrate.schema.ts'),
+      'the default: migrations in the working directory',
+    ])
+    const q = project(source)
+    const flags = await loadConfig({
+      cwd: q.cwd,
+      configFile: q.configFile,
+      env: {},
+      flags: { migrationsDir: 'm', schemaFile: 's.ts', lite: { dataDir: 'd' } },
+    })
+    expect([flags.migrationsDir, flags.schemaFile, flags.lite.dataDir, flags.lite.venvDir]).toEqual([
+      path.join(q.cwd, 'm'),
+      path.join(q.cwd, 's.ts'),
+      path.join(q.cwd, 'd'),
+      path.join(q.deploy, '.venv'), // not given as a flag: the config file's
+    ])
+    // A placeholder: an error shows it as --migrations-dir in the CLI, in the library's words otherwise.
+    expect(flags.migrationsDirOrigin).toBe('{{migrationsDirFlag}}')
+  })
+})
+
 describe('credentials read from environment variables that are not set', () => {
   const source = `export default {
   uri: 'http://top:1',

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { type CliContext, parseVersion } from '../cli-context'
 import { formatRun } from '../output'
-import { CONFIG, CONNECT, LITE, LOCK, exitCodesHelp } from '../exit-help'
+import { CONFIG, CONNECT, LITE, LOCK, NO_MIGRATIONS_DIR, exitCodesHelp } from '../exit-help'
 
 export function register(program: Command, cli: CliContext): void {
   program
@@ -14,6 +14,7 @@ export function register(program: Command, cli: CliContext): void {
       exitCodesHelp([
         ['UNKNOWN_VERSION', 'no migration file has that version'],
         ['BASELINE_REFUSED', 'one of them already ran or failed (nothing marked)'],
+        NO_MIGRATIONS_DIR,
         ['MIGRATION_INVALID', 'a migration file is invalid'],
         CONNECT,
         LOCK,

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander'
 import { type CliContext, parseCount, parseSeconds, parseVersion } from '../cli-context'
 import { formatRun } from '../output'
-import { CONFIG, CONNECT, INTERRUPTS, LITE, LOCK, exitCodesHelp } from '../exit-help'
+import { CONFIG, CONNECT, INTERRUPTS, LITE, LOCK, NO_MIGRATIONS_DIR, exitCodesHelp } from '../exit-help'
 
 interface DownFlags {
   step?: number
@@ -28,6 +28,7 @@ export function register(program: Command, cli: CliContext): void {
           'WRITES_SINCE_ALTER',
           'refused, nothing undone: rows were written since an alter (choose --carry-writes or --discard-writes), a migration has no down() or its backup was pruned, or an applied file is missing or changed',
         ],
+        NO_MIGRATIONS_DIR,
         ['NOTHING_TO_UNDO', 'nothing to roll back'],
         ['MIGRATION_INVALID', 'a migration file is invalid'],
         CONNECT,

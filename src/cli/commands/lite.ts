@@ -34,6 +34,12 @@ export function register(program: Command, cli: CliContext): void {
     )
     .action(async (opts: { port?: number }) => {
       const cfg = await cli.config()
+      // The shared server is the embedded one: loopback, plain gRPC. TLS options given for it would
+      // otherwise be dropped without a word, and a client told to use TLS towards it fails.
+      if (cfg.tls && Object.values(cfg.tls).some(Boolean))
+        progress(
+          'warning: TLS options are set but `lite serve` ignores them: it serves Milvus Lite on loopback without TLS (pass its --uri without TLS options)',
+        )
       const server = await startEmbeddedLite(
         cfg,
         { info: progress, warn: progress, debug: () => undefined },

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import type { Resolution, ResolveResult } from '../../migrations/resolve'
 import { type CliContext, parseVersion, usage } from '../cli-context'
-import { CONFIG, CONNECT, LITE, LOCK, exitCodesHelp } from '../exit-help'
+import { CONFIG, CONNECT, LITE, LOCK, NO_MIGRATIONS_DIR, exitCodesHelp } from '../exit-help'
 
 export function register(program: Command, cli: CliContext): void {
   program
@@ -18,6 +18,7 @@ export function register(program: Command, cli: CliContext): void {
           'RESOLVE_REFUSED',
           'it is not failed, an alter of it stopped half-way through its swap, or --applied without its file',
         ],
+        NO_MIGRATIONS_DIR,
         CONNECT,
         LOCK,
         CONFIG,

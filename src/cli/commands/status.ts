@@ -3,7 +3,7 @@ import { EXIT_CODES } from '../../errors'
 import { isDone } from '../../migrations/plan'
 import type { CliContext } from '../cli-context'
 import { formatStatus } from '../output'
-import { CONFIG, CONNECT, LITE, LOCK, exitCodesHelp } from '../exit-help'
+import { CONFIG, CONNECT, LITE, LOCK, NO_MIGRATIONS_DIR, exitCodesHelp } from '../exit-help'
 
 export function register(program: Command, cli: CliContext): void {
   program
@@ -13,6 +13,7 @@ export function register(program: Command, cli: CliContext): void {
       'after',
       exitCodesHelp([
         ['NOT_UP_TO_DATE', 'with --check: something is pending, failed, missing or changed, or the database drifted'],
+        NO_MIGRATIONS_DIR,
         CONNECT,
         CONFIG,
         LOCK,

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander'
 import { type CliContext, parseCount, parseSeconds, parseVersion } from '../cli-context'
 import { formatPlan, formatRun } from '../output'
-import { CONFIG, CONNECT, type ExitCase, INTERRUPTS, LITE, LOCK, exitCodesHelp } from '../exit-help'
+import { CONFIG, CONNECT, type ExitCase, INTERRUPTS, LITE, LOCK, NO_MIGRATIONS_DIR, exitCodesHelp } from '../exit-help'
 
 interface UpFlags {
   to?: string
@@ -22,6 +22,7 @@ const UP_EXITS: ExitCase[] = [
     'CHANGED_FILE',
     'refused for integrity, nothing run: an applied file is missing or changed, or a pending one is older than the newest applied',
   ],
+  NO_MIGRATIONS_DIR,
   [
     'MIGRATION_INVALID',
     'a migration file is invalid, or a definition or alter cannot work (found before it changed anything)',
