@@ -1,4 +1,4 @@
-import type { Command } from 'commander'
+import { type Command, Option } from 'commander'
 import * as path from 'node:path'
 import { type ConfigOverrides, type MvmigrateConfig, loadConfig } from '../config/config'
 import { type Logger, consoleLogger, silentLogger } from '../context/logger'
@@ -190,6 +190,15 @@ export const parseSeconds = (flag: string) => (v: string) => {
   if (v.trim() === '' || !Number.isFinite(n) || n < 0)
     throw usage(`${flag} must be a number of seconds (0 or more), got '${v}'`)
   return n
+}
+/**
+ * --lock-timeout, on every command that takes the migration lock (their refusal's hint offers it),
+ * dry runs included: they check the lock as the real run would.
+ */
+export function lockTimeoutOption(): Option {
+  return new Option('--lock-timeout <seconds>', 'wait this long for another runner (default: fail at once)').argParser(
+    parseSeconds('--lock-timeout'),
+  )
 }
 export const parseVersion = (flag: string) => (v: string) => {
   if (!/^\d{14}$/.test(v)) throw usage(`${flag} takes a 14-digit migration version (yyyyMMddHHmmss), got '${v}'`)

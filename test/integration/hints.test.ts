@@ -241,6 +241,48 @@ export default defineMigration({ async up(ctx) { await ctx.alter('docs', (t) => 
     }
   })
 
+  it('prune while another runner holds the lock: the dry run meets the real run refusal, --lock-timeout waits (exit 5)', async () => {
+    const p = await remoteProject({ '20260101000001_docs.ts': createCollectionMigration('docs') })
+    writeMigration(
+      p.dir,
+      '20260101000002_grow.ts',
+      `import { defineMigration } from 'mvmigrate'
+export default defineMigration({ async up(ctx) { await ctx.alter('docs', (t) => { t.alterField('title', { maxLength: 300 }) }) } })
+`,
+    )
+    expect((await p.run('up')).code).toBe(0)
+    const backup = 'docs__mvm_bak_20260101000002'
+    const free = await p.run('prune', '--dry-run')
+    expect([free.code, free.stdout.split('\n')[0]]).toEqual([0, 'Would drop 1 collection(s):'])
+    expect(free.stdout).toContain(backup)
+    const lock = new MigrationLock(p.client)
+    expect(await lock.tryAcquire('mvmigrate up')).toBe(true)
+    const h = (await lock.holder())!
+    const refusal = `error: Another mvmigrate holds the migration lock: mvmigrate up on ${h.host} (pid ${h.pid}) since ${h.since}\n`
+    try {
+      const atOnce =
+        refusal +
+        'hint: Wait for it to finish, pass --lock-timeout <seconds> to wait, or if that runner is dead, run `mvmigrate unlock`.\n'
+      failed(await p.run('prune', '--dry-run'), 5, atOnce)
+      failed(await p.run('prune', '--yes'), 5, atOnce)
+      failed(await p.run('prune'), 5, atOnce) // off a terminal: the refusal, not "needs --yes"
+      failed(await p.run('baseline', '20260101000001', '--dry-run'), 5, atOnce)
+      const waited = refusal + 'hint: Still held after waiting 1 s. If that runner is dead, run `mvmigrate unlock`.\n'
+      failed(await p.run('prune', '--dry-run', '--lock-timeout', '1'), 5, waited)
+      failed(await p.run('prune', '--yes', '--lock-timeout', '1'), 5, waited)
+      expect((await p.client.hasCollection({ collection_name: backup })).value).toBe(true)
+      // The lock freed while prune waits: it takes it and drops the backup.
+      const pruning = p.run('prune', '--yes', '--lock-timeout', '60')
+      await new Promise((r) => setTimeout(r, 3000))
+      await lock.release()
+      const pruned = await pruning
+      expect([pruned.code, pruned.stdout.split('\n')[0]]).toEqual([0, 'Dropped 1 collection(s):'])
+      expect((await p.client.hasCollection({ collection_name: backup })).value).toBe(false)
+    } finally {
+      await lock.release()
+    }
+  })
+
   it('an applied migration changed since: revert it or --allow-changed, nothing changed (exit 4)', async () => {
     const p = await remoteProject({ '20260101000001_a.ts': createCollectionMigration('a') })
     expect((await p.run('up')).code).toBe(0)
