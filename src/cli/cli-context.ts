@@ -4,7 +4,7 @@ import { type ConfigOverrides, type MvmigrateConfig, loadConfig } from '../confi
 import { type Logger, consoleLogger, silentLogger } from '../context/logger'
 import { MvmError } from '../errors'
 import { Migrator } from '../migrator'
-import { type Session, explainUnsetVariables, openSession } from '../session'
+import { type Session, explainWithConfig, openSession } from '../session'
 import { redactSecrets, secretsOf } from '../util/redact'
 import { phase } from '../util/timings'
 import { type Colors, makeColors } from './output'
@@ -170,7 +170,7 @@ export class CliContext {
       })
       // Milvus 2.3 connects without credentials and refuses the first real call.
       return await fn(migrator, session).catch((e: unknown) => {
-        throw explainUnsetVariables(e, cfg)
+        throw explainWithConfig(e, cfg)
       })
     } finally {
       process.removeListener('SIGINT', stop)

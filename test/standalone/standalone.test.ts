@@ -62,6 +62,37 @@ describe('Milvus standalone 2.3 (real engine)', () => {
     expect(ok.code, ok.stderr).toBe(0)
   })
 
+  it('credentials rejected that the config file gave (read from a variable that is set): the hint names the key, the file and the variable, not --token', async () => {
+    const dir = tempProject()
+    fs.rmSync(path.join(dir, 'mvmigrate.config.json'))
+    fs.writeFileSync(
+      path.join(dir, 'mvmigrate.config.ts'),
+      `export default { uri: '${uri()}', token: process.env.SA_TOKEN, environments: { ci: { token: 'root:also-wrong' } } }\n`,
+    )
+    const r = await cli(dir, ['status'], { env: { MILVUS_TOKEN: '', SA_TOKEN: 'root:wrong' } })
+    expect(r.code).toBe(6)
+    expect(r.stderr).toMatch(/^error: .*Milvus rejected the credentials/)
+    expect(r.stderr.split('\n').slice(1)).toEqual([
+      'hint: Check token in mvmigrate.config.ts, read from process.env.SA_TOKEN: an API key, or "user:password".',
+      '',
+    ])
+    const ci = await cli(dir, ['--env', 'ci', 'status'], { env: { MILVUS_TOKEN: '', SA_TOKEN: 'root:wrong' } })
+    expect(ci.code).toBe(6)
+    expect(ci.stderr.split('\n').slice(1)).toEqual([
+      'hint: Check token in mvmigrate.config.ts (environment ci): an API key, or "user:password".',
+      '',
+    ])
+    // A token from --token: the flag is what the hint names.
+    const flag = await cli(dir, ['--token', 'root:wrong', 'status'], { env: { MILVUS_TOKEN: '', SA_TOKEN: token() } })
+    expect(flag.code).toBe(6)
+    expect(flag.stderr.split('\n').slice(1)).toEqual([
+      'hint: Check --token / MILVUS_TOKEN: an API key, or "user:password".',
+      '',
+    ])
+    const ok = await cli(dir, ['status'], { env: { MILVUS_TOKEN: '', SA_TOKEN: token() } })
+    expect(ok.code, ok.stderr).toBe(0)
+  })
+
   it('up, status --check, down: the whole cycle with the ledger on the real engine', async () => {
     const db = await freshDatabase()
     const dir = tempProject()
