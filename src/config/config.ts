@@ -24,7 +24,7 @@ export interface MvmigrateConfig {
   migrationsDir: string
   /** Where `make` finds migration.ts.stub / migration.js.stub (default: the package's templates/). */
   templatesDir: string
-  /** Seconds `up`/`down` wait for another runner's lock (default 0: fail at once). */
+  /** Seconds up, down, prune, baseline and resolve (dry runs too) wait for another runner's lock (default 0: fail at once). */
   lockTimeout: number
   /** Seconds to wait for the server to answer before giving up (default 15). */
   connectTimeout: number
