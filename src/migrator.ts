@@ -51,7 +51,10 @@ export interface MigratorOptions {
   /** Where migrationsDir came from, named when it does not exist (loadConfig's migrationsDirOrigin; default: the migrationsDir option). */
   migrationsDirOrigin?: string
   logger?: Logger
-  /** How long up/down wait for another runner's lock (default 0: fail at once, naming the holder). */
+  /**
+   * How long up, down, prune, baseline and resolve wait for another runner's lock (default 0: fail
+   * at once, naming the holder); their dry runs check the lock the same way, without taking it.
+   */
   lockTimeoutMs?: number
   ledgerCollection?: string
   lockCollection?: string
@@ -371,12 +374,14 @@ export class Migrator {
       }
       return chosen
     }
-    if (opts.dryRun)
+    if (opts.dryRun) {
+      await this.checkLock()
       return {
         direction: 'baseline',
         dryRun: true,
         migrations: (await prepare()).map((e) => ({ version: e.version, name: e.name })),
       }
+    }
     return this.underLock('baseline', async () => {
       const chosen = await prepare()
       await this.ledger.ensure()
@@ -415,8 +420,10 @@ export class Migrator {
    * `discardWrites`. A dry run gives the same answer, refusal included, and drops nothing.
    */
   async prune(opts: { dryRun?: boolean; discardWrites?: boolean } = {}): Promise<LeftoverCollection[]> {
-    if (opts.dryRun)
+    if (opts.dryRun) {
+      await this.checkLock()
       return pruneLeftovers(this.opts.client, this.journal, { dryRun: true, discardWrites: opts.discardWrites })
+    }
     return this.underLock('prune', () =>
       pruneLeftovers(this.opts.client, this.journal, {
         discardWrites: opts.discardWrites,
@@ -599,7 +606,9 @@ export class Migrator {
         { dryRun: opts.dryRun, toolVersion: TOOL_VERSION, onChange: (w) => this.log.info(w) },
       )
     }
-    return opts.dryRun ? run() : this.underLock('resolve', run)
+    if (!opts.dryRun) return this.underLock('resolve', run)
+    await this.checkLock()
+    return run()
   }
 
   /**
@@ -830,6 +839,11 @@ export class Migrator {
   /** Releases whoever holds the lock; returns the holder it removed. */
   async unlock(): Promise<LockHolder | undefined> {
     return this.lock.forceRelease()
+  }
+
+  /** A dry run's answer about the lock: the real run's refusal (the same wait), without taking it. */
+  private async checkLock(): Promise<void> {
+    await phase('lock', () => this.lock.check(this.opts.lockTimeoutMs ?? 0, this.opts.signal))
   }
 
   private async underLock<T>(command: string, fn: () => Promise<T>): Promise<T> {

@@ -1,5 +1,5 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
-import type { MvmigrateConfig } from './config/config'
+import { type MvmigrateConfig, describeOrigin } from './config/config'
 import { type Logger, silentLogger } from './context/logger'
 import { ensureLiteInstalled } from './lite/install'
 import { type LiteServer, startLiteServer } from './lite/server'
@@ -58,7 +58,7 @@ export async function openSession(config: MvmigrateConfig, log: Logger = silentL
     )
   } catch (e) {
     await lite?.stop()
-    throw explainUnsetVariables(e, config)
+    throw explainWithConfig(e, config)
   }
   return {
     client,
@@ -72,19 +72,46 @@ export async function openSession(config: MvmigrateConfig, log: Logger = silentL
 }
 
 /**
- * Credentials rejected while the config file reads them from variables that are not set: say
- * which key, which variable and which file, rather than only "check the token". A server may
- * accept the connection and refuse the first real call: callers wrap those errors too.
+ * A connection failure explained with the config the settings came from. Credentials rejected
+ * while the config file reads them from variables that are not set: say which key, which variable
+ * and which file, rather than only "check the token". An address, credentials or database the
+ * config file gave: the hint names the file and key ("uri in alt.config.ts (environment bad)"),
+ * not flags that were not used. A server may accept the connection and refuse the first real call:
+ * callers wrap those errors too.
  */
-export function explainUnsetVariables(e: unknown, config: MvmigrateConfig): unknown {
+export function explainWithConfig(e: unknown, config: MvmigrateConfig): unknown {
+  if (!(e instanceof MvmError)) return e
   const unset = config.unsetVariables ?? []
-  if (!(e instanceof MvmError) || e.code !== 'AUTH_FAILED' || !unset.length) return e
-  const what = unset.map((u) => `${u.key} from process.env.${u.variable}`).join(' and ')
-  const vars = unset.map((u) => u.variable).join(' and ')
-  return MvmError.wrap(
-    e,
-    (m) => m,
-    () =>
-      `${unset[0].file} sets ${what}${config.env ? ` in environment '${config.env}'` : ''}, and ${vars} ${unset.length > 1 ? 'are' : 'is'} not set: set ${vars}, or pass the credentials with {{token}}.`,
-  )
+  if (e.code === 'AUTH_FAILED' && unset.length) {
+    const what = unset.map((u) => `${u.key} from process.env.${u.variable}`).join(' and ')
+    const vars = unset.map((u) => u.variable).join(' and ')
+    return MvmError.wrap(
+      e,
+      (m) => m,
+      () =>
+        `${unset[0].file} sets ${what}${config.env ? ` in environment '${config.env}'` : ''}, and ${vars} ${unset.length > 1 ? 'are' : 'is'} not set: set ${vars}, or pass the credentials with {{token}}.`,
+    )
+  }
+  const from = config.fromConfigFile ?? {}
+  const template = e.hintTemplate
+  if (!template || !['UNREACHABLE', 'AUTH_FAILED', 'DATABASE_NOT_FOUND'].includes(e.code)) return e
+  const credentials = from.token
+    ? [describeOrigin('token', from.token)]
+    : config.token
+      ? [] // a token from a flag or MILVUS_TOKEN: {{token}} names those
+      : (['username', 'password'] as const).flatMap((k) => (from[k] ? [describeOrigin(k, from[k])] : []))
+  const words: Record<string, string | undefined> = {
+    uri: from.uri && describeOrigin('uri', from.uri),
+    noUri: from.uri && `remove uri from ${from.uri.file} to use the embedded Milvus Lite`,
+    token: credentials.length ? credentials.join(' and ') : undefined,
+    database: from.database && describeOrigin('database', from.database),
+  }
+  const hint = template.replace(/\{\{(\w+)\}\}/g, (whole, name: string) => words[name] ?? whole)
+  return hint === template
+    ? e
+    : MvmError.wrap(
+        e,
+        (m) => m,
+        () => hint,
+      )
 }

@@ -1,10 +1,10 @@
-import type { Command } from 'commander'
+import { type Command, Option } from 'commander'
 import * as path from 'node:path'
 import { type ConfigOverrides, type MvmigrateConfig, loadConfig } from '../config/config'
 import { type Logger, consoleLogger, silentLogger } from '../context/logger'
 import { MvmError } from '../errors'
 import { Migrator } from '../migrator'
-import { type Session, explainUnsetVariables, openSession } from '../session'
+import { type Session, explainWithConfig, openSession } from '../session'
 import { redactSecrets, secretsOf } from '../util/redact'
 import { phase } from '../util/timings'
 import { type Colors, makeColors } from './output'
@@ -171,7 +171,7 @@ export class CliContext {
       })
       // Milvus 2.3 connects without credentials and refuses the first real call.
       return await fn(migrator, session).catch((e: unknown) => {
-        throw explainUnsetVariables(e, cfg)
+        throw explainWithConfig(e, cfg)
       })
     } finally {
       process.removeListener('SIGINT', stop)
@@ -191,6 +191,15 @@ export const parseSeconds = (flag: string) => (v: string) => {
   if (v.trim() === '' || !Number.isFinite(n) || n < 0)
     throw usage(`${flag} must be a number of seconds (0 or more), got '${v}'`)
   return n
+}
+/**
+ * --lock-timeout, on every command that takes the migration lock (their refusal's hint offers it),
+ * dry runs included: they check the lock as the real run would.
+ */
+export function lockTimeoutOption(): Option {
+  return new Option('--lock-timeout <seconds>', 'wait this long for another runner (default: fail at once)').argParser(
+    parseSeconds('--lock-timeout'),
+  )
 }
 export const parseVersion = (flag: string) => (v: string) => {
   if (!/^\d{14}$/.test(v)) throw usage(`${flag} takes a 14-digit migration version (yyyyMMddHHmmss), got '${v}'`)

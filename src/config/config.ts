@@ -30,7 +30,7 @@ export interface MvmigrateConfig {
   migrationsDirOrigin?: string
   /** Where `make` finds migration.ts.stub / migration.js.stub (default: the package's templates/). */
   templatesDir: string
-  /** Seconds `up`/`down` wait for another runner's lock (default 0: fail at once). */
+  /** Seconds up, down, prune, baseline and resolve (dry runs too) wait for another runner's lock (default 0: fail at once). */
   lockTimeout: number
   /** Seconds to wait for the server to answer before giving up (default 15). */
   connectTimeout: number
@@ -44,6 +44,11 @@ export interface MvmigrateConfig {
    * connection, since the value alone (undefined) cannot say where it should have come from.
    */
   unsetVariables?: { key: string; variable: string; file: string }[]
+  /**
+   * The connection settings the config file gave (no flag or MILVUS_* variable did), and where in
+   * it: hints about the address or the credentials name these (describeOrigin), not the flags.
+   */
+  fromConfigFile?: Partial<Record<ConnectionKey, ConfigOrigin>>
   lite: {
     /** Embedded Milvus Lite data directory (default .mvmigrate/milvus). */
     dataDir: string
@@ -54,6 +59,28 @@ export interface MvmigrateConfig {
     /** Fixed port for the embedded server (default: any free port). */
     port?: number
   }
+}
+
+/** The settings a connection failure is about. */
+export type ConnectionKey = 'uri' | 'token' | 'username' | 'password' | 'database'
+const CONNECTION_KEYS: ConnectionKey[] = ['uri', 'token', 'username', 'password', 'database']
+
+/** Where in the config file a setting came from. */
+export interface ConfigOrigin {
+  /** The file, relative to the working directory. */
+  file: string
+  /** The environment whose block set it; absent: the top level. */
+  environment?: string
+  /** The variable a `key: process.env.NAME` read it from. */
+  variable?: string
+}
+
+/** "uri in alt.config.ts (environment bad)", "token in mvmigrate.config.ts, read from process.env.SA_TOKEN". */
+export function describeOrigin(key: ConnectionKey, o: ConfigOrigin): string {
+  return (
+    `${key} in ${o.file}${o.environment ? ` (environment ${o.environment})` : ''}` +
+    (o.variable ? `, read from process.env.${o.variable}` : '')
+  )
 }
 
 /** One layer of settings: every key optional. */
@@ -365,7 +392,8 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Mvmigrat
   const environment = name
     ? { name, layer: environmentLayer(fileConfig, name, file ? path.basename(file) : 'no config file') }
     : undefined
-  const merged = mergeConfig(cwd, fileConfig, fromEnv(vars), opts.flags ?? {}, environment)
+  const fromVars = fromEnv(vars)
+  const merged = mergeConfig(cwd, fileConfig, fromVars, opts.flags ?? {}, environment)
   merged.migrationsDirOrigin =
     opts.flags?.migrationsDir !== undefined
       ? '{{migrationsDirFlag}}'
@@ -374,13 +402,45 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Mvmigrat
         : fileConfig.migrationsDir !== undefined
           ? `migrationsDir in ${file}, relative to that file`
           : 'the default: migrations in the working directory'
-  if (file && !file.endsWith('.json')) {
-    const unset = unsetCredentialVariables(fs.readFileSync(file, 'utf8'), vars, environment?.name).filter(
-      (u) => !merged[u.key as keyof MvmigrateConfig], // an empty variable gives '': unset too
-    )
-    if (unset.length) merged.unsetVariables = unset.map((u) => ({ ...u, file: path.relative(cwd, file) || file }))
-  }
+  if (!file) return merged
+  const shown = path.relative(cwd, file) || file
+  const source = file.endsWith('.json') ? '' : fs.readFileSync(file, 'utf8')
+  const unset = unsetCredentialVariables(source, vars, environment?.name).filter(
+    (u) => !merged[u.key as keyof MvmigrateConfig], // an empty variable gives '': unset too
+  )
+  if (unset.length) merged.unsetVariables = unset.map((u) => ({ ...u, file: shown }))
+  const origins = connectionOrigins(fileConfig, environment, { ...fromVars, ...opts.flags }, shown, source, vars)
+  if (Object.keys(origins).length) merged.fromConfigFile = origins
   return merged
+}
+
+/**
+ * Which connection settings the config file gave, and where in it: the selected environment's
+ * block, or the top level; with the variable a `key: process.env.NAME` reads.
+ */
+function connectionOrigins(
+  fileConfig: ConfigFile,
+  environment: { name: string; layer: ConfigLayer } | undefined,
+  overrides: ConfigLayer,
+  file: string,
+  source: string,
+  vars: NodeJS.ProcessEnv,
+): Partial<Record<ConnectionKey, ConfigOrigin>> {
+  const out: Partial<Record<ConnectionKey, ConfigOrigin>> = {}
+  for (const key of CONNECTION_KEYS) {
+    if (overrides[key] !== undefined && overrides[key] !== '') continue
+    const inEnvironment = environment?.layer[key] !== undefined && environment.layer[key] !== ''
+    if (!inEnvironment && (fileConfig[key] === undefined || fileConfig[key] === '')) continue
+    // The block the value came from: `key: process.env.NAME` there names the variable too.
+    const block = inEnvironment ? (blockOf(source, environment.name) ?? '') : topLevel(source)
+    const variable = variablesIn(block).find((r) => r.key === key && vars[r.variable])?.variable
+    out[key] = {
+      file,
+      ...(inEnvironment ? { environment: environment.name } : {}),
+      ...(variable ? { variable } : {}),
+    }
+  }
+  return out
 }
 
 const CREDENTIAL_KEYS = ['token', 'username', 'password', 'uri']
@@ -395,20 +455,38 @@ export function unsetCredentialVariables(
   env: NodeJS.ProcessEnv,
   environment?: string,
 ): { key: string; variable: string }[] {
-  const find = (text: string) =>
-    [
-      ...text.matchAll(
-        /\b(token|username|password|uri)\s*:\s*process\.env(?:\.([A-Za-z_]\w*)|\[\s*['"]([^'"]+)['"]\s*\])/g,
-      ),
-    ]
-      .map((m) => ({ key: m[1], variable: m[2] ?? m[3] }))
-      .filter((u) => CREDENTIAL_KEYS.includes(u.key) && !env[u.variable])
+  return credentialVariables(source, environment, (u) => !env[u.variable])
+}
+
+/**
+ * Every `key: process.env.NAME` for a credential key (that `keep` keeps) in a config file's
+ * source: the selected environment's block when it has one, else the top level.
+ */
+function credentialVariables(
+  source: string,
+  environment?: string,
+  keep: (u: { key: string; variable: string }) => boolean = () => true,
+): { key: string; variable: string }[] {
   const block = environment ? blockOf(source, environment) : undefined
-  const own = block ? find(block) : []
-  if (own.length) return own
-  // The top level: the source without the environments block.
+  const own = block ? variablesIn(block).filter(keep) : []
+  return own.length ? own : variablesIn(topLevel(source)).filter(keep)
+}
+
+/** `key: process.env.NAME` (or `process.env['NAME']`) for a credential key, in a piece of config source. */
+function variablesIn(text: string): { key: string; variable: string }[] {
+  return [
+    ...text.matchAll(
+      /\b(token|username|password|uri)\s*:\s*process\.env(?:\.([A-Za-z_]\w*)|\[\s*['"]([^'"]+)['"]\s*\])/g,
+    ),
+  ]
+    .map((m) => ({ key: m[1], variable: m[2] ?? m[3] }))
+    .filter((u) => CREDENTIAL_KEYS.includes(u.key))
+}
+
+/** A config file's source without its environments block. */
+function topLevel(source: string): string {
   const envs = blockOf(source, 'environments')
-  return find(envs ? source.replace(envs, '') : source)
+  return envs ? source.replace(envs, '') : source
 }
 
 /** The text of `name: { ... }` (braces balanced), or undefined. */

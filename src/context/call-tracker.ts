@@ -1,9 +1,23 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { MvmError } from '../errors'
 import { interruptName } from '../util/interrupt'
 
 /** Calls that change nothing on the server (SDK methods and ctx helpers alike): describe, has, list, query, ... */
 export const READ_ONLY_CALL =
   /^(describe|has|list|get|query|count|search|show|check|connect|closeConnection|invalidateCollectionInfo)/
+
+/** The tracked call running now (through its awaits): whether it has sent Milvus a write. */
+const currentCall = new AsyncLocalStorage<{ wrote: boolean }>()
+
+/**
+ * Whatever sends Milvus a write calls this: the tracked call it runs in is then a change. A call
+ * that only read (createCollection(def, { ifNotExists }) meeting its collection, setProperties to
+ * the values already set) changed nothing, and a failed migration does not list it as a change.
+ */
+export function noteWrite(): void {
+  const call = currentCall.getStore()
+  if (call) call.wrote = true
+}
 
 /**
  * Catches a missing `await` in a migration. Every ctx helper call (and every raw ctx.client call)
@@ -27,7 +41,10 @@ export class CallTracker {
     private readonly signal?: AbortSignal,
   ) {}
 
-  /** The calls that changed something and returned, in the order they returned (a failed migration names them). */
+  /**
+   * The calls that changed something and returned, in the order they returned (a failed migration
+   * names them): calls that may change something and sent Milvus a write (noteWrite).
+   */
   readonly changes: string[] = []
 
   track<T>(label: string, start: () => Promise<T>, change = false): Promise<T> {
@@ -46,10 +63,11 @@ export class CallTracker {
       )
     }
     const id = this.next++
-    const p = Promise.resolve().then(start)
+    const call = { wrote: false }
+    const p = Promise.resolve().then(() => currentCall.run(call, start))
     const done = p.then(
       () => {
-        if (change) this.changes.push(label)
+        if (change && call.wrote) this.changes.push(label)
         this.running.delete(id)
       },
       () => this.running.delete(id),

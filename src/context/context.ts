@@ -16,7 +16,7 @@ import { type CollectionDefinition, type IndexDefinition, specFromDefinition } f
 import { diffCollection } from '../schema/diff'
 import type { CollectionSpec } from '../schema/spec'
 import { didYouMean } from '../util/suggest'
-import { type CallTracker, READ_ONLY_CALL, tracked } from './call-tracker'
+import { type CallTracker, READ_ONLY_CALL, noteWrite, tracked } from './call-tracker'
 import type { Logger } from './logger'
 
 export type { MigrationInfo } from '../migrations/info'
@@ -68,6 +68,7 @@ export class MigrationContext {
         if (typeof prop === 'string' && !READ_ONLY_CALL.test(prop)) {
           return (...args: unknown[]) => {
             this.changedSomething = true
+            noteWrite()
             return (value as (...a: unknown[]) => unknown).apply(target, args)
           }
         }
@@ -289,6 +290,11 @@ export class MigrationContext {
 
   /** Collection properties, e.g. { 'collection.ttl.seconds': 86400, 'mmap.enabled': true }. */
   async setProperties(collection: string, properties: Record<string, string | number | boolean>): Promise<void> {
+    // Already set (a retried migration): nothing to send, and nothing a failure lists as changed.
+    if (await collections.hasProperties(this.sdk, collection, properties)) {
+      this.log.info(`properties of ${collection} already set: left as they are`)
+      return
+    }
     await collections.setProperties(this.sdk, collection, properties)
   }
 

@@ -95,13 +95,40 @@ export class MigrationLock {
 
   /** Takes the lock, waiting up to timeoutMs for the holder to release it (or until `signal` is aborted). */
   async acquire(command: string, timeoutMs = 0, signal?: AbortSignal): Promise<LockHolder> {
+    await this.waitUntil(() => this.tryAcquire(command), true, timeoutMs, signal)
+    return this.held!
+  }
+
+  /**
+   * What acquire would answer, without taking the lock (a dry run's answer): returns when the lock
+   * is free (or held by a dead process of this machine, which acquire takes over), waiting up to
+   * timeoutMs; otherwise throws acquire's refusal, word for word.
+   */
+  async check(timeoutMs = 0, signal?: AbortSignal): Promise<void> {
+    await this.waitUntil(
+      async () => {
+        const h = await this.holder()
+        return !h || isStale(h)
+      },
+      false,
+      timeoutMs,
+      signal,
+    )
+  }
+
+  private async waitUntil(
+    free: () => Promise<boolean>,
+    takeOverStale: boolean,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       stopIfAborted(signal, () => 'stopped waiting for the migration lock; nothing was run')
-      if (await this.tryAcquire(command)) return this.held!
+      if (await free()) return
       // A holder on this machine whose process is gone was killed: its lock is stale, take it over.
       const h = await this.holder()
-      if (h && h.host === os.hostname() && h.pid !== process.pid && !processAlive(h.pid)) {
+      if (takeOverStale && h && isStale(h)) {
         await this.forceRelease(h.token)
         continue
       }
@@ -136,6 +163,11 @@ export class MigrationLock {
     await dropCollection(this.client, this.collection)
     return h
   }
+}
+
+/** A holder on this machine (not this process) whose process is gone: killed, its lock left behind. */
+function isStale(h: LockHolder): boolean {
+  return h.host === os.hostname() && h.pid !== process.pid && !processAlive(h.pid)
 }
 
 /** Whether a process of this machine is alive (EPERM: alive, not ours). */

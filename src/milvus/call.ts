@@ -68,14 +68,16 @@ export function translateSdkError(what: string, e: unknown, rpc?: string): MvmEr
     grpcCode === GRPC_DEADLINE_EXCEEDED ||
     /ECONNREFUSED|UNAVAILABLE|DEADLINE_EXCEEDED|No connection established/i.test(msg)
   ) {
-    return new MvmError('UNREACHABLE', `${what}: the Milvus server did not answer (${msg.split('\n')[0]})`, {
+    // grpc-js ends its message with "Resolution note: " and nothing after it when the name resolved.
+    const said = msg.split('\n')[0].replace(/\s*Resolution note:\s*(\(|$)/, (_, paren: string) => (paren ? ' (' : ''))
+    return new MvmError('UNREACHABLE', `${what}: the Milvus server did not answer (${said})`, {
       hint: 'Check that Milvus is running and that {{uri}} points at it.',
       cause: e,
     })
   }
   if (grpcCode === GRPC_UNAUTHENTICATED || /auth|credential|token|password|permission denied/i.test(msg)) {
     return new MvmError('AUTH_FAILED', `${what}: Milvus rejected the credentials (${msg})`, {
-      hint: 'Check {{token}} (an API key, or "user:password").',
+      hint: 'Check {{token}}: an API key, or "user:password".',
       cause: e,
     })
   }

@@ -209,6 +209,17 @@ export async function propertiesOf(client: MilvusClient, name: string): Promise<
 
 const sameValue = (a: unknown, b: string | undefined) => b !== undefined && String(a).toLowerCase() === b.toLowerCase()
 
+/** Whether the collection holds these properties already, read from the server (not the SDK's cache). */
+export async function hasProperties(
+  client: MilvusClient,
+  name: string,
+  properties: Record<string, string | number | boolean>,
+): Promise<boolean> {
+  forgetCollectionInfo(client, name)
+  const now = await propertiesOf(client, name)
+  return Object.entries(properties).every(([k, v]) => sameValue(v, now[k]))
+}
+
 /** Sets collection properties and proves the server kept them. */
 export async function setProperties(
   client: MilvusClient,

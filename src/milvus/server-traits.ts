@@ -2,6 +2,7 @@ import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { randomBytes } from 'node:crypto'
 import { MvmError } from '../errors'
 import type { CollectionSpec } from '../schema/spec'
+import { isVectorType } from '../schema/field-types'
 import { isEmptyReply, milvusCall } from './call'
 
 /** What the copy engine needs to know about the server to pick its read strategy. */
@@ -155,9 +156,44 @@ export function featuresLacking(spec: CollectionSpec, release: ServerRelease | u
   return out
 }
 
+/** Milvus 2.4 brought several vector fields per collection, and defaults for HNSW's build params. */
+function before24(r: ServerRelease): boolean {
+  return r.product === 'Milvus' && (r.major < 2 || (r.major === 2 && r.minor < 4))
+}
+
+/**
+ * What a collection asks of this release that it refuses outright (it would fail the create after
+ * the migration had changed other things), each with what to do instead. Milvus before 2.4 (2.3.5
+ * seen here): "multiple vector fields is not supported", and an HNSW index without M and
+ * efConstruction fails with "efConstruction out of range: [1, 2147483647]". Empty when the
+ * release is unknown.
+ */
+export function limitsExceeded(
+  spec: CollectionSpec,
+  release: ServerRelease | undefined,
+): { problem: string; fix: string }[] {
+  if (!release || !before24(release)) return []
+  const out: { problem: string; fix: string }[] = []
+  const vectors = spec.fields.filter((f) => isVectorType(f.type)).map((f) => `'${f.name}'`)
+  if (vectors.length > 1)
+    out.push({
+      problem: `allows one vector field per collection, and this one would have ${vectors.length} (${vectors.join(', ')})`,
+      fix: "One vector field per collection on this server: upgrade to Milvus 2.4 or newer, or keep one (new embeddings can replace a field's vectors in one alter: t.alterField(field, { dim }) with t.backfill(field, ...), docs/reembed.md; other vectors go in a collection of their own).",
+    })
+  const bare = spec.indexes.filter(
+    (i) => i.type.toUpperCase() === 'HNSW' && (i.params?.M === undefined || i.params?.efConstruction === undefined),
+  )
+  if (bare.length)
+    out.push({
+      problem: `builds an HNSW index only with the params M and efConstruction, and the index on ${bare.map((i) => `'${i.field}'`).join(', ')} lacks them`,
+      fix: 'HNSW on this server needs params: { M, efConstruction } (for example params: { M: 16, efConstruction: 200 }); or upgrade to Milvus 2.4 or newer.',
+    })
+  return out
+}
+
 /**
  * Throws, before anything is created, when the server's release does not keep what the collection
- * needs. `up` (creating a collection, or an alter's target) and `plan` both ask here, so `plan`
+ * needs, or refuses it outright. `up` (creating a collection, or an alter's target) and `plan` both ask here, so `plan`
  * reports what `up` would refuse, in the same words.
  */
 export async function requireFeatures(client: MilvusClient, spec: CollectionSpec, what: string): Promise<void> {
@@ -170,6 +206,14 @@ export async function requireFeatures(client: MilvusClient, spec: CollectionSpec
       {
         hint: "Nothing was created or changed. Nullable fields and functions need Milvus 2.5 or newer (or Milvus Lite 3): make the field non-nullable (its default or its type's zero fills it) or leave the function out, or use a newer server.",
       },
+    )
+  }
+  const exceeded = limitsExceeded(spec, release)
+  if (exceeded.length) {
+    throw new MvmError(
+      'UNSUPPORTED_BY_SERVER',
+      `${what}: ${releaseText(release!)} ${exceeded.map((x) => x.problem).join('; it also ')}`,
+      { hint: `Nothing was created or changed. ${exceeded.map((x) => x.fix).join(' ')}` },
     )
   }
 }

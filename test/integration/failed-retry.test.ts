@@ -2,7 +2,7 @@ import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { freshDatabase, snapshot } from '../helpers/milvus'
+import { freshDatabase, lacks, snapshot } from '../helpers/milvus'
 import { cli, createCollectionMigration, tempProject, writeMigration } from '../helpers/project'
 
 /**
@@ -102,6 +102,51 @@ describe('a migration that fails after changing something', () => {
     expect(rows.data).toHaveLength(30)
     expect(new Set(rows.data.map((r) => r.lang))).toEqual(new Set(['en']))
   }, 180_000)
+
+  it('calls that changed nothing (createCollection ifNotExists of an existing one, setProperties already set) are not listed as changes', async () => {
+    const db = await freshDatabase('unchanged')
+    clients.push(db.client)
+    const dir = tempProject()
+    const run = (...a: string[]) => cli(dir, ['--uri', db.uri, '--database', db.database, ...a])
+    const HW = `{ name: 'hw', fields: [{ name: 'id', type: 'Int64', primaryKey: true }, { name: 'v', type: 'FloatVector', dim: 2 }], indexes: [{ field: 'v', type: 'FLAT', metric: 'L2' }], properties: { 'collection.ttl.seconds': 86400 } }`
+    writeMigration(
+      dir,
+      '20260301000021_hw.ts',
+      `import { defineMigration } from 'mvmigrate'\nexport default defineMigration({ async up(ctx) { await ctx.createCollection(${HW}) } })\n`,
+    )
+    writeMigration(dir, '20260301000022_items.ts', createCollectionMigration('items'))
+    expect((await run('up')).code).toBe(0)
+    const file = '20260301000023_again.ts'
+    writeMigration(
+      dir,
+      file,
+      `import { defineMigration } from 'mvmigrate'
+export default defineMigration({
+  async up(ctx) {
+    await ctx.createCollection(${HW}, { ifNotExists: true })
+    await ctx.setProperties('hw', { 'collection.ttl.seconds': 86400 })
+    await ctx.createIndex('items', { field: 'title', type: '${lacks('invertedIndex') ? 'Trie' : 'INVERTED'}' })
+    throw new Error('embedding service unavailable')
+  },
+})
+`,
+    )
+    const failed = await run('up')
+    expect(failed.code).toBe(1)
+    expect(failed.stderr).toContain('collection hw exists with this schema: left as it is (ifNotExists)')
+    expect(failed.stderr).toContain('properties of hw already set: left as they are')
+    expect(failed.stderr.split('\n').filter((l) => /^(error|hint):/.test(l))).toEqual([
+      `error: Migration migrations/${file} failed: embedding service unavailable`,
+      "hint: It is recorded as failed; fix it and run `mvmigrate up` again to retry. Before it failed, up() made this change, which stays: ctx.createIndex('items', …). A retry runs up() from the start: make each step safe to run again (createCollection(def, { ifNotExists: true }), dropCollection(name, { ifExists: true })) or undo it first.",
+    ])
+    const st = JSON.parse((await run('status', '--json')).stdout) as { migrations: { state: string }[] }
+    expect(st.migrations.map((m) => m.state)).toEqual(['applied', 'applied', 'failed'])
+    // The one change is there; hw is as its migration made it.
+    const indexes = await db.client.describeIndex({ collection_name: 'items' })
+    expect((indexes.index_descriptions ?? []).map((d) => d.field_name).sort()).toEqual(['title', 'vector'])
+    const hw = await db.client.describeCollection({ collection_name: 'hw' })
+    expect(hw.properties?.find((p) => p.key === 'collection.ttl.seconds')?.value).toBe('86400')
+  }, 120_000)
 
   it('ifNotExists meets a collection with every kind of setting it created: the same schema, left as it is', async () => {
     const db = await freshDatabase('ifnotexists')

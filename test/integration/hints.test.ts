@@ -77,6 +77,53 @@ describe('hints fit their case', () => {
     )
   })
 
+  it('an unreachable server the config file names: the hint names the file, the key and the environment, not --uri (exit 6)', async () => {
+    const dir = tempProject()
+    fs.writeFileSync(
+      path.join(dir, 'alt.config.ts'),
+      "export default { uri: 'http://127.0.0.1:9', environments: { bad: { uri: 'http://127.0.0.1:8' } } }\n",
+    )
+    // grpc-js's message, whole but for the SDK's retry timings (and no empty "Resolution note: ").
+    const said = (port: number) =>
+      new RegExp(
+        `^error: Could not reach Milvus at http://127\\.0\\.0\\.1:${port}: the Milvus server did not answer \\(14 UNAVAILABLE: No connection established\\. Last error: Error: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\. \\(retried \\d+ times, \\d+ms\\)\\)$`,
+      )
+    const top = await cli(dir, ['--config', 'alt.config.ts', 'status'])
+    expect(top.code).toBe(6)
+    const [message, ...rest] = top.stderr.split('\n')
+    expect(message).toMatch(said(9))
+    expect(rest).toEqual([
+      'hint: Check that the server is running and that uri in alt.config.ts is its address, or remove uri from alt.config.ts to use the embedded Milvus Lite.',
+      '',
+    ])
+    const env = await cli(dir, ['--config', 'alt.config.ts', '--env', 'bad', 'status'])
+    expect(env.code).toBe(6)
+    expect(env.stderr.split('\n')[0]).toMatch(said(8))
+    expect(env.stderr.split('\n').slice(1)).toEqual([
+      'hint: Check that the server is running and that uri in alt.config.ts (environment bad) is its address, or remove uri from alt.config.ts to use the embedded Milvus Lite.',
+      '',
+    ])
+    // The flag beats the file: then the flag is what the hint names.
+    const flag = await cli(dir, ['--config', 'alt.config.ts', '--env', 'bad', '--uri', 'http://127.0.0.1:9', 'status'])
+    expect(flag.code).toBe(6)
+    expect(flag.stderr.split('\n')[0]).toMatch(said(9))
+    expect(flag.stderr.split('\n').slice(1)).toEqual([
+      'hint: Check that the server is running and that --uri / MILVUS_URI is its address, or leave --uri out to use the embedded Milvus Lite.',
+      '',
+    ])
+    // The library says the same (its words for flags are not used either).
+    const { loadConfig, openSession } = await import('../../src/index')
+    const cfg = await loadConfig({ cwd: dir, configFile: 'alt.config.ts', environment: 'bad', env: {} })
+    const e = await openSession(cfg).then(
+      () => undefined,
+      (x: unknown) => x as { code: string; hint: string },
+    )
+    expect({ code: e?.code, hint: e?.hint }).toEqual({
+      code: 'UNREACHABLE',
+      hint: 'Check that the server is running and that uri in alt.config.ts (environment bad) is its address, or remove uri from alt.config.ts to use the embedded Milvus Lite.',
+    })
+  })
+
   it('an address that is not one (a typo, another scheme): named, with the form to use, before anything dials (exit 6)', async () => {
     const dir = tempProject()
     for (const uri of ['not a uri', 'ftp://127.0.0.1:1', 'http://127.0.0.1:99999'])
@@ -289,6 +336,48 @@ export default defineMigration({ async up(ctx) { await ctx.alter('docs', (t) => 
       expect(r.stderr.split('\n')[1]).toBe(
         'hint: Wait for it to finish, pass --lock-timeout <seconds> to wait, or if that runner is dead, run `mvmigrate unlock`.',
       )
+    } finally {
+      await lock.release()
+    }
+  })
+
+  it('prune while another runner holds the lock: the dry run meets the real run refusal, --lock-timeout waits (exit 5)', async () => {
+    const p = await remoteProject({ '20260101000001_docs.ts': createCollectionMigration('docs') })
+    writeMigration(
+      p.dir,
+      '20260101000002_grow.ts',
+      `import { defineMigration } from 'mvmigrate'
+export default defineMigration({ async up(ctx) { await ctx.alter('docs', (t) => { t.alterField('title', { maxLength: 300 }) }) } })
+`,
+    )
+    expect((await p.run('up')).code).toBe(0)
+    const backup = 'docs__mvm_bak_20260101000002'
+    const free = await p.run('prune', '--dry-run')
+    expect([free.code, free.stdout.split('\n')[0]]).toEqual([0, 'Would drop 1 collection(s):'])
+    expect(free.stdout).toContain(backup)
+    const lock = new MigrationLock(p.client)
+    expect(await lock.tryAcquire('mvmigrate up')).toBe(true)
+    const h = (await lock.holder())!
+    const refusal = `error: Another mvmigrate holds the migration lock: mvmigrate up on ${h.host} (pid ${h.pid}) since ${h.since}\n`
+    try {
+      const atOnce =
+        refusal +
+        'hint: Wait for it to finish, pass --lock-timeout <seconds> to wait, or if that runner is dead, run `mvmigrate unlock`.\n'
+      failed(await p.run('prune', '--dry-run'), 5, atOnce)
+      failed(await p.run('prune', '--yes'), 5, atOnce)
+      failed(await p.run('prune'), 5, atOnce) // off a terminal: the refusal, not "needs --yes"
+      failed(await p.run('baseline', '20260101000001', '--dry-run'), 5, atOnce)
+      const waited = refusal + 'hint: Still held after waiting 1 s. If that runner is dead, run `mvmigrate unlock`.\n'
+      failed(await p.run('prune', '--dry-run', '--lock-timeout', '1'), 5, waited)
+      failed(await p.run('prune', '--yes', '--lock-timeout', '1'), 5, waited)
+      expect((await p.client.hasCollection({ collection_name: backup })).value).toBe(true)
+      // The lock freed while prune waits: it takes it and drops the backup.
+      const pruning = p.run('prune', '--yes', '--lock-timeout', '60')
+      await new Promise((r) => setTimeout(r, 3000))
+      await lock.release()
+      const pruned = await pruning
+      expect([pruned.code, pruned.stdout.split('\n')[0]]).toEqual([0, 'Dropped 1 collection(s):'])
+      expect((await p.client.hasCollection({ collection_name: backup })).value).toBe(false)
     } finally {
       await lock.release()
     }

@@ -373,19 +373,26 @@ describe('re-embedding a collection with a model behind HTTP', () => {
             : '    })\n    // The one-step form',
         ),
     )
-    const plan = await cli(s.dir, s.args('plan'), { env: s.env })
-    expect(plan.code, plan.stderr).toBe(0)
-    expect(plan.stdout).toContain('backfill vector_v2 (computed in batches of 64, 8 in flight, up to 6 retries)')
     if (lacks('multipleVectors')) {
-      // One vector field a collection (Milvus 2.3): the two-step form is refused; the one-step form is the way.
-      const up = await cli(s.dir, s.args('up'), { env: s.env })
-      expect(up.code).not.toBe(0)
-      expect(up.stderr).toContain('multiple vector fields is not supported, fields name: vector, vector_v2')
+      // One vector field a collection (Milvus 2.3): plan and up refuse the two-step form before
+      // anything changes, naming the one-step form; the model is never called.
+      service.resetStats()
+      for (const command of ['plan', 'up']) {
+        const r = await cli(s.dir, s.args(command), { env: s.env })
+        expect(r.code, r.stderr).toBe(1)
+        expect(r.stderr).toContain(
+          "cannot alter 'docs' on this server: Milvus 2.3.5 allows one vector field per collection, and this one would have 2 ('vector', 'vector_v2')\nhint: Nothing was created or changed. One vector field per collection on this server: upgrade to Milvus 2.4 or newer, or keep one",
+        )
+      }
+      expect(service.stats.inputs).toBe(0)
       const names = ((await s.client.listCollections()).data ?? []).map((c) => c.name)
       expect(names.filter((n) => n.startsWith('docs'))).toEqual(['docs'])
       expect((await readAll(s.client)).size).toBe(N)
       return console.log('the two-step form is left out: the server holds one vector field a collection')
     }
+    const plan = await cli(s.dir, s.args('plan'), { env: s.env })
+    expect(plan.code, plan.stderr).toBe(0)
+    expect(plan.stdout).toContain('backfill vector_v2 (computed in batches of 64, 8 in flight, up to 6 retries)')
     service.resetStats()
     const up = await cli(s.dir, s.args('up'), { env: s.env, timeoutMs: 300_000 })
     expect(up.code, up.stderr).toBe(0)

@@ -62,6 +62,37 @@ describe('Milvus standalone 2.3 (real engine)', () => {
     expect(ok.code, ok.stderr).toBe(0)
   })
 
+  it('credentials rejected that the config file gave (read from a variable that is set): the hint names the key, the file and the variable, not --token', async () => {
+    const dir = tempProject()
+    fs.rmSync(path.join(dir, 'mvmigrate.config.json'))
+    fs.writeFileSync(
+      path.join(dir, 'mvmigrate.config.ts'),
+      `export default { uri: '${uri()}', token: process.env.SA_TOKEN, environments: { ci: { token: 'root:also-wrong' } } }\n`,
+    )
+    const r = await cli(dir, ['status'], { env: { MILVUS_TOKEN: '', SA_TOKEN: 'root:wrong' } })
+    expect(r.code).toBe(6)
+    expect(r.stderr).toMatch(/^error: .*Milvus rejected the credentials/)
+    expect(r.stderr.split('\n').slice(1)).toEqual([
+      'hint: Check token in mvmigrate.config.ts, read from process.env.SA_TOKEN: an API key, or "user:password".',
+      '',
+    ])
+    const ci = await cli(dir, ['--env', 'ci', 'status'], { env: { MILVUS_TOKEN: '', SA_TOKEN: 'root:wrong' } })
+    expect(ci.code).toBe(6)
+    expect(ci.stderr.split('\n').slice(1)).toEqual([
+      'hint: Check token in mvmigrate.config.ts (environment ci): an API key, or "user:password".',
+      '',
+    ])
+    // A token from --token: the flag is what the hint names.
+    const flag = await cli(dir, ['--token', 'root:wrong', 'status'], { env: { MILVUS_TOKEN: '', SA_TOKEN: token() } })
+    expect(flag.code).toBe(6)
+    expect(flag.stderr.split('\n').slice(1)).toEqual([
+      'hint: Check --token / MILVUS_TOKEN: an API key, or "user:password".',
+      '',
+    ])
+    const ok = await cli(dir, ['status'], { env: { MILVUS_TOKEN: '', SA_TOKEN: token() } })
+    expect(ok.code, ok.stderr).toBe(0)
+  })
+
   it('up, status --check, down: the whole cycle with the ledger on the real engine', async () => {
     const db = await freshDatabase()
     const dir = tempProject()
@@ -184,6 +215,106 @@ export default defineMigration({
     expect(upCreate.code).toBe(1)
     expect(upCreate.stderr).toContain(`error: ${createRefusal}\n`)
     expect(await names()).toEqual(before)
+  })
+
+  it('plan refuses, as up does, what 2.3 refuses outright (a second vector field, HNSW without params): exit 1, nothing changed or recorded', async () => {
+    const db = await freshDatabase()
+    const dir = tempProject()
+    writeMigration(dir, '20260101000001_docs.ts', createCollectionMigration('docs'))
+    expect((await cli(dir, db.args('up'))).code).toBe(0)
+    await db.client.insert({
+      collection_name: 'docs',
+      data: Array.from({ length: 30 }, (_, i) => ({ id: String(i + 1), vector: [i, 1, 2, 3], title: `t${i}` })),
+    } as never)
+    const names = async () => ((await db.client.listCollections()).data ?? []).map((c) => c.name).sort()
+    const before = await names()
+    const file = '20260101000002_vector_v2.ts'
+    const refusedAlike = async (message: string, hint: string) => {
+      const refusal = `error: migrations/${file}: ${message}\nhint: Nothing was created or changed. ${hint}`
+      for (const command of [['plan'], ['up', '--dry-run']]) {
+        const plan = await cli(dir, db.args(...command))
+        expect({ code: plan.code, stdout: plan.stdout, stderr: plan.stderr }).toEqual({
+          code: 1,
+          stdout: '',
+          stderr: `${refusal} \`mvmigrate up\` stops at this migration the same way, before it changes anything.\n`,
+        })
+      }
+      const up = await cli(dir, db.args('up'))
+      expect({ code: up.code, stderr: up.stderr }).toEqual({
+        code: 1,
+        stderr: `-> ${file.replace('.ts', '')}\n${refusal} Nothing is recorded for this migration.\n`,
+      })
+      expect(await names()).toEqual(before)
+      const st = JSON.parse((await cli(dir, db.args('status', '--json'))).stdout)
+      expect(st.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'pending'])
+    }
+    const VECTORS =
+      "One vector field per collection on this server: upgrade to Milvus 2.4 or newer, or keep one (new embeddings can replace a field's vectors in one alter: t.alterField(field, { dim }) with t.backfill(field, ...), docs/reembed.md; other vectors go in a collection of their own)."
+    const HNSW =
+      'HNSW on this server needs params: { M, efConstruction } (for example params: { M: 16, efConstruction: 200 }); or upgrade to Milvus 2.4 or newer.'
+
+    // README's re-embed shape, with params: a second vector field.
+    writeMigration(
+      dir,
+      file,
+      `import { defineMigration } from 'mvmigrate'
+export default defineMigration({
+  async up(ctx) {
+    await ctx.alter('docs', (t) => {
+      t.addField({ name: 'vector_v2', type: 'FloatVector', dim: 4 })
+      t.addIndex({ field: 'vector_v2', type: 'HNSW', metric: 'COSINE', params: { M: 16, efConstruction: 200 } })
+      t.backfill('vector_v2', (rows) => rows.map(() => [1, 0, 0, 0]), { batchSize: 16 })
+    })
+  },
+})
+`,
+    )
+    await refusedAlike(
+      "cannot alter 'docs' on this server: Milvus 2.3.5 allows one vector field per collection, and this one would have 2 ('vector', 'vector_v2')",
+      VECTORS,
+    )
+    // Without params too: both said at once.
+    writeMigration(
+      dir,
+      file,
+      `import { defineMigration } from 'mvmigrate'
+export default defineMigration({
+  async up(ctx) {
+    await ctx.alter('docs', (t) => {
+      t.addField({ name: 'vector_v2', type: 'FloatVector', dim: 4 })
+      t.addIndex({ field: 'vector_v2', type: 'HNSW', metric: 'COSINE' })
+      t.backfill('vector_v2', (rows) => rows.map(() => [1, 0, 0, 0]), { batchSize: 16 })
+    })
+  },
+})
+`,
+    )
+    await refusedAlike(
+      "cannot alter 'docs' on this server: Milvus 2.3.5 allows one vector field per collection, and this one would have 2 ('vector', 'vector_v2'); it also builds an HNSW index only with the params M and efConstruction, and the index on 'vector_v2' lacks them",
+      `${VECTORS} ${HNSW}`,
+    )
+    // A collection created with HNSW without params.
+    const create = (params: string) => `import { defineMigration } from 'mvmigrate'
+export default defineMigration({
+  async up(ctx) {
+    await ctx.createCollection({
+      name: 'hw',
+      fields: [{ name: 'id', type: 'Int64', primaryKey: true }, { name: 'v', type: 'FloatVector', dim: 4 }],
+      indexes: [{ field: 'v', type: 'HNSW', metric: 'COSINE'${params} }],
+    })
+  },
+})
+`
+    writeMigration(dir, file, create(''))
+    await refusedAlike(
+      "cannot create collection 'hw' on this server: Milvus 2.3.5 builds an HNSW index only with the params M and efConstruction, and the index on 'v' lacks them",
+      HNSW,
+    )
+    // With them, as the hint says: created.
+    writeMigration(dir, file, create(', params: { M: 16, efConstruction: 200 }'))
+    const up = await cli(dir, db.args('up'))
+    expect(up.code, up.stderr).toBe(0)
+    expect(await names()).toEqual([...before, 'hw'].sort())
   })
 
   it('plan and up warn that 2.3 crashes on an upsert leaving out a field an alter gives a default; the alter itself runs', async () => {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { loadConfig, unsetCredentialVariables } from '../../src/config/config'
 import type { MvmError } from '../../src/errors'
 
@@ -295,6 +295,7 @@ describe('paths in a config file are relative to that file', () => {
 })
 
 describe('credentials read from environment variables that are not set', () => {
+  afterEach(() => vi.unstubAllEnvs())
   const source = `export default {
   uri: 'http://top:1',
   token: process.env.TOP_TOKEN,
@@ -330,5 +331,31 @@ describe('credentials read from environment variables that are not set', () => {
     expect((await loadConfig({ cwd, env: { MILVUS_TOKEN: 'x' }, environment: 'staging' })).unsetVariables).toBe(
       undefined,
     )
+  })
+
+  it('loadConfig records which connection settings the config file gave, where, and from which variable', async () => {
+    const cwd = tmp()
+    fs.writeFileSync(path.join(cwd, 'mvmigrate.config.ts'), source)
+    // The file reads process.env itself when it loads.
+    const env = { STAGING_TOKEN: 's', TOP_TOKEN: 't', PROD_USER: 'u' }
+    for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v)
+    expect((await loadConfig({ cwd, env, environment: 'staging' })).fromConfigFile).toEqual({
+      uri: { file: 'mvmigrate.config.ts', environment: 'staging' },
+      token: { file: 'mvmigrate.config.ts', environment: 'staging', variable: 'STAGING_TOKEN' },
+    })
+    expect((await loadConfig({ cwd, env })).fromConfigFile).toEqual({
+      uri: { file: 'mvmigrate.config.ts' },
+      token: { file: 'mvmigrate.config.ts', variable: 'TOP_TOKEN' },
+    })
+    // prod's username from its block; its uri beaten by MILVUS_URI, the top-level token by --token.
+    const prod = await loadConfig({
+      cwd,
+      env: { ...env, MILVUS_URI: 'http://x:1' },
+      flags: { token: 'f' },
+      environment: 'prod',
+    })
+    expect(prod.fromConfigFile).toEqual({
+      username: { file: 'mvmigrate.config.ts', environment: 'prod', variable: 'PROD_USER' },
+    })
   })
 })

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { featuresLacking, parseServerVersion, upsertOmittingDefaultCrashes } from '../../src/milvus/server-traits'
+import {
+  featuresLacking,
+  limitsExceeded,
+  parseServerVersion,
+  upsertOmittingDefaultCrashes,
+} from '../../src/milvus/server-traits'
 import type { CollectionSpec } from '../../src/schema/spec'
 
 /** What the server's release tells plan and up before anything is created. */
@@ -39,6 +44,24 @@ describe('server releases', () => {
     expect(featuresLacking(bm25, parseServerVersion('milvus_lite-3.2.2'))).toEqual([])
     expect(featuresLacking(bm25, undefined)).toEqual([])
     expect(featuresLacking(spec({ fields: spec().fields.slice(0, 2) }), parseServerVersion('v2.3.5'))).toEqual([])
+  })
+
+  it('limits Milvus before 2.4 refuses outright: one vector field, HNSW only with M and efConstruction', () => {
+    const two = spec({
+      fields: [...spec().fields, { name: 'w', type: 'FloatVector', dim: 2 }],
+      indexes: [
+        { field: 'v', type: 'HNSW', metric: 'L2', params: { M: 8, efConstruction: 64 } },
+        { field: 'w', type: 'HNSW', metric: 'L2', params: { M: 8 } },
+      ],
+    })
+    expect(limitsExceeded(two, parseServerVersion('v2.3.5-lite')).map((x) => x.problem)).toEqual([
+      "allows one vector field per collection, and this one would have 2 ('v', 'w')",
+      "builds an HNSW index only with the params M and efConstruction, and the index on 'w' lacks them",
+    ])
+    expect(limitsExceeded(spec({ indexes: two.indexes.slice(0, 1) }), parseServerVersion('v2.3.5'))).toEqual([])
+    expect(limitsExceeded(two, parseServerVersion('v2.4.0'))).toEqual([])
+    expect(limitsExceeded(two, parseServerVersion('milvus_lite-3.2.2'))).toEqual([])
+    expect(limitsExceeded(two, undefined)).toEqual([])
   })
 
   it('the 2.3 upsert crash on a left-out defaulted field: every 2.3 release, nothing else', () => {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { type CliContext, parseVersion } from '../cli-context'
+import { type CliContext, lockTimeoutOption, parseVersion } from '../cli-context'
 import { formatRun } from '../output'
 import { CONFIG, CONNECT, LITE, LOCK, NO_MIGRATIONS_DIR, exitCodesHelp } from '../exit-help'
 
@@ -23,9 +23,11 @@ export function register(program: Command, cli: CliContext): void {
       ]),
     )
     .option('--dry-run', 'list what would be marked; change nothing')
-    .action(async (version: string, opts: { dryRun?: boolean }) => {
+    .addOption(lockTimeoutOption())
+    .action(async (version: string, opts: { dryRun?: boolean; lockTimeout?: number }) => {
       parseVersion('baseline <version>')(version)
-      const result = await cli.withMigrator(await cli.config(), (m) => m.baseline(version, opts))
+      const cfg = await cli.config({ lockTimeout: opts.lockTimeout })
+      const result = await cli.withMigrator(cfg, (m) => m.baseline(version, opts))
       if (cli.json) cli.printJson(result)
       else cli.out(formatRun(result))
     })

@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander'
-import { type CliContext, parseCount, parseSeconds, parseVersion } from '../cli-context'
+import { type CliContext, parseCount, lockTimeoutOption, parseVersion } from '../cli-context'
 import { formatRun } from '../output'
 import { CONFIG, CONNECT, INTERRUPTS, LITE, LOCK, NO_MIGRATIONS_DIR, exitCodesHelp } from '../exit-help'
 
@@ -61,11 +61,7 @@ export function register(program: Command, cli: CliContext): void {
       ).choices(['count', 'full']),
     )
     .option('--offline', 'alters made by down() refuse to swap if anything wrote to the collection during the copy')
-    .addOption(
-      new Option('--lock-timeout <seconds>', 'wait this long for another runner (default: fail at once)').argParser(
-        parseSeconds('--lock-timeout'),
-      ),
-    )
+    .addOption(lockTimeoutOption())
     .action(async (opts: DownFlags) => {
       const cfg = await cli.config({ lockTimeout: opts.lockTimeout })
       const writes = opts.carryWrites ? 'carry' : opts.discardWrites ? 'discard' : 'refuse'

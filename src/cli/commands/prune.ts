@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { type CliContext, confirm, usage } from '../cli-context'
+import { type CliContext, confirm, lockTimeoutOption, usage } from '../cli-context'
 import { formatLeftovers } from '../output'
 import { CONFIG, CONNECT, LITE, LOCK, exitCodesHelp } from '../exit-help'
 
@@ -22,13 +22,14 @@ export function register(program: Command, cli: CliContext): void {
       ]),
     )
     .option('--yes', 'do not ask (for scripts)')
-    .option('--dry-run', 'list what would be dropped')
+    .option('--dry-run', 'list what would be dropped (or the refusal the real run would meet)')
     .option(
       '--discard-writes',
       'also drop leftovers holding rows that exist nowhere else (rows written after an alter that down set aside)',
     )
-    .action(async (opts: { yes?: boolean; dryRun?: boolean; discardWrites?: boolean }) => {
-      await cli.withMigrator(await cli.config(), async (m) => {
+    .addOption(lockTimeoutOption())
+    .action(async (opts: { yes?: boolean; dryRun?: boolean; discardWrites?: boolean; lockTimeout?: number }) => {
+      await cli.withMigrator(await cli.config({ lockTimeout: opts.lockTimeout }), async (m) => {
         // The dry run answers as the real run will (a refusal is the same error, the same exit code).
         const list =
           opts.yes && !opts.dryRun ? undefined : await m.prune({ dryRun: true, discardWrites: opts.discardWrites })

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import type { Resolution, ResolveResult } from '../../migrations/resolve'
-import { type CliContext, parseVersion, usage } from '../cli-context'
+import { type CliContext, lockTimeoutOption, parseVersion, usage } from '../cli-context'
 import { CONFIG, CONNECT, LITE, LOCK, NO_MIGRATIONS_DIR, exitCodesHelp } from '../exit-help'
 
 export function register(program: Command, cli: CliContext): void {
@@ -31,20 +31,27 @@ export function register(program: Command, cli: CliContext): void {
     )
     .option('--applied', 'record it as applied (you finished its changes by hand; its file must exist)')
     .option('--dry-run', 'say what would be recorded and dropped; change nothing')
-    .action(async (version: string, opts: { rolledBack?: boolean; applied?: boolean; dryRun?: boolean }) => {
-      parseVersion('resolve <version>')(version)
-      if (!!opts.rolledBack === !!opts.applied)
-        throw usage(
-          opts.applied
-            ? 'resolve: pass only one of --rolled-back and --applied'
-            : 'resolve: say how the failed migration was settled',
-          'Pass --rolled-back (you abandoned or undid it) or --applied (you finished its changes by hand).',
-        )
-      const as: Resolution = opts.applied ? 'applied' : 'rolled-back'
-      const result = await cli.withMigrator(await cli.config(), (m) => m.resolve(version, as, { dryRun: opts.dryRun }))
-      if (cli.json) return cli.printJson(result)
-      cli.out(formatResolve(result))
-    })
+    .addOption(lockTimeoutOption())
+    .action(
+      async (
+        version: string,
+        opts: { rolledBack?: boolean; applied?: boolean; dryRun?: boolean; lockTimeout?: number },
+      ) => {
+        parseVersion('resolve <version>')(version)
+        if (!!opts.rolledBack === !!opts.applied)
+          throw usage(
+            opts.applied
+              ? 'resolve: pass only one of --rolled-back and --applied'
+              : 'resolve: say how the failed migration was settled',
+            'Pass --rolled-back (you abandoned or undid it) or --applied (you finished its changes by hand).',
+          )
+        const as: Resolution = opts.applied ? 'applied' : 'rolled-back'
+        const cfg = await cli.config({ lockTimeout: opts.lockTimeout })
+        const result = await cli.withMigrator(cfg, (m) => m.resolve(version, as, { dryRun: opts.dryRun }))
+        if (cli.json) return cli.printJson(result)
+        cli.out(formatResolve(result))
+      },
+    )
 }
 
 function formatResolve(r: ResolveResult): string {

@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander'
-import { type CliContext, parseCount, parseSeconds, parseVersion } from '../cli-context'
+import { type CliContext, parseCount, lockTimeoutOption, parseVersion } from '../cli-context'
 import { formatPlan, formatRun } from '../output'
 import { CONFIG, CONNECT, type ExitCase, INTERRUPTS, LITE, LOCK, NO_MIGRATIONS_DIR, exitCodesHelp } from '../exit-help'
 
@@ -53,11 +53,7 @@ export function register(program: Command, cli: CliContext): void {
       '--offline',
       'alters refuse to swap if anything wrote to the collection during the copy (default: catch up with writers)',
     )
-    .addOption(
-      new Option('--lock-timeout <seconds>', 'wait this long for another runner (default: fail at once)').argParser(
-        parseSeconds('--lock-timeout'),
-      ),
-    )
+    .addOption(lockTimeoutOption())
     .action(async (opts: UpFlags) => {
       const cfg = await cli.config({ lockTimeout: opts.lockTimeout })
       if (opts.dryRun) {
