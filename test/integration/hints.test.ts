@@ -138,6 +138,9 @@ describe('hints fit their case', () => {
   it('a migrations directory that is not there, with migrations applied: says so, not that every file is missing (exit 4)', async () => {
     const p = await remoteProject({ '20260101000001_docs.ts': createCollectionMigration('docs') })
     expect((await p.run('up')).code).toBe(0)
+    // (An address with a trailing slash is the same address.)
+    const slash = await cli(p.dir, ['--uri', `${p.uri}/`, '--database', p.database, 'status', '--check'])
+    expect(slash.code, slash.stderr).toBe(0)
     const snap = await snapshot(p.client)
     const hint =
       "hint: Nothing was changed. Run from the project's root (where the config file is), or point --migrations-dir (or migrationsDir in the config) at the directory that holds them.\n"
