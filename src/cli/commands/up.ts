@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander'
-import { type CliContext, parseCount, parseSeconds, parseVersion } from '../cli-context'
+import { type CliContext, finishedNote, parseCount, parseSeconds, parseVersion } from '../cli-context'
 import { formatPlan, formatRun } from '../output'
 import { CONFIG, CONNECT, type ExitCase, INTERRUPTS, LITE, LOCK, exitCodesHelp } from '../exit-help'
 
@@ -72,6 +72,7 @@ export function register(program: Command, cli: CliContext): void {
         verify: opts.verify,
         online: opts.offline ? false : undefined,
       })
+      cli.finishedNote = finishedNote(result)
       if (cli.json) cli.printJson(result)
       else cli.out(formatRun(result))
     })
