@@ -425,6 +425,37 @@ describe('Ctrl-C while a backfill computes a page', () => {
     })
   }, 240_000)
 
+  it('SIGINT while the first page is computed: nothing was written, it says so and that up copies from the start; up then does', async () => {
+    const s = await seeded('bffirst')
+    const log = path.join(s.dir, 'calls.log')
+    writeMigration(
+      s.dir,
+      `${V2}_summary.ts`,
+      backfilled(
+        log,
+        "t.backfill('summary', async (row) => { log([row]); await sleep(3); return 's' + row.title })",
+        2000,
+      ),
+    )
+    const run = startUp(s.dir, s.args('up'), '')
+    await until('the backfill to start', () => callsIn(log).length >= 300, 60_000)
+    const sentAt = Date.now()
+    run.child.kill('SIGINT')
+    const exit = await run.exited
+    expect(exit.code, run.out.stderr).toBe(130)
+    expect(exit.at - sentAt, run.out.stderr).toBeLessThan(3000)
+    expect(errorLines(run.out.stderr)).toEqual([
+      `error: Interrupted (SIGINT): migrations/${V2}_summary.ts: the alter of 'docs' stopped copying before it wrote any of 5,000 rows`,
+      `hint: The migration lock is released. To go on, run \`mvmigrate up\`: it runs ${V2}_summary again and its alter of 'docs' copies from the start (no page was written). It is recorded as failed until then.`,
+    ])
+    const again = await cli(s.dir, s.args('up'))
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stderr).toContain(`dropping the partial copy docs__mvm_tmp_${V2} left by an interrupted run`)
+    const rows = await allRows(s.client)
+    expect(rows).toHaveLength(ROWS)
+    for (const r of rows) expect(r.summary).toBe(`s${r.title}`)
+  }, 240_000)
+
   it('a slow batched backfill (batches of 100, 2 in flight, 500 ms a call, pages of 3,000 transformed ahead): SIGINT starts no new call, abandons the pages ahead, says it waits for the calls in flight, and stops at the last page written', async () => {
     const { stderr } = await stopDuringBackfill({
       prefix: 'bfbatch',
@@ -492,6 +523,19 @@ describe('Ctrl-C after the copy', () => {
     expect(report.lock).toBeNull()
     expect(report.migrations.map((m: { state: string }) => m.state)).toEqual(['applied', 'applied'])
     expect((await allRows(s.client)).filter((r) => r.lang === 'en')).toHaveLength(ROWS)
+  }, 180_000)
+
+  it('--json: SIGINT during the swap of the last migration: the result on stdout says what the signal came during; exit 0', async () => {
+    const s = await seeded('swapjson')
+    writeMigration(s.dir, `${V2}_lang.ts`, ALTER)
+    const run = startUp(s.dir, s.args('up', '--json'), 'alter:after-swap=sleep:2000')
+    await until('the swap', () => /"phase":"swap"/.test(run.out.stderr))
+    run.child.kill('SIGINT')
+    const exit = await run.exited
+    expect(exit.code, run.out.stderr).toBe(0)
+    const result = JSON.parse(run.out.stdout)
+    expect(result.migrations.map((m: { version: string }) => m.version)).toEqual([V2])
+    expect(result.interrupted).toEqual({ signal: 'SIGINT', during: `the swap of 'docs' (migrations/${V2}_lang.ts)` })
   }, 180_000)
 
   it('SIGINT during the swap with a migration after it: the swap is finished and applied, the next is not run; exit 130 saying so; up runs the rest', async () => {
