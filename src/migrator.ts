@@ -43,7 +43,7 @@ import { type Resolution, type ResolveResult, resolveFailed } from './migrations
 import { redactUri } from './util/redact'
 import { type Audience, renderWords, resolveRolledBack } from './hints'
 import { phase } from './util/timings'
-import { interruptName, isInterrupted } from './util/interrupt'
+import { StopPoint, interruptName, isInterrupted } from './util/interrupt'
 
 export interface MigratorOptions {
   client: MilvusClient
@@ -70,9 +70,11 @@ export interface MigratorOptions {
   audience?: Audience
   /**
    * Stops `up` at the next point where stopping leaves a state the next run picks up (an alter's
-   * copy after its current page, with a checkpoint; a migration before its next ctx call; the batch
-   * before its next migration), releases the lock and throws INTERRUPTED saying what the next `up`
-   * does. The CLI aborts it on SIGINT / SIGTERM.
+   * copy at its last written page, with a checkpoint, pages being computed abandoned; an alter
+   * before its swap; a migration before its next ctx call; the batch before its next migration),
+   * releases the lock and throws INTERRUPTED saying what the next `up` does. A swap is finished
+   * first; a run that finished everything anyway returns `interrupted` (what the signal came during).
+   * The CLI aborts it on SIGINT / SIGTERM.
    */
   signal?: AbortSignal
 }
@@ -140,6 +142,11 @@ export interface RunResult {
   alters?: (AlterSummary & { version: string })[]
   /** up: migrations recorded as failed whose file is gone: up cannot run them; `resolve` settles them. */
   unresolved?: { version: string; name: string }[]
+  /**
+   * A signal (Ctrl-C) came when nothing was left that could stop safely (a swap, a migration's last
+   * steps): what it came during. The run finished everything it was asked to; nothing is left undone.
+   */
+  interrupted?: { signal: string; during: string }
 }
 
 /** An alter the journal says is not done: how far it got, and whether a runner is at it now. */
@@ -154,6 +161,10 @@ export interface AlterInProgress {
   totalRows?: number
   rowsPerSecond?: number
   etaSeconds?: number
+  /** With backfills, while copying: the running copy's model calls, retries and rows computed (rows are written a page at a time). */
+  modelCalls?: number
+  retries?: number
+  rowsComputed?: number
   /** What the next run does about it (for an interrupted one), or who runs it. */
   next: string
 }
@@ -174,6 +185,9 @@ function alterInProgress(j: JournalEntry, lock: LockHolder | null): AlterInProgr
     ...(total !== undefined ? { rowsDone: done, totalRows: total } : {}),
     ...(rate ? { rowsPerSecond: rate } : {}),
     ...(eta !== undefined ? { etaSeconds: eta } : {}),
+    ...(j.backfill && j.phase === 'copy'
+      ? { modelCalls: j.backfill.calls, retries: j.backfill.retries, rowsComputed: j.backfill.rows }
+      : {}),
   }
   let next: string
   // An alter made by a down() is continued by running down again.
@@ -492,13 +506,16 @@ export class Migrator {
       const done: RunResult['migrations'] = []
       const alters: NonNullable<RunResult['alters']> = []
       let recordedFailure = false
+      const stop = this.stopPoint()
       try {
         for (const [i, m] of loaded.entries()) {
-          if (this.opts.signal?.aborted) throw this.interruptedBetween(this.opts.signal, m, done, loaded.length - i)
+          if (this.opts.signal?.aborted)
+            throw this.interruptedBetween(this.opts.signal, m, done, loaded.length - i, undefined, stop.during)
           const started = Date.now()
           this.log.info(`-> ${m.version}_${m.name}`)
+          stop.migration = this.rel(m.path)
           const tracker = new CallTracker(this.rel(m.path), 'up', this.opts.signal)
-          const ctx = this.context(m, { tracker })
+          const ctx = this.context(m, { tracker, stopPoint: stop })
           try {
             await phase('migrations', () => this.invoke(m, 'up', ctx, tracker))
           } catch (e) {
@@ -573,6 +590,7 @@ export class Migrator {
           done.push({ version: m.version, name: m.name, durationMs })
           alters.push(...ctx.alterSummaries.map((a) => ({ ...a, version: m.version })))
           this.log.info(`   applied ${m.version}_${m.name} (${durationMs} ms)`)
+          stop.migration = undefined
         }
       } finally {
         if (done.length || recordedFailure) await this.snapshotAfterRun()
@@ -584,6 +602,7 @@ export class Migrator {
         migrations: done,
         ...(alters.length ? { alters } : {}),
         ...unresolved,
+        ...this.finishedDespite(stop),
       }
     })
   }
@@ -722,6 +741,7 @@ export class Migrator {
       const { loaded, checked, stoppedAt } = await prepare()
       const done: RunResult['migrations'] = []
       const writes: NonNullable<RunResult['writes']> = []
+      const stop = this.stopPoint()
       for (const m of loaded) {
         if (this.opts.signal?.aborted) {
           throw new MvmError(
@@ -732,6 +752,7 @@ export class Migrator {
         }
         const started = Date.now()
         this.log.info(`<- ${m.version}_${m.name}`)
+        stop.migration = this.rel(m.path)
         try {
           const tracker = new CallTracker(this.rel(m.path), 'down', this.opts.signal)
           const revert = {
@@ -740,7 +761,7 @@ export class Migrator {
             checked: checked.get(m.version),
             planOf: (name: string) => this.alterPlanOf(m, undefined, name),
           }
-          const ctx = this.context(m, { tracker, revert, direction: 'down' })
+          const ctx = this.context(m, { tracker, revert, direction: 'down', stopPoint: stop })
           if (m.migration.down) await this.invoke(m, 'down', ctx, tracker)
           else {
             const mine = (await this.journal.list()).filter(revertibleBy(m.version)).reverse()
@@ -785,6 +806,7 @@ export class Migrator {
         const durationMs = Date.now() - started
         done.push({ version: m.version, name: m.name, durationMs })
         this.log.info(`   reverted ${m.version}_${m.name} (${durationMs} ms)`)
+        stop.migration = undefined
       }
       if (done.length) await this.snapshotAfterRun()
       if (stoppedAt) this.log.warn(`stopped before ${stoppedAt.version}_${stoppedAt.name}: it was baselined, not run`)
@@ -794,6 +816,7 @@ export class Migrator {
         migrations: done,
         ...(writes.length ? { writes } : {}),
         ...(stoppedAt ? { stoppedAt } : {}),
+        ...this.finishedDespite(stop),
       }
     })
   }
@@ -878,18 +901,39 @@ export class Migrator {
     )
   }
 
-  /** Stopped on request between migrations (or before the first change of one): nothing of it is recorded. */
+  /** Where this run is when a signal comes (the swap of an alter cannot stop half-way: it says so). */
+  private stopPoint(): StopPoint {
+    return new StopPoint(this.opts.signal, (line) => this.log.info(line))
+  }
+
+  /** A run that finished although a signal came (it came when nothing could stop safely): what it came during. */
+  private finishedDespite(stop: StopPoint): Pick<RunResult, 'interrupted'> {
+    const signal = this.opts.signal
+    if (!signal?.aborted) return {}
+    return { interrupted: { signal: interruptName(signal), during: stop.during ?? 'the end of the run' } }
+  }
+
+  /**
+   * Stopped on request between migrations (or before the first change of one): nothing of it is
+   * recorded. `during`: what the signal came during, finished before stopping (a swap, say).
+   */
   private interruptedBetween(
     signal: AbortSignal,
     m: LoadedMigration,
     done: RunResult['migrations'],
     left: number,
     cause?: unknown,
+    during?: string,
   ): MvmError {
     const stays = done.length ? `${done.length} migration(s) of this batch were applied and stay applied; ` : ''
+    const where = cause
+      ? `during ${this.rel(m.path)}, before it changed anything`
+      : during
+        ? `during ${during}, which was finished`
+        : `before ${this.rel(m.path)}`
     return new MvmError(
       'INTERRUPTED',
-      `Interrupted (${interruptName(signal)}) ${cause ? `during ${this.rel(m.path)}, before it changed anything` : `before ${this.rel(m.path)}`}: ${stays}${left} migration(s) of this batch not run`,
+      `Interrupted (${interruptName(signal)}) ${where}: ${stays}${left} migration(s) of this batch not run`,
       {
         hint: `Nothing is recorded for ${m.version}_${m.name}. To run the ${left} left, from ${m.version}_${m.name}, {{up}}.`,
         cause,
@@ -910,9 +954,11 @@ export class Migrator {
     const resumes =
       alter && e.details?.resumes === 'copy'
         ? `its alter of '${alter}' continues the copy from the checkpoint (the ${Number(e.details.rowsCopied).toLocaleString('en-US')} rows copied are kept)`
-        : alter
-          ? `its alter of '${alter}' continues from its finished copy (catch-up, verify, swap)`
-          : 'it runs again from the start'
+        : alter && e.details?.resumes === 'start'
+          ? `its alter of '${alter}' copies from the start (no page was written)`
+          : alter
+            ? `its alter of '${alter}' continues from its finished copy (${e.details?.online === false ? 'verify' : 'catch-up, verify'}, swap)`
+            : 'it runs again from the start'
     const made = changes.length
       ? ` What up() changed before it stopped stays (${changes.join('; ')}), and up() runs again from the start: steps that cannot run twice need ifNotExists / ifExists.`
       : ''

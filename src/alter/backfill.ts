@@ -1,4 +1,5 @@
 import { MvmError, messageOf } from '../errors'
+import { interrupted, sleepUnlessAborted } from '../util/interrupt'
 import type { BackfillOptions, Row } from './builder'
 
 export type { BackfillOptions } from './builder'
@@ -242,7 +243,7 @@ class Slots {
 class Spacing {
   private next = 0
   constructor(private readonly limit?: BackfillSpec['rateLimit']) {}
-  async take(rows: number): Promise<void> {
+  async take(rows: number, signal?: AbortSignal): Promise<void> {
     if (!this.limit) return
     const now = Date.now()
     const start = Math.max(now, this.next)
@@ -250,7 +251,7 @@ class Spacing {
     if (this.limit.requestsPerSecond) cost = Math.max(cost, 1000 / this.limit.requestsPerSecond)
     if (this.limit.rowsPerSecond) cost = Math.max(cost, (rows * 1000) / this.limit.rowsPerSecond)
     this.next = start + cost
-    if (start > now) await sleep(start - now)
+    if (start > now) await sleepUnlessAborted(start - now, signal)
   }
 }
 
@@ -294,11 +295,28 @@ export class Backfiller {
     return Math.max(0, ...this.batched.map((s) => s.batchSize! * s.concurrency))
   }
 
-  /** Values of one batched field for these (flattened) source rows, in order. */
-  async compute(spec: BackfillSpec, rows: Row[]): Promise<unknown[]> {
+  /** Called after every call that ended (and every retry): progress within a page (rate-limited by the caller). */
+  onProgress?: () => void
+
+  /** Model calls running now. */
+  get callsInFlight(): number {
+    return this.inFlight
+  }
+
+  /** Resolves once no call is in flight, or after at most `ms` (a stopping copy does not wait longer). */
+  async idle(ms: number): Promise<void> {
+    const until = Date.now() + ms
+    while (this.inFlight > 0 && Date.now() < until) await sleep(Math.min(20, until - Date.now()))
+  }
+
+  /**
+   * Values of one batched field for these (flattened) source rows, in order. Once `signal` is
+   * aborted no new call starts (waiting batches reject with INTERRUPTED).
+   */
+  async compute(spec: BackfillSpec, rows: Row[], signal?: AbortSignal): Promise<unknown[]> {
     const size = spec.batchSize!
     const batches: Promise<unknown[]>[] = []
-    for (let i = 0; i < rows.length; i += size) batches.push(this.call(spec, rows.slice(i, i + size), true))
+    for (let i = 0; i < rows.length; i += size) batches.push(this.call(spec, rows.slice(i, i + size), true, signal))
     // Every batch settles before this returns (none keeps calling after a failure is reported).
     const settled = await Promise.allSettled(batches)
     const bad = settled.find((s) => s.status === 'rejected')
@@ -307,17 +325,23 @@ export class Backfiller {
   }
 
   /** One single-row backfill call, with the field's retries and quota. */
-  async one(spec: BackfillSpec, row: Row): Promise<unknown> {
-    return (await this.call(spec, [row], false))[0]
+  async one(spec: BackfillSpec, row: Row, signal?: AbortSignal): Promise<unknown> {
+    return (await this.call(spec, [row], false, signal))[0]
   }
 
-  private async call(spec: BackfillSpec, rows: Row[], batched: boolean): Promise<unknown[]> {
+  private async call(spec: BackfillSpec, rows: Row[], batched: boolean, signal?: AbortSignal): Promise<unknown[]> {
     const slots = this.slots.get(spec.field)!
+    // Stopping (Ctrl-C): no new call starts; what waited for a slot, a quota or a retry gives up.
+    const stopIfAsked = () => {
+      if (signal?.aborted) throw interrupted(signal, `the backfill of '${spec.field}' stopped before its next call`)
+    }
     await slots.take()
     try {
       for (let attempt = 1; ; attempt++) {
         if (this.failed) throw this.failed
-        await this.spacing.get(spec.field)!.take(rows.length)
+        stopIfAsked()
+        await this.spacing.get(spec.field)!.take(rows.length, signal)
+        stopIfAsked()
         this.figures.calls++
         this.start()
         try {
@@ -326,6 +350,7 @@ export class Backfiller {
             : [await (spec.fn as (row: Row) => unknown)(rows[0])]
           if (batched) checkShape(spec, rows, out)
           this.figures.rows += rows.length
+          this.onProgress?.()
           return out as unknown[]
         } catch (e) {
           if (e instanceof BackfillFailed) throw e
@@ -338,13 +363,14 @@ export class Backfiller {
             throw this.failed
           }
           this.figures.retries++
+          this.onProgress?.()
           // Exponential backoff with full jitter (half to all of it), or what the service asked for.
           const backoff = Math.min(spec.maxRetryDelayMs, spec.retryDelayMs * 2 ** (attempt - 1))
           const wait =
             retryAfterMs !== undefined
               ? Math.min(retryAfterMs, 60_000) + Math.random() * 100
               : backoff * (0.5 + Math.random() / 2)
-          await sleep(wait)
+          await sleepUnlessAborted(wait, signal)
         } finally {
           this.stop()
         }

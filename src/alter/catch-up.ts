@@ -267,7 +267,11 @@ export async function runPass(opts: PassOptions, mode: 'catch-up' | 'sweep'): Pr
         toTransform = still
       }
     }
-    const outs = await transformRows(plan, toTransform, { backfiller: opts.backfiller })
+    // A catch-up pass stops on request (its window not written: the next run's pass does it); a sweep never.
+    const outs = await transformRows(plan, toTransform, {
+      backfiller: opts.backfiller,
+      signal: mode === 'catch-up' ? opts.signal : undefined,
+    })
     for (let i = 0; i < toTransform.length; i++) {
       const r = toTransform[i]
       const out = outs[i]

@@ -1,7 +1,7 @@
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node'
 import { MvmError } from '../errors'
 import { failpoint, failpointDelay } from '../failpoints'
-import { stopIfAborted } from '../util/interrupt'
+import { interrupted, isInterrupted, unlessAborted } from '../util/interrupt'
 import { type ReadAfter, insertRows, queryRows } from '../milvus/rows'
 import { serverTraits } from '../milvus/server-traits'
 import { primaryKeyOf } from '../schema/spec'
@@ -23,6 +23,8 @@ import { changesPrimaryKey } from './plan'
  */
 const TARGET_PAGE_BYTES = 1 << 20
 const MAX_PAGE_ROWS = 4096
+/** How long a stopping copy waits for model calls in flight (their page is abandoned either way). */
+export const STOP_WAIT_MS = 1000
 
 export interface CopyOptions {
   /** The bulk connection (see milvus/data-client.ts). */
@@ -45,7 +47,11 @@ export interface CopyOptions {
   readAfter?: ReadAfter
   /** Records each page as a key window with its rows' digests (online alters catch up from it). */
   windows?: WindowTable
-  /** Stops after the page being written, with a checkpoint there, when aborted (Ctrl-C). */
+  /**
+   * Aborted (Ctrl-C): stops at the last page written, with a checkpoint there. A page being
+   * written is finished; pages being transformed are abandoned (no new model call starts, calls in
+   * flight are waited for STOP_WAIT_MS at most).
+   */
   signal?: AbortSignal
   /** Runs the backfills (batched ones a batch at a time, pages transformed ahead of the writes). */
   backfiller?: Backfiller
@@ -174,11 +180,7 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
     if (rowsCopied - lastCheckpoint >= every) await checkpoint(at)
     failpoint('alter:after-page')
     await failpointDelay('alter:after-page')
-    if (opts.signal?.aborted) {
-      // Asked to stop: this page is written; a checkpoint right after it, so the next run continues there.
-      if (rowsCopied > lastCheckpoint) await checkpoint(at)
-      stopIfAborted(opts.signal, () => `the copy stopped after ${rowsCopied} rows`, { rowsCopied })
-    }
+    if (opts.signal?.aborted) throw interrupted(opts.signal, `the copy stopped after ${rowsCopied} rows`)
   }
 
   async function checkpoint(at: { partition: number; lastKey: string }): Promise<void> {
@@ -213,7 +215,7 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
 
   /** One page transformed: the rows to insert and, for the window table, what was read and written. */
   async function transformPage(p: number, page: { rows: Row[]; lastKey: string }) {
-    const outs = await transformRows(plan, page.rows, { backfiller })
+    const outs = await transformRows(plan, page.rows, { backfiller, signal: opts.signal })
     const rows: Row[] = []
     const written = new Map<Key, RowHash>()
     const sources = new Map<Key, RowHash>()
@@ -281,7 +283,14 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
         while (reading.length < ahead) reading.push(next())
         const current = await reading.shift()!
         if (!current) break
-        const { rows, window } = await (current.transformed ?? transformPage(p, current.page))
+        // Stopping: a page not written yet is abandoned at once, not waited for (its model calls).
+        const abandon = () => interrupted(opts.signal!, `the copy stopped after ${rowsCopied} rows`)
+        if (opts.signal?.aborted) throw abandon()
+        const { rows, window } = await unlessAborted(
+          current.transformed ?? transformPage(p, current.page),
+          opts.signal,
+          abandon,
+        )
         // Counted once the page is transformed: a checkpoint's key digest covers exactly the pages written.
         for (const r of current.page.rows) sourceKeys.add(String(r[pk.name]))
         if (window) windows!.add(window)
@@ -291,12 +300,20 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
       }
       windows?.closePartition(p)
     }
+    // The end of the copy is a checkpoint too: a run stopped later (verify, before the swap) copies nothing again.
+    if (lastWritten && rowsCopied > lastCheckpoint) await checkpoint(lastWritten)
   } catch (e) {
-    // A backfill that failed for good: everything written so far is checkpointed, so the next run
-    // continues after it and no finished window goes to the model again.
-    if (e instanceof BackfillFailed && opts.onCheckpoint && lastWritten && rowsCopied > lastCheckpoint) {
+    // A backfill that failed for good, or a stop on request: everything written so far is
+    // checkpointed, so the next run continues after it and no finished window goes to the model again.
+    const stopping = isInterrupted(e) && !!opts.signal?.aborted
+    if ((e instanceof BackfillFailed || stopping) && opts.onCheckpoint && lastWritten && rowsCopied > lastCheckpoint) {
       lastCheckpoint = rowsCopied
       await opts.onCheckpoint({ ...lastWritten, rows: rowsCopied, keys: sourceKeys.toString() })
+    }
+    if (stopping) {
+      // Calls in flight (of abandoned pages) are given a moment to end, not more.
+      await backfiller?.idle(STOP_WAIT_MS)
+      throw interrupted(opts.signal!, `the copy stopped after ${rowsCopied} rows`, { rowsCopied })
     }
     throw e
   }

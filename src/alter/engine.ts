@@ -17,7 +17,7 @@ import { queryRows, readAfter } from '../milvus/rows'
 import { serverTraits } from '../milvus/server-traits'
 import { type CollectionSpec, primaryKeyOf } from '../schema/spec'
 import type { AlterOptions } from './builder'
-import { copyPartitions, copyRows, passedThroughVectors } from './copy'
+import { STOP_WAIT_MS, copyPartitions, copyRows, passedThroughVectors } from './copy'
 import {
   catchUpProblem,
   type PassOptions,
@@ -38,7 +38,7 @@ import { alterNames, freeSlot } from './names'
 import { preflightAlter } from './preflight'
 import { changesPrimaryKey } from './plan'
 import type { AlterContext, AlterPlan, AlterSummary, OnlineFigures } from './types'
-import { interruptName, isInterrupted } from '../util/interrupt'
+import { interruptName, interrupted, isInterrupted } from '../util/interrupt'
 import { finishSwap } from './swap'
 import { verifyCopy, verifyValues } from './verify'
 import { BackfillFailed, Backfiller, type BackfillSpec, backfillError } from './backfill'
@@ -160,15 +160,22 @@ export async function runAlter(
   }
   const { id: journalId } = await journal.write(entry)
   log.info(`alter ${name}: ${plan.changes.join('; ') || 'rebuild'}`)
-  const record = async (fields: Partial<JournalEntry>) => {
+  // Written one after another, in order: progress written while a page is computed (backfills)
+  // must never land after a later checkpoint. Drained before any other write of the entry.
+  let writing: Promise<unknown> = Promise.resolve()
+  const record = (fields: Partial<JournalEntry>): Promise<void> => {
     entry = { ...entry, ...fields }
-    await journal.write(entry)
+    const snapshot = entry
+    const p = writing.then(() => journal.write(snapshot))
+    writing = p.catch(() => undefined)
+    return p.then(() => undefined)
   }
 
   let built: Built
   try {
     built = await buildTarget(ctx, name, plan, sourceName, targetName, options, started, resumeFrom, record)
   } catch (e) {
+    await writing
     // Stopped on request: the copy and its checkpoint stay, and the next run continues from there.
     if (isInterrupted(e)) throw e
     // A backfill that failed for good (a model service down, a quota spent) after part of the copy:
@@ -183,66 +190,79 @@ export async function runAlter(
     throw e
   }
   const { rowsCopied } = built
+  await writing
 
   failpoint('alter:after-verify')
-  log.progress?.({ name, phase: 'swap', rows: rowsCopied, total: rowsCopied, elapsedMs: Date.now() - started })
-  const online = built.online
-  const swapping = await journal.write({
-    ...entry,
-    state: 'swapping',
-    rowsCopied,
-    durationMs: Date.now() - started,
-    swappedRows: built.targetKeys.count,
-    swappedKeys: built.targetKeys.toString(),
-    ...(online ? { online: true, phase: 'sweep' as const } : {}),
-  })
-  // Online: the old collection is swept after the swap, so it is kept until then whatever keepBackup says.
-  let done: JournalEntry
-  try {
-    const nameGapMs = await finishSwap(ctx, swapping, online ? { ...options, keepBackup: true } : options)
-    failpoint('alter:after-swap')
-    await failpointDelay('alter:after-swap')
-    if (online) {
-      online.figures.nameGapMs = nameGapMs
-      const altered = targetName === names.temp ? name : targetName
-      const old = mode === 'alias' ? sourceName : names.backup
-      const swept = await sweepOld(
-        ctx,
-        name,
-        { ...online.pass, source: old, target: altered },
-        online.figures,
-        options,
-        started,
-        built.targetKeys.count,
-      )
-      await settleTarget(ctx, plan, altered, options)
-      const figures = online.figures
-      const keepOld = options.keepBackup !== false || figures.conflicts > 0 || !swept
-      if (!keepOld) await dropCollection(client, old)
-      else if (options.keepBackup === false && swept)
-        log.warn(
-          `alter ${name}: the old collection '${old}' is kept despite keepBackup: false: it holds the old side of ${figures.conflicts} conflicting write(s)`,
-        )
-      done = await journal.write({
-        ...swapping,
-        state: 'done',
-        phase: undefined,
-        backup: keepOld ? old : '',
-        durationMs: Date.now() - started,
-        ...contentOf(built.windows),
-        ...(figures.conflicts ? { conflicts: figures.conflicts, conflictKeys: figures.conflictKeys.slice(0, 20) } : {}),
-        ...(swept ? {} : { sweepIncomplete: true }),
-      })
-    } else
-      done = await journal.write({
-        ...swapping,
-        state: 'done',
-        durationMs: Date.now() - started,
-        ...contentOf(built.windows),
-      })
-  } finally {
-    await online?.close?.()
+  // The last point where stopping is safe: from the swap on, the alter finishes (a signal then is
+  // told so, and the run reports what it came during).
+  if (ctx.signal?.aborted) {
+    await built.online?.close?.()
+    throw stoppedBeforeSwap(ctx.signal, name, rowsCopied, !!built.online)
   }
+  const online = built.online
+  const swap = async (): Promise<JournalEntry> => {
+    log.progress?.({ name, phase: 'swap', rows: rowsCopied, total: rowsCopied, elapsedMs: Date.now() - started })
+    const swapping = await journal.write({
+      ...entry,
+      state: 'swapping',
+      rowsCopied,
+      durationMs: Date.now() - started,
+      swappedRows: built.targetKeys.count,
+      swappedKeys: built.targetKeys.toString(),
+      ...(online ? { online: true, phase: 'sweep' as const } : {}),
+    })
+    // Online: the old collection is swept after the swap, so it is kept until then whatever keepBackup says.
+    let done: JournalEntry
+    try {
+      const nameGapMs = await finishSwap(ctx, swapping, online ? { ...options, keepBackup: true } : options)
+      failpoint('alter:after-swap')
+      await failpointDelay('alter:after-swap')
+      if (online) {
+        online.figures.nameGapMs = nameGapMs
+        const altered = targetName === names.temp ? name : targetName
+        const old = mode === 'alias' ? sourceName : names.backup
+        const swept = await sweepOld(
+          ctx,
+          name,
+          { ...online.pass, source: old, target: altered },
+          online.figures,
+          options,
+          started,
+          built.targetKeys.count,
+        )
+        await settleTarget(ctx, plan, altered, options)
+        const figures = online.figures
+        const keepOld = options.keepBackup !== false || figures.conflicts > 0 || !swept
+        if (!keepOld) await dropCollection(client, old)
+        else if (options.keepBackup === false && swept)
+          log.warn(
+            `alter ${name}: the old collection '${old}' is kept despite keepBackup: false: it holds the old side of ${figures.conflicts} conflicting write(s)`,
+          )
+        done = await journal.write({
+          ...swapping,
+          state: 'done',
+          phase: undefined,
+          backup: keepOld ? old : '',
+          durationMs: Date.now() - started,
+          ...contentOf(built.windows),
+          ...(figures.conflicts
+            ? { conflicts: figures.conflicts, conflictKeys: figures.conflictKeys.slice(0, 20) }
+            : {}),
+          ...(swept ? {} : { sweepIncomplete: true }),
+        })
+      } else
+        done = await journal.write({
+          ...swapping,
+          state: 'done',
+          durationMs: Date.now() - started,
+          ...contentOf(built.windows),
+        })
+    } finally {
+      await online?.close?.()
+    }
+    return done
+  }
+  const done = ctx.stopPoint ? await ctx.stopPoint.unstoppable(`the swap of '${name}'`, swap) : await swap()
   log.progress?.({ name, phase: 'done', rows: rowsCopied, total: rowsCopied, elapsedMs: done.durationMs })
   const f = online?.figures
   const bf = built.backfiller?.figures
@@ -483,6 +503,15 @@ async function buildTarget(
     backfiller
       ? `${backfiller.figures.calls} model call(s), ${backfiller.figures.retries} retries, ${backfiller.figures.rows} rows computed`
       : undefined
+  const modelFigures = () =>
+    backfiller
+      ? {
+          detail: modelDetail(),
+          modelCalls: backfiller.figures.calls,
+          retries: backfiller.figures.retries,
+          rowsComputed: backfiller.figures.rows,
+        }
+      : {}
   try {
     // Milvus Lite reads sealed data ~3x faster than its write buffer (key windows, counts): flush
     // the source before reading it and the target before verifying it. Flushing changes no row.
@@ -532,10 +561,36 @@ async function buildTarget(
         rows,
         total: before,
         elapsedMs: Date.now() - started,
-        ...(phase === 'copy' && backfiller ? { detail: modelDetail() } : {}),
+        ...(phase === 'copy' ? modelFigures() : {}),
       })
-    progress('copy', resumeFrom?.rows ?? 0)
+    let rowsWritten = resumeFrom?.rows ?? 0
+    progress('copy', rowsWritten)
     const copyStarted = Date.now()
+    // Within a page, as the backfill's calls end: the progress (at most once a second) and the
+    // journal `status` reads (at most every 2 s) show rows computed, not a count frozen until the write.
+    let copying = true
+    let lastEvent = 0
+    let lastJournal = Date.now()
+    if (backfiller)
+      backfiller.onProgress = () => {
+        const now = Date.now()
+        if (!copying || now - lastEvent < 1000) return
+        lastEvent = now
+        progress('copy', rowsWritten)
+        if (now - lastJournal < 2000) return
+        lastJournal = now
+        const f = backfiller.figures
+        void record({ backfill: { calls: f.calls, retries: f.retries, rows: f.rows } }).catch(() => undefined)
+      }
+    // A stop that must wait for model calls in flight says so (their page is abandoned either way).
+    const sayWaiting = () => {
+      const calls = backfiller?.callsInFlight ?? 0
+      if (calls)
+        log.info(
+          `alter ${name}: stopping the copy at the last page written; waiting up to ${STOP_WAIT_MS / 1000} s for ${calls} model call(s) in flight (the rows not written yet are computed again by the next run)`,
+        )
+    }
+    ctx.signal?.addEventListener('abort', sayWaiting, { once: true })
     const copy = await copyRows({
       client: data.client,
       plan,
@@ -544,7 +599,10 @@ async function buildTarget(
       batchSize: options.batchSize,
       pagesInFlight: options.pagesInFlight,
       newIds: options.newIds,
-      onProgress: (n) => progress('copy', n),
+      onProgress: (n) => {
+        rowsWritten = n
+        progress('copy', n)
+      },
       resumeFrom,
       // A checkpoint every 2% of the rows: a rerun copies at most that much again.
       checkpointEvery: Math.max(1, Math.ceil(before / 50)),
@@ -553,17 +611,22 @@ async function buildTarget(
       windows,
       backfiller,
       signal: ctx.signal,
-    }).catch((e: unknown) => {
-      if (!isInterrupted(e)) throw e
-      const rows = Number(e.details?.rowsCopied ?? 0)
-      throw MvmError.wrap(
-        e,
-        () =>
-          `Interrupted (${interruptName(ctx.signal!)}): the alter of '${name}' stopped copying at ${rows.toLocaleString('en-US')} of ${before.toLocaleString('en-US')} rows, after a checkpoint`,
-        undefined,
-        { alter: name, rowsCopied: rows, totalRows: before, resumes: 'copy' },
-      )
     })
+      .catch((e: unknown) => {
+        if (!isInterrupted(e)) throw e
+        const rows = Number(e.details?.rowsCopied ?? 0)
+        throw MvmError.wrap(
+          e,
+          () =>
+            `Interrupted (${interruptName(ctx.signal!)}): the alter of '${name}' stopped copying ${rows ? `at ${rows.toLocaleString('en-US')} of ${before.toLocaleString('en-US')} rows, after a checkpoint` : `before it wrote any of ${before.toLocaleString('en-US')} rows`}`,
+          undefined,
+          { alter: name, rowsCopied: rows, totalRows: before, resumes: rows ? 'copy' : 'start' },
+        )
+      })
+      .finally(() => {
+        copying = false
+        ctx.signal?.removeEventListener('abort', sayWaiting)
+      })
     // What catch-up passes, the sweep and a full verification of written values read and write with.
     const passOptions: PassOptions = {
       client: data.client,
@@ -605,6 +668,8 @@ async function buildTarget(
       const verifyReads = readAfter(ctx.journal.lastWrite)
       await ensureLoaded(client, targetName)
       failpoint('alter:after-copy')
+      await failpointDelay('alter:after-copy')
+      if (ctx.signal?.aborted) throw stoppedBeforeSwap(ctx.signal, name, copy.rowsCopied, true)
       if (traits.flushBeforeScans) await flush(client, targetName)
       const targetKeys = await keyDigest(data.client, targetName, primaryKeyOf(plan.target)!, verifyReads)
       if (targetKeys.toString() !== caught.final.sourceKeys.toString()) {
@@ -635,6 +700,8 @@ async function buildTarget(
     await ensureLoaded(client, targetName)
 
     failpoint('alter:after-copy')
+    await failpointDelay('alter:after-copy')
+    if (ctx.signal?.aborted) throw stoppedBeforeSwap(ctx.signal, name, copy.rowsCopied, false)
     const targetKeys = await verifyCopy(
       client,
       data.client,
@@ -828,4 +895,18 @@ async function catchUp(
     previous = r
     previousMs = r.durationMs
   }
+}
+
+/** Stopped on request after the copy, before the swap: the copy is kept (checkpointed to its end), nothing swapped. */
+function stoppedBeforeSwap(signal: AbortSignal, name: string, rowsCopied: number, online: boolean): MvmError {
+  return interrupted(
+    signal,
+    `the alter of '${name}' stopped before its swap, with all ${rowsCopied.toLocaleString('en-US')} rows copied`,
+    {
+      alter: name,
+      rowsCopied,
+      resumes: 'verify',
+      online,
+    },
+  )
 }

@@ -5,6 +5,7 @@ import type { MigrationInfo } from '../migrations/info'
 import type { CollectionSpec } from '../schema/spec'
 import type { BackfillFigures, BackfillSpec } from './backfill'
 import type { Row } from './builder'
+import type { StopPoint } from '../util/interrupt'
 
 /** The shapes the alter modules share: a plan, what one alter needs to run, and what it returns. */
 
@@ -76,6 +77,11 @@ export interface AlterContext {
   journal: Journal
   /** Which of the migration's functions runs: alters made by down() are journalled apart from up()'s. */
   direction?: 'up' | 'down'
-  /** Aborted (Ctrl-C): the copy stops after its current page with a checkpoint, a catch-up pass after its page. */
+  /**
+   * Aborted (Ctrl-C): the copy stops at its last written page with a checkpoint (pages not written
+   * yet abandoned), a catch-up pass after its page, an alter after its verification before the swap.
+   */
   signal?: AbortSignal
+  /** Where the run is when a signal comes: the swap runs as a step that cannot stop half-way. */
+  stopPoint?: StopPoint
 }

@@ -3,6 +3,7 @@ import type { FieldSpec } from '../schema/spec'
 import type { Row } from './builder'
 import type { AlterPlan } from './types'
 import type { Backfiller } from './backfill'
+import { interrupted } from '../util/interrupt'
 
 /**
  * What values become across an alter: the value a new field gets, and the transform of a whole row
@@ -115,6 +116,8 @@ export interface TransformInput {
   reused?: Row
   /** Runs single-row backfills declared with options (retries, quota), and counts their calls. */
   backfiller?: Backfiller
+  /** Stopping (Ctrl-C): the backfiller starts no new call. */
+  signal?: AbortSignal
 }
 
 /** Builds a target row from a source row, as the plan says. */
@@ -132,7 +135,7 @@ export async function transformRow(plan: AlterPlan, sourceRow: Row, input: Trans
     }
     if (src.backfill && input.computed?.has(name)) v = input.computed.get(name)
     else if (src.backfill && input.backfiller && src.backfillSpec)
-      v = await input.backfiller.one(src.backfillSpec, source)
+      v = await input.backfiller.one(src.backfillSpec, source, input.signal)
     else if (src.backfill) v = await src.backfill(source)
     else if (src.from !== undefined) v = source[src.from]
     else v = src.fill
@@ -168,24 +171,27 @@ export function canReuseBackfills(plan: AlterPlan): boolean {
  * Builds target rows from source rows: the batched backfills computed first, a batch at a time
  * (with the Backfiller's concurrency, retries and quota), then each row as transformRow does.
  * `reuse[i]`, when given, is the target row written before for rows[i]: its backfilled values are
- * taken as they are (no call to the model).
+ * taken as they are (no call to the model). Once `signal` is aborted it stops between rows (and
+ * starts no model call) with INTERRUPTED: a page not yet written is abandoned, not finished.
  */
 export async function transformRows(
   plan: AlterPlan,
   rows: Row[],
-  opts: { backfiller?: Backfiller; reuse?: (Row | undefined)[] } = {},
+  opts: { backfiller?: Backfiller; reuse?: (Row | undefined)[]; signal?: AbortSignal } = {},
 ): Promise<Row[]> {
-  const { backfiller, reuse } = opts
+  const { backfiller, reuse, signal } = opts
   const computed: Map<string, unknown>[] = rows.map(() => new Map())
   const batched = backfiller?.batched.filter((s) => plan.fields.get(s.field)?.backfillSpec === s) ?? []
   if (batched.length) {
     const todo = rows.map((_, i) => i).filter((i) => !reuse?.[i])
     const sources = todo.map((i) => flatten(rows[i]))
-    const values = await Promise.all(batched.map((s) => backfiller!.compute(s, sources)))
+    const values = await Promise.all(batched.map((s) => backfiller!.compute(s, sources, signal)))
     batched.forEach((s, f) => todo.forEach((i, j) => computed[i].set(s.field, values[f][j])))
   }
   const out: Row[] = []
-  for (let i = 0; i < rows.length; i++)
-    out.push(await transformRow(plan, rows[i], { computed: computed[i], reused: reuse?.[i], backfiller }))
+  for (let i = 0; i < rows.length; i++) {
+    if (signal?.aborted) throw interrupted(signal, `a page was abandoned after ${i} of its ${rows.length} rows`)
+    out.push(await transformRow(plan, rows[i], { computed: computed[i], reused: reuse?.[i], backfiller, signal }))
+  }
   return out
 }

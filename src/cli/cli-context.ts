@@ -41,8 +41,14 @@ export function usage(message: string, hint = 'Run `mvmigrate --help` for the co
 export class CliContext {
   /** Set by a command that wants a non-zero exit without an error (status --check). */
   exitCode = 0
-  /** The signal that asked this command to stop, if one did: the command then exits 130 (SIGINT) or 143 (SIGTERM). */
+  /**
+   * The signal that asked this command to stop, if one did: a command it stopped exits 130 (SIGINT)
+   * or 143 (SIGTERM); one that finished anyway (the signal came when nothing could stop safely, a
+   * swap say) exits with its own code and says so (`finishedNote`, else a general line).
+   */
   interruptedBy?: NodeJS.Signals
+  /** What to say on stderr when the command finished although a signal came (set by up and down from their result). */
+  finishedNote?: string
   readonly colors: Colors
   private program?: Command
 
@@ -135,14 +141,14 @@ export class CliContext {
   ): Promise<T> {
     const session = await openSession(cfg, this.logger())
     // The first SIGINT / SIGTERM asks the run to stop where the next run can pick up (an alter's copy
-    // after its current page, with a checkpoint), release the lock and say what comes next; a second
+    // at the last page it wrote, with a checkpoint), release the lock and say what comes next; a second
     // one stops at once.
     const controller = new AbortController()
     const stop = (signal: NodeJS.Signals) => {
       if (!this.interruptedBy) {
         this.interruptedBy = signal
         process.stderr.write(
-          `\n${signal} received: stopping at the next safe point (an alter's copy stops after its current page, with a checkpoint), then releasing the migration lock. ${signal === 'SIGINT' ? 'Press Ctrl-C again' : 'Send it again'} to stop at once, leaving the lock for the next run on this machine to take over.\n`,
+          `\n${signal} received: stopping at the next safe point (an alter's copy stops at the last page it wrote, with a checkpoint), then releasing the migration lock. ${signal === 'SIGINT' ? 'Press Ctrl-C again' : 'Send it again'} to stop at once, leaving the lock for the next run on this machine to take over.\n`,
         )
         controller.abort(signal)
         return
@@ -221,4 +227,16 @@ export function confirm(question: string): Promise<boolean> {
 /** 128 + the signal's number, as a shell reports a process a signal stopped. */
 export function interruptExitCode(signal: NodeJS.Signals): number {
   return signal === 'SIGTERM' ? 143 : 130
+}
+
+/** The note of a run that finished although a signal came (up, down): what it came during, and that nothing is left. */
+export function finishedNote(result: {
+  direction: string
+  migrations: unknown[]
+  interrupted?: { signal: string; during: string }
+}): string | undefined {
+  const i = result.interrupted
+  if (!i) return undefined
+  const n = result.migrations.length
+  return `${i.signal} came during ${i.during}, which was finished; nothing was left to stop: ${n} migration(s) ${result.direction === 'down' ? 'rolled back' : 'applied'}, none left to run.`
 }

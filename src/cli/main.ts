@@ -121,13 +121,24 @@ export async function run(
   }
   const code = await redactingOutput(cli.secrets, async () => {
     let code: number
+    let finished = false
     try {
       await program(cli).parseAsync(argv, { from: 'user' })
       code = cli.exitCode
+      finished = true
     } catch (e) {
       code = reportError(cli, e)
     }
-    // Stopped by a signal (or finished just as one came): exit as a shell reports that signal.
+    if (cli.interruptedBy && finished) {
+      // The signal came when nothing could stop safely (a swap) or nothing was left: the command did
+      // all it was asked, so it exits as it would have, and says why it did not stop.
+      if (!cli.json)
+        process.stderr.write(
+          `${cli.finishedNote ?? `${cli.interruptedBy} came when nothing was left to stop: the command finished.`}\n`,
+        )
+      return code
+    }
+    // Stopped by a signal: exit as a shell reports that signal.
     return cli.interruptedBy ? interruptExitCode(cli.interruptedBy) : code
   })
   traceMilvusCalls()

@@ -72,9 +72,13 @@ export function formatStatus(report: StatusReport, c: Colors): string {
           : ''
       const speed = i.rowsPerSecond ? `, ${i.rowsPerSecond.toLocaleString('en-US')} rows/s` : ''
       const eta = i.etaSeconds !== undefined ? `, ETA ${i.etaSeconds}s` : ''
+      const model =
+        i.rowsComputed !== undefined
+          ? `, ${i.rowsComputed.toLocaleString('en-US')} rows computed (${i.modelCalls} model call(s), ${i.retries} retries)`
+          : ''
       out.push(
         c.yellow(
-          `Running alter of ${i.name} (migration ${i.version}): ${i.phase ?? i.state}${rows}${speed}${eta}; ${i.next}`,
+          `Running alter of ${i.name} (migration ${i.version}): ${i.phase ?? i.state}${rows}${model}${speed}${eta}; ${i.next}`,
         ),
       )
     } else out.push(c.yellow(`Interrupted alter of ${i.name} (migration ${i.version}, ${i.state}): ${i.next}`))

@@ -27,6 +27,8 @@ export function progressReporter(
     const copyMs = e.elapsedMs - copyStartedMs
     const rate = e.phase === 'copy' && copyMs > 0 ? Math.round((e.rows / copyMs) * 1000) : 0
     const etaS = rate > 0 && e.total > e.rows ? Math.ceil((e.total - e.rows) / rate) : 0
+    // A page with a slow backfill: nothing written yet, the model's figures (the detail) tell the progress.
+    const speed = rate > 0 || !e.rowsComputed ? `${rate} rows/s, ETA ${etaS}s` : 'no page written yet'
     if (mode === 'json') {
       write(JSON.stringify({ event: 'alter-progress', ...e, rowsPerSecond: rate, etaSeconds: etaS }) + '\n')
       return
@@ -38,7 +40,7 @@ export function progressReporter(
       const bar = '#'.repeat(filled) + '-'.repeat(width - filled)
       const tail =
         e.phase === 'copy'
-          ? `${rate} rows/s, ETA ${etaS}s${e.detail ? `, ${e.detail}` : ''}`
+          ? `${speed}${e.detail ? `, ${e.detail}` : ''}`
           : `${e.phase}${e.detail ? ` (${e.detail})` : ''}`
       write(`\r${e.name} [${bar}] ${e.rows}/${e.total} rows ${pct}% ${tail}   `)
       if (e.phase === 'done') write('\n')
@@ -72,9 +74,7 @@ export function progressReporter(
       write(`${e.name}: ${e.phase}: ${e.detail}\n`)
     } else if (e.phase === 'copy' && now - lastLine >= everyMs) {
       lastLine = now
-      write(
-        `${e.name}: copy ${e.rows}/${e.total} rows (${pct}%), ${rate} rows/s, ETA ${etaS}s${e.detail ? `, ${e.detail}` : ''}\n`,
-      )
+      write(`${e.name}: copy ${e.rows}/${e.total} rows (${pct}%), ${speed}${e.detail ? `, ${e.detail}` : ''}\n`)
     }
   }
 }

@@ -18,6 +18,7 @@ import type { CollectionSpec } from '../schema/spec'
 import { didYouMean } from '../util/suggest'
 import { type CallTracker, READ_ONLY_CALL, noteWrite, tracked } from './call-tracker'
 import type { Logger } from './logger'
+import type { StopPoint } from '../util/interrupt'
 
 export type { MigrationInfo } from '../migrations/info'
 
@@ -33,8 +34,10 @@ export interface ContextOptions {
   tracker?: CallTracker
   /** 'down' while the migration's down() runs: its alters are journalled apart from up()'s. */
   direction?: 'up' | 'down'
-  /** Aborted (Ctrl-C): alters stop at their next page, with a checkpoint. */
+  /** Aborted (Ctrl-C): alters stop at their last written page, with a checkpoint. */
   signal?: AbortSignal
+  /** Where the run is when a signal comes (set by the Migrator): an alter's swap cannot stop half-way. */
+  stopPoint?: StopPoint
 }
 
 /**
@@ -87,6 +90,7 @@ export class MigrationContext {
       journal: this.journal,
       direction: this.options.direction ?? 'up',
       signal: this.options.signal,
+      stopPoint: this.options.stopPoint,
     }
   }
 

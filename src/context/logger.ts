@@ -8,6 +8,10 @@ export interface AlterProgress {
   rows: number
   total: number
   elapsedMs: number
+  /** Copy with backfills: model calls, retries and rows computed so far (they advance within a page; rows only when it is written). */
+  modelCalls?: number
+  retries?: number
+  rowsComputed?: number
 }
 
 /** The logger handed to migrations and used by the runner; the CLI decides where lines go. */

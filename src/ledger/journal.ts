@@ -82,6 +82,8 @@ export interface JournalEntry {
   sourceRows?: number
   copyStartedAt?: string
   rowsAtStart?: number
+  /** While copying with backfills: this run's model calls, retries and rows computed (rows are written a page at a time). */
+  backfill?: { calls: number; retries: number; rows: number }
 }
 
 export class Journal {

@@ -69,4 +69,26 @@ describe('alter progress output', () => {
       '\rdocs [############------------] 500/1000 rows 50% 250 rows/s, ETA 2s, 8 model call(s), 1 retries, 512 rows computed   ',
     )
   })
+  it('a page computed by a slow backfill: before it is written, the line and the bar show the rows computed, not "0 rows/s, ETA 0s"', () => {
+    const page = [0, 6000].map((ms, i) => ({
+      name: 'docs',
+      phase: 'copy' as const,
+      rows: 0,
+      total: 2000,
+      elapsedMs: ms,
+      detail: `${i * 12} model call(s), 0 retries, ${i * 1200} rows computed`,
+      modelCalls: i * 12,
+      retries: 0,
+      rowsComputed: i * 1200,
+    }))
+    const lines: string[] = []
+    page.forEach(progressReporter('lines', (s) => lines.push(s), 0))
+    expect(lines).toEqual([
+      'docs: copy 0/2000 rows (0%)\n',
+      'docs: copy 0/2000 rows (0%), no page written yet, 12 model call(s), 0 retries, 1200 rows computed\n',
+    ])
+    const json: string[] = []
+    page.forEach(progressReporter('json', (s) => json.push(s)))
+    expect(JSON.parse(json[1])).toMatchObject({ rows: 0, modelCalls: 12, retries: 0, rowsComputed: 1200 })
+  })
 })

@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander'
-import { type CliContext, parseCount, lockTimeoutOption, parseVersion } from '../cli-context'
+import { type CliContext, finishedNote, lockTimeoutOption, parseCount, parseVersion } from '../cli-context'
 import { formatRun } from '../output'
 import { CONFIG, CONNECT, INTERRUPTS, LITE, LOCK, NO_MIGRATIONS_DIR, exitCodesHelp } from '../exit-help'
 
@@ -68,6 +68,7 @@ export function register(program: Command, cli: CliContext): void {
       const result = await cli.withMigrator(cfg, (m) => m.down({ ...opts, writes, verify: opts.verify }), {
         online: opts.offline ? false : undefined,
       })
+      cli.finishedNote = finishedNote(result)
       if (cli.json) cli.printJson(result)
       else cli.out(formatRun(result))
     })

@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander'
-import { type CliContext, parseCount, lockTimeoutOption, parseVersion } from '../cli-context'
+import { type CliContext, finishedNote, lockTimeoutOption, parseCount, parseVersion } from '../cli-context'
 import { formatPlan, formatRun } from '../output'
 import { CONFIG, CONNECT, type ExitCase, INTERRUPTS, LITE, LOCK, NO_MIGRATIONS_DIR, exitCodesHelp } from '../exit-help'
 
@@ -69,6 +69,7 @@ export function register(program: Command, cli: CliContext): void {
         verify: opts.verify,
         online: opts.offline ? false : undefined,
       })
+      cli.finishedNote = finishedNote(result)
       if (cli.json) cli.printJson(result)
       else cli.out(formatRun(result))
     })
