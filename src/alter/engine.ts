@@ -155,6 +155,7 @@ export async function runAlter(
     ...(slot ? { slot } : {}),
     ...(ctx.direction === 'down' ? { direction: 'down' as const } : {}),
     ...(options.newIds ? { newIds: true } : {}),
+    ...(changesPrimaryKey(plan) ? { keysChanged: true } : {}),
     // Kept until proven or replaced: a crash before that must not lose it.
     ...(resumeFrom ? { checkpoint: resumeFrom } : {}),
   }

@@ -105,11 +105,14 @@ export async function checkWritesSince(
 }
 
 export function writesRefusal(file: string, reports: WritesReport[]): MvmError {
+  const unmatched = reports.some((r) => !r.matchable)
   return new MvmError(
     'WRITES_SINCE_ALTER',
     `Cannot roll back ${file}: ${reports.map(describeWrites).join('; ')}. Undoing the alter would swap the backup back in without them.`,
     {
-      hint: 'Nothing was undone. Choose: {{carryWrites}} copies those rows back into the restored collection (converted back) and deletes there what was deleted since; {{discardWrites}} rolls back anyway and keeps them only in the leftover collection.',
+      hint: unmatched
+        ? 'Nothing was undone. Rows cannot be carried back across a changed primary key (or new ids): {{discardWrites}} rolls back anyway and keeps them only in the leftover collection; or write a down() that alters back with ctx.alter (it copies every row, writes included).'
+        : 'Nothing was undone. Choose: {{carryWrites}} copies those rows back into the restored collection (converted back) and deletes there what was deleted since; {{discardWrites}} rolls back anyway and keeps them only in the leftover collection.',
       details: { writes: reports },
     },
   )
@@ -190,7 +193,8 @@ export async function revertAlter(ctx: AlterContext, name: string, opts: RevertO
     state: 'done',
     backup: '',
     retired: new Date().toISOString(),
-    rowsOnlyHere: summary.discarded ?? 0,
+    // Keys that cannot be matched name no row: every row of it counts as its own.
+    rowsOnlyHere: summary.discarded === undefined ? 0 : writes.matchable ? summary.discarded : writes.rowsNow,
   })
   await journal.remove(entry.id)
   summary.leftover = undone

@@ -55,6 +55,8 @@ export function hasWrites(r: WritesReport): boolean {
 }
 
 export function describeWrites(r: WritesReport): string {
+  if (!r.matchable && r.contentChanged)
+    return `'${r.collection}' was written since the alter (${r.rowsNow} rows now, ${r.rowsAtSwap ?? 'an unknown number'} at the alter, and its rows differ from what the alter left), and its keys cannot be matched with the backup's to name or carry the rows`
   if (r.contentChanged && !r.inserted && !r.deleted)
     return `values of rows of '${r.collection}' changed since the alter (upserts; which rows could not be named: the alter could not be planned again)`
   if (!r.matchable)
@@ -193,7 +195,7 @@ async function sides(client: MilvusClient, entry: JournalEntry, alteredName: str
   const backup = await describeCollectionSpec(client, entry.backup)
   const apk = primaryKeyOf(altered)!
   const bpk = primaryKeyOf(backup)!
-  return { altered, backup, apk, bpk, matchable: !entry.newIds && apk.type === bpk.type }
+  return { altered, backup, apk, bpk, matchable: !entry.newIds && !entry.keysChanged && apk.type === bpk.type }
 }
 
 export async function writesSinceAlter(
@@ -224,15 +226,22 @@ export async function writesSinceAlter(
   if (entry.swappedContent) {
     if (!full) report.checked = 'content'
     if ((await contentDigest(client, alteredName, altered)) === entry.swappedContent) return report
-    if (!matchable) return report
+    // Written since (inserts, upserts or deletes), and rows cannot be matched with the backup's to name them.
+    if (!matchable) {
+      report.contentChanged = true
+      return report
+    }
     opts = { ...opts, plan: opts.plan ?? (await opts.planIfNeeded?.().catch(() => undefined)) }
     compareValues = !!opts.plan
     if (!opts.plan) report.contentChanged = true
   } else if (entry.swappedKeys && !full) {
     const now = await keyDigest(client, alteredName, apk)
     if (now.toString() === entry.swappedKeys) return report
-    if (!matchable) return report
-  } else if (!matchable) return report
+    if (!matchable) {
+      report.contentChanged = true
+      return report
+    }
+  } else if (!matchable) return report // only its row count to go on (hasWrites compares it)
   if (full && !opts.plan)
     throw new MvmError('INTERNAL', `verify 'full' of the alter of '${entry.name}' needs the alter's plan`)
   if (compareValues) report.changed = 0
@@ -287,7 +296,7 @@ export async function carryWrites(
   if (!matchable) {
     throw new MvmError(
       'WRITES_SINCE_ALTER',
-      `cannot carry writes of '${alteredName}' back: ${entry.newIds ? 'the alter gave its rows new primary keys' : 'the alter changed the primary key type'}, so its rows cannot be matched with the backup's`,
+      `cannot carry writes of '${alteredName}' back: ${entry.newIds ? 'the alter gave its rows new primary keys' : apk.type !== bpk.type ? 'the alter changed the primary key type' : "the alter changed the primary key's values"}, so its rows cannot be matched with the backup's`,
       {
         hint: 'Nothing was changed. Roll back with {{discardWrites}} (the rows stay in the leftover collection), or write a down() that alters back with ctx.alter.',
       },

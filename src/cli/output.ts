@@ -142,7 +142,9 @@ export function formatRun(result: RunResult): string {
   const writes = (result.writes ?? []).map((w) =>
     w.handled === 'carried'
       ? `  rows written to ${w.name} since the alter (${w.inserted} inserted, ${w.deleted} deleted${w.changed !== undefined ? `, ${w.changed} changed` : ''}) were carried back`
-      : `  WARNING: ${w.inserted + (w.changed ?? 0)} row(s) written to ${w.name} since the alter were NOT carried back: they exist only in the leftover collection (see status)`,
+      : w.matchable
+        ? `  WARNING: ${w.inserted + (w.changed ?? 0)} row(s) written to ${w.name} since the alter were NOT carried back: they exist only in the leftover collection (see status)`
+        : `  WARNING: rows written to ${w.name} since the alter (which, its changed keys cannot tell) were NOT carried back: they exist only in the leftover collection (see status)`,
   )
   return [
     `${verb} ${result.migrations.length} migration(s)${batch}:`,

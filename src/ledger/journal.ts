@@ -47,6 +47,8 @@ export interface JournalEntry {
   fieldMap?: Record<string, string | null>
   /** True when the target got new primary keys (newIds): rows cannot be matched by key across the swap. */
   newIds?: boolean
+  /** True when the alter changed the primary key (retype, converter, backfill): keys cannot be matched either. */
+  keysChanged?: boolean
   /** While reverting: the name the altered collection is moved to. */
   undone?: string
   /**

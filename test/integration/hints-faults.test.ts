@@ -207,8 +207,19 @@ export default defineMigration({
     expect(up.code, up.stderr).toBe(0)
     const app = await connectMilvus({ uri: s.uri, database: s.database, token: milvusToken() })
     clients.push(app)
+    // One insert and one delete (the row count stays 200) and one upsert of new values: writes all the same.
     await app.insert({ collection_name: 'docs', data: [{ ...row('0'), id: '5001' }] })
+    await app.delete({ collection_name: 'docs', filter: 'id in ["7"]' })
+    await app.upsert({ collection_name: 'docs', data: [{ ...row('9'), title: 'changed since the alter' }] })
     const before = await snapshot(s.client)
+    const refused = await cli(s.dir, s.args('down'))
+    expect({ code: refused.code, lines: errorLines(refused) }).toEqual({
+      code: 4,
+      lines: [
+        `error: Cannot roll back migrations/${V2}_grow.ts: 'docs' was written since the alter (200 rows now, 200 at the alter, and its rows differ from what the alter left), and its keys cannot be matched with the backup's to name or carry the rows. Undoing the alter would swap the backup back in without them.`,
+        'hint: Nothing was undone. Rows cannot be carried back across a changed primary key (or new ids): --discard-writes rolls back anyway and keeps them only in the leftover collection; or write a down() that alters back with ctx.alter (it copies every row, writes included).',
+      ],
+    })
     const r = await cli(s.dir, s.args('down', '--carry-writes'))
     expect({ code: r.code, lines: errorLines(r) }).toEqual({
       code: 4,
@@ -218,6 +229,15 @@ export default defineMigration({
       ],
     })
     expect(await snapshot(s.client)).toEqual(before)
+    // Discarded: every row of the set-aside collection counts as its own, so prune keeps it unless told.
+    const discarded = await cli(s.dir, s.args('down', '--discard-writes'))
+    expect(discarded.code, discarded.stderr).toBe(0)
+    expect(discarded.stdout).toContain(
+      'WARNING: rows written to docs since the alter (which, its changed keys cannot tell) were NOT carried back',
+    )
+    const status = JSON.parse((await cli(s.dir, s.args('status', '--json'))).stdout)
+    expect(status.backups).toMatchObject([{ collection: `docs__mvm_undone_${V2}`, kind: 'undone', uniqueRows: 200 }])
+    expect((await cli(s.dir, s.args('prune', '--yes'))).code).toBe(4)
   })
 
   it('an online alter outrun by writers: run it when writes are slower (exit 1)', async () => {
