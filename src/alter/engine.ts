@@ -291,7 +291,7 @@ export async function runAlter(
     (await serverTraits(client)).renameLosesWrites
   )
     log.warn(
-      `alter ${name}: writers were active, and Milvus Lite can lose a write acknowledged while it renames a collection (its own fault; the name was missing for ${f.nameGapMs} ms): a write made then may be in neither '${name}' nor '${done.backup || 'the old collection'}'. Swap through an alias to avoid it ({ convertToAlias: true }), or stop writers for the swap.`,
+      `alter ${name}: writers were active, and Milvus Lite can lose a write acknowledged while it renames a collection (its own fault; the name was missing for ${f.nameGapMs} ms): a write made then may be in neither '${name}' nor '${done.backup || 'the old collection'}'. ${options.convertToAlias ? `'${name}' is an alias now: later alters swap it with no rename.` : 'Swap through an alias to avoid it ({ convertToAlias: true }), or stop writers for the swap.'}`,
     )
   if (f?.conflicts)
     log.warn(

@@ -31,15 +31,25 @@ export interface PlannedAlter {
 }
 
 /** The online alter's promise and its costs, as `plan` states them; `offline` says why writes are refused. */
-function writersNote(name: string, alias: boolean, offline: string | undefined, liteRename: boolean): string {
+function writersNote(
+  name: string,
+  alias: boolean,
+  offline: string | undefined,
+  liteRename: boolean,
+  toAlias = false,
+): string {
+  // The conversion to an alias is itself a rename (the last one): later alters swap the alias.
+  const avoid = toAlias
+    ? 'this alter turns the name into an alias, by a last rename; later alters swap the alias'
+    : 'an alias avoids it'
   if (offline)
     return `writers: stop them. This alter is ${offline.startsWith('offline') ? offline : `offline: ${offline}`}; any write to '${name}' during its copy fails it, with nothing swapped`
   return [
-    `writers may keep writing: every write acknowledged before the swap ends up in the new collection unless a later write to the same key there superseded it${liteRename ? ' (on Milvus Lite, except a write acknowledged during its rename, which it can lose: swap through an alias, { convertToAlias: true }, or stop writers for the swap)' : ''};`,
+    `writers may keep writing: every write acknowledged before the swap ends up in the new collection unless a later write to the same key there superseded it${liteRename ? ` (on Milvus Lite, except a write acknowledged during its rename, which it can lose: ${toAlias ? 'stop writers for this swap (it renames, to turn the name into an alias; later alters swap the alias)' : 'swap through an alias, { convertToAlias: true }, or stop writers for the swap'})` : ''};`,
     `after the copy, catch-up passes re-read the whole source (each a full read) until they stop shrinking; after the swap the old collection is swept for late writes, and a key written on both sides is reported as a conflict and kept in the backup;`,
     alias
       ? 'through the alias no write or search fails;'
-      : `writes by name fail while the name is missing between the two renames (${liteRename ? 'seconds on Milvus Lite' : 'tens of milliseconds'}; an alias avoids it);`,
+      : `writes by name fail while the name is missing between the two renames (${liteRename ? 'seconds on Milvus Lite' : 'tens of milliseconds'}; ${avoid});`,
     'writers must send rows both schemas accept (expand first, contract later)',
   ].join(' ')
 }
@@ -203,6 +213,7 @@ export class PlanningContext extends MigrationContext {
       !!live?.alias,
       merged.online === false ? 'offline (online: false)' : catchUpProblem(plan, !!merged.newIds),
       !live?.alias && (await serverTraits(this.realClient)).renameLosesWrites,
+      !live?.alias && !!merged.convertToAlias,
     )
     const planned: PlannedAlter = {
       name,

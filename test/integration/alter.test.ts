@@ -276,6 +276,23 @@ describe('ctx.alter: copy-and-swap', () => {
   it('convertToAlias turns the plain name into an alias on the first alter', async () => {
     const { client, ctx } = await setup()
     await documents(ctx, client, 300)
+    // plan says this alter's swap is still a rename (the last one), not that an alias avoids it.
+    const { Migrator } = await import('../../src/migrator')
+    const { tempProject, writeMigration } = await import('../helpers/project')
+    const dir = tempProject()
+    writeMigration(
+      dir,
+      '20260201000000_alter_docs.ts',
+      `export default { async up(ctx: any) { await ctx.alter('documents', (t: any) => t.dropField('legacy_tag'), { convertToAlias: true }) } }\n`,
+    )
+    const [planned] = await new Migrator({ client, migrationsDir: `${dir}/migrations` }).plan()
+    const writers = planned.alters[0].writers
+    expect(writers).toContain(
+      'writes by name fail while the name is missing between the two renames (' +
+        (lacks('liteProcess') ? 'tens of milliseconds' : 'seconds on Milvus Lite') +
+        '; this alter turns the name into an alias, by a last rename; later alters swap the alias);',
+    )
+    expect(writers).not.toContain('{ convertToAlias: true }')
     const s = await ctx.alter('documents', (t) => t.dropField('legacy_tag'), { convertToAlias: true })
     expect(s.collection).toBe('documents_v20260201000000')
     expect(await resolveName(client, 'documents')).toEqual({ collection: 'documents_v20260201000000', alias: true })
