@@ -209,6 +209,9 @@ export class MigrationContext {
     const wanted: CollectionSpec = {
       ...spec,
       aliases: def.aliases ?? live.aliases,
+      // Properties the definition does not name may have been set by a later step of a first run
+      // (setProperties): a retry meets them. Those it names must hold its values.
+      properties: { ...live.properties, ...spec.properties },
       description: undefined,
       shards: undefined,
       consistencyLevel: undefined,

@@ -103,6 +103,28 @@ describe('a migration that fails after changing something', () => {
     expect(new Set(rows.data.map((r) => r.lang))).toEqual(new Set(['en']))
   }, 180_000)
 
+  it('createCollection(def, { ifNotExists: true }) then setProperties: the retry meets the properties its first run set, and finishes', async () => {
+    const { db, dir, run } = await docsProject('retryprops', 0)
+    const file = '20260301000002_tags.ts'
+    const body = (fails: boolean) => `import { defineMigration } from 'mvmigrate'
+export default defineMigration({
+  async up(ctx) {
+    await ctx.createCollection(${TAGS(64)}, { ifNotExists: true })
+    await ctx.setProperties('tags', { 'collection.ttl.seconds': 0 })
+    ${fails ? "throw new Error('embedding service unavailable')" : ''}
+  },
+})
+`
+    writeMigration(dir, file, body(true))
+    expect((await run('up')).code).toBe(1)
+    writeMigration(dir, file, body(false))
+    const retry = await run('up')
+    expect(retry.code, retry.stderr).toBe(0)
+    expect(retry.stderr).toContain('collection tags exists with this schema: left as it is (ifNotExists)')
+    const props = await db.client.describeCollection({ collection_name: 'tags' })
+    expect(props.properties.find((p) => p.key === 'collection.ttl.seconds')?.value).toBe('0')
+  })
+
   it('calls that changed nothing (createCollection ifNotExists of an existing one, setProperties already set) are not listed as changes', async () => {
     const db = await freshDatabase('unchanged')
     clients.push(db.client)
