@@ -140,6 +140,9 @@ export async function copyRows(opts: CopyOptions): Promise<CopyResult> {
     batchSize = Math.max(1, Math.min(MAX_PAGE_ROWS, Math.floor(TARGET_PAGE_BYTES / rowBytes(sample))))
     // Pages a whole number of backfill batches: a page's last batch is never a short one (each is a model call).
     const b = opts.backfiller?.largestBatch ?? 0
+    // And at most one round of every call slot: small rows made the whole collection one page, and a
+    // run stopped in it paid the model again for every row it had computed (a tester: 3,000 rows).
+    if (b) batchSize = Math.min(batchSize, Math.max(b, Math.floor((opts.backfiller?.rowsInFlight ?? 0) / b) * b))
     if (b) batchSize = batchSize >= b ? Math.floor(batchSize / b) * b : batchSize
   }
 
