@@ -80,7 +80,8 @@ export async function connectMilvus(opts: ConnectionOptions): Promise<MilvusClie
   const connectTimeoutMs = opts.connectTimeoutMs ?? 15_000
   // Credentials in the uri are taken as username/password; the address in every message has none.
   const split = splitCredentials(opts.uri)
-  const address = split.uri
+  // 'http://host:19530/' is the same address (the SDK took the slash for part of a DNS name).
+  const address = split.uri.replace(/\/$/, '')
   checkAddress(address)
   // The files are checked before anything connects; the SDK gets their contents, and the bulk
   // connection (data-client.ts, a copy of this client's config) the same.
