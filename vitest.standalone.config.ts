@@ -24,6 +24,8 @@ export default defineConfig({
       'test/integration/reembed.test.ts',
     ],
     globalSetup: ['test/standalone/global-setup.ts'],
+    // Drops each file's databases after it (2.3 allows 64 on the one server the files share).
+    setupFiles: ['test/standalone/drop-databases.ts'],
     fileParallelism: false,
     testTimeout: 180_000,
     hookTimeout: 600_000,

@@ -31,6 +31,9 @@ export type Feature =
 export function lacks(feature: Feature): boolean {
   return (inject('serverLacks') ?? []).includes(feature)
 }
+/** Every database freshDatabase made in this test file (each file has its own module state). */
+export const databasesMadeHere: string[] = []
+
 /** A database of its own for one test file, so files never see each other's collections. */
 export async function freshDatabase(prefix = 't'): Promise<{ client: MilvusClient; database: string; uri: string }> {
   const uri = milvusUri()
@@ -42,6 +45,7 @@ export async function freshDatabase(prefix = 't'): Promise<{ client: MilvusClien
   // Milvus 2.3 allows 64 databases: a suite that makes more must drop some (dropDatabase).
   if (created.error_code !== 'Success')
     throw new Error(`test setup: could not create database ${database}: ${created.reason || created.error_code}`)
+  databasesMadeHere.push(database)
   const client = await connectMilvus({ uri, database, token })
   return { client, database, uri }
 }
@@ -71,7 +75,11 @@ export function fileDatabases() {
       return db
     },
     async dropAll() {
-      for (const d of made.splice(0)) await dropDatabase(d)
+      for (const d of made.splice(0)) {
+        await dropDatabase(d)
+        const i = databasesMadeHere.indexOf(d)
+        if (i >= 0) databasesMadeHere.splice(i, 1)
+      }
     },
   }
 }
