@@ -23,6 +23,15 @@ async function setup() {
   return { ...db, ctx }
 }
 
+/** A Migrator over a project whose one migration (the version setup() gives ctx) runs `call` in up(). */
+async function migratorWith(client: MilvusClient, call: string) {
+  const { Migrator } = await import('../../src/migrator')
+  const { tempProject, writeMigration } = await import('../helpers/project')
+  const dir = tempProject()
+  writeMigration(dir, '20260201000000_alter_docs.ts', `export default { async up(ctx: any) { await ${call} } }\n`)
+  return new Migrator({ client, migrationsDir: `${dir}/migrations` })
+}
+
 async function allRows(client: MilvusClient, collection: string, pk = 'id') {
   const rows: Record<string, unknown>[] = []
   const res = await client.query({
@@ -277,15 +286,12 @@ describe('ctx.alter: copy-and-swap', () => {
     const { client, ctx } = await setup()
     await documents(ctx, client, 300)
     // plan says this alter's swap is still a rename (the last one), not that an alias avoids it.
-    const { Migrator } = await import('../../src/migrator')
-    const { tempProject, writeMigration } = await import('../helpers/project')
-    const dir = tempProject()
-    writeMigration(
-      dir,
-      '20260201000000_alter_docs.ts',
-      `export default { async up(ctx: any) { await ctx.alter('documents', (t: any) => t.dropField('legacy_tag'), { convertToAlias: true }) } }\n`,
-    )
-    const [planned] = await new Migrator({ client, migrationsDir: `${dir}/migrations` }).plan()
+    const [planned] = await (
+      await migratorWith(
+        client,
+        "ctx.alter('documents', (t: any) => t.dropField('legacy_tag'), { convertToAlias: true })",
+      )
+    ).plan()
     const writers = planned.alters[0].writers
     expect(writers).toContain(
       'writes by name fail while the name is missing between the two renames (' +
@@ -464,15 +470,7 @@ describe('ctx.alter: copy-and-swap', () => {
   it('a migration without down() whose alter kept its backup is rolled back by swapping the backup in', async () => {
     const { client, ctx } = await setup()
     await documents(ctx, client, 200)
-    const { Migrator } = await import('../../src/migrator')
-    const { tempProject, writeMigration } = await import('../helpers/project')
-    const dir = tempProject()
-    writeMigration(
-      dir,
-      '20260201000000_alter_docs.ts',
-      `export default { async up(ctx: any) { await ctx.alter('documents', (t: any) => t.dropField('legacy_tag')) } }\n`,
-    )
-    const m = new Migrator({ client, migrationsDir: `${dir}/migrations` })
+    const m = await migratorWith(client, "ctx.alter('documents', (t: any) => t.dropField('legacy_tag'))")
     await m.up()
     expect((await ctx.describeCollection('documents')).fields.map((f) => f.name)).not.toContain('legacy_tag')
     const res = await m.down()
